@@ -1,0 +1,143 @@
+//! A signed ACI contract and its yearly facts, validated: what the engine computes on.
+
+use jiff::civil::Date;
+
+use crate::money::Cents;
+use crate::rate::{Dec, Fraction};
+use crate::rules::{BoundarySide, MissionIdx};
+
+/// How an indicator's result turns into an achievement rate.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PayoutRule {
+    /// Proportional from the baseline to the target, capped at 100 %.
+    Linear,
+    /// Proportional, but nothing below `floor` of the way to the target.
+    Threshold { floor: Fraction },
+    /// 100 % when the target is reached, else 0 %.
+    AllOrNothing,
+}
+
+impl PayoutRule {
+    pub fn label_fr(&self) -> String {
+        match self {
+            PayoutRule::Linear => "linéaire jusqu'à la cible".into(),
+            PayoutRule::Threshold { floor } => format!("linéaire au-delà d'un seuil de {floor}"),
+            PayoutRule::AllOrNothing => "tout ou rien".into(),
+        }
+    }
+
+    /// Achievement for a progress ratio (`num/den` of the way from baseline to target).
+    pub fn achievement(&self, num: i128, den: i128) -> Fraction {
+        let progress = Fraction::ratio_capped(num, den);
+        match self {
+            PayoutRule::Linear => progress,
+            PayoutRule::Threshold { floor } => {
+                if progress >= *floor {
+                    progress
+                } else {
+                    Fraction::ZERO
+                }
+            }
+            PayoutRule::AllOrNothing => {
+                if progress == Fraction::ONE {
+                    Fraction::ONE
+                } else {
+                    Fraction::ZERO
+                }
+            }
+        }
+    }
+}
+
+/// One objective of a mission: an indicator with its target(s), weight and rule,
+/// and the values observed each contract year.
+#[derive(Clone, Debug)]
+pub struct Objective {
+    pub indicator: String,
+    pub label: Option<String>,
+    pub baseline: Dec,
+    /// One target per contract year (index 0 = year 1).
+    pub targets: Vec<Dec>,
+    /// Share of the mission's variable envelope (the weights of a mission add up to 1).
+    pub weight: Fraction,
+    pub rule: PayoutRule,
+    /// Observed value per contract year, `None` until reported.
+    pub values: Vec<Option<Dec>>,
+}
+
+impl Objective {
+    pub fn target(&self, year: u8) -> Option<Dec> {
+        usize::from(year).checked_sub(1).and_then(|i| self.targets.get(i)).copied()
+    }
+
+    pub fn value(&self, year: u8) -> Option<Dec> {
+        usize::from(year).checked_sub(1).and_then(|i| self.values.get(i)).copied().flatten()
+    }
+}
+
+/// A mission as written in the contract.
+#[derive(Clone, Debug)]
+pub struct ContractMission {
+    pub mission: MissionIdx,
+    /// Actual start date, once the mission has started.
+    pub start: Option<Date>,
+    /// Yearly envelopes typed from the signed contract (`None`: take the national grid).
+    pub fixed: Option<Cents>,
+    pub variable: Option<Cents>,
+    pub activation: Option<Cents>,
+    pub objectives: Vec<Objective>,
+}
+
+/// Facts of one contract year.
+#[derive(Clone, Debug, Default)]
+pub struct YearFacts {
+    /// Whether the year's results were given (else the variable part is a 100 % hypothesis).
+    pub reported: bool,
+    /// Crisis plan written (year 1) or updated (later years).
+    pub crisis_plan: bool,
+    /// A crisis declared by the authorities during the year.
+    pub crisis_declared: bool,
+}
+
+/// A validated contract.
+#[derive(Clone, Debug)]
+pub struct Contract {
+    pub name: String,
+    pub signed: Date,
+    /// `anniversaries[0]` = signature, `anniversaries[n]` = end of year n.
+    pub anniversaries: Vec<Date>,
+    pub population: u64,
+    pub population_source: Option<String>,
+    pub tier_at_boundary: Option<BoundarySide>,
+    pub lettre_intention: Option<Date>,
+    pub missions: Vec<ContractMission>,
+    pub terminated: Option<Date>,
+    /// Index 0 = year 1.
+    pub years: Vec<YearFacts>,
+}
+
+impl Contract {
+    pub fn years(&self) -> u8 {
+        u8::try_from(self.anniversaries.len().saturating_sub(1)).unwrap_or(u8::MAX)
+    }
+
+    /// First day and end (exclusive) of contract year `n` (1-based).
+    pub fn year_bounds(&self, n: u8) -> Option<(Date, Date)> {
+        let i = usize::from(n);
+        Some((*self.anniversaries.get(i.checked_sub(1)?)?, *self.anniversaries.get(i)?))
+    }
+
+    pub fn facts(&self, n: u8) -> Option<&YearFacts> {
+        usize::from(n).checked_sub(1).and_then(|i| self.years.get(i))
+    }
+
+    /// The contract year containing `d`, if within the contract.
+    pub fn year_of(&self, d: Date) -> Option<u8> {
+        (1..=self.years()).find(|n| self.year_bounds(*n).is_some_and(|(a, b)| a <= d && d < b))
+    }
+
+    /// Last contract year with entitlements (the one of termination, or the last).
+    pub fn last_year(&self) -> u8 {
+        self.terminated.and_then(|t| self.year_of(t)).unwrap_or(self.years())
+    }
+}
