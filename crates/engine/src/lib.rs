@@ -14,3 +14,5 @@ pub mod money;
 pub mod rate;
 pub mod rules;
 pub mod schedule;
+pub mod simulate;
+pub mod testcase;

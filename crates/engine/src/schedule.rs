@@ -8,17 +8,17 @@
 //! the termination date and any excess advance is to be repaid.
 
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compute::{EngineError, MissionYear, Trace, YearAmounts, tier_of, year_core};
 use crate::contract::Contract;
 use crate::dates::{days_between, fr};
-use crate::explain::{Component, Detail, EnvelopeOrigin, Flags, Line, Prorata};
+use crate::explain::{Component, Detail, Flags, Line, Prorata};
 use crate::money::Cents;
 use crate::rate::Fraction;
 use crate::rules::{MissionIdx, ParamId, ParamKey, ParamRef, RuleSet};
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentKind {
     /// Paid once, before the contract (lettre d'intention).
@@ -249,6 +249,5 @@ fn lettre_intention<T: Trace>(
         params: vec![ParamRef { id: ParamId::National(ParamKey::lettre_intention_payment), index: at.index }],
         flags: Flags { secondary: at.entry.meta.grade == crate::rules::Grade::S, ..Flags::default() },
     });
-    let _ = EnvelopeOrigin::National;
     Ok(amount)
 }
