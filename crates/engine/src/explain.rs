@@ -36,9 +36,9 @@ impl Component {
     }
 
     pub fn label(self, rules: &RuleSet) -> String {
-        let m = |i: MissionIdx| rules.mission(i).map_or("?", |d| d.label.as_str()).to_string();
+        let m = |i: MissionIdx| rules.mission(i).map_or("?", |d| d.short.as_str()).to_string();
         match self {
-            Component::LettreIntention => "Versement à la validation de la lettre d'intention".into(),
+            Component::LettreIntention => "Validation de la lettre d'intention".into(),
             Component::Operating => "Fonctionnement".into(),
             Component::Fixed(i) => format!("{} – part fixe", m(i)),
             Component::Variable(i) => format!("{} – part variable", m(i)),
@@ -336,6 +336,7 @@ pub struct SourceView {
     pub until: Option<Date>,
     pub source: String,
     pub source_title: Option<String>,
+    pub source_short: Option<String>,
     pub reference: Option<String>,
     pub url: Option<String>,
     pub note: Option<String>,
@@ -355,6 +356,7 @@ impl SourceView {
                 until: v.meta.until,
                 source: v.meta.source.clone(),
                 source_title: v.source.map(|s| s.title.clone()),
+                source_short: v.source.map(|s| s.short.clone()),
                 reference: v.meta.reference.clone(),
                 url: v.source.and_then(|s| s.url.clone()),
                 note: v.meta.note.clone(),
@@ -366,7 +368,7 @@ impl SourceView {
 
 impl fmt::Display for SourceView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} = {} — {}", self.grade, self.label, self.value, self.source_title.as_deref().unwrap_or(&self.source))?;
+        write!(f, "{} {} = {} — {}", self.grade, self.label, self.value, self.source_short.as_deref().unwrap_or(&self.source))?;
         if let Some(r) = &self.reference {
             write!(f, ", {r}")?;
         }

@@ -145,6 +145,11 @@ pub fn parse_case(text: &str) -> Result<CaseFile, InputError> {
 /// serde's English messages, said in French for users; the rest is kept as is.
 fn translate_serde(msg: &str) -> String {
     let msg = msg.split(" at line ").next().unwrap_or(msg);
+    // The YAML parser prefixes the path, which the error already names.
+    let msg = match msg.split_once(": ") {
+        Some((head, rest)) if !head.contains(' ') => rest,
+        _ => msg,
+    };
     if let Some(rest) = msg.strip_prefix("missing field ") {
         return format!("champ obligatoire manquant : {rest}");
     }
@@ -154,8 +159,20 @@ fn translate_serde(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown variant ") {
         return format!("valeur inconnue : {rest}");
     }
-    if msg.contains("invalid type") {
-        return format!("type invalide ({msg})");
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        let (got, want) = rest.split_once(", expected ").unwrap_or((rest, "?"));
+        let noun = |w: &str| -> String {
+            match w {
+                w if w.starts_with("struct") || w == "map" || w.starts_with("a map") => "une section (clés et valeurs)".into(),
+                w if w.starts_with("sequence") || w.starts_with("a sequence") => "une liste".into(),
+                w if w.starts_with("string") || w == "a string" => "un texte".into(),
+                "i64" | "u64" | "u8" | "u32" | "integer" => "un nombre entier".into(),
+                "a boolean" | "boolean" => "true ou false".into(),
+                w => w.to_string(),
+            }
+        };
+        let got_word = got.split([' ', '"']).next().unwrap_or(got);
+        return format!("attendu {}, trouvé {} ({got})", noun(want), noun(got_word));
     }
     if msg.contains("civil date") || msg.contains("failed to parse") {
         return format!("date invalide, attendu AAAA-MM-JJ ({msg})");
@@ -323,7 +340,9 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
     }
 
     let mut facts = vec![YearFacts::default(); usize::from(n_years)];
-    for (year, y) in &case.years {
+    // Without a duration (signature before the ACI, already reported) years cannot be placed.
+    let placed_years = if n_years == 0 { None } else { Some(&case.years) };
+    for (year, y) in placed_years.into_iter().flatten() {
         let at = format!("years.{year}");
         let Some(f) = usize::from(*year).checked_sub(1).and_then(|i| facts.get_mut(i)) else {
             errors.push(err(at, format!("année de contrat {year} hors du contrat (1 à {n_years})")));

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod input;
 pub mod money;
 pub mod rate;
+pub mod report;
 pub mod rules;
 pub mod schedule;
 pub mod simulate;

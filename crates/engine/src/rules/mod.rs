@@ -168,6 +168,8 @@ pub enum MissionKind {
 #[serde(deny_unknown_fields)]
 pub struct MissionDef {
     pub code: String,
+    /// A short name for tables.
+    pub short: String,
     pub label: String,
     pub kind: MissionKind,
     /// Whether the mission has a variable part paid on indicators.

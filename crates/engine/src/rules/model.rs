@@ -44,6 +44,8 @@ impl fmt::Display for Grade {
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub id: String,
+    /// A short name for listings.
+    pub short: String,
     pub title: String,
     #[serde(default)]
     pub publisher: Option<String>,
