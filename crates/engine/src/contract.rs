@@ -136,8 +136,9 @@ impl Contract {
         (1..=self.years()).find(|n| self.year_bounds(*n).is_some_and(|(a, b)| a <= d && d < b))
     }
 
-    /// Last contract year with entitlements (the one of termination, or the last).
+    /// Last contract year with entitlements: the one holding the day before the
+    /// termination (a termination on an anniversary closes the year before), or the last.
     pub fn last_year(&self) -> u8 {
-        self.terminated.and_then(|t| self.year_of(t)).unwrap_or(self.years())
+        self.terminated.and_then(crate::dates::day_before).and_then(|d| self.year_of(d)).unwrap_or(self.years())
     }
 }
