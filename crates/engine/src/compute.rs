@@ -168,11 +168,10 @@ pub fn tier_of<T: Trace>(
             at_boundary = true;
             let national_rule = rules.params.tier_at_boundary.at(date);
             let side = contract_side.or_else(|| national_rule.as_ref().and_then(|r| r.entry.value));
-            if T::ON {
-                if let Some(r) = national_rule {
+            if T::ON
+                && let Some(r) = national_rule {
                     refs.push(national(ParamKey::tier_at_boundary, r.index));
                 }
-            }
             match side {
                 Some(BoundarySide::Upper) => tier = tier.saturating_add(1),
                 Some(BoundarySide::Lower) => {}
@@ -327,15 +326,14 @@ pub fn year_core<T: Trace>(
             None
         };
 
-        if T::ON {
-            if let Some((d, _)) = deadline(rules, c, cm.mission, MissionParam::StartDelay) {
+        if T::ON
+            && let Some((d, _)) = deadline(rules, c, cm.mission, MissionParam::StartDelay) {
                 match cm.start {
                     Some(s) if s > d => trace.warn(|| Warning::LateStart { mission: cm.mission, start: s, deadline: d }),
                     None if d < cut => trace.warn(|| Warning::NotStartedPastDeadline { mission: cm.mission, deadline: d }),
                     _ => {}
                 }
             }
-        }
 
         let active_from = cm.start.map(|s| s.max(start)).filter(|s| *s < cut);
         let Some(from) = active_from else {

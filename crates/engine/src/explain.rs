@@ -10,7 +10,8 @@ use crate::contract::{Contract, PayoutRule};
 use crate::dates::{self, fr};
 use crate::money::Cents;
 use crate::rate::{Dec, Fraction};
-use crate::rules::{Grade, MissionIdx, ParamRef, RuleSet, Tier, group_thousands};
+use crate::money::group_thousands;
+use crate::rules::{Grade, MissionIdx, ParamRef, RuleSet, Tier};
 
 /// What an amount is for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

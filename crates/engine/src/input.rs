@@ -192,8 +192,8 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
     let c = &case.contract;
 
     let aci_start = rules.aci_start();
-    if let Some(start) = aci_start {
-        if c.signed < start {
+    if let Some(start) = aci_start
+        && c.signed < start {
             errors.push(err(
                 "contract.signed",
                 format!(
@@ -203,7 +203,6 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
                 ),
             ));
         }
-    }
     let population = match u64::try_from(c.population) {
         Ok(0) => {
             errors.push(err("contract.population", "population nulle : une CPTS couvre des habitants"));
@@ -244,14 +243,13 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
             errors.push(err("contract.terminated", "résiliation après la fin du contrat : le contrat est arrivé à échéance"));
         }
     }
-    if let Some(li) = c.lettre_intention_validated {
-        if li > c.signed {
+    if let Some(li) = c.lettre_intention_validated
+        && li > c.signed {
             errors.push(err(
                 "contract.lettre_intention_validated",
                 "validation de la lettre d'intention après la signature du contrat",
             ));
         }
-    }
 
     let mut missions: Vec<ContractMission> = Vec::new();
     let mut indicators: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -360,11 +358,10 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
                     format!("indicateur « {ind} » absent des objectifs du contrat"),
                 )),
                 Some((mi, oi)) => {
-                    if let Some(o) = missions.get_mut(*mi).and_then(|m| m.objectives.get_mut(*oi)) {
-                        if let Some(slot) = usize::from(*year).checked_sub(1).and_then(|i| o.values.get_mut(i)) {
+                    if let Some(o) = missions.get_mut(*mi).and_then(|m| m.objectives.get_mut(*oi))
+                        && let Some(slot) = usize::from(*year).checked_sub(1).and_then(|i| o.values.get_mut(i)) {
                             *slot = Some(*v);
                         }
-                    }
                 }
             }
         }
@@ -419,7 +416,7 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
                 Vec::new()
             }
         };
-        if targets.iter().any(|t| *t == baseline) {
+        if targets.contains(&baseline) {
             errors.push(err(format!("{at}.target"), "cible égale à la valeur de référence : l'atteinte n'est pas mesurable"));
         }
         let weight = match Fraction::from_percent(o.weight) {

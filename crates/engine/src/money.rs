@@ -100,6 +100,19 @@ pub(crate) fn div_round_half_away(n: i128, d: i128) -> Option<i128> {
     }
 }
 
+/// `1234567` → `1 234 567` (French thousands separator; a plain space for terminals).
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 impl fmt::Display for Cents {
     /// French format: `87 500,00 €` (space as thousands separator).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,14 +120,7 @@ impl fmt::Display for Cents {
         let abs = self.0.unsigned_abs();
         let euros = abs / 100;
         let cents = abs % 100;
-        let digits = euros.to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(' ');
-            }
-            grouped.push(ch);
-        }
+        let grouped = group_thousands(euros);
         let text = format!("{sign}{grouped},{cents:02} €");
         f.pad(&text)
     }

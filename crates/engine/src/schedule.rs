@@ -170,7 +170,7 @@ pub fn schedule<T: Trace>(rules: &RuleSet, c: &Contract, trace: &mut T) -> Resul
         }
         years.push(y);
     }
-    payments.sort_by(|a, b| (a.date, a.year, a.component, a.kind).cmp(&(b.date, b.year, b.component, b.kind)));
+    payments.sort_by_key(|a| (a.date, a.year, a.component, a.kind));
 
     let total_entitlement = Cents::sum(years.iter().map(|y| y.total))?.checked_add(lettre_intention)?;
     let total_paid = Cents::sum(payments.iter().map(|p| p.amount))?;

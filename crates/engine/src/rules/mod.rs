@@ -64,6 +64,7 @@ macro_rules! national_params {
             }
 
             /// Every parameter with its label and the metadata of its values.
+            #[allow(clippy::type_complexity)]
             pub fn listing(&self) -> Vec<(&'static str, &str, Vec<(&ValueMeta, String)>)> {
                 vec![ $( (stringify!($field), self.$field.label.as_str(), values_of(&self.$field)), )* ]
             }
@@ -104,11 +105,10 @@ fn overlay<T>(p: &mut Param<T>, patch: Vec<Dated<T>>) {
     let Some(from) = patch.first().map(|d| d.meta.from) else { return };
     let cut = dates::day_before(from);
     p.values.retain(|d| d.meta.from < from);
-    if let Some(last) = p.values.last_mut() {
-        if last.meta.until.is_none_or(|u| u >= from) {
+    if let Some(last) = p.values.last_mut()
+        && last.meta.until.is_none_or(|u| u >= from) {
             last.meta.until = cut;
         }
-    }
     p.values.extend(patch);
 }
 
@@ -194,6 +194,9 @@ impl MissionDef {
         self.available.values.iter().find(|v| v.value == Some(true)).map(|v| v.meta.from)
     }
 }
+
+/// Every parameter: key, label, and each dated value with its text.
+pub type Listing<'a> = Vec<(String, &'a str, Vec<(&'a ValueMeta, String)>)>;
 
 /// Index of a mission in the catalogue.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -386,11 +389,10 @@ impl RuleSet {
         self.check_tiers("lettre_intention_payment", &p.lettre_intention_payment, &mut problems);
         self.check_tiers("max_total", &p.max_total, &mut problems);
         for t in &p.tier_thresholds.values {
-            if let Some(v) = &t.value {
-                if !v.0.windows(2).all(|w| matches!(w, [a, b] if a < b)) {
+            if let Some(v) = &t.value
+                && !v.0.windows(2).all(|w| matches!(w, [a, b] if a < b)) {
                     problems.push(format!("tier_thresholds du {} : seuils non croissants", dates::fr(t.meta.from)));
                 }
-            }
         }
         for (i, m) in self.missions.iter().enumerate() {
             if self.missions.iter().skip(i + 1).any(|o| o.code == m.code) {
@@ -469,7 +471,7 @@ impl RuleSet {
     }
 
     /// Every dated value of the rules, for listings (`cpts funding rules`).
-    pub fn listing(&self) -> Vec<(String, &str, Vec<(&ValueMeta, String)>)> {
+    pub fn listing(&self) -> Listing<'_> {
         let mut out: Vec<_> =
             self.params.listing().into_iter().map(|(k, l, v)| (k.to_string(), l, v)).collect();
         for m in &self.missions {

@@ -5,7 +5,7 @@ use std::fmt;
 use jiff::civil::Date;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::money::Cents;
+use crate::money::{Cents, group_thousands};
 use crate::rate::{Dec, Fraction};
 
 /// Confidence grade of a value (see `rules/aci/README.md`).
@@ -237,18 +237,6 @@ impl ShowValue for Thresholds {
     fn show(&self) -> String {
         self.0.iter().map(|t| group_thousands(*t)).collect::<Vec<_>>().join(" / ")
     }
-}
-
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Size tier, 1-based (taille 1 … taille 4 under the ACI).
