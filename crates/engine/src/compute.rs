@@ -13,7 +13,7 @@ use crate::explain::{
 use crate::money::{Cents, Overflow};
 use crate::rate::Fraction;
 use crate::rules::{
-    BoundarySide, Delay, Grade, MissionIdx, MissionParam, ParamId, ParamKey, ParamRef, RuleSet, Tier,
+    BoundarySide, Delay, Grade, MissionIdx, MissionParam, ParamId, ParamKey, ParamRef, Refs, RuleSet, Tier,
 };
 
 /// Why a computation could not be made. Said in French.
@@ -76,6 +76,9 @@ impl std::error::Error for EngineError {}
 pub trait Trace {
     const ON: bool;
     fn line(&mut self, f: impl FnOnce() -> Line);
+    fn indicator(&mut self, f: impl FnOnce() -> IndicatorTrace);
+    /// Number of indicator records so far (to delimit a line's records).
+    fn indicators_len(&self) -> u32;
     fn warn(&mut self, f: impl FnOnce() -> Warning);
     fn tier(&mut self, f: impl FnOnce() -> TierTrace);
 }
@@ -87,6 +90,12 @@ impl Trace for NoTrace {
     #[inline(always)]
     fn line(&mut self, _: impl FnOnce() -> Line) {}
     #[inline(always)]
+    fn indicator(&mut self, _: impl FnOnce() -> IndicatorTrace) {}
+    #[inline(always)]
+    fn indicators_len(&self) -> u32 {
+        0
+    }
+    #[inline(always)]
     fn warn(&mut self, _: impl FnOnce() -> Warning) {}
     #[inline(always)]
     fn tier(&mut self, _: impl FnOnce() -> TierTrace) {}
@@ -95,7 +104,16 @@ impl Trace for NoTrace {
 impl Trace for Explanation {
     const ON: bool = true;
     fn line(&mut self, f: impl FnOnce() -> Line) {
+        if self.lines.capacity() == 0 {
+            self.lines.reserve(16); // a year has about ten lines: one allocation
+        }
         self.lines.push(f());
+    }
+    fn indicator(&mut self, f: impl FnOnce() -> IndicatorTrace) {
+        self.indicators.push(f());
+    }
+    fn indicators_len(&self) -> u32 {
+        u32::try_from(self.indicators.len()).unwrap_or(u32::MAX)
     }
     fn warn(&mut self, f: impl FnOnce() -> Warning) {
         let w = f();
@@ -153,12 +171,12 @@ pub fn tier_of<T: Trace>(
     trace: &mut T,
 ) -> Result<Tier, EngineError> {
     let at = rules.params.tier_thresholds.at(date).ok_or(EngineError::NoRule { what: "seuils de taille", date })?;
-    let thresholds = at.entry.value.as_ref().ok_or(EngineError::Unknown {
+    let thresholds = at.entry.value.as_ref().ok_or_else(|| EngineError::Unknown {
         what: "seuils de taille".into(),
         date,
         help: "complétez les règles",
     })?;
-    let mut refs = vec![];
+    let mut refs = Refs::default();
     let mut tier: u8 = 1;
     let mut at_boundary = false;
     for t in &thresholds.0 {
@@ -181,8 +199,9 @@ pub fn tier_of<T: Trace>(
     }
     let tier = Tier(tier);
     trace.tier(|| {
-        refs.insert(0, national(ParamKey::tier_thresholds, at.index));
-        TierTrace { population, tier, thresholds: thresholds.0.clone(), at_boundary, params: refs, date }
+        let mut params = Refs::one(national(ParamKey::tier_thresholds, at.index));
+        refs.iter().for_each(|r| params.push(r));
+        TierTrace { population, tier, thresholds: at.index, at_boundary, params, date }
     });
     Ok(tier)
 }
@@ -227,6 +246,15 @@ fn envelope<T: Trace>(
     part: Part,
     trace: &mut T,
 ) -> Result<Envelope, EngineError> {
+    let typed = match part {
+        Part::Fixed => cm.fixed,
+        Part::Variable => cm.variable,
+        Part::Activation => cm.activation,
+    };
+    if let (Some(amount), false) = (typed, T::ON) {
+        // Batch path: the contract's figure is used; the grid only feeds the trace.
+        return Ok(Envelope { amount, origin: EnvelopeOrigin::Contract, param: None });
+    }
     let def = rules.mission(cm.mission);
     let grid = def.and_then(|d| d.envelopes.at(date));
     let param = grid.as_ref().map(|g| ParamRef { id: ParamId::Mission(cm.mission, MissionParam::Envelopes), index: g.index });
@@ -235,11 +263,6 @@ fn envelope<T: Trace>(
         Part::Variable => e.variable,
         Part::Activation => e.activation,
     });
-    let typed = match part {
-        Part::Fixed => cm.fixed,
-        Part::Variable => cm.variable,
-        Part::Activation => cm.activation,
-    };
     match (typed, national) {
         (Some(amount), n) => {
             if let Some(n) = n.filter(|n| *n != amount) {
@@ -280,7 +303,12 @@ pub fn year_core<T: Trace>(
         _ => end,
     };
     let terminated_here = cut < end;
-    let year_days = days_between(start, end);
+    // Day counts are only needed for partial years.
+    let year_days = if terminated_here || c.missions.iter().any(|m| m.start.is_some_and(|s| s > start && s < end)) || T::ON {
+        days_between(start, end)
+    } else {
+        0
+    };
     let default_facts = YearFacts::default();
     let facts = c.facts(n).unwrap_or(&default_facts);
     let tier = tier_of(rules, c.population, start, c.tier_at_boundary, trace)?;
@@ -296,14 +324,14 @@ pub fn year_core<T: Trace>(
         date: start,
         help: "complétez les règles",
     })?;
-    let op_prorata = Prorata { from: start, to: cut, days: days_between(start, cut), year_days };
+    let op_prorata = Prorata { from: start, to: cut, days: if terminated_here { days_between(start, cut) } else { year_days }, year_days };
     let operating = if terminated_here { op_annual.mul_ratio(op_prorata.days.into(), year_days.into())? } else { op_annual };
     trace.line(|| Line {
         year: n,
         component: Component::Operating,
         amount: operating,
         detail: Detail::Yearly { annual: op_annual, origin: EnvelopeOrigin::National, prorata: op_prorata, tier },
-        params: vec![national(ParamKey::operating_allocation, op_at.index)],
+        params: Refs::one(national(ParamKey::operating_allocation, op_at.index)),
         flags: Flags { convention: terminated_here, ..flag_grade(op_at.entry.meta.grade) },
     });
 
@@ -326,14 +354,12 @@ pub fn year_core<T: Trace>(
             None
         };
 
-        if T::ON
-            && let Some((d, _)) = deadline(rules, c, cm.mission, MissionParam::StartDelay) {
-                match cm.start {
-                    Some(s) if s > d => trace.warn(|| Warning::LateStart { mission: cm.mission, start: s, deadline: d }),
-                    None if d < cut => trace.warn(|| Warning::NotStartedPastDeadline { mission: cm.mission, deadline: d }),
-                    _ => {}
-                }
-            }
+        let start_deadline = if T::ON { deadline(rules, c, cm.mission, MissionParam::StartDelay) } else { None };
+        match (start_deadline, cm.start) {
+            (Some((d, _)), Some(s)) if s > d => trace.warn(|| Warning::LateStart { mission: cm.mission, start: s, deadline: d }),
+            (Some((d, _)), None) if d < cut => trace.warn(|| Warning::NotStartedPastDeadline { mission: cm.mission, deadline: d }),
+            _ => {}
+        }
 
         let active_from = cm.start.map(|s| s.max(start)).filter(|s| *s < cut);
         let Some(from) = active_from else {
@@ -341,17 +367,16 @@ pub fn year_core<T: Trace>(
                 year: n,
                 component: Component::Fixed(cm.mission),
                 amount: Cents::ZERO,
-                detail: Detail::NotStarted {
-                    deadline: deadline(rules, c, cm.mission, MissionParam::StartDelay).map(|d| d.0),
-                },
-                params: deadline(rules, c, cm.mission, MissionParam::StartDelay).map(|d| d.1).into_iter().collect(),
+                detail: Detail::NotStarted { deadline: start_deadline.map(|d| d.0) },
+                params: start_deadline.map(|d| d.1).into(),
                 flags: Flags::default(),
             });
             each(cm, &my);
             continue;
         };
-        let prorata = Prorata { from, to: cut, days: days_between(from, cut), year_days };
-        let partial = !prorata.is_full();
+        let full = from == start && cut == end;
+        let prorata = Prorata { from, to: cut, days: if full { year_days } else { days_between(from, cut) }, year_days };
+        let partial = !full;
 
         // Fixed part.
         my.fixed_annual = fixed_env.amount;
@@ -363,7 +388,7 @@ pub fn year_core<T: Trace>(
             component: Component::Fixed(cm.mission),
             amount: my.fixed,
             detail: Detail::Yearly { annual: fixed_env.amount, origin: fixed_env.origin, prorata, tier },
-            params: fixed_env.param.into_iter().collect(),
+            params: fixed_env.param.into(),
             flags: Flags {
                 contract_typed: fixed_env.origin == EnvelopeOrigin::Contract,
                 convention: terminated_here,
@@ -373,7 +398,9 @@ pub fn year_core<T: Trace>(
 
         // Variable part.
         if let Some(env) = var_env {
-            let (amount, weighted, traces) = variable_part::<T>(cm, n, facts.reported, env.amount, prorata)?;
+            let first = trace.indicators_len();
+            let (amount, weighted) = variable_part(cm, n, facts.reported, env.amount, prorata, full, trace)?;
+            let traces = first..trace.indicators_len();
             hypothesis |= !facts.reported && env.amount.get() > 0;
             my.variable = amount;
             variable_total = variable_total.checked_add(amount)?;
@@ -389,7 +416,7 @@ pub fn year_core<T: Trace>(
                     hypothesis: !facts.reported,
                     indicators: traces,
                 },
-                params: env.param.into_iter().collect(),
+                params: env.param.into(),
                 flags: Flags {
                     contract_typed: env.origin == EnvelopeOrigin::Contract,
                     convention: partial,
@@ -418,7 +445,7 @@ pub fn year_core<T: Trace>(
                     plan: facts.crisis_plan,
                     declared: facts.crisis_declared,
                 },
-                params: env.as_ref().and_then(|e| e.param).into_iter().collect(),
+                params: env.as_ref().and_then(|e| e.param).into(),
                 flags: Flags {
                     contract_typed: env.as_ref().is_some_and(|e| e.origin == EnvelopeOrigin::Contract),
                     convention: pays,
@@ -433,8 +460,8 @@ pub fn year_core<T: Trace>(
         if hypothesis {
             trace.warn(|| Warning::Hypothesis { year: n });
         }
-        for code in crate::input::missing_socles(rules, c, start) {
-            trace.warn(|| Warning::MissingSocle { mission: code, on: start });
+        for mission in crate::input::missing_socles(rules, c, start) {
+            trace.warn(|| Warning::MissingSocle { mission, on: start });
         }
         match rules.params.max_total.at(start).and_then(|m| m.entry.value.as_ref().and_then(|v| v.get(tier)).copied().flatten()) {
             Some(max) if full_year_max > max => trace.warn(|| Warning::AboveNationalMaximum {
@@ -471,39 +498,40 @@ fn variable_part<T: Trace>(
     reported: bool,
     envelope: Cents,
     prorata: Prorata,
-) -> Result<(Cents, i128, Vec<IndicatorTrace>), EngineError> {
-    let den = i128::from(prorata.year_days) * NANO2;
-    let days = i128::from(prorata.days);
-    if !reported {
-        return Ok((envelope.mul_ratio(days * NANO2, den)?, NANO2, Vec::new()));
-    }
-    let mut weighted: i128 = 0;
-    let mut traces = Vec::new();
-    let mut paid_so_far = Cents::ZERO;
-    for o in &cm.objectives {
-        let target = o.target(year).ok_or_else(|| EngineError::MissingTarget { indicator: o.indicator.clone(), year })?;
-        let value = o.value(year);
-        let base = o.baseline.to_nano_units();
-        let achievement = match value {
-            Some(v) => o.rule.achievement(v.to_nano_units() - base, target.to_nano_units() - base),
-            None => Fraction::ZERO,
-        };
-        weighted += i128::from(o.weight.nano()) * i128::from(achievement.nano());
-        if T::ON {
-            let cumulative = envelope.mul_ratio(days * weighted, den)?;
-            traces.push(IndicatorTrace {
-                indicator: o.indicator.clone(),
-                label: o.label.clone(),
+    full: bool,
+    trace: &mut T,
+) -> Result<(Cents, i128), EngineError> {
+    let weighted = if reported { cm.weighted_achievement(year) } else { NANO2 };
+    let amount = match (weighted, full) {
+        (0, _) => Cents::ZERO,
+        (NANO2, true) => envelope,
+        (w, true) => envelope.mul_ratio(w, NANO2)?,
+        (w, false) => envelope.mul_ratio(i128::from(prorata.days) * w, i128::from(prorata.year_days) * NANO2)?,
+    };
+    if T::ON && reported {
+        let (days, den) = if full { (1, NANO2) } else { (i128::from(prorata.days), i128::from(prorata.year_days) * NANO2) };
+        let mut cumulative_w: i128 = 0;
+        let mut paid_so_far = Cents::ZERO;
+        for (i, o) in cm.objectives.iter().enumerate() {
+            let target = o.target(year).ok_or_else(|| EngineError::MissingTarget { indicator: o.indicator.clone(), year })?;
+            let achievement = o.achievement(year);
+            cumulative_w += i128::from(o.weight.nano()) * i128::from(achievement.nano());
+            // The last cumulative share is the amount itself: no need to round it again.
+            let cumulative =
+                if i + 1 == cm.objectives.len() { amount } else { envelope.mul_ratio(days * cumulative_w, den)? };
+            let share = cumulative.checked_sub(paid_so_far)?;
+            trace.indicator(|| IndicatorTrace {
+                objective: u16::try_from(i).unwrap_or(u16::MAX),
                 baseline: o.baseline,
                 target,
-                value,
+                value: o.value(year),
                 rule: o.rule,
                 weight: o.weight,
                 achievement,
-                amount: cumulative.checked_sub(paid_so_far)?,
+                amount: share,
             });
             paid_so_far = cumulative;
         }
     }
-    Ok((envelope.mul_ratio(days * weighted, den)?, weighted, traces))
+    Ok((amount, weighted))
 }

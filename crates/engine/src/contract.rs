@@ -63,6 +63,8 @@ pub struct Objective {
     pub rule: PayoutRule,
     /// Observed value per contract year, `None` until reported.
     pub values: Vec<Option<Dec>>,
+    /// Achievement per contract year, derived from the values by `Contract::refresh`.
+    pub achieved: Vec<Fraction>,
 }
 
 impl Objective {
@@ -72,6 +74,21 @@ impl Objective {
 
     pub fn value(&self, year: u8) -> Option<Dec> {
         usize::from(year).checked_sub(1).and_then(|i| self.values.get(i)).copied().flatten()
+    }
+
+    pub fn achievement(&self, year: u8) -> Fraction {
+        usize::from(year).checked_sub(1).and_then(|i| self.achieved.get(i)).copied().unwrap_or(Fraction::ZERO)
+    }
+
+    /// The payout rule applied to year `year`'s value (0 when not reported).
+    fn compute(&self, year: u8) -> Fraction {
+        match (self.value(year), self.target(year)) {
+            (Some(v), Some(t)) => {
+                let base = self.baseline.to_nano_units();
+                self.rule.achievement(v.to_nano_units() - base, t.to_nano_units() - base)
+            }
+            _ => Fraction::ZERO,
+        }
     }
 }
 
@@ -86,6 +103,14 @@ pub struct ContractMission {
     pub variable: Option<Cents>,
     pub activation: Option<Cents>,
     pub objectives: Vec<Objective>,
+    /// Σ weight × achievement per contract year, in 10⁻¹⁸ (derived by `Contract::refresh`).
+    pub weighted: Vec<i128>,
+}
+
+impl ContractMission {
+    pub fn weighted_achievement(&self, year: u8) -> i128 {
+        usize::from(year).checked_sub(1).and_then(|i| self.weighted.get(i)).copied().unwrap_or(0)
+    }
 }
 
 /// Facts of one contract year.
@@ -117,6 +142,27 @@ pub struct Contract {
 }
 
 impl Contract {
+    /// Derive each indicator's achievement and each mission's weighted achievement
+    /// from the values. They depend on the contract only (not on the ACI rules), so
+    /// they are computed once when values change, not in every computation.
+    pub fn refresh(&mut self) {
+        let years = self.years();
+        for m in &mut self.missions {
+            m.weighted.clear();
+            for o in &mut m.objectives {
+                o.achieved = (1..=years).map(|y| o.compute(y)).collect();
+            }
+            for y in 1..=years {
+                let w = m
+                    .objectives
+                    .iter()
+                    .map(|o| i128::from(o.weight.nano()) * i128::from(o.achievement(y).nano()))
+                    .sum();
+                m.weighted.push(w);
+            }
+        }
+    }
+
     pub fn years(&self) -> u8 {
         u8::try_from(self.anniversaries.len().saturating_sub(1)).unwrap_or(u8::MAX)
     }

@@ -1,6 +1,6 @@
 //! Civil-date helpers: the only place where day counts and month/year steps are computed.
 
-use jiff::{Span, civil::Date};
+use jiff::civil::Date;
 
 /// Days from `a` to `b` (`b − a`, negative when `b` is earlier).
 pub fn days_between(a: Date, b: Date) -> i64 {
@@ -8,13 +8,18 @@ pub fn days_between(a: Date, b: Date) -> i64 {
 }
 
 /// `d` plus `n` months; the day is clamped to the month's end (31 Aug + 6 months = 28/29 Feb).
+/// Same result as jiff's span arithmetic, without its generality (this is on the hot path).
 pub fn add_months(d: Date, n: u32) -> Option<Date> {
-    d.checked_add(Span::new().months(i64::from(n))).ok()
+    let months = i64::from(d.year()) * 12 + i64::from(d.month()) - 1 + i64::from(n);
+    let year = i16::try_from(months.div_euclid(12)).ok()?;
+    let month = i8::try_from(months.rem_euclid(12) + 1).ok()?;
+    let first = Date::new(year, month, 1).ok()?;
+    Date::new(year, month, d.day().min(first.days_in_month())).ok()
 }
 
 /// `d` plus `n` years, counted from `d` itself (29 Feb + 1 year = 28 Feb).
 pub fn add_years(d: Date, n: u32) -> Option<Date> {
-    d.checked_add(Span::new().years(i64::from(n))).ok()
+    add_months(d, n.checked_mul(12)?)
 }
 
 pub fn day_before(d: Date) -> Option<Date> {
@@ -43,5 +48,17 @@ mod tests {
         assert_eq!(add_years(date(2020, 2, 29), 1), Some(date(2021, 2, 28)));
         assert_eq!(add_years(date(2020, 2, 29), 4), Some(date(2024, 2, 29)));
         assert_eq!(fr(date(2019, 8, 24)), "24/08/2019");
+    }
+
+    #[test]
+    fn month_steps_match_jiff_span_arithmetic() {
+        let mut d = date(2019, 1, 1);
+        while d < date(2030, 1, 1) {
+            for n in [0, 1, 6, 12, 18, 24, 60, 61] {
+                let expected = d.checked_add(jiff::Span::new().months(n)).ok();
+                assert_eq!(add_months(d, u32::try_from(n).unwrap()), expected, "{d} + {n} mois");
+            }
+            d = d.tomorrow().unwrap();
+        }
     }
 }

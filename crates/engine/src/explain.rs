@@ -11,7 +11,7 @@ use crate::dates::{self, fr};
 use crate::money::Cents;
 use crate::rate::{Dec, Fraction};
 use crate::money::group_thousands;
-use crate::rules::{Grade, MissionIdx, ParamRef, RuleSet, Tier};
+use crate::rules::{Grade, MissionIdx, Refs, RuleSet, Tier};
 
 /// What an amount is for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,8 +75,8 @@ pub enum EnvelopeOrigin {
 
 #[derive(Clone, Debug)]
 pub struct IndicatorTrace {
-    pub indicator: String,
-    pub label: Option<String>,
+    /// Index of the objective in the contract mission (names are read when rendering).
+    pub objective: u16,
     pub baseline: Dec,
     pub target: Dec,
     pub value: Option<Dec>,
@@ -101,7 +101,8 @@ pub enum Detail {
         /// Σ weight × achievement, in 10⁻⁹.
         achievement: Fraction,
         hypothesis: bool,
-        indicators: Vec<IndicatorTrace>,
+        /// Range of this line's records in `Explanation::indicators`.
+        indicators: std::ops::Range<u32>,
     },
     /// Crisis activation: paid when a crisis is declared and the plan exists.
     Activation { envelope: Option<Cents>, origin: EnvelopeOrigin, plan: bool, declared: bool },
@@ -157,7 +158,7 @@ pub struct Line {
     pub component: Component,
     pub amount: Cents,
     pub detail: Detail,
-    pub params: Vec<ParamRef>,
+    pub params: Refs,
     pub flags: Flags,
 }
 
@@ -166,7 +167,7 @@ pub struct Line {
 pub enum Warning {
     LateStart { mission: MissionIdx, start: Date, deadline: Date },
     NotStartedPastDeadline { mission: MissionIdx, deadline: Date },
-    MissingSocle { mission: String, on: Date },
+    MissingSocle { mission: MissionIdx, on: Date },
     AboveNationalMaximum { year: u8, tier: Tier, total: Cents, maximum: Cents },
     NationalMaximumUnknown { year: u8, tier: Tier },
     Hypothesis { year: u8 },
@@ -187,7 +188,8 @@ impl Warning {
                 m(mission), fr(*deadline)
             ),
             Warning::MissingSocle { mission, on } => format!(
-                "Mission socle « {mission} » absente du contrat (obligatoire dans l'ACI en vigueur au {}).",
+                "Mission socle « {} » absente du contrat (obligatoire dans l'ACI en vigueur au {}).",
+                rules.mission(*mission).map_or("?", |d| d.code.as_str()),
                 fr(*on)
             ),
             Warning::AboveNationalMaximum { year, tier, total, maximum } => format!(
@@ -215,15 +217,23 @@ impl Warning {
 pub struct TierTrace {
     pub population: u64,
     pub tier: Tier,
-    pub thresholds: Vec<u64>,
+    /// Index of the thresholds' dated value (read when rendering).
+    pub thresholds: u16,
     pub at_boundary: bool,
-    pub params: Vec<ParamRef>,
+    pub params: Refs,
     pub date: Date,
 }
 
 impl TierTrace {
-    pub fn text(&self, contract: &Contract) -> String {
-        let th: Vec<String> = self.thresholds.iter().map(|t| group_thousands(*t)).collect();
+    pub fn text(&self, rules: &RuleSet, contract: &Contract) -> String {
+        let th: Vec<String> = rules
+            .params
+            .tier_thresholds
+            .values
+            .get(usize::from(self.thresholds))
+            .and_then(|v| v.value.as_ref())
+            .map(|t| t.0.iter().map(|x| group_thousands(*x)).collect())
+            .unwrap_or_default();
         let mut s = format!(
             "Population couverte {} habitants{} ; seuils en vigueur au {} : {} → {}.",
             group_thousands(self.population),
@@ -239,12 +249,29 @@ impl TierTrace {
     }
 }
 
-/// The full explanation of a computation.
+/// The full explanation of a computation: flat records, so that a buffer reused
+/// with `clear` explains year after year without allocating.
 #[derive(Clone, Debug, Default)]
 pub struct Explanation {
     pub tiers: Vec<TierTrace>,
     pub lines: Vec<Line>,
+    pub indicators: Vec<IndicatorTrace>,
     pub warnings: Vec<Warning>,
+}
+
+impl Explanation {
+    /// Empty the records, keeping the memory.
+    pub fn clear(&mut self) {
+        self.tiers.clear();
+        self.lines.clear();
+        self.indicators.clear();
+        self.warnings.clear();
+    }
+
+    pub fn indicators_of(&self, r: &std::ops::Range<u32>) -> &[IndicatorTrace] {
+        let (a, b) = (usize::try_from(r.start).unwrap_or(0), usize::try_from(r.end).unwrap_or(0));
+        self.indicators.get(a..b).unwrap_or(&[])
+    }
 }
 
 fn prorata_text(p: &Prorata) -> String {
@@ -265,8 +292,8 @@ fn origin_text(o: EnvelopeOrigin) -> &'static str {
 }
 
 impl Line {
-    /// The formula in words, in French.
-    pub fn text(&self) -> String {
+    /// The formula in words, in French (names of indicators come from the contract).
+    pub fn text(&self, contract: &Contract, ex: &Explanation) -> String {
         match &self.detail {
             Detail::Yearly { annual, origin, prorata, tier } => {
                 let what = match self.component {
@@ -293,8 +320,13 @@ impl Line {
                     return s;
                 }
                 s.push_str(&format!(" × taux d'atteinte pondéré {achievement} = {}.", self.amount));
-                for i in indicators {
-                    let name = i.label.as_deref().unwrap_or(&i.indicator);
+                let objectives = match self.component {
+                    Component::Variable(m) => contract.missions.iter().find(|cm| cm.mission == m).map(|cm| cm.objectives.as_slice()),
+                    _ => None,
+                };
+                for i in ex.indicators_of(indicators) {
+                    let o = objectives.and_then(|os| os.get(usize::from(i.objective)));
+                    let name = o.map_or("?", |o| o.label.as_deref().unwrap_or(&o.indicator));
                     let value = i.value.map_or("non saisi".to_string(), |v| v.to_string());
                     s.push_str(&format!(
                         " « {name} » : valeur {value}, référence {}, cible {} ({}) → atteinte {}, poids {} → {}.",
@@ -345,9 +377,9 @@ pub struct SourceView {
 }
 
 impl SourceView {
-    pub fn collect(rules: &RuleSet, refs: &[ParamRef]) -> Vec<SourceView> {
+    pub fn collect(rules: &RuleSet, refs: &Refs) -> Vec<SourceView> {
         refs.iter()
-            .filter_map(|r| rules.view(*r))
+            .filter_map(|r| rules.view(r))
             .map(|v| SourceView {
                 parameter: v.key,
                 label: v.label.to_string(),

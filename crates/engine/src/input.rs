@@ -11,7 +11,7 @@ use crate::contract::{Contract, ContractMission, Objective, PayoutRule, YearFact
 use crate::dates;
 use crate::money::Cents;
 use crate::rate::{Dec, Fraction};
-use crate::rules::{BoundarySide, MissionKind, RuleSet};
+use crate::rules::{BoundarySide, MissionIdx, MissionKind, RuleSet};
 
 /// One problem in an input file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -331,6 +331,7 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
             variable: m.variable,
             activation: m.activation,
             objectives,
+            weighted: Vec::new(),
         });
     }
     if c.missions.is_empty() {
@@ -380,7 +381,7 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Contract {
+    let mut contract = Contract {
         name: case.cpts.clone(),
         signed: c.signed,
         anniversaries,
@@ -391,7 +392,9 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
         missions,
         terminated: c.terminated,
         years: facts,
-    })
+    };
+    contract.refresh();
+    Ok(contract)
 }
 
 fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputError>) -> Vec<Objective> {
@@ -458,6 +461,7 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
                 weight,
                 rule,
                 values: vec![None; usize::from(n_years)],
+                achieved: Vec::new(),
             });
         }
     }
@@ -465,13 +469,12 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
 }
 
 /// Missions of the kind `socle` in force on `d` that a contract lacks.
-pub fn missing_socles(rules: &RuleSet, contract: &Contract, d: Date) -> Vec<String> {
+pub fn missing_socles<'a>(rules: &'a RuleSet, contract: &'a Contract, d: Date) -> impl Iterator<Item = MissionIdx> + 'a {
     rules
         .missions
         .iter()
-        .enumerate()
-        .filter(|(_, m)| m.kind == MissionKind::Socle && m.available_on(d))
-        .filter(|(i, _)| !contract.missions.iter().any(|cm| usize::from(cm.mission.0) == *i))
-        .map(|(_, m)| m.code.clone())
-        .collect()
+        .zip(0u8..)
+        .filter(move |(m, _)| m.kind == MissionKind::Socle && m.available_on(d))
+        .map(|(_, i)| MissionIdx(i))
+        .filter(|i| !contract.missions.iter().any(|cm| cm.mission == *i))
 }

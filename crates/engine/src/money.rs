@@ -91,7 +91,7 @@ pub(crate) fn div_round_half_away(n: i128, d: i128) -> Option<i128> {
     }
     let (n, d) = if d < 0 { (n.checked_neg()?, d.checked_neg()?) } else { (n, d) };
     let q = n / d;
-    let r = n % d;
+    let r = n - q * d; // one 128-bit division, not two (`%` would call the runtime again)
     // |r| * 2 >= d  <=> round away from zero
     if r.checked_abs()?.checked_mul(2)? >= d {
         if n >= 0 { q.checked_add(1) } else { q.checked_sub(1) }

@@ -76,7 +76,9 @@ impl Dec {
 
     /// The value scaled to `10^-MAX_SCALE` units, exact.
     pub fn to_nano_units(self) -> i128 {
-        i128::from(self.mantissa) * 10_i128.pow(u32::from(MAX_SCALE - self.scale))
+        const POW10: [i128; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+        let factor = POW10.get(usize::from(MAX_SCALE.saturating_sub(self.scale))).copied().unwrap_or(1);
+        i128::from(self.mantissa) * factor
     }
 
     pub fn is_negative(self) -> bool {

@@ -24,14 +24,14 @@ pub struct LineReport {
 }
 
 impl LineReport {
-    pub fn new(rules: &RuleSet, l: &Line) -> Self {
+    pub fn new(rules: &RuleSet, c: &Contract, ex: &Explanation, l: &Line) -> Self {
         LineReport {
             year: l.year,
             component: l.component.code(rules),
             label: l.component.label(rules),
             amount_cents: l.amount,
             amount: l.amount.to_string(),
-            explanation: l.text(),
+            explanation: l.text(c, ex),
             flags: l.flags.labels(),
             sources: SourceView::collect(rules, &l.params),
         }
@@ -83,14 +83,14 @@ fn flagged(lines: &[LineReport]) -> bool {
 pub fn year_report(rules: &RuleSet, c: &Contract, n: u8) -> Result<YearReport, EngineError> {
     let mut ex = Explanation::default();
     let y: YearAmounts = year_core(rules, c, n, &mut ex, |_, _| {})?;
-    let lines: Vec<LineReport> = ex.lines.iter().map(|l| LineReport::new(rules, l)).collect();
+    let lines: Vec<LineReport> = ex.lines.iter().map(|l| LineReport::new(rules, c, &ex, l)).collect();
     Ok(YearReport {
         cpts: c.name.clone(),
         year: n,
         start: y.start,
         end: crate::dates::day_before(y.end).unwrap_or(y.end),
         tier: y.tier.0,
-        tier_explanation: ex.tiers.first().map(|t| t.text(c)).unwrap_or_default(),
+        tier_explanation: ex.tiers.first().map(|t| t.text(rules, c)).unwrap_or_default(),
         rules: RulesUsed::new(rules, y.start),
         total_cents: y.total,
         total: y.total.to_string(),
@@ -159,7 +159,7 @@ pub struct ScheduleReport {
 pub fn schedule_report(rules: &RuleSet, c: &Contract) -> Result<ScheduleReport, EngineError> {
     let mut ex = Explanation::default();
     let s: Schedule = schedule(rules, c, &mut ex)?;
-    let lines: Vec<LineReport> = ex.lines.iter().map(|l| LineReport::new(rules, l)).collect();
+    let lines: Vec<LineReport> = ex.lines.iter().map(|l| LineReport::new(rules, c, &ex, l)).collect();
     Ok(ScheduleReport {
         cpts: c.name.clone(),
         signed: c.signed,

@@ -16,7 +16,7 @@ use crate::dates::{days_between, fr};
 use crate::explain::{Component, Detail, Flags, Line, Prorata};
 use crate::money::Cents;
 use crate::rate::Fraction;
-use crate::rules::{MissionIdx, ParamId, ParamKey, ParamRef, RuleSet};
+use crate::rules::{MissionIdx, ParamId, ParamKey, ParamRef, Refs, RuleSet};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -246,7 +246,7 @@ fn lettre_intention<T: Trace>(
         component: Component::LettreIntention,
         amount,
         detail: Detail::OneOff { date, tier },
-        params: vec![ParamRef { id: ParamId::National(ParamKey::lettre_intention_payment), index: at.index }],
+        params: Refs::one(ParamRef { id: ParamId::National(ParamKey::lettre_intention_payment), index: at.index }),
         flags: Flags { secondary: at.entry.meta.grade == crate::rules::Grade::S, ..Flags::default() },
     });
     Ok(amount)

@@ -148,7 +148,7 @@ proptest! {
         prop_assert_eq!(lines, y.total);
         for l in &ex.lines {
             if let Detail::Variable { indicators, hypothesis: false, .. } = &l.detail {
-                let shares = Cents::sum(indicators.iter().map(|i| i.amount)).unwrap();
+                let shares = Cents::sum(ex.indicators_of(indicators).iter().map(|i| i.amount)).unwrap();
                 prop_assert_eq!(shares, l.amount);
             }
         }

@@ -223,6 +223,32 @@ pub struct ParamRef {
     pub index: u16,
 }
 
+/// The (at most two) dated values one explained amount used; no allocation.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Refs([Option<ParamRef>; 2]);
+
+impl Refs {
+    pub fn one(r: ParamRef) -> Self {
+        Refs([Some(r), None])
+    }
+
+    pub fn push(&mut self, r: ParamRef) {
+        if let Some(slot) = self.0.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(r);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = ParamRef> + '_ {
+        self.0.iter().flatten().copied()
+    }
+}
+
+impl From<Option<ParamRef>> for Refs {
+    fn from(r: Option<ParamRef>) -> Self {
+        Refs([r, None])
+    }
+}
+
 /// A dated value as shown to a user.
 #[derive(Debug, Serialize)]
 pub struct ParamView<'a> {
