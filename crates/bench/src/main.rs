@@ -41,7 +41,8 @@ fn synthetic(rng: &mut Rng, i: usize) -> String {
     if [40_000, 80_000, 175_000].contains(&population) {
         population += 1;
     }
-    let mut s = format!("cpts: CPTS synthétique {i}\ncontract:\n  signed: {signed}\n  population: {population}\n  missions:\n");
+    let mut s =
+        format!("cpts: CPTS synthétique {i}\ncontract:\n  signed: {signed}\n  population: {population}\n  missions:\n");
     let mut indicators = Vec::new();
     let optional = rng.range(0, 2) == 1;
     for code in ["acces_soins", "parcours", "prevention", "crises", "qualite"] {
@@ -51,7 +52,10 @@ fn synthetic(rng: &mut Rng, i: usize) -> String {
         let start = signed.checked_add(jiff::Span::new().days(rng.range(0, 300) as i64)).unwrap_or(signed);
         let fixed = rng.range(10, 60) * 1000;
         if code == "crises" {
-            s.push_str(&format!("    - {{code: crises, start: {start}, fixed: {fixed}, activation: {}}}\n", fixed * 3 / 2));
+            s.push_str(&format!(
+                "    - {{code: crises, start: {start}, fixed: {fixed}, activation: {}}}\n",
+                fixed * 3 / 2
+            ));
             continue;
         }
         s.push_str(&format!("    - code: {code}\n      start: {start}\n      fixed: {fixed}\n      variable: {fixed}\n      objectives:\n"));
@@ -64,13 +68,19 @@ fn synthetic(rng: &mut Rng, i: usize) -> String {
         for (k, w) in weights.iter().enumerate() {
             let name = format!("{code}_{k}");
             let rule = ["linear", "all_or_nothing", "threshold\n          floor: 50"][rng.range(0, 3) as usize];
-            s.push_str(&format!("        - indicator: {name}\n          target: {}\n          weight: {w}\n          rule: {rule}\n", rng.range(5, 500)));
+            s.push_str(&format!(
+                "        - indicator: {name}\n          target: {}\n          weight: {w}\n          rule: {rule}\n",
+                rng.range(5, 500)
+            ));
             indicators.push(name);
         }
     }
     s.push_str("years:\n");
     for y in 1..=3 {
-        s.push_str(&format!("  {y}:\n    crisis_plan: true\n    crisis_declared: {}\n    values:\n", rng.range(0, 10) == 0));
+        s.push_str(&format!(
+            "  {y}:\n    crisis_plan: true\n    crisis_declared: {}\n    values:\n",
+            rng.range(0, 10) == 0
+        ));
         for ind in &indicators {
             s.push_str(&format!("      {ind}: {}\n", rng.range(0, 600)));
         }
@@ -127,9 +137,14 @@ fn main() {
     let only_trace = std::env::args().any(|a| a == "--only-trace");
     let pool = contracts(&rules, 1000);
     // Every (contract, year) pair of the pool, cycled to the batch size.
-    let pairs: Vec<(usize, u8)> = pool.iter().enumerate().flat_map(|(i, c)| (1..=c.years()).map(move |y| (i, y))).collect();
+    let pairs: Vec<(usize, u8)> =
+        pool.iter().enumerate().flat_map(|(i, c)| (1..=c.years()).map(move |y| (i, y))).collect();
     let batch = if quick { 50_000 } else { 500_000 };
-    println!("cpts-bench — {} contrats synthétiques, {} paires contrat-année ; meilleur de {runs} essais\n", pool.len(), pairs.len());
+    println!(
+        "cpts-bench — {} contrats synthétiques, {} paires contrat-année ; meilleur de {runs} essais\n",
+        pool.len(),
+        pairs.len()
+    );
 
     if only_trace {
         // For profilers: the traced loop only.
@@ -169,7 +184,13 @@ fn main() {
     if std::env::args().any(|a| a == "--only-batch") {
         return; // for profilers: setup and the batch only
     }
-    println!("(a) lot sans explication, {batch} années-CPTS : {:.1} ms sur 1 cœur ({}), {:.1} ms sur 2 cœurs ({})", d1.as_secs_f64() * 1e3, per_sec(batch, d1), d2.as_secs_f64() * 1e3, per_sec(batch, d2));
+    println!(
+        "(a) lot sans explication, {batch} années-CPTS : {:.1} ms sur 1 cœur ({}), {:.1} ms sur 2 cœurs ({})",
+        d1.as_secs_f64() * 1e3,
+        per_sec(batch, d1),
+        d2.as_secs_f64() * 1e3,
+        per_sec(batch, d2)
+    );
 
     // (a') with explanations recorded (structured trace), and rendered to French text.
     let n_ex = if quick { 5_000 } else { 50_000 };
@@ -214,7 +235,17 @@ fn main() {
         }
     });
     let per5k = |d: Duration| d.as_secs_f64() * 1e3 * 5000.0 / n_ex as f64;
-    println!("    avec explication ({n_ex} années-CPTS, temps ramené à 5 000) : trace {:.2} ms ({}), sur 2 cœurs {:.2} ms ({}) ; trace dans un tampon neuf par année {:.2} ms ({}) ; trace rendue en texte français avec sources {:.2} ms ({})", per5k(de), per_sec(n_ex, de), per5k(de2), per_sec(n_ex, de2), per5k(df), per_sec(n_ex, df), per5k(dr), per_sec(n_ex, dr));
+    println!(
+        "    avec explication ({n_ex} années-CPTS, temps ramené à 5 000) : trace {:.2} ms ({}), sur 2 cœurs {:.2} ms ({}) ; trace dans un tampon neuf par année {:.2} ms ({}) ; trace rendue en texte français avec sources {:.2} ms ({})",
+        per5k(de),
+        per_sec(n_ex, de),
+        per5k(de2),
+        per_sec(n_ex, de2),
+        per5k(df),
+        per_sec(n_ex, df),
+        per5k(dr),
+        per_sec(n_ex, dr)
+    );
 
     // (b) latency of one CPTS-year computed and explained (rendered).
     let lat: Vec<Duration> = (0..2000)
@@ -235,7 +266,11 @@ fn main() {
             black_box(&sim);
         }
     });
-    println!("(c) simulation France entière, {} CPTS × 5 ans, en vigueur contre réforme : {:.2} ms ({listed} CPTS dont le droit change, écarts listés)", pool.len(), ds.as_secs_f64() * 1e3);
+    println!(
+        "(c) simulation France entière, {} CPTS × 5 ans, en vigueur contre réforme : {:.2} ms ({listed} CPTS dont le droit change, écarts listés)",
+        pool.len(),
+        ds.as_secs_f64() * 1e3
+    );
 
     // (d) process start to first result, rules loaded: the release binary, best and median of 20.
     let exe = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("cpts")));
@@ -244,12 +279,21 @@ fn main() {
             let times: Vec<Duration> = (0..20)
                 .filter_map(|_| {
                     let t = Instant::now();
-                    let ok = Command::new(&exe).args(["funding", "year", "examples/cpts-exemple.yaml", "--json"]).output().ok()?.status.success();
+                    let ok = Command::new(&exe)
+                        .args(["funding", "year", "examples/cpts-exemple.yaml", "--json"])
+                        .output()
+                        .ok()?
+                        .status
+                        .success();
                     ok.then(|| t.elapsed())
                 })
                 .collect();
             let min = times.iter().min().copied().unwrap_or_default();
-            println!("(d) démarrage du processus jusqu'au premier résultat (cpts funding year --json) : médiane {:.1} ms, meilleur {:.1} ms", median(times).as_secs_f64() * 1e3, min.as_secs_f64() * 1e3);
+            println!(
+                "(d) démarrage du processus jusqu'au premier résultat (cpts funding year --json) : médiane {:.1} ms, meilleur {:.1} ms",
+                median(times).as_secs_f64() * 1e3,
+                min.as_secs_f64() * 1e3
+            );
         }
         None => println!("(d) binaire cpts introuvable à côté du banc : lancez `cargo build --release` d'abord"),
     }

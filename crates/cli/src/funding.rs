@@ -194,7 +194,8 @@ fn schedule_text(r: &ScheduleReport, detail: bool) -> String {
         },
         rules_line(&r.rules)
     );
-    let mut t = Table::new(&[("Date", false), ("Année", true), ("Composante", false), ("Nature", false), ("Montant", true)]);
+    let mut t =
+        Table::new(&[("Date", false), ("Année", true), ("Composante", false), ("Nature", false), ("Montant", true)]);
     for p in &r.payments {
         t.row(vec![fr(p.date), p.year.to_string(), p.label.clone(), p.kind_label.into(), p.amount.clone()]);
     }
@@ -291,7 +292,14 @@ fn simulate_cmd(base: &RuleSet, reform_id: &str, paths: &[PathBuf], json: bool) 
                     .collect::<Vec<_>>()
                     .join(", "),
             ]),
-            Err((name, e)) => t.row(vec![name.clone(), format!("erreur : {e}"), String::new(), String::new(), String::new(), String::new()]),
+            Err((name, e)) => t.row(vec![
+                name.clone(),
+                format!("erreur : {e}"),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
         }
     }
     t.row(vec![

@@ -68,8 +68,13 @@ pub fn rules(dir: Option<&Path>) -> Result<RuleSet, CliError> {
     let f = |name: &str| read(&dir.join(name));
     let (sources, versions, parameters, missions) =
         (f("sources.yaml")?, f("versions.yaml")?, f("parameters.yaml")?, f("missions.yaml")?);
-    RuleSet::from_texts(&RuleTexts { sources: &sources, versions: &versions, parameters: &parameters, missions: &missions })
-        .map_err(CliError::Rules)
+    RuleSet::from_texts(&RuleTexts {
+        sources: &sources,
+        versions: &versions,
+        parameters: &parameters,
+        missions: &missions,
+    })
+    .map_err(CliError::Rules)
 }
 
 /// A reform by id (shipped) or by path.

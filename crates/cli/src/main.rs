@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cpts", version, about = "Financement des CPTS : calcul, explication, échéancier et simulation de l'ACI")]
+#[command(
+    name = "cpts",
+    version,
+    about = "Financement des CPTS : calcul, explication, échéancier et simulation de l'ACI"
+)]
 struct Cli {
     /// Dossier de règles à utiliser au lieu des règles livrées (sources.yaml, parameters.yaml…)
     #[arg(long, global = true, value_name = "DOSSIER")]

@@ -60,7 +60,11 @@ impl fmt::Display for EngineError {
                 f,
                 "mission « {mission} » : enveloppe {part} manquante ; le montant national n'est pas connu [U] au {} : saisissez le montant de votre contrat signé (contract.missions[…].{})",
                 fr(*date),
-                match *part { "fixe" => "fixed", "variable" => "variable", _ => "activation" }
+                match *part {
+                    "fixe" => "fixed",
+                    "variable" => "variable",
+                    _ => "activation",
+                }
             ),
             EngineError::MissingTarget { indicator, year } => {
                 write!(f, "indicateur « {indicator} » : pas de cible pour l'année {year}")
@@ -187,9 +191,10 @@ pub fn tier_of<T: Trace>(
             let national_rule = rules.params.tier_at_boundary.at(date);
             let side = contract_side.or_else(|| national_rule.as_ref().and_then(|r| r.entry.value));
             if T::ON
-                && let Some(r) = national_rule {
-                    refs.push(national(ParamKey::tier_at_boundary, r.index));
-                }
+                && let Some(r) = national_rule
+            {
+                refs.push(national(ParamKey::tier_at_boundary, r.index));
+            }
             match side {
                 Some(BoundarySide::Upper) => tier = tier.saturating_add(1),
                 Some(BoundarySide::Lower) => {}
@@ -217,10 +222,9 @@ pub fn deadline(rules: &RuleSet, c: &Contract, m: MissionIdx, which: MissionPara
     };
     let at = p.at(base)?;
     match at.entry.value? {
-        Delay::Months(n) => Some((
-            dates::add_months(base, n)?,
-            ParamRef { id: ParamId::Mission(m, which), index: at.index },
-        )),
+        Delay::Months(n) => {
+            Some((dates::add_months(base, n)?, ParamRef { id: ParamId::Mission(m, which), index: at.index }))
+        }
         Delay::Free => None,
     }
 }
@@ -257,7 +261,8 @@ fn envelope<T: Trace>(
     }
     let def = rules.mission(cm.mission);
     let grid = def.and_then(|d| d.envelopes.at(date));
-    let param = grid.as_ref().map(|g| ParamRef { id: ParamId::Mission(cm.mission, MissionParam::Envelopes), index: g.index });
+    let param =
+        grid.as_ref().map(|g| ParamRef { id: ParamId::Mission(cm.mission, MissionParam::Envelopes), index: g.index });
     let national = grid.and_then(|g| g.entry.value.as_ref()).and_then(|v| v.get(tier)).and_then(|e| match part {
         Part::Fixed => Some(e.fixed),
         Part::Variable => e.variable,
@@ -304,11 +309,12 @@ pub fn year_core<T: Trace>(
     };
     let terminated_here = cut < end;
     // Day counts are only needed for partial years.
-    let year_days = if terminated_here || c.missions.iter().any(|m| m.start.is_some_and(|s| s > start && s < end)) || T::ON {
-        days_between(start, end)
-    } else {
-        0
-    };
+    let year_days =
+        if terminated_here || c.missions.iter().any(|m| m.start.is_some_and(|s| s > start && s < end)) || T::ON {
+            days_between(start, end)
+        } else {
+            0
+        };
     let default_facts = YearFacts::default();
     let facts = c.facts(n).unwrap_or(&default_facts);
     let tier = tier_of(rules, c.population, start, c.tier_at_boundary, trace)?;
@@ -324,8 +330,14 @@ pub fn year_core<T: Trace>(
         date: start,
         help: "complétez les règles",
     })?;
-    let op_prorata = Prorata { from: start, to: cut, days: if terminated_here { days_between(start, cut) } else { year_days }, year_days };
-    let operating = if terminated_here { op_annual.mul_ratio(op_prorata.days.into(), year_days.into())? } else { op_annual };
+    let op_prorata = Prorata {
+        from: start,
+        to: cut,
+        days: if terminated_here { days_between(start, cut) } else { year_days },
+        year_days,
+    };
+    let operating =
+        if terminated_here { op_annual.mul_ratio(op_prorata.days.into(), year_days.into())? } else { op_annual };
     trace.line(|| Line {
         year: n,
         component: Component::Operating,
@@ -356,8 +368,12 @@ pub fn year_core<T: Trace>(
 
         let start_deadline = if T::ON { deadline(rules, c, cm.mission, MissionParam::StartDelay) } else { None };
         match (start_deadline, cm.start) {
-            (Some((d, _)), Some(s)) if s > d => trace.warn(|| Warning::LateStart { mission: cm.mission, start: s, deadline: d }),
-            (Some((d, _)), None) if d < cut => trace.warn(|| Warning::NotStartedPastDeadline { mission: cm.mission, deadline: d }),
+            (Some((d, _)), Some(s)) if s > d => {
+                trace.warn(|| Warning::LateStart { mission: cm.mission, start: s, deadline: d })
+            }
+            (Some((d, _)), None) if d < cut => {
+                trace.warn(|| Warning::NotStartedPastDeadline { mission: cm.mission, deadline: d })
+            }
             _ => {}
         }
 
@@ -375,13 +391,15 @@ pub fn year_core<T: Trace>(
             continue;
         };
         let full = from == start && cut == end;
-        let prorata = Prorata { from, to: cut, days: if full { year_days } else { days_between(from, cut) }, year_days };
+        let prorata =
+            Prorata { from, to: cut, days: if full { year_days } else { days_between(from, cut) }, year_days };
         let partial = !full;
 
         // Fixed part.
         my.fixed_annual = fixed_env.amount;
         my.fixed_from = Some(from);
-        my.fixed = if partial { fixed_env.amount.mul_ratio(prorata.days.into(), year_days.into())? } else { fixed_env.amount };
+        my.fixed =
+            if partial { fixed_env.amount.mul_ratio(prorata.days.into(), year_days.into())? } else { fixed_env.amount };
         fixed_total = fixed_total.checked_add(my.fixed)?;
         trace.line(|| Line {
             year: n,
@@ -412,7 +430,9 @@ pub fn year_core<T: Trace>(
                     envelope: env.amount,
                     origin: env.origin,
                     prorata,
-                    achievement: Fraction::from_nano(i64::try_from(weighted / i128::from(Fraction::DENOM)).unwrap_or(0)),
+                    achievement: Fraction::from_nano(
+                        i64::try_from(weighted / i128::from(Fraction::DENOM)).unwrap_or(0),
+                    ),
                     hypothesis: !facts.reported,
                     indicators: traces,
                 },
@@ -463,13 +483,15 @@ pub fn year_core<T: Trace>(
         for mission in crate::input::missing_socles(rules, c, start) {
             trace.warn(|| Warning::MissingSocle { mission, on: start });
         }
-        match rules.params.max_total.at(start).and_then(|m| m.entry.value.as_ref().and_then(|v| v.get(tier)).copied().flatten()) {
-            Some(max) if full_year_max > max => trace.warn(|| Warning::AboveNationalMaximum {
-                year: n,
-                tier,
-                total: full_year_max,
-                maximum: max,
-            }),
+        match rules
+            .params
+            .max_total
+            .at(start)
+            .and_then(|m| m.entry.value.as_ref().and_then(|v| v.get(tier)).copied().flatten())
+        {
+            Some(max) if full_year_max > max => {
+                trace.warn(|| Warning::AboveNationalMaximum { year: n, tier, total: full_year_max, maximum: max })
+            }
             Some(_) => {}
             None => trace.warn(|| Warning::NationalMaximumUnknown { year: n, tier }),
         }
@@ -509,11 +531,13 @@ fn variable_part<T: Trace>(
         (w, false) => envelope.mul_ratio(i128::from(prorata.days) * w, i128::from(prorata.year_days) * NANO2)?,
     };
     if T::ON && reported {
-        let (days, den) = if full { (1, NANO2) } else { (i128::from(prorata.days), i128::from(prorata.year_days) * NANO2) };
+        let (days, den) =
+            if full { (1, NANO2) } else { (i128::from(prorata.days), i128::from(prorata.year_days) * NANO2) };
         let mut cumulative_w: i128 = 0;
         let mut paid_so_far = Cents::ZERO;
         for (i, o) in cm.objectives.iter().enumerate() {
-            let target = o.target(year).ok_or_else(|| EngineError::MissingTarget { indicator: o.indicator.clone(), year })?;
+            let target =
+                o.target(year).ok_or_else(|| EngineError::MissingTarget { indicator: o.indicator.clone(), year })?;
             let achievement = o.achievement(year);
             cumulative_w += i128::from(o.weight.nano()) * i128::from(achievement.nano());
             // The last cumulative share is the amount itself: no need to round it again.

@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::contract::{Contract, PayoutRule};
 use crate::dates::{self, fr};
 use crate::money::Cents;
-use crate::rate::{Dec, Fraction};
 use crate::money::group_thousands;
+use crate::rate::{Dec, Fraction};
 use crate::rules::{Grade, MissionIdx, Refs, RuleSet, Tier};
 
 /// What an amount is for.
@@ -181,12 +181,13 @@ impl Warning {
         match self {
             Warning::LateStart { mission, start, deadline } => format!(
                 "Démarrage tardif : « {} » a démarré le {}, après l'échéance du {} (risque de résiliation ; la part fixe n'est due qu'à partir du démarrage).",
-                m(mission), fr(*start), fr(*deadline)
+                m(mission),
+                fr(*start),
+                fr(*deadline)
             ),
-            Warning::NotStartedPastDeadline { mission, deadline } => format!(
-                "« {} » n'a pas démarré alors que l'échéance du {} est passée.",
-                m(mission), fr(*deadline)
-            ),
+            Warning::NotStartedPastDeadline { mission, deadline } => {
+                format!("« {} » n'a pas démarré alors que l'échéance du {} est passée.", m(mission), fr(*deadline))
+            }
             Warning::MissingSocle { mission, on } => format!(
                 "Mission socle « {} » absente du contrat (obligatoire dans l'ACI en vigueur au {}).",
                 rules.mission(*mission).map_or("?", |d| d.code.as_str()),
@@ -243,7 +244,9 @@ impl TierTrace {
             self.tier
         );
         if self.at_boundary {
-            s.push_str(" Population égale à un seuil : taille choisie d'après le contrat (règle nationale inconnue [U]).");
+            s.push_str(
+                " Population égale à un seuil : taille choisie d'après le contrat (règle nationale inconnue [U]).",
+            );
         }
         s
     }
@@ -307,7 +310,10 @@ impl Line {
                 }
             }
             Detail::NotStarted { deadline } => match deadline {
-                Some(d) => format!("Mission non démarrée sur cette année : rien n'est dû (échéance de démarrage : {}).", fr(*d)),
+                Some(d) => format!(
+                    "Mission non démarrée sur cette année : rien n'est dû (échéance de démarrage : {}).",
+                    fr(*d)
+                ),
                 None => "Mission non démarrée sur cette année : rien n'est dû (calendrier libre).".into(),
             },
             Detail::Variable { envelope, origin, prorata, achievement, hypothesis, indicators } => {
@@ -321,7 +327,9 @@ impl Line {
                 }
                 s.push_str(&format!(" × taux d'atteinte pondéré {achievement} = {}.", self.amount));
                 let objectives = match self.component {
-                    Component::Variable(m) => contract.missions.iter().find(|cm| cm.mission == m).map(|cm| cm.objectives.as_slice()),
+                    Component::Variable(m) => {
+                        contract.missions.iter().find(|cm| cm.mission == m).map(|cm| cm.objectives.as_slice())
+                    }
                     _ => None,
                 };
                 for i in ex.indicators_of(indicators) {
@@ -401,7 +409,14 @@ impl SourceView {
 
 impl fmt::Display for SourceView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} = {} — {}", self.grade, self.label, self.value, self.source_short.as_deref().unwrap_or(&self.source))?;
+        write!(
+            f,
+            "{} {} = {} — {}",
+            self.grade,
+            self.label,
+            self.value,
+            self.source_short.as_deref().unwrap_or(&self.source)
+        )?;
         if let Some(r) = &self.reference {
             write!(f, ", {r}")?;
         }

@@ -163,7 +163,9 @@ fn translate_serde(msg: &str) -> String {
         let (got, want) = rest.split_once(", expected ").unwrap_or((rest, "?"));
         let noun = |w: &str| -> String {
             match w {
-                w if w.starts_with("struct") || w == "map" || w.starts_with("a map") => "une section (clés et valeurs)".into(),
+                w if w.starts_with("struct") || w == "map" || w.starts_with("a map") => {
+                    "une section (clés et valeurs)".into()
+                }
                 w if w.starts_with("sequence") || w.starts_with("a sequence") => "une liste".into(),
                 w if w.starts_with("string") || w == "a string" => "un texte".into(),
                 "i64" | "u64" | "u8" | "u32" | "integer" => "un nombre entier".into(),
@@ -193,16 +195,17 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
 
     let aci_start = rules.aci_start();
     if let Some(start) = aci_start
-        && c.signed < start {
-            errors.push(err(
-                "contract.signed",
-                format!(
-                    "date de signature {} antérieure à l'entrée en vigueur de l'ACI CPTS ({})",
-                    dates::fr(c.signed),
-                    dates::fr(start)
-                ),
-            ));
-        }
+        && c.signed < start
+    {
+        errors.push(err(
+            "contract.signed",
+            format!(
+                "date de signature {} antérieure à l'entrée en vigueur de l'ACI CPTS ({})",
+                dates::fr(c.signed),
+                dates::fr(start)
+            ),
+        ));
+    }
     let population = match u64::try_from(c.population) {
         Ok(0) => {
             errors.push(err("contract.population", "population nulle : une CPTS couvre des habitants"));
@@ -218,12 +221,7 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
         }
     };
 
-    let years = rules
-        .params
-        .contract_years
-        .at(c.signed)
-        .and_then(|v| v.entry.value)
-        .filter(|y| *y > 0 && *y < 100);
+    let years = rules.params.contract_years.at(c.signed).and_then(|v| v.entry.value).filter(|y| *y > 0 && *y < 100);
     let anniversaries: Vec<Date> = match years {
         Some(n) => (0..=n).filter_map(|i| dates::add_years(c.signed, i)).collect(),
         None => {
@@ -240,16 +238,20 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
         if t <= c.signed {
             errors.push(err("contract.terminated", "résiliation à la signature ou avant : date impossible"));
         } else if end.is_some_and(|e| t >= e) {
-            errors.push(err("contract.terminated", "résiliation après la fin du contrat : le contrat est arrivé à échéance"));
+            errors.push(err(
+                "contract.terminated",
+                "résiliation après la fin du contrat : le contrat est arrivé à échéance",
+            ));
         }
     }
     if let Some(li) = c.lettre_intention_validated
-        && li > c.signed {
-            errors.push(err(
-                "contract.lettre_intention_validated",
-                "validation de la lettre d'intention après la signature du contrat",
-            ));
-        }
+        && li > c.signed
+    {
+        errors.push(err(
+            "contract.lettre_intention_validated",
+            "validation de la lettre d'intention après la signature du contrat",
+        ));
+    }
 
     let mut missions: Vec<ContractMission> = Vec::new();
     let mut indicators: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -276,7 +278,11 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
                 let since = def.available_from().map(dates::fr).unwrap_or_else(|| "jamais".into());
                 errors.push(err(
                     format!("{at}.start"),
-                    format!("la mission « {} » n'existe pas dans l'ACI en vigueur au {} (prévue à partir du {since})", def.code, dates::fr(s)),
+                    format!(
+                        "la mission « {} » n'existe pas dans l'ACI en vigueur au {} (prévue à partir du {since})",
+                        def.code,
+                        dates::fr(s)
+                    ),
                 ));
             }
         }
@@ -309,10 +315,7 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
             if total != Fraction::ONE.nano() {
                 errors.push(err(
                     format!("{at}.objectives"),
-                    format!(
-                        "les poids des indicateurs font {} au lieu de 100 %",
-                        Fraction::from_nano(total)
-                    ),
+                    format!("les poids des indicateurs font {} au lieu de 100 %", Fraction::from_nano(total)),
                 ));
             }
         }
@@ -360,15 +363,15 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
                 )),
                 Some((mi, oi)) => {
                     if let Some(o) = missions.get_mut(*mi).and_then(|m| m.objectives.get_mut(*oi))
-                        && let Some(slot) = usize::from(*year).checked_sub(1).and_then(|i| o.values.get_mut(i)) {
-                            *slot = Some(*v);
-                        }
+                        && let Some(slot) = usize::from(*year).checked_sub(1).and_then(|i| o.values.get_mut(i))
+                    {
+                        *slot = Some(*v);
+                    }
                 }
             }
         }
         if f.reported {
-            let missing: Vec<&str> =
-                indicators.keys().map(String::as_str).filter(|k| !seen.contains(k)).collect();
+            let missing: Vec<&str> = indicators.keys().map(String::as_str).filter(|k| !seen.contains(k)).collect();
             if !missing.is_empty() {
                 errors.push(err(
                     format!("{at}.values"),
@@ -407,11 +410,17 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
             (Some(t), None) => vec![*t; usize::from(n_years)],
             (None, Some(ts)) if ts.len() == usize::from(n_years) => ts.clone(),
             (None, Some(ts)) => {
-                errors.push(err(format!("{at}.targets"), format!("{} cibles pour {n_years} années de contrat", ts.len())));
+                errors.push(err(
+                    format!("{at}.targets"),
+                    format!("{} cibles pour {n_years} années de contrat", ts.len()),
+                ));
                 Vec::new()
             }
             (Some(_), Some(_)) => {
-                errors.push(err(format!("{at}.target"), "donnez `target` (toutes les années) ou `targets` (une par année), pas les deux"));
+                errors.push(err(
+                    format!("{at}.target"),
+                    "donnez `target` (toutes les années) ou `targets` (une par année), pas les deux",
+                ));
                 Vec::new()
             }
             (None, None) => {
@@ -420,7 +429,10 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
             }
         };
         if targets.contains(&baseline) {
-            errors.push(err(format!("{at}.target"), "cible égale à la valeur de référence : l'atteinte n'est pas mesurable"));
+            errors.push(err(
+                format!("{at}.target"),
+                "cible égale à la valeur de référence : l'atteinte n'est pas mesurable",
+            ));
         }
         let weight = match Fraction::from_percent(o.weight) {
             Ok(w) if w > Fraction::ZERO && w <= Fraction::ONE => w,
@@ -469,7 +481,11 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
 }
 
 /// Missions of the kind `socle` in force on `d` that a contract lacks.
-pub fn missing_socles<'a>(rules: &'a RuleSet, contract: &'a Contract, d: Date) -> impl Iterator<Item = MissionIdx> + 'a {
+pub fn missing_socles<'a>(
+    rules: &'a RuleSet,
+    contract: &'a Contract,
+    d: Date,
+) -> impl Iterator<Item = MissionIdx> + 'a {
     rules
         .missions
         .iter()

@@ -72,15 +72,10 @@ impl Cents {
         let dec = crate::rate::Dec::parse(text.trim().trim_end_matches('€'))
             .map_err(|e| format!("montant invalide « {text} » : {e}"))?;
         if dec.scale() > 2 {
-            return Err(format!(
-                "montant invalide « {text} » : plus de deux décimales (les montants sont au centime)"
-            ));
+            return Err(format!("montant invalide « {text} » : plus de deux décimales (les montants sont au centime)"));
         }
         let factor = 10_i64.pow(2 - u32::from(dec.scale()));
-        dec.mantissa()
-            .checked_mul(factor)
-            .map(Cents)
-            .ok_or_else(|| format!("montant trop grand « {text} »"))
+        dec.mantissa().checked_mul(factor).map(Cents).ok_or_else(|| format!("montant trop grand « {text} »"))
     }
 }
 

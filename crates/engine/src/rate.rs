@@ -35,12 +35,8 @@ impl Dec {
     /// thousands separators), `12.5 %` (a trailing percent sign is dropped:
     /// the field says whether it is a percentage).
     pub fn parse(text: &str) -> Result<Dec, String> {
-        let cleaned: String = text
-            .trim()
-            .trim_end_matches('%')
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-            .collect();
+        let cleaned: String =
+            text.trim().trim_end_matches('%').chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
         let (negative, digits) = match cleaned.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, cleaned.strip_prefix('+').unwrap_or(&cleaned)),
@@ -76,7 +72,8 @@ impl Dec {
 
     /// The value scaled to `10^-MAX_SCALE` units, exact.
     pub fn to_nano_units(self) -> i128 {
-        const POW10: [i128; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+        const POW10: [i128; 10] =
+            [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
         let factor = POW10.get(usize::from(MAX_SCALE.saturating_sub(self.scale))).copied().unwrap_or(1);
         i128::from(self.mantissa) * factor
     }

@@ -169,7 +169,11 @@ pub fn schedule_report(rules: &RuleSet, c: &Contract) -> Result<ScheduleReport, 
         total_entitlement_cents: s.total_entitlement,
         total_paid_cents: s.total_paid,
         repaid_cents: s.repaid,
-        years: s.years.iter().map(|y| YearTotal { year: y.year, start: y.start, tier: y.tier.0, total_cents: y.total }).collect(),
+        years: s
+            .years
+            .iter()
+            .map(|y| YearTotal { year: y.year, start: y.start, tier: y.tier.0, total_cents: y.total })
+            .collect(),
         payments: s.payments.iter().map(|p| PaymentReport::new(rules, p)).collect(),
         flagged: flagged(&lines),
         lines,

@@ -50,10 +50,19 @@ impl PaymentKind {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Basis {
     OneOff,
-    Full { annual: Cents },
-    Advance { annual: Cents, rate: Fraction, prorata: Prorata },
+    Full {
+        annual: Cents,
+    },
+    Advance {
+        annual: Cents,
+        rate: Fraction,
+        prorata: Prorata,
+    },
     /// Entitlement of the year minus what was advanced.
-    Settle { entitlement: Cents, advanced: Cents },
+    Settle {
+        entitlement: Cents,
+        advanced: Cents,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +83,9 @@ impl Payment {
         match self.basis {
             Basis::OneOff => "Montant fixé par l'avenant 2 pour la taille de la CPTS.".into(),
             Basis::Full { annual } => {
-                format!("Dotation de fonctionnement de la 1re année ({annual}) versée en entier à la signature, avant le démarrage des missions.")
+                format!(
+                    "Dotation de fonctionnement de la 1re année ({annual}) versée en entier à la signature, avant le démarrage des missions."
+                )
             }
             Basis::Advance { annual, rate, prorata } => {
                 let mut s = format!("Avance de {rate} × {annual} par an");
@@ -240,7 +251,14 @@ fn lettre_intention<T: Trace>(
         date,
         help: "complétez les règles",
     })?;
-    payments.push(Payment { date, year: 0, component: Component::LettreIntention, kind: PaymentKind::OneOff, amount, basis: Basis::OneOff });
+    payments.push(Payment {
+        date,
+        year: 0,
+        component: Component::LettreIntention,
+        kind: PaymentKind::OneOff,
+        amount,
+        basis: Basis::OneOff,
+    });
     trace.line(|| Line {
         year: 0,
         component: Component::LettreIntention,

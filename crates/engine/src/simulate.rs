@@ -89,13 +89,8 @@ pub fn simulate(baseline: &RuleSet, reform: &RuleSet, contracts: &[Contract]) ->
                 let diff = r.minus(&b)?;
                 sim.baseline.sum(&b)?;
                 sim.reform.sum(&r)?;
-                let tier_changes = bt
-                    .iter()
-                    .zip(&rt)
-                    .zip(1u8..)
-                    .filter(|((a, b), _)| a != b)
-                    .map(|((a, b), n)| (n, *a, *b))
-                    .collect();
+                let tier_changes =
+                    bt.iter().zip(&rt).zip(1u8..).filter(|((a, b), _)| a != b).map(|((a, b), n)| (n, *a, *b)).collect();
                 sim.cases.push(Ok(CaseDiff { name: c.name.clone(), baseline: b, reform: r, diff, tier_changes }));
             }
             Err(e) => sim.cases.push(Err((c.name.clone(), e))),

@@ -92,7 +92,9 @@ fn run_one(t: TestIn, base: &RuleSet) -> Outcome {
         .and_then(|c| check(&t, rules, &c, &mut failures).map_err(|e| e.to_string()));
     match (&t.error, result) {
         (Some(expected), Err(msg)) if msg.contains(expected.as_str()) => {}
-        (Some(expected), Err(msg)) => failures.push(format!("erreur attendue contenant « {expected} », obtenu « {msg} »")),
+        (Some(expected), Err(msg)) => {
+            failures.push(format!("erreur attendue contenant « {expected} », obtenu « {msg} »"))
+        }
         (Some(expected), Ok(())) => failures.push(format!("erreur attendue « {expected} », mais le calcul a réussi")),
         (None, Err(msg)) => failures.push(format!("erreur inattendue : {msg}")),
         (None, Ok(())) => {}
@@ -113,7 +115,13 @@ fn check(t: &TestIn, rules: &RuleSet, c: &Contract, failures: &mut Vec<String>) 
             }
         })?;
         tier = Some(y.tier.0);
-        for (k, v) in [("operating", y.operating), ("fixed", y.fixed), ("variable", y.variable), ("activation", y.activation), ("total", y.total)] {
+        for (k, v) in [
+            ("operating", y.operating),
+            ("fixed", y.fixed),
+            ("variable", y.variable),
+            ("activation", y.activation),
+            ("total", y.total),
+        ] {
             got.insert(k.into(), v);
         }
         let lines = Cents::sum(ex.lines.iter().filter(|l| l.year == n).map(|l| l.amount))?;
@@ -166,7 +174,10 @@ fn check(t: &TestIn, rules: &RuleSet, c: &Contract, failures: &mut Vec<String>) 
         match got.get(key) {
             Some(g) if *g == want => {}
             Some(g) => failures.push(format!("{key} : attendu {want}, obtenu {g}")),
-            None => failures.push(format!("{key} : clé inconnue (connues : {})", got.keys().cloned().collect::<Vec<_>>().join(", "))),
+            None => failures.push(format!(
+                "{key} : clé inconnue (connues : {})",
+                got.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
         }
     }
     let texts: Vec<String> = ex.warnings.iter().map(|w| w.text(rules)).collect();

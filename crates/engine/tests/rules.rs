@@ -22,13 +22,23 @@ fn with_parameters(edit: impl Fn(&str) -> String) -> Result<RuleSet, String> {
 #[test]
 fn coverage_check_finds_gaps_overlaps_and_bad_grades() {
     // A gap: the 2019 operating value ends two days before avenant 2.
-    let gap = with_parameters(|p| p.replacen("until: 2022-03-30\n      value: [50000", "until: 2022-03-28\n      value: [50000", 1));
+    let gap = with_parameters(|p| {
+        p.replacen("until: 2022-03-30\n      value: [50000", "until: 2022-03-28\n      value: [50000", 1)
+    });
     assert!(gap.unwrap_err().contains("trou"));
     // An overlap.
-    let overlap = with_parameters(|p| p.replacen("until: 2022-03-30\n      value: [50000", "until: 2022-04-30\n      value: [50000", 1));
+    let overlap = with_parameters(|p| {
+        p.replacen("until: 2022-03-30\n      value: [50000", "until: 2022-04-30\n      value: [50000", 1)
+    });
     assert!(overlap.unwrap_err().contains("chevauchement"));
     // A [U] value with a figure.
-    let u = with_parameters(|p| p.replacen("    - from: 2019-08-24\n      grade: U", "    - from: 2019-08-24\n      value: upper\n      grade: U", 1));
+    let u = with_parameters(|p| {
+        p.replacen(
+            "    - from: 2019-08-24\n      grade: U",
+            "    - from: 2019-08-24\n      value: upper\n      grade: U",
+            1,
+        )
+    });
     assert!(u.unwrap_err().contains("grade U mais une valeur"));
     // A per-tier list of the wrong length.
     let tiers = with_parameters(|p| p.replacen("[87500, 105000, 131250, 157500]", "[87500, 105000, 131250]", 1));

@@ -106,9 +106,10 @@ fn overlay<T>(p: &mut Param<T>, patch: Vec<Dated<T>>) {
     let cut = dates::day_before(from);
     p.values.retain(|d| d.meta.from < from);
     if let Some(last) = p.values.last_mut()
-        && last.meta.until.is_none_or(|u| u >= from) {
-            last.meta.until = cut;
-        }
+        && last.meta.until.is_none_or(|u| u >= from)
+    {
+        last.meta.until = cut;
+    }
     p.values.extend(patch);
 }
 
@@ -149,7 +150,10 @@ fn check_param<T>(name: &str, p: &Param<T>, sources: &[Source], problems: &mut V
             },
             None => {
                 if let Some(u) = m.until {
-                    problems.push(format!("{at} : dernière valeur close au {} : les dates suivantes n'ont pas de valeur (trou)", dates::fr(u)));
+                    problems.push(format!(
+                        "{at} : dernière valeur close au {} : les dates suivantes n'ont pas de valeur (trou)",
+                        dates::fr(u)
+                    ));
                 }
             }
         }
@@ -364,17 +368,19 @@ impl RuleSet {
 
     fn validated(self, file: &str) -> Result<RuleSet, RulesError> {
         let problems = self.check();
-        if problems.is_empty() {
-            Ok(self)
-        } else {
-            Err(RulesError { file: file.to_string(), problems })
-        }
+        if problems.is_empty() { Ok(self) } else { Err(RulesError { file: file.to_string(), problems }) }
     }
 
     /// These rules with a reform file's values overlaid.
     pub fn with_reform(&self, file: &str, text: &str) -> Result<RuleSet, RulesError> {
         let reform: ReformFile = parse(file, text)?;
-        let info = ReformInfo { id: reform.id, label: reform.label, grade: reform.grade, source: reform.source, note: reform.note };
+        let info = ReformInfo {
+            id: reform.id,
+            label: reform.label,
+            grade: reform.grade,
+            source: reform.source,
+            note: reform.note,
+        };
         let mut rules = self.clone();
         rules.sources.extend(reform.sources);
         if !rules.sources.iter().any(|s| s.id == info.source) {
@@ -416,9 +422,10 @@ impl RuleSet {
         self.check_tiers("max_total", &p.max_total, &mut problems);
         for t in &p.tier_thresholds.values {
             if let Some(v) = &t.value
-                && !v.0.windows(2).all(|w| matches!(w, [a, b] if a < b)) {
-                    problems.push(format!("tier_thresholds du {} : seuils non croissants", dates::fr(t.meta.from)));
-                }
+                && !v.0.windows(2).all(|w| matches!(w, [a, b] if a < b))
+            {
+                problems.push(format!("tier_thresholds du {} : seuils non croissants", dates::fr(t.meta.from)));
+            }
         }
         for (i, m) in self.missions.iter().enumerate() {
             if self.missions.iter().skip(i + 1).any(|o| o.code == m.code) {
@@ -440,12 +447,8 @@ impl RuleSet {
     fn check_tiers<T>(&self, name: &str, p: &Param<ByTier<T>>, problems: &mut Vec<String>) {
         for d in &p.values {
             let Some(v) = &d.value else { continue };
-            let tiers = self
-                .params
-                .tier_thresholds
-                .at(d.meta.from)
-                .and_then(|t| t.entry.value.as_ref())
-                .map(|t| t.0.len() + 1);
+            let tiers =
+                self.params.tier_thresholds.at(d.meta.from).and_then(|t| t.entry.value.as_ref()).map(|t| t.0.len() + 1);
             if tiers != Some(v.0.len()) {
                 problems.push(format!(
                     "{name} du {} : {} valeurs pour {} tailles",
@@ -498,8 +501,7 @@ impl RuleSet {
 
     /// Every dated value of the rules, for listings (`cpts funding rules`).
     pub fn listing(&self) -> Listing<'_> {
-        let mut out: Vec<_> =
-            self.params.listing().into_iter().map(|(k, l, v)| (k.to_string(), l, v)).collect();
+        let mut out: Vec<_> = self.params.listing().into_iter().map(|(k, l, v)| (k.to_string(), l, v)).collect();
         for m in &self.missions {
             out.push((format!("missions.{}.available", m.code), &m.available.label, values_of(&m.available)));
             out.push((format!("missions.{}.start_delay", m.code), &m.start_delay.label, values_of(&m.start_delay)));

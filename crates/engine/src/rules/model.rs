@@ -160,9 +160,12 @@ impl<T> Param<T> {
     /// The entry covering `d`, if any.
     pub fn at(&self, d: Date) -> Option<AtDate<'_, T>> {
         // Entries are few (one per version): a reverse scan beats a search.
-        self.values.iter().enumerate().rev().find(|(_, v)| v.meta.covers(d)).and_then(|(i, entry)| {
-            u16::try_from(i).ok().map(|index| AtDate { index, entry })
-        })
+        self.values
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, v)| v.meta.covers(d))
+            .and_then(|(i, entry)| u16::try_from(i).ok().map(|index| AtDate { index, entry }))
     }
 
     pub fn metas(&self) -> impl Iterator<Item = &ValueMeta> {
@@ -288,9 +291,9 @@ impl<'de> Deserialize<'de> for Delay {
         match Raw::deserialize(d)? {
             Raw::Months(m) => Ok(Delay::Months(m)),
             Raw::Word(w) if w == "libre" => Ok(Delay::Free),
-            Raw::Word(w) => Err(serde::de::Error::custom(format!(
-                "délai « {w} » : attendu un nombre de mois ou « libre »"
-            ))),
+            Raw::Word(w) => {
+                Err(serde::de::Error::custom(format!("délai « {w} » : attendu un nombre de mois ou « libre »")))
+            }
         }
     }
 }
