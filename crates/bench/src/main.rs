@@ -3,7 +3,7 @@
 //!
 //! Contracts are SYNTHETIC: generated here by a seeded generator (no real CPTS).
 
-#![allow(clippy::as_conversions, clippy::cast_precision_loss)] // timings only, never money
+#![allow(clippy::as_conversions, clippy::cast_precision_loss, clippy::indexing_slicing)] // a harness: timings and fixed pools, never money
 
 use std::hint::black_box;
 use std::process::Command;
@@ -35,7 +35,7 @@ impl Rng {
 /// A synthetic contract: 4 socle missions (5 with an optional one), 1 to 3 indicators
 /// each, results typed for the first years.
 fn synthetic(rng: &mut Rng, i: usize) -> String {
-    let signed_days = rng.range(0, 1800) as i64;
+    let signed_days = rng.range(0, 1800).cast_signed();
     let signed = jiff::civil::date(2022, 4, 1).checked_add(jiff::Span::new().days(signed_days)).unwrap_or_default();
     let mut population = rng.range(8_000, 320_000);
     if [40_000, 80_000, 175_000].contains(&population) {
@@ -49,7 +49,7 @@ fn synthetic(rng: &mut Rng, i: usize) -> String {
         if code == "qualite" && !optional {
             continue;
         }
-        let start = signed.checked_add(jiff::Span::new().days(rng.range(0, 300) as i64)).unwrap_or(signed);
+        let start = signed.checked_add(jiff::Span::new().days(rng.range(0, 300).cast_signed())).unwrap_or(signed);
         let fixed = rng.range(10, 60) * 1000;
         if code == "crises" {
             s.push_str(&format!(
@@ -67,7 +67,11 @@ fn synthetic(rng: &mut Rng, i: usize) -> String {
         };
         for (k, w) in weights.iter().enumerate() {
             let name = format!("{code}_{k}");
-            let rule = ["linear", "all_or_nothing", "threshold\n          floor: 50"][rng.range(0, 3) as usize];
+            let rule = match rng.range(0, 3) {
+                0 => "linear",
+                1 => "all_or_nothing",
+                _ => "threshold\n          floor: 50",
+            };
             s.push_str(&format!(
                 "        - indicator: {name}\n          target: {}\n          weight: {w}\n          rule: {rule}\n",
                 rng.range(5, 500)

@@ -73,13 +73,13 @@ pub fn run(cmd: FundingCmd, rules_dir: Option<&Path>) -> Result<(), CliError> {
             let rules = with_reform(&base, reform.as_deref())?;
             let c = load::case(&rules, &case)?;
             let r = year_report(&rules, &c, year).map_err(|error| CliError::Engine { file: case.clone(), error })?;
-            if json { print_json(&r) } else { print!("{}", year_text(&r)) }
+            if json { print_json(&r) } else { emit(&year_text(&r)) }
         }
         FundingCmd::Schedule { case, json, detail, reform } => {
             let rules = with_reform(&base, reform.as_deref())?;
             let c = load::case(&rules, &case)?;
             let r = schedule_report(&rules, &c).map_err(|error| CliError::Engine { file: case.clone(), error })?;
-            if json { print_json(&r) } else { print!("{}", schedule_text(&r, detail)) }
+            if json { print_json(&r) } else { emit(&schedule_text(&r, detail)) }
         }
         FundingCmd::Simulate { reform, cases, json } => simulate_cmd(&base, &reform, &cases, json)?,
         FundingCmd::Rules { grade, json } => rules_cmd(&base, grade.as_deref(), json)?,
@@ -87,14 +87,14 @@ pub fn run(cmd: FundingCmd, rules_dir: Option<&Path>) -> Result<(), CliError> {
             let listing = base.listing();
             let values: Vec<Grade> = listing.iter().flat_map(|(_, _, v)| v.iter().map(|(m, _)| m.grade)).collect();
             let count = |g| values.iter().filter(|x| **x == g).count();
-            println!(
-                "Règles valides : {} paramètres, {} valeurs datées ({} [P], {} [S], {} [U]) ; couverture sans trou ni chevauchement.",
+            emit(&format!(
+                "Règles valides : {} paramètres, {} valeurs datées ({} [P], {} [S], {} [U]) ; couverture sans trou ni chevauchement.\n",
                 listing.len(),
                 values.len(),
                 count(Grade::P),
                 count(Grade::S),
                 count(Grade::U)
-            );
+            ));
         }
         FundingCmd::Test { paths } => test_cmd(&base, &paths)?,
     }
@@ -108,9 +108,21 @@ fn with_reform(base: &RuleSet, reform: Option<&str>) -> Result<RuleSet, CliError
     }
 }
 
+/// Write to standard output. A reader that goes away (`cpts … | head`) ends the
+/// output quietly instead of panicking like `print!` would.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("erreur : écriture impossible sur la sortie standard ({e})");
+        }
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) {
     match serde_json::to_string_pretty(v) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => emit(&(s + "\n")),
         Err(e) => eprintln!("erreur : sérialisation JSON : {e}"),
     }
 }
@@ -311,7 +323,7 @@ fn simulate_cmd(base: &RuleSet, reform_id: &str, paths: &[PathBuf], json: bool) 
         String::new(),
     ]);
     out.push_str(&t.render());
-    print!("{out}");
+    emit(&out);
     Ok(())
 }
 
@@ -370,7 +382,7 @@ fn rules_cmd(rules: &RuleSet, grade: Option<&str>, json: bool) -> Result<(), Cli
         }
         out.push_str(&format!("    vérifié le {}\n", fr(m.checked)));
     }
-    print!("{out}");
+    emit(&out);
     Ok(())
 }
 
@@ -387,13 +399,14 @@ fn test_cmd(rules: &RuleSet, paths: &[PathBuf]) -> Result<(), CliError> {
                 passed += 1;
             } else {
                 failed += 1;
-                println!("ÉCHEC {} — {}", f.display(), o.name);
+                let mut report = format!("ÉCHEC {} — {}\n", f.display(), o.name);
                 for x in o.failures {
-                    println!("    {x}");
+                    report.push_str(&format!("    {x}\n"));
                 }
+                emit(&report);
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    emit(&format!("{passed} passed, {failed} failed\n"));
     if failed > 0 { Err(CliError::Failed(format!("{failed} cas en échec"))) } else { Ok(()) }
 }

@@ -151,3 +151,21 @@ fn a_rules_folder_with_a_gap_is_refused() {
     std::fs::write(dir.join("parameters.yaml"), params).unwrap();
     assert!(cpts(&["--rules", dir.to_str().unwrap(), "funding", "check"]).status.success());
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cpts"))
+        .args(["funding", "schedule", "examples/cpts-exemple.yaml", "--detail"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away at once
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+}
