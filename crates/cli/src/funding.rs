@@ -113,10 +113,10 @@ fn with_reform(base: &RuleSet, reform: Option<&str>) -> Result<RuleSet, CliError
 fn emit(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("erreur : écriture impossible sur la sortie standard ({e})");
-        }
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("erreur : écriture impossible sur la sortie standard ({e})");
     }
 }
 
