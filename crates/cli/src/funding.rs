@@ -152,12 +152,17 @@ fn explanations(lines: &[LineReport], out: &mut String) {
     }
 }
 
-fn warnings(w: &[String], out: &mut String) {
+/// Warnings, then the legend of the marks when any amount is marked.
+fn footer(w: &[String], flagged: bool, out: &mut String) {
     if !w.is_empty() {
         out.push_str("\nAvertissements\n");
         for x in w {
             out.push_str(&format!("  ! {x}\n"));
         }
+    }
+    if flagged {
+        out.push('\n');
+        out.push_str(LEGEND);
     }
 }
 
@@ -186,11 +191,7 @@ fn year_text(r: &YearReport) -> String {
     out.push_str(&t.render());
     out.push_str("\nExplications\n");
     explanations(&r.lines, &mut out);
-    warnings(&r.warnings, &mut out);
-    if r.flagged {
-        out.push('\n');
-        out.push_str(LEGEND);
-    }
+    footer(&r.warnings, r.flagged, &mut out);
     out
 }
 
@@ -232,11 +233,7 @@ fn schedule_text(r: &ScheduleReport, detail: bool) -> String {
         out.push_str("\nDroits annuels expliqués\n");
         explanations(&r.lines, &mut out);
     }
-    warnings(&r.warnings, &mut out);
-    if r.flagged {
-        out.push('\n');
-        out.push_str(LEGEND);
-    }
+    footer(&r.warnings, r.flagged, &mut out);
     out
 }
 

@@ -16,16 +16,19 @@ pub struct Totals {
     pub total: Cents,
 }
 
-impl Totals {
-    pub fn add(&mut self, y: &YearAmounts) -> Result<(), Overflow> {
-        self.operating = self.operating.checked_add(y.operating)?;
-        self.fixed = self.fixed.checked_add(y.fixed)?;
-        self.variable = self.variable.checked_add(y.variable)?;
-        self.activation = self.activation.checked_add(y.activation)?;
-        self.total = self.total.checked_add(y.total)?;
-        Ok(())
+impl From<&YearAmounts> for Totals {
+    fn from(y: &YearAmounts) -> Self {
+        Totals {
+            operating: y.operating,
+            fixed: y.fixed,
+            variable: y.variable,
+            activation: y.activation,
+            total: y.total,
+        }
     }
+}
 
+impl Totals {
     pub fn sum(&mut self, o: &Totals) -> Result<(), Overflow> {
         self.operating = self.operating.checked_add(o.operating)?;
         self.fixed = self.fixed.checked_add(o.fixed)?;
@@ -71,7 +74,7 @@ fn totals(rules: &RuleSet, c: &Contract, tiers: &mut Vec<Tier>) -> Result<Totals
     for n in 1..=c.last_year() {
         let y = compute_year(rules, c, n, &mut NoTrace)?;
         tiers.push(y.tier);
-        t.add(&y)?;
+        t.sum(&Totals::from(&y))?;
     }
     Ok(t)
 }
