@@ -165,14 +165,45 @@ pub struct Line {
 /// Something a user should know that is not an amount.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Warning {
-    LateStart { mission: MissionIdx, start: Date, deadline: Date },
-    NotStartedPastDeadline { mission: MissionIdx, deadline: Date },
-    MissingSocle { mission: MissionIdx, on: Date },
-    AboveNationalMaximum { year: u8, tier: Tier, total: Cents, maximum: Cents },
-    NationalMaximumUnknown { year: u8, tier: Tier },
-    Hypothesis { year: u8 },
-    ContractEnvelopeDiffers { mission: MissionIdx, contract: Cents, national: Cents },
-    CrisisWithoutPlan { year: u8 },
+    LateStart {
+        mission: MissionIdx,
+        start: Date,
+        deadline: Date,
+    },
+    NotStartedPastDeadline {
+        mission: MissionIdx,
+        deadline: Date,
+    },
+    MissingSocle {
+        mission: MissionIdx,
+        on: Date,
+    },
+    AboveNationalMaximum {
+        year: u8,
+        tier: Tier,
+        total: Cents,
+        maximum: Cents,
+    },
+    NationalMaximumUnknown {
+        year: u8,
+        tier: Tier,
+    },
+    Hypothesis {
+        year: u8,
+    },
+    ContractEnvelopeDiffers {
+        mission: MissionIdx,
+        contract: Cents,
+        national: Cents,
+    },
+    CrisisWithoutPlan {
+        year: u8,
+    },
+    /// A value used changes during the year; the year keeps the value of its first day.
+    RuleChangesWithinYear {
+        year: u8,
+        on: Date,
+    },
 }
 
 impl Warning {
@@ -205,6 +236,10 @@ impl Warning {
             Warning::ContractEnvelopeDiffers { mission, contract, national } => format!(
                 "« {} » : l'enveloppe du contrat ({contract}) diffère du montant national ({national}).",
                 m(mission)
+            ),
+            Warning::RuleChangesWithinYear { year, on } => format!(
+                "Année {year} : la dotation de fonctionnement change le {} ; l'année garde la valeur en vigueur à son premier jour (convention cpts, à confirmer avec la CPAM).",
+                fr(*on)
             ),
             Warning::CrisisWithoutPlan { year } => format!(
                 "Année {year} : crise déclarée mais pas de plan de crise : le montant d'activation n'est pas dû."
