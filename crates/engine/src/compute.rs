@@ -338,13 +338,18 @@ pub fn year_core<T: Trace>(
     };
     let operating =
         if terminated_here { op_annual.mul_ratio(op_prorata.days.into(), year_days.into())? } else { op_annual };
+    // Values are those in force on the year's first day; say so when they change within it.
+    let changes_on = op_at.entry.meta.until.and_then(dates::day_after).filter(|d| *d < cut);
+    if let Some(on) = changes_on {
+        trace.warn(|| Warning::RuleChangesWithinYear { year: n, on });
+    }
     trace.line(|| Line {
         year: n,
         component: Component::Operating,
         amount: operating,
         detail: Detail::Yearly { annual: op_annual, origin: EnvelopeOrigin::National, prorata: op_prorata, tier },
         params: Refs::one(national(ParamKey::operating_allocation, op_at.index)),
-        flags: Flags { convention: terminated_here, ..flag_grade(op_at.entry.meta.grade) },
+        flags: Flags { convention: terminated_here || changes_on.is_some(), ..flag_grade(op_at.entry.meta.grade) },
     });
 
     let mut fixed_total = Cents::ZERO;
