@@ -1,0 +1,186 @@
+//! The communes of France (real INSEE data, `data/geo/`), compiled in.
+
+use crate::ids::InseeCode;
+
+/// Where the data comes from, shown to users next to populations.
+pub const SOURCE: &str = "INSEE, population municipale millésime 2023 (populations légales en vigueur au 1er janvier 2026), \
+     COG via @etalab/decoupage-administratif 6.0.0";
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Commune,
+    /// Arrondissement municipal of Paris, Lyon or Marseille.
+    Arrondissement,
+}
+
+#[derive(Clone, Debug)]
+pub struct Commune {
+    pub code: InseeCode,
+    pub name: String,
+    pub kind: Kind,
+    /// For an arrondissement, its city.
+    pub parent: Option<InseeCode>,
+    pub departement: String,
+    pub region: String,
+    pub population: Option<u64>,
+}
+
+/// The geographic reference: communes sorted by code, départements, régions.
+#[derive(Clone, Debug)]
+pub struct Geo {
+    communes: Vec<Commune>,
+    departements: Vec<(String, String, String)>,
+    regions: Vec<(String, String)>,
+}
+
+/// Lower-case, accents and punctuation folded, for matching names as people type them.
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ÿ' => 'y',
+            '-' | '\'' | '’' => ' ',
+            c => c,
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn rows(text: &str) -> impl Iterator<Item = Vec<&str>> {
+    text.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(';').collect())
+}
+
+impl Geo {
+    /// The data shipped in `data/geo/`.
+    pub fn builtin() -> Result<Geo, String> {
+        Geo::parse(
+            include_str!("../../../data/geo/communes.csv"),
+            include_str!("../../../data/geo/departements.csv"),
+            include_str!("../../../data/geo/regions.csv"),
+        )
+    }
+
+    pub fn parse(communes: &str, departements: &str, regions: &str) -> Result<Geo, String> {
+        let mut out = Vec::new();
+        for (i, r) in rows(communes).enumerate() {
+            let [code, name, kind, parent, dep, reg, pop] = r.as_slice() else {
+                return Err(format!("communes.csv ligne {} : 7 colonnes attendues", i + 2));
+            };
+            let bad = |what: &str| format!("communes.csv ligne {} : {what}", i + 2);
+            out.push(Commune {
+                code: code.parse().map_err(|e: String| bad(&e))?,
+                name: (*name).to_string(),
+                kind: match *kind {
+                    "commune" => Kind::Commune,
+                    "arrondissement" => Kind::Arrondissement,
+                    _ => return Err(bad("type inconnu")),
+                },
+                parent: if parent.is_empty() { None } else { Some(parent.parse().map_err(|e: String| bad(&e))?) },
+                departement: (*dep).to_string(),
+                region: (*reg).to_string(),
+                population: if pop.is_empty() { None } else { Some(pop.parse().map_err(|_| bad("population"))?) },
+            });
+        }
+        out.sort_by(|a, b| a.code.cmp(&b.code));
+        let departements = rows(departements)
+            .filter_map(|r| match r.as_slice() {
+                [c, n, reg] => Some(((*c).to_string(), (*n).to_string(), (*reg).to_string())),
+                _ => None,
+            })
+            .collect();
+        let regions = rows(regions)
+            .filter_map(|r| match r.as_slice() {
+                [c, n] => Some(((*c).to_string(), (*n).to_string())),
+                _ => None,
+            })
+            .collect();
+        Ok(Geo { communes: out, departements, regions })
+    }
+
+    pub fn len(&self) -> usize {
+        self.communes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.communes.is_empty()
+    }
+
+    pub fn commune(&self, code: &InseeCode) -> Option<&Commune> {
+        self.communes.binary_search_by(|c| c.code.cmp(code)).ok().and_then(|i| self.communes.get(i))
+    }
+
+    /// Communes whose name matches (accents and case folded); several communes share names.
+    pub fn by_name(&self, name: &str) -> Vec<&Commune> {
+        let f = fold(name);
+        self.communes.iter().filter(|c| fold(&c.name) == f).collect()
+    }
+
+    /// The arrondissements of a Paris/Lyon/Marseille city (empty for other communes).
+    pub fn arrondissements(&self, city: &InseeCode) -> Vec<&Commune> {
+        self.communes.iter().filter(|c| c.parent.as_ref() == Some(city)).collect()
+    }
+
+    pub fn departement_name(&self, code: &str) -> Option<&str> {
+        self.departements.iter().find(|d| d.0 == code).map(|d| d.1.as_str())
+    }
+
+    pub fn region_name(&self, code: &str) -> Option<&str> {
+        self.regions.iter().find(|r| r.0 == code).map(|r| r.1.as_str())
+    }
+
+    /// Resolve what a user typed: a code, or a unique name (« Nom (dép.) » disambiguates).
+    pub fn resolve(&self, input: &str) -> Result<&Commune, String> {
+        let input = input.trim();
+        if let Ok(code) = input.parse::<InseeCode>() {
+            return self.commune(&code).ok_or_else(|| format!("code INSEE inconnu : « {input} »"));
+        }
+        let (name, dep) = match input.rsplit_once('(') {
+            Some((n, d)) => (n.trim(), Some(d.trim_end_matches(')').trim())),
+            None => (input, None),
+        };
+        let found: Vec<&Commune> =
+            self.by_name(name).into_iter().filter(|c| dep.is_none_or(|d| c.departement == d)).collect();
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(format!("commune inconnue : « {input} »")),
+            many => Err(format!(
+                "« {input} » désigne plusieurs communes : {} ; précisez le code INSEE ou le département, par exemple « {} ({}) »",
+                many.iter()
+                    .map(|c| format!("{} ({}, {})", c.name, c.code, c.departement))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                name,
+                many.first().map_or("", |c| c.departement.as_str())
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_data_loads_with_paris_arrondissements() {
+        let g = Geo::builtin().unwrap();
+        assert_eq!(g.len(), 35_014);
+        let paris: InseeCode = "75056".parse().unwrap();
+        let arr = g.arrondissements(&paris);
+        assert_eq!(arr.len(), 20);
+        let sum: u64 = arr.iter().filter_map(|c| c.population).sum();
+        assert_eq!(Some(sum), g.commune(&paris).and_then(|c| c.population));
+        assert_eq!(g.region_name("11"), Some("Île-de-France"));
+        assert_eq!(g.resolve("paris 18e arrondissement").unwrap().code.as_str(), "75118");
+        assert!(g.resolve("Saint-Denis").unwrap_err().contains("plusieurs communes"));
+        assert_eq!(g.resolve("Saint-Denis (93)").unwrap().code.as_str(), "93066");
+        assert!(g.resolve("99999").unwrap_err().contains("inconnu"));
+    }
+}

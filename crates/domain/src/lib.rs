@@ -1,0 +1,3 @@
+pub mod geo;
+pub mod ids;
+pub mod registry;
