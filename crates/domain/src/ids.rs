@@ -75,6 +75,10 @@ identifier!(
     Rna
 );
 identifier!(
+    /// A CPTS's identifier in cpts: a slug (`cpts-paris-18`): lower-case letters, digits, dashes.
+    CptsId
+);
+identifier!(
     /// Code INSEE (COG) of a commune or arrondissement: 5 characters, 2A/2B for Corsica.
     InseeCode
 );
@@ -138,6 +142,40 @@ impl std::str::FromStr for Rna {
             && c.starts_with('W')
             && c.get(1..).is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit() || b == b'A' || b == b'B'));
         if ok { Ok(Rna(c)) } else { Err(format!("RNA « {s} » invalide : W suivi de 9 caractères attendu")) }
+    }
+}
+
+impl std::str::FromStr for CptsId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok {
+            Ok(CptsId(s.to_string()))
+        } else {
+            Err(format!(
+                "identifiant « {s} » invalide : lettres minuscules sans accent, chiffres et tirets (ex. cpts-paris-18)"
+            ))
+        }
+    }
+}
+
+impl CptsId {
+    /// A slug from a name: « CPTS Paris 18 » → `cpts-paris-18`.
+    pub fn from_name(name: &str) -> Result<CptsId, String> {
+        let folded = crate::geo::fold(name);
+        let slug: String = folded
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+            .split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        slug.parse()
     }
 }
 

@@ -1,0 +1,355 @@
+//! Storage of the registry: SQLite by default (one file, WAL, created on first run) or
+//! PostgreSQL when given a `postgres://` URL. One code path (sqlx `Any`), portable SQL,
+//! migrations applied at start, every write in a transaction, optimistic locking on CPTS.
+
+mod schema;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use cpts_domain::ids::{CptsId, InseeCode};
+use cpts_domain::registry::{Identity, Member, Territory};
+use jiff::civil::Date;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors of the store, said in French.
+#[derive(Debug)]
+pub enum StoreError {
+    NotFound(String),
+    AlreadyExists(String),
+    /// Optimistic locking: somebody saved in between.
+    Conflict {
+        id: String,
+        expected: i64,
+        actual: i64,
+    },
+    Invalid(String),
+    Db(sqlx::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(id) => write!(f, "CPTS « {id} » introuvable"),
+            StoreError::AlreadyExists(id) => write!(f, "la CPTS « {id} » existe déjà"),
+            StoreError::Conflict { id, expected, actual } => write!(
+                f,
+                "la CPTS « {id} » a été modifiée par quelqu'un d'autre entre-temps (version {actual}, vous éditiez la version {expected}) : rien n'a été enregistré ; rechargez puis recommencez"
+            ),
+            StoreError::Invalid(m) => write!(f, "{m}"),
+            StoreError::Db(e) => write!(f, "base de données : {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Db(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A stored CPTS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CptsRecord {
+    pub id: CptsId,
+    pub identity: Identity,
+    pub territory: Territory,
+    /// Incremented by every save; a save must name the version it started from.
+    pub version: i64,
+}
+
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(v: Option<String>) -> Result<Option<T>> {
+    v.map(|s| s.parse().map_err(StoreError::Invalid)).transpose()
+}
+
+fn date(s: &str) -> Result<Date> {
+    s.parse().map_err(|e| StoreError::Invalid(format!("date stockée illisible « {s} » : {e}")))
+}
+
+impl Store {
+    /// Open (and create, for SQLite) the database, then apply pending migrations.
+    /// `url`: `sqlite://FILE` or `postgres://…`; a bare path means a SQLite file.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (url.to_string(), Backend::Postgres)
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            (format!("sqlite://{path}?mode=rwc"), Backend::Sqlite)
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL for concurrent readers; foreign keys on; wait rather than fail on a busy file.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let store = Store { pool, backend };
+        schema::migrate(&store.pool).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Create a CPTS (version 1, empty territory).
+    pub async fn create_cpts(&self, id: &CptsId, identity: &Identity) -> Result<CptsRecord> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM cpts WHERE id = $1").bind(id.as_str()).fetch_optional(&mut *tx).await?;
+        if exists.is_some() {
+            return Err(StoreError::AlreadyExists(id.to_string()));
+        }
+        sqlx::query(
+            "INSERT INTO cpts (id, name, legal_form, rna, siret, finess, seat, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
+        )
+        .bind(id.as_str())
+        .bind(&identity.name)
+        .bind(&identity.legal_form)
+        .bind(identity.rna.as_ref().map(|v| v.to_string()))
+        .bind(identity.siret.as_ref().map(|v| v.to_string()))
+        .bind(identity.finess.as_ref().map(|v| v.to_string()))
+        .bind(identity.seat.as_ref().map(|v| v.to_string()))
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(CptsRecord {
+            id: id.clone(),
+            identity: identity.clone(),
+            territory: Territory { communes: BTreeSet::new() },
+            version: 1,
+        })
+    }
+
+    fn record(row: &AnyRow, territory: Territory) -> Result<CptsRecord> {
+        Ok(CptsRecord {
+            id: row.try_get::<String, _>("id")?.parse().map_err(StoreError::Invalid)?,
+            identity: Identity {
+                name: row.try_get("name")?,
+                legal_form: row.try_get("legal_form")?,
+                rna: parse(row.try_get("rna")?)?,
+                siret: parse(row.try_get("siret")?)?,
+                finess: parse(row.try_get("finess")?)?,
+                seat: parse(row.try_get("seat")?)?,
+            },
+            territory,
+            version: row.try_get("version")?,
+        })
+    }
+
+    async fn territory_of(&self, id: &str) -> Result<Territory> {
+        let rows = sqlx::query("SELECT code FROM territory WHERE cpts_id = $1").bind(id).fetch_all(&self.pool).await?;
+        let communes = rows
+            .iter()
+            .map(|r| {
+                r.try_get::<String, _>("code")
+                    .map_err(StoreError::from)
+                    .and_then(|c| c.parse::<InseeCode>().map_err(StoreError::Invalid))
+            })
+            .collect::<Result<BTreeSet<_>>>()?;
+        Ok(Territory { communes })
+    }
+
+    pub async fn get_cpts(&self, id: &CptsId) -> Result<CptsRecord> {
+        let row = sqlx::query("SELECT * FROM cpts WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let t = self.territory_of(id.as_str()).await?;
+        Store::record(&row, t)
+    }
+
+    pub async fn list_cpts(&self) -> Result<Vec<CptsRecord>> {
+        let rows = sqlx::query("SELECT * FROM cpts ORDER BY id").fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let t = self.territory_of(&id).await?;
+            out.push(Store::record(r, t)?);
+        }
+        Ok(out)
+    }
+
+    /// Claim the CPTS for a write: bump its version if it is still `expected`.
+    async fn claim(tx: &mut Transaction<'_, Any>, id: &CptsId, expected: Option<i64>) -> Result<i64> {
+        let row = sqlx::query("SELECT version FROM cpts WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let actual: i64 = row.try_get("version")?;
+        let expected = expected.unwrap_or(actual);
+        let done = sqlx::query("UPDATE cpts SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+            .bind(jiff::Timestamp::now().to_string())
+            .bind(id.as_str())
+            .bind(expected)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict { id: id.to_string(), expected, actual });
+        }
+        Ok(expected + 1)
+    }
+
+    /// Save a new identity; refused if the CPTS changed since `expected_version`.
+    pub async fn update_identity(&self, id: &CptsId, expected_version: i64, identity: &Identity) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
+        sqlx::query(
+            "UPDATE cpts SET name = $1, legal_form = $2, rna = $3, siret = $4, finess = $5, seat = $6 WHERE id = $7",
+        )
+        .bind(&identity.name)
+        .bind(&identity.legal_form)
+        .bind(identity.rna.as_ref().map(|v| v.to_string()))
+        .bind(identity.siret.as_ref().map(|v| v.to_string()))
+        .bind(identity.finess.as_ref().map(|v| v.to_string()))
+        .bind(identity.seat.as_ref().map(|v| v.to_string()))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Replace the territory; refused if the CPTS changed since `expected_version`.
+    pub async fn set_territory(&self, id: &CptsId, expected_version: i64, t: &Territory) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
+        sqlx::query("DELETE FROM territory WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        for code in &t.communes {
+            sqlx::query("INSERT INTO territory (cpts_id, code) VALUES ($1, $2)")
+                .bind(id.as_str())
+                .bind(code.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Every CPTS with its territory (for overlap reports).
+    pub async fn territories(&self) -> Result<Vec<(CptsId, String, Territory)>> {
+        Ok(self.list_cpts().await?.into_iter().map(|r| (r.id, r.identity.name, r.territory)).collect())
+    }
+
+    /// Add members in one transaction: all land, or none (a duplicate RPPS refuses the whole import).
+    pub async fn import_members(&self, id: &CptsId, members: &[Member]) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM member WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut seq: i64 = row.try_get("n")?;
+        // Multi-row inserts: far fewer round trips; under both engines' parameter limits.
+        for chunk in members.chunks(500) {
+            let mut sql = String::from(
+                "INSERT INTO member (cpts_id, seq, last_name, first_name, profession, rpps, commune, joined, left_on) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 9;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9
+                ));
+            }
+            // Built only from placeholders: no user text goes into the SQL.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for m in chunk {
+                seq += 1;
+                q = q
+                    .bind(id.as_str())
+                    .bind(seq)
+                    .bind(&m.last_name)
+                    .bind(&m.first_name)
+                    .bind(format!("{:?}", m.profession))
+                    .bind(m.rpps.as_ref().map(|r| r.to_string()))
+                    .bind(m.commune.to_string())
+                    .bind(m.joined.to_string())
+                    .bind(m.left.map(|d| d.to_string()));
+            }
+            q.execute(&mut *tx).await.map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(
+                    "RPPS déjà présent parmi les membres de cette CPTS : import refusé, rien n'a été enregistré".into(),
+                ),
+                _ => StoreError::Db(e),
+            })?;
+        }
+        tx.commit().await?;
+        Ok(members.len())
+    }
+
+    pub async fn members(&self, id: &CptsId) -> Result<Vec<Member>> {
+        let rows = sqlx::query("SELECT * FROM member WHERE cpts_id = $1 ORDER BY seq")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let profession: String = r.try_get("profession")?;
+                Ok(Member {
+                    last_name: r.try_get("last_name")?,
+                    first_name: r.try_get("first_name")?,
+                    profession: cpts_domain::registry::Profession::ALL
+                        .iter()
+                        .copied()
+                        .find(|p| format!("{p:?}") == profession)
+                        .ok_or_else(|| StoreError::Invalid(format!("profession stockée inconnue « {profession} »")))?,
+                    rpps: parse(r.try_get("rpps")?)?,
+                    commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
+                    joined: date(&r.try_get::<String, _>("joined")?)?,
+                    left: r.try_get::<Option<String>, _>("left_on")?.map(|s| date(&s)).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count_members(&self, id: &CptsId) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM member WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

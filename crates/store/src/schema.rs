@@ -1,0 +1,69 @@
+//! Schema migrations, applied in order at start, each in its own transaction.
+//! The SQL is portable between SQLite and PostgreSQL (TEXT, BIGINT; dates as ISO-8601 text).
+
+use sqlx::{AnyPool, Row};
+
+/// (version, name, statements). Never edit a released migration: add a new one.
+const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
+    1,
+    "registry",
+    &[
+        "CREATE TABLE cpts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            legal_form TEXT NOT NULL,
+            rna TEXT,
+            siret TEXT,
+            finess TEXT,
+            seat TEXT,
+            version BIGINT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE TABLE territory (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            code TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, code)
+        )",
+        "CREATE INDEX territory_by_code ON territory (code)",
+        "CREATE TABLE member (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            last_name TEXT NOT NULL,
+            first_name TEXT NOT NULL,
+            profession TEXT NOT NULL,
+            rpps TEXT,
+            commune TEXT NOT NULL,
+            joined TEXT NOT NULL,
+            left_on TEXT,
+            PRIMARY KEY (cpts_id, seq)
+        )",
+        "CREATE UNIQUE INDEX member_rpps ON member (cpts_id, rpps)",
+    ],
+)];
+
+pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        .execute(pool)
+        .await?;
+    for (version, name, statements) in MIGRATIONS {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("SELECT version FROM schema_version WHERE version = $1")
+            .bind(*version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.map(|r| r.try_get::<i64, _>("version")).transpose()?.is_some() {
+            continue;
+        }
+        for s in *statements {
+            sqlx::query(*s).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(*version)
+            .bind(*name)
+            .bind(jiff::Timestamp::now().to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

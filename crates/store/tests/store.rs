@@ -1,0 +1,156 @@
+//! The store's behaviour, identical on SQLite and PostgreSQL: every test runs on both.
+//! PostgreSQL: set CPTS_TEST_POSTGRES_URL (an admin URL; each run creates its own database).
+//! With CI=true, PostgreSQL is required.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cpts_domain::geo::Geo;
+use cpts_domain::ids::CptsId;
+use cpts_domain::registry::{Identity, Member, Profession, Territory};
+use cpts_store::{Store, StoreError};
+use jiff::civil::date;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// One fresh database per backend.
+async fn stores() -> Vec<(&'static str, Store)> {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("cpts-store-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut out = vec![("sqlite", Store::open(dir.join("t.sqlite").to_str().unwrap()).await.unwrap())];
+    match std::env::var("CPTS_TEST_POSTGRES_URL") {
+        Ok(admin) => {
+            let db = format!("cpts_test_{}_{n}", std::process::id());
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(&mut conn).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await.unwrap();
+            let url = match admin.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{db}"),
+                None => panic!("CPTS_TEST_POSTGRES_URL sans base"),
+            };
+            out.push(("postgres", Store::open(&url).await.unwrap()));
+        }
+        Err(_) => assert!(
+            std::env::var("CI").is_err(),
+            "CI=true mais CPTS_TEST_POSTGRES_URL n'est pas défini : PostgreSQL est requis"
+        ),
+    }
+    out
+}
+
+fn identity(name: &str) -> Identity {
+    Identity {
+        name: name.into(),
+        legal_form: "association loi 1901".into(),
+        rna: None,
+        siret: None,
+        finess: None,
+        seat: Some("75118".parse().unwrap()),
+    }
+}
+
+fn member(name: &str, rpps: Option<&str>) -> Member {
+    Member {
+        last_name: name.into(),
+        first_name: "Camille".into(),
+        profession: Profession::Infirmier,
+        rpps: rpps.map(|r| r.parse().unwrap()),
+        commune: "75118".parse().unwrap(),
+        joined: date(2021, 3, 1),
+        left: None,
+    }
+}
+
+#[tokio::test]
+async fn create_read_list_and_refuse_duplicates() {
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-paris-18".parse().unwrap();
+        let created = s.create_cpts(&id, &identity("CPTS Paris 18")).await.unwrap();
+        assert_eq!(created.version, 1, "{label}");
+        let got = s.get_cpts(&id).await.unwrap();
+        assert_eq!(got, created, "{label}");
+        assert!(matches!(s.create_cpts(&id, &identity("bis")).await, Err(StoreError::AlreadyExists(_))), "{label}");
+        s.create_cpts(&"cpts-paris-14".parse().unwrap(), &identity("CPTS Paris 14")).await.unwrap();
+        let all = s.list_cpts().await.unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            vec!["cpts-paris-14", "cpts-paris-18"],
+            "{label}"
+        );
+        assert!(matches!(s.get_cpts(&"inconnue".parse().unwrap()).await, Err(StoreError::NotFound(_))), "{label}");
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_second_concurrent_save_is_refused() {
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-a".parse().unwrap();
+        s.create_cpts(&id, &identity("A")).await.unwrap();
+        // Two users load version 1; the first saves, the second is refused and nothing of it lands.
+        let v2 = s.update_identity(&id, 1, &identity("A, nom corrigé")).await.unwrap();
+        assert_eq!(v2, 2);
+        let err = s.update_identity(&id, 1, &identity("A, autre nom")).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { expected: 1, actual: 2, .. }), "{label}: {err}");
+        assert!(err.to_string().contains("modifiée par quelqu'un d'autre"));
+        assert_eq!(s.get_cpts(&id).await.unwrap().identity.name, "A, nom corrigé", "{label}");
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn territories_round_trip() {
+    let geo = Geo::builtin().unwrap();
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-centre".parse().unwrap();
+        s.create_cpts(&id, &identity("Centre")).await.unwrap();
+        let t =
+            Territory::from_inputs(&geo, &["75101".into(), "75102".into(), "Paris 3e Arrondissement".into()]).unwrap();
+        let v = s.set_territory(&id, 1, &t).await.unwrap();
+        assert_eq!(v, 2);
+        assert_eq!(s.get_cpts(&id).await.unwrap().territory, t, "{label}");
+        let smaller = Territory::from_inputs(&geo, &["75101".into()]).unwrap();
+        s.set_territory(&id, 2, &smaller).await.unwrap();
+        assert_eq!(s.get_cpts(&id).await.unwrap().territory, smaller, "{label}");
+        assert!(matches!(s.set_territory(&id, 2, &t).await, Err(StoreError::Conflict { .. })), "{label}");
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_member_import_lands_whole_or_not_at_all() {
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-m".parse().unwrap();
+        s.create_cpts(&id, &identity("M")).await.unwrap();
+        let batch: Vec<Member> = (0..1200).map(|i| member(&format!("Nom{i}"), None)).collect();
+        assert_eq!(s.import_members(&id, &batch).await.unwrap(), 1200, "{label}");
+        s.import_members(&id, &[member("Durand", Some("10000000009"))]).await.unwrap();
+        // A second file repeating an RPPS, after 700 good rows: nothing of it is stored.
+        let mut bad: Vec<Member> = (0..700).map(|i| member(&format!("Autre{i}"), None)).collect();
+        bad.push(member("Durand bis", Some("10000000009")));
+        let err = s.import_members(&id, &bad).await.unwrap_err();
+        assert!(err.to_string().contains("rien n'a été enregistré"), "{label}: {err}");
+        assert_eq!(s.count_members(&id).await.unwrap(), 1201, "{label}");
+        let back = s.members(&id).await.unwrap();
+        assert_eq!(back.len(), 1201);
+        assert_eq!(back[1200], member("Durand", Some("10000000009")), "{label}");
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_migrations_are_idempotent() {
+    let dir = std::env::temp_dir().join(format!("cpts-reopen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("r.sqlite");
+    let url = path.to_str().unwrap();
+    let s = Store::open(url).await.unwrap();
+    s.create_cpts(&"cpts-x".parse().unwrap(), &identity("X")).await.unwrap();
+    s.close().await;
+    let s = Store::open(url).await.unwrap();
+    assert_eq!(s.list_cpts().await.unwrap().len(), 1);
+    s.close().await;
+}
