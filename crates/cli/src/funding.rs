@@ -110,7 +110,7 @@ fn with_reform(base: &RuleSet, reform: Option<&str>) -> Result<RuleSet, CliError
 
 /// Write to standard output. A reader that goes away (`cpts … | head`) ends the
 /// output quietly instead of panicking like `print!` would.
-fn emit(text: &str) {
+pub fn emit(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())

@@ -1,7 +1,9 @@
 //! `cpts`: the command line of the cpts platform. Messages for users are in French.
 
+mod demo;
 mod funding;
 mod load;
+mod registry;
 mod table;
 
 use std::path::PathBuf;
@@ -19,6 +21,10 @@ struct Cli {
     /// Dossier de règles à utiliser au lieu des règles livrées (sources.yaml, parameters.yaml…)
     #[arg(long, global = true, value_name = "DOSSIER")]
     rules: Option<PathBuf>,
+    /// Base de données : fichier SQLite (créé au premier lancement) ou URL postgres://… ;
+    /// par défaut $CPTS_DATABASE_URL, sinon ./cpts.sqlite
+    #[arg(long, global = true, value_name = "FICHIER|URL")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,12 +34,61 @@ enum Command {
     /// Financement ACI : calculer, expliquer, échelonner, simuler
     #[command(subcommand)]
     Funding(funding::FundingCmd),
+    /// Charger les CPTS parisiennes d'octobre 2021 (démonstration) et les lister
+    Demo,
+    /// Lister les CPTS avec leur population et leur taille
+    List {
+        /// Date des règles de taille (AAAA-MM-JJ ; par défaut aujourd'hui)
+        #[arg(long)]
+        on: Option<jiff::civil::Date>,
+    },
+    /// Afficher une CPTS
+    Show {
+        id: String,
+        #[arg(long)]
+        on: Option<jiff::civil::Date>,
+    },
+    /// Créer une CPTS
+    Create {
+        /// Nom de la CPTS
+        name: String,
+        /// Identifiant (par défaut tiré du nom : cpts-paris-18)
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        legal_form: Option<String>,
+        #[command(flatten)]
+        ids: registry::IdentityArgs,
+    },
+    /// Modifier l'identité d'une CPTS (refusé si quelqu'un a enregistré depuis la version donnée)
+    Edit {
+        id: String,
+        #[arg(long)]
+        version: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        ids: registry::IdentityArgs,
+    },
+    /// Territoire des CPTS
+    #[command(subcommand)]
+    Territory(registry::TerritoryCmd),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let db = cli.db.as_deref();
+    let registry = |action| registry::run(action, db).map(|out| funding::emit(&out));
     let result = match cli.command {
         Command::Funding(cmd) => funding::run(cmd, cli.rules.as_deref()),
+        Command::Demo => registry(registry::Action::Demo),
+        Command::List { on } => registry(registry::Action::List { on }),
+        Command::Show { id, on } => registry(registry::Action::Show { id, on }),
+        Command::Create { name, id, legal_form, ids } => {
+            registry(registry::Action::Create { name, id, legal_form, ids })
+        }
+        Command::Edit { id, version, name, ids } => registry(registry::Action::Edit { id, version, name, ids }),
+        Command::Territory(cmd) => registry(registry::Action::Territory(cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

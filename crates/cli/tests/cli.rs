@@ -169,3 +169,66 @@ fn a_closed_pipe_is_not_a_panic() {
     child.wait().unwrap();
     assert!(!err.contains("panicked"), "{err}");
 }
+
+fn db(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("cpts-cli-db-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn demo_then_list_shows_paris_with_real_populations_and_tiers() {
+    let d = db("demo.sqlite");
+    let o = cpts(&["--db", &d, "demo"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("Données de démonstration"));
+    let o = cpts(&["--db", &d, "list", "--on", "2021-10-25"]);
+    let (out, _) = text(&o);
+    let line = out.lines().find(|l| l.starts_with("cpts-paris-18 ")).unwrap();
+    assert!(line.contains("183 127") && line.trim_end().ends_with('4'), "{line}");
+    let centre = out.lines().find(|l| l.starts_with("cpts-paris-centre ")).unwrap();
+    assert!(centre.contains("94 472") && centre.trim_end().ends_with('3'), "{centre}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("cpts-") || l.starts_with("projet-")).count(), 17);
+    // Loading the demo again changes nothing.
+    assert!(text(&cpts(&["--db", &d, "demo"])).0.contains("0 ajoutée(s), 17 déjà présente(s)"));
+    assert!(text(&cpts(&["--db", &d, "territory", "overlaps"])).0.contains("Aucun chevauchement"));
+}
+
+#[test]
+fn territory_edits_report_overlaps_and_refuse_stale_or_bad_input() {
+    let d = db("edit.sqlite");
+    assert!(cpts(&["--db", &d, "demo"]).status.success());
+    assert!(cpts(&["--db", &d, "create", "CPTS Test Nord", "--seat", "Paris 18e Arrondissement"]).status.success());
+    let o = cpts(&[
+        "--db",
+        &d,
+        "territory",
+        "set",
+        "cpts-test-nord",
+        "--version",
+        "1",
+        "75118",
+        "Paris 17e Arrondissement",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("chevauchement avec cpts-paris-18 : 1 commune(s), 183 127 habitants"), "{out}");
+    let o = text(&cpts(&["--db", &d, "territory", "overlaps"])).0;
+    assert!(o.contains("2 chevauchement(s)"), "{o}");
+    // A save from the stale version 1 is refused, and nothing changes.
+    let o = cpts(&["--db", &d, "territory", "set", "cpts-test-nord", "--version", "1", "75101"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("modifiée par quelqu'un d'autre"));
+    let o = cpts(&["--db", &d, "territory", "set", "cpts-test-nord", "--version", "2", "99999", "Saint-Denis"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o).1;
+    assert!(err.contains("code INSEE inconnu") && err.contains("plusieurs communes"), "{err}");
+    let show = text(&cpts(&["--db", &d, "show", "cpts-test-nord"])).0;
+    assert!(show.contains("version 2") && show.contains("75117") && show.contains("75118"), "{show}");
+    let o = cpts(&["--db", &d, "create", "Mauvais", "--siret", "73282932000075"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("clé de contrôle"));
+}

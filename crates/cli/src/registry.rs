@@ -1,0 +1,303 @@
+//! `cpts create|list|show|edit`, `cpts territory …`, `cpts demo`: the registry on the store.
+
+use clap::Subcommand;
+use cpts_domain::geo::{self, Geo};
+use cpts_domain::ids::CptsId;
+use cpts_domain::registry::{Identity, Territory, overlaps};
+use cpts_engine::money::group_thousands;
+use cpts_engine::rules::RuleSet;
+use cpts_store::{CptsRecord, Store};
+use jiff::civil::Date;
+
+use crate::load::CliError;
+use crate::table::Table;
+
+#[derive(Subcommand)]
+pub enum TerritoryCmd {
+    /// Remplacer le territoire d'une CPTS (codes INSEE ou noms de communes)
+    Set {
+        id: String,
+        /// Version de la CPTS que vous modifiez (voir `cpts show`) : refus si quelqu'un a enregistré entre-temps
+        #[arg(long)]
+        version: i64,
+        #[arg(required = true)]
+        communes: Vec<String>,
+    },
+    /// Communes revendiquées par deux CPTS
+    Overlaps,
+}
+
+/// Identity fields given on the command line.
+#[derive(clap::Args)]
+pub struct IdentityArgs {
+    #[arg(long)]
+    pub rna: Option<String>,
+    #[arg(long)]
+    pub siret: Option<String>,
+    #[arg(long)]
+    pub finess: Option<String>,
+    /// Commune du siège (code INSEE ou nom)
+    #[arg(long)]
+    pub seat: Option<String>,
+}
+
+pub fn store_url(db: Option<&std::path::Path>) -> String {
+    match db {
+        Some(p) => p.display().to_string(),
+        None => std::env::var("CPTS_DATABASE_URL").unwrap_or_else(|_| "cpts.sqlite".into()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("démarrage impossible : {e}")))
+}
+
+fn geo() -> Result<Geo, CliError> {
+    Geo::builtin().map_err(CliError::Failed)
+}
+
+fn store_err(e: cpts_store::StoreError) -> CliError {
+    match e {
+        cpts_store::StoreError::Db(_) => CliError::Failed(e.to_string()),
+        _ => CliError::Usage(e.to_string()),
+    }
+}
+
+fn id(s: &str) -> Result<CptsId, CliError> {
+    s.parse().map_err(CliError::Usage)
+}
+
+fn identity(geo: &Geo, name: String, legal_form: Option<String>, a: IdentityArgs) -> Result<Identity, CliError> {
+    fn field<T>(errors: &mut Vec<String>, r: Result<Option<T>, String>) -> Option<T> {
+        r.map_err(|e| errors.push(e)).ok().flatten()
+    }
+    let mut errors = Vec::new();
+    let rna = field(&mut errors, a.rna.map(|v| v.parse()).transpose());
+    let siret = field(&mut errors, a.siret.map(|v| v.parse()).transpose());
+    let finess = field(&mut errors, a.finess.map(|v| v.parse()).transpose());
+    let seat = field(&mut errors, a.seat.map(|v| geo.resolve(&v).map(|c| c.code.clone())).transpose());
+    if !errors.is_empty() {
+        return Err(CliError::Usage(errors.join(" ; ")));
+    }
+    let identity = Identity {
+        name,
+        legal_form: legal_form.unwrap_or_else(|| "association loi 1901".into()),
+        rna,
+        siret,
+        finess,
+        seat,
+    };
+    identity.validate(geo).map_err(CliError::Usage)?;
+    Ok(identity)
+}
+
+fn today() -> Date {
+    jiff::Zoned::now().date()
+}
+
+/// One line per CPTS: territory, population, tier under the rules in force on `on`.
+fn list_text(geo: &Geo, rules: &RuleSet, records: &[CptsRecord], on: Date) -> String {
+    let mut t = Table::new(&[
+        ("Identifiant", false),
+        ("Nom", false),
+        ("Territoire", false),
+        ("Population", true),
+        ("Taille", true),
+    ]);
+    for r in records {
+        let names: Vec<String> =
+            r.territory.communes.iter().map(|c| geo.commune(c).map_or(c.to_string(), |x| x.name.clone())).collect();
+        let (pop, tier) = match r.territory.summary(geo, rules, on, None) {
+            Ok(s) => (group_thousands(s.population), s.tier.0.to_string()),
+            Err(_) if r.territory.communes.is_empty() => ("—".into(), "—".into()),
+            Err(e) => ("?".into(), e),
+        };
+        t.row(vec![r.id.to_string(), r.identity.name.clone(), short_list(&names), pop, tier]);
+    }
+    format!(
+        "{}\nPopulation : {}.\nTaille selon les seuils de l'ACI en vigueur au {}.\n",
+        t.render(),
+        geo::SOURCE,
+        cpts_engine::dates::fr(on)
+    )
+}
+
+fn short_list(names: &[String]) -> String {
+    let shortened: Vec<String> = names.iter().map(|n| n.replace(" Arrondissement", "")).collect();
+    if shortened.len() > 4 {
+        format!(
+            "{}, … ({} communes)",
+            shortened.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+            shortened.len()
+        )
+    } else {
+        shortened.join(", ")
+    }
+}
+
+fn show_text(geo: &Geo, rules: &RuleSet, r: &CptsRecord, on: Date) -> String {
+    let mut out = format!("{} ({}) — version {}\n", r.identity.name, r.id, r.version);
+    out.push_str(&format!("Forme juridique : {}\n", r.identity.legal_form));
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "non renseigné".into());
+    out.push_str(&format!(
+        "RNA : {}\nSIRET : {}\nFINESS : {}\n",
+        opt(r.identity.rna.as_ref().map(ToString::to_string)),
+        opt(r.identity.siret.as_ref().map(ToString::to_string)),
+        opt(r.identity.finess.as_ref().map(ToString::to_string))
+    ));
+    let seat = r.identity.seat.as_ref().and_then(|s| geo.commune(s));
+    out.push_str(&format!(
+        "Siège : {}\n",
+        seat.map_or("non renseigné".to_string(), |c| format!("{} ({})", c.name, c.code))
+    ));
+    if r.territory.communes.is_empty() {
+        out.push_str("Territoire : non défini\n");
+        return out;
+    }
+    out.push_str("Territoire :\n");
+    for c in &r.territory.communes {
+        if let Some(x) = geo.commune(c) {
+            out.push_str(&format!(
+                "  {} {} — {} habitants\n",
+                x.code,
+                x.name,
+                x.population.map_or("?".into(), group_thousands)
+            ));
+        }
+    }
+    match r.territory.summary(geo, rules, on, None) {
+        Ok(s) => {
+            let deps: Vec<String> =
+                s.departements.iter().map(|d| format!("{} ({d})", geo.departement_name(d).unwrap_or("?"))).collect();
+            let regs: Vec<String> =
+                s.regions.iter().map(|d| format!("{} ({d})", geo.region_name(d).unwrap_or("?"))).collect();
+            out.push_str(&format!(
+                "Population : {} habitants ({}) → {} selon les seuils en vigueur au {}\nDépartements : {}\nRégions (ARS) : {}\n",
+                group_thousands(s.population),
+                geo::SOURCE,
+                s.tier,
+                cpts_engine::dates::fr(on),
+                deps.join(", "),
+                regs.join(", ")
+            ));
+            let cpam = match (seat, s.departements.len()) {
+                (Some(c), _) => Some((c.departement.clone(), "celle du siège")),
+                (None, 1) => s
+                    .departements
+                    .first()
+                    .map(|d| (d.clone(), "siège non renseigné ; territoire sur ce seul département")),
+                _ => None,
+            };
+            match cpam {
+                Some((dep, why)) => {
+                    out.push_str(&format!("CPAM : {} ({dep}) — {why}\n", geo.departement_name(&dep).unwrap_or("?")))
+                }
+                None => out.push_str("CPAM : celle du siège, non renseigné\n"),
+            }
+        }
+        Err(e) => out.push_str(&format!("Population et taille : {e}\n")),
+    }
+    out
+}
+
+fn overlaps_text(geo: &Geo, records: &[CptsRecord]) -> String {
+    let list: Vec<(String, &Territory)> =
+        records.iter().map(|r| (format!("{} ({})", r.identity.name, r.id), &r.territory)).collect();
+    let found = overlaps(geo, &list);
+    if found.is_empty() {
+        return "Aucun chevauchement : aucune commune n'est revendiquée par deux CPTS.\n".into();
+    }
+    let mut t = Table::new(&[("CPTS", false), ("CPTS", false), ("Communes en commun", false), ("Habitants", true)]);
+    for o in &found {
+        let names: Vec<String> =
+            o.communes.iter().map(|c| geo.commune(c).map_or(c.to_string(), |x| format!("{} ({c})", x.name))).collect();
+        t.row(vec![o.a.clone(), o.b.clone(), short_list(&names), group_thousands(o.population)]);
+    }
+    format!("{} chevauchement(s) :\n{}", found.len(), t.render())
+}
+
+async fn open(db: &str) -> Result<Store, CliError> {
+    Store::open(db).await.map_err(|e| CliError::Failed(format!("ouverture de la base « {db} » impossible : {e}")))
+}
+
+pub enum Action {
+    Create { name: String, id: Option<String>, legal_form: Option<String>, ids: IdentityArgs },
+    List { on: Option<Date> },
+    Show { id: String, on: Option<Date> },
+    Edit { id: String, version: i64, name: Option<String>, ids: IdentityArgs },
+    Territory(TerritoryCmd),
+    Demo,
+}
+
+pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliError> {
+    let url = store_url(db);
+    let geo = geo()?;
+    let rules = RuleSet::builtin().map_err(CliError::Rules)?;
+    runtime()?.block_on(async {
+        let store = open(&url).await?;
+        let out = match action {
+            Action::Create { name, id: given, legal_form, ids } => {
+                let cid = match given {
+                    Some(s) => id(&s)?,
+                    None => CptsId::from_name(&name).map_err(CliError::Usage)?,
+                };
+                let identity = identity(&geo, name, legal_form, ids)?;
+                let r = store.create_cpts(&cid, &identity).await.map_err(store_err)?;
+                format!("CPTS créée : {} ({}), version {}.\nDéfinissez son territoire : cpts territory set {} --version {} <communes…>\n", r.identity.name, r.id, r.version, r.id, r.version)
+            }
+            Action::List { on } => {
+                let all = store.list_cpts().await.map_err(store_err)?;
+                if all.is_empty() { "Aucune CPTS enregistrée. Essayez `cpts demo`.\n".into() } else { list_text(&geo, &rules, &all, on.unwrap_or_else(today)) }
+            }
+            Action::Show { id: s, on } => {
+                let r = store.get_cpts(&id(&s)?).await.map_err(store_err)?;
+                show_text(&geo, &rules, &r, on.unwrap_or_else(today))
+            }
+            Action::Edit { id: s, version, name, ids } => {
+                let cid = id(&s)?;
+                let current = store.get_cpts(&cid).await.map_err(store_err)?;
+                let mut next = current.identity.clone();
+                if let Some(n) = name {
+                    next.name = n;
+                }
+                let given = identity(&geo, next.name.clone(), Some(next.legal_form.clone()), ids)?;
+                next.rna = given.rna.or(next.rna);
+                next.siret = given.siret.or(next.siret);
+                next.finess = given.finess.or(next.finess);
+                next.seat = given.seat.or(next.seat);
+                let v = store.update_identity(&cid, version, &next).await.map_err(store_err)?;
+                format!("Enregistré : {} ({}), version {v}.\n", next.name, cid)
+            }
+            Action::Territory(TerritoryCmd::Set { id: s, version, communes }) => {
+                let cid = id(&s)?;
+                let t = Territory::from_inputs(&geo, &communes).map_err(|e| CliError::Usage(format!("territoire refusé, rien n'a été enregistré :\n  - {}", e.join("\n  - "))))?;
+                let v = store.set_territory(&cid, version, &t).await.map_err(store_err)?;
+                let all = store.list_cpts().await.map_err(store_err)?;
+                let mine: Vec<CptsRecord> = all.iter().filter(|r| r.id == cid).cloned().collect();
+                let mut out = format!("Territoire enregistré pour {cid} (version {v}).\n");
+                out.push_str(&list_text(&geo, &rules, &mine, today()));
+                let conflicts: Vec<_> = overlaps(&geo, &all.iter().map(|r| (r.id.to_string(), &r.territory)).collect::<Vec<_>>())
+                    .into_iter()
+                    .filter(|o| o.a == cid.as_str() || o.b == cid.as_str())
+                    .collect();
+                for o in conflicts {
+                    let other = if o.a == cid.as_str() { &o.b } else { &o.a };
+                    out.push_str(&format!("  ! chevauchement avec {other} : {} commune(s), {} habitants\n", o.communes.len(), group_thousands(o.population)));
+                }
+                out
+            }
+            Action::Territory(TerritoryCmd::Overlaps) => overlaps_text(&geo, &store.list_cpts().await.map_err(store_err)?),
+            Action::Demo => {
+                let mut out = crate::demo::load(&store).await?;
+                out.push('\n');
+                out.push_str(&list_text(&geo, &rules, &store.list_cpts().await.map_err(store_err)?, today()));
+                out
+            }
+        };
+        store.close().await;
+        Ok(out)
+    })
+}
