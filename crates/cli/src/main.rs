@@ -3,6 +3,7 @@
 mod demo;
 mod funding;
 mod load;
+mod members;
 mod registry;
 mod table;
 
@@ -73,6 +74,9 @@ enum Command {
     /// Territoire des CPTS
     #[command(subcommand)]
     Territory(registry::TerritoryCmd),
+    /// Membres (professionnels) d'une CPTS : import, liste, export
+    #[command(subcommand)]
+    Members(registry::MembersCmd),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         }
         Command::Edit { id, version, name, ids } => registry(registry::Action::Edit { id, version, name, ids }),
         Command::Territory(cmd) => registry(registry::Action::Territory(cmd)),
+        Command::Members(cmd) => registry(registry::Action::Members(cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

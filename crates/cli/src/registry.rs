@@ -27,6 +27,20 @@ pub enum TerritoryCmd {
     Overlaps,
 }
 
+#[derive(Subcommand)]
+pub enum MembersCmd {
+    /// Importer des membres depuis un fichier CSV (;) ou XLSX : tout ou rien
+    Import { id: String, file: std::path::PathBuf },
+    /// Lister les membres
+    List { id: String },
+    /// Exporter les membres (CSV ou XLSX selon l'extension)
+    Export {
+        id: String,
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
+}
+
 /// Identity fields given on the command line.
 #[derive(clap::Args)]
 pub struct IdentityArgs {
@@ -229,6 +243,7 @@ pub enum Action {
     Show { id: String, on: Option<Date> },
     Edit { id: String, version: i64, name: Option<String>, ids: IdentityArgs },
     Territory(TerritoryCmd),
+    Members(MembersCmd),
     Demo,
 }
 
@@ -290,6 +305,77 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 out
             }
             Action::Territory(TerritoryCmd::Overlaps) => overlaps_text(&geo, &store.list_cpts().await.map_err(store_err)?),
+            Action::Members(MembersCmd::Import { id: s, file }) => {
+                let cid = id(&s)?;
+                let record = store.get_cpts(&cid).await.map_err(store_err)?;
+                let table = crate::members::read_table(&file).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
+                let members = crate::members::members_from(&table, &geo).map_err(|errors| {
+                    let shown: Vec<String> = errors.iter().take(200).map(|e| format!("  - {e}")).collect();
+                    let more = errors.len().saturating_sub(200);
+                    CliError::Usage(format!(
+                        "{} : {} erreur(s), rien n'a été enregistré :\n{}{}",
+                        file.display(),
+                        errors.len(),
+                        shown.join("\n"),
+                        if more > 0 { format!("\n  … et {more} autres") } else { String::new() }
+                    ))
+                })?;
+                // Members already stored: a repeated RPPS is reported with its line, before any write.
+                let existing: std::collections::BTreeSet<String> =
+                    store.members(&cid).await.map_err(store_err)?.iter().filter_map(|m| m.rpps.as_ref().map(ToString::to_string)).collect();
+                let repeated: Vec<String> = table
+                    .rows
+                    .iter()
+                    .zip(&members)
+                    .filter_map(|((line, _), m)| m.rpps.as_ref().filter(|r| existing.contains(r.as_str())).map(|r| format!("  - ligne {line}, colonne « RPPS » : {r} est déjà membre de cette CPTS")))
+                    .collect();
+                if !repeated.is_empty() {
+                    return Err(CliError::Usage(format!("{} : {} erreur(s), rien n'a été enregistré :\n{}", file.display(), repeated.len(), repeated.join("\n"))));
+                }
+                let total = members.len();
+                let mut last_report = 0;
+                let n = store
+                    .import_members_with_progress(&cid, &members, |written| {
+                        if total >= 50_000 && (written - last_report >= 50_000 || written == total) {
+                            eprintln!("import : {written}/{total} lignes écrites (transaction en cours)");
+                            last_report = written;
+                        }
+                    })
+                    .await
+                    .map_err(store_err)?;
+                let units = record.territory.units(&geo);
+                let outside = members.iter().filter(|m| m.outside_units(&geo, &units)).count();
+                let mut out = format!("{n} membre(s) importé(s) pour {} ({cid}).\n", record.identity.name);
+                if outside > 0 {
+                    out.push_str(&format!("  ! {outside} exerce(nt) hors du territoire de la CPTS (signalé, pas refusé).\n"));
+                }
+                out
+            }
+            Action::Members(MembersCmd::List { id: s }) => {
+                let cid = id(&s)?;
+                let record = store.get_cpts(&cid).await.map_err(store_err)?;
+                let members = store.members(&cid).await.map_err(store_err)?;
+                let units = record.territory.units(&geo);
+                let mut t = Table::new(&[("Nom", false), ("Prénom", false), ("Profession", false), ("RPPS", false), ("Commune", false), ("Adhésion", false), ("", false)]);
+                for m in &members {
+                    t.row(vec![
+                        m.last_name.clone(),
+                        m.first_name.clone(),
+                        m.profession.label().into(),
+                        m.rpps.as_ref().map_or(String::new(), ToString::to_string),
+                        geo.commune(&m.commune).map_or(m.commune.to_string(), |c| c.name.clone()),
+                        cpts_engine::dates::fr(m.joined),
+                        if m.outside_units(&geo, &units) { "hors territoire".into() } else { String::new() },
+                    ]);
+                }
+                format!("{} — {} membre(s)\n{}", record.identity.name, members.len(), t.render())
+            }
+            Action::Members(MembersCmd::Export { id: s, output }) => {
+                let cid = id(&s)?;
+                let members = store.members(&cid).await.map_err(store_err)?;
+                crate::members::export(&output, &members, &geo).map_err(|e| CliError::Failed(format!("{} : {e}", output.display())))?;
+                format!("{} membre(s) exporté(s) vers {}.\n", members.len(), output.display())
+            }
             Action::Demo => {
                 let mut out = crate::demo::load(&store).await?;
                 out.push('\n');

@@ -232,3 +232,109 @@ fn territory_edits_report_overlaps_and_refuse_stale_or_bad_input() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("clé de contrôle"));
 }
+
+const MEMBERS_HEADER: &str = "Nom;Prénom;PROFESSION;N° RPPS;Commune d'exercice;Date d'adhésion\n";
+
+#[test]
+fn member_files_import_export_and_round_trip() {
+    let d = db("members.sqlite");
+    assert!(cpts(&["--db", &d, "demo"]).status.success());
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice(
+        format!("{MEMBERS_HEADER}Martin;Anne;Infirmière;10000000009;75118;01/03/2021\nDurand;Paul;médecin généraliste;;Paris 17e Arrondissement;2021-04-15\n").as_bytes(),
+    );
+    let f = temp("good.csv", &bytes);
+    let o = cpts(&["--db", &d, "members", "import", "cpts-paris-18", f.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("2 membre(s) importé(s)") && out.contains("1 exerce(nt) hors du territoire"), "{out}");
+    // Export to XLSX, import into another CPTS: the same members.
+    let x = std::env::temp_dir().join(format!("cpts-cli-{}/m.xlsx", std::process::id()));
+    assert!(cpts(&["--db", &d, "members", "export", "cpts-paris-18", "-o", x.to_str().unwrap()]).status.success());
+    assert!(cpts(&["--db", &d, "members", "import", "cpts-paris-17", x.to_str().unwrap()]).status.success());
+    let a = text(&cpts(&["--db", &d, "members", "list", "cpts-paris-18"])).0;
+    let b = text(&cpts(&["--db", &d, "members", "list", "cpts-paris-17"])).0;
+    assert_eq!(a.lines().skip(1).filter(|l| l.contains("Martin") || l.contains("Durand")).count(), 2);
+    assert!(b.contains("Martin") && b.contains("10000000009") && b.contains("15/04/2021"), "{b}");
+    // A CSV export reads back too.
+    let c = std::env::temp_dir().join(format!("cpts-cli-{}/m.csv", std::process::id()));
+    assert!(cpts(&["--db", &d, "members", "export", "cpts-paris-17", "-o", c.to_str().unwrap()]).status.success());
+    assert!(std::fs::read(&c).unwrap().starts_with(b"\xef\xbb\xbfNom;"));
+    // Importing the same RPPS again names the line and stores nothing.
+    let o = cpts(&["--db", &d, "members", "import", "cpts-paris-18", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("ligne 2, colonne « RPPS » : 10000000009 est déjà membre"), "{}", text(&o).1);
+    assert!(text(&cpts(&["--db", &d, "members", "list", "cpts-paris-18"])).0.contains("2 membre(s)"));
+}
+
+#[test]
+fn a_bad_member_file_reports_every_line_and_stores_nothing() {
+    let d = db("bad-members.sqlite");
+    assert!(cpts(&["--db", &d, "demo"]).status.success());
+    let csv = format!(
+        "{MEMBERS_HEADER}Martin;Anne;infirmier;10000000003;75118;01/03/2021\n\
+         Durand;Paul;astronaute;;75118;01/03/2021\n\
+         Petit;Léa;pharmacien;;Atlantide;01/03/2021\n\
+         Roux;Jean;sage-femme;;75118;31/02/2021\n\
+         Blanc;;orthophoniste;;75118;01/03/2021\n\
+         Noir;Marc;infirmier;10000000009;75118;01/03/2021\n\
+         Gris;Ève;infirmier;10000000009;75118;01/03/2021\n"
+    );
+    let f = temp("bad.csv", csv.as_bytes());
+    let o = cpts(&["--db", &d, "members", "import", "cpts-paris-18", f.to_str().unwrap()]);
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for expected in [
+        "6 erreur(s), rien n'a été enregistré",
+        "ligne 2, colonne « RPPS » : RPPS « 10000000003 » invalide",
+        "ligne 3, colonne « Profession » : « astronaute » inconnu",
+        "ligne 4, colonne « Commune d'exercice » : commune inconnue",
+        "ligne 5, colonne « Date d'adhésion » : date impossible « 31/02/2021 »",
+        "ligne 6, colonne « Prénom » : valeur manquante",
+        "ligne 8, colonne « RPPS » : RPPS 10000000009 déjà présent ligne 7",
+    ] {
+        assert!(err.contains(expected), "missing « {expected} » in:\n{err}");
+    }
+    assert!(text(&cpts(&["--db", &d, "members", "list", "cpts-paris-18"])).0.contains("0 membre(s)"));
+    let latin1 = temp("latin1-members.csv", b"Nom;Pr\xe9nom;Profession;Commune d'exercice;Date d'adh\xe9sion\n");
+    let o = cpts(&["--db", &d, "members", "import", "cpts-paris-18", latin1.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("pas en UTF-8"));
+    let missing = temp("missing-col.csv", "Nom;Prénom\nA;B\n".as_bytes());
+    let err = text(&cpts(&["--db", &d, "members", "import", "cpts-paris-18", missing.to_str().unwrap()])).1;
+    assert!(err.contains("colonne « Profession » : colonne absente"), "{err}");
+}
+
+#[test]
+fn an_import_killed_midway_leaves_the_store_as_it_was() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let d = db("killed.sqlite");
+    assert!(cpts(&["--db", &d, "create", "CPTS Kill"]).status.success());
+    let mut csv = String::from(MEMBERS_HEADER);
+    for i in 0..300_000 {
+        csv.push_str(&format!("Nom{i};Prénom{i};infirmier;;75118;01/03/2021\n"));
+    }
+    let f = temp("big.csv", csv.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cpts"))
+        .args(["--db", &d, "members", "import", "cpts-kill", f.to_str().unwrap()])
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until rows are being written inside the transaction, then kill -9.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let seen = lines.by_ref().map_while(Result::ok).find(|l| l.contains("lignes écrites (transaction en cours)"));
+    assert!(seen.is_some(), "the import never reported progress");
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the import finished before it could be killed");
+    // The store opens, is intact, and holds nothing of the killed import.
+    let list = text(&cpts(&["--db", &d, "members", "list", "cpts-kill"]));
+    assert!(list.0.contains("0 membre(s)"), "{list:?}");
+    assert!(text(&cpts(&["--db", &d, "show", "cpts-kill"])).0.contains("version 1"));
+    // And a complete import still works afterwards.
+    assert!(cpts(&["--db", &d, "members", "import", "cpts-kill", f.to_str().unwrap()]).status.success());
+    assert!(text(&cpts(&["--db", &d, "members", "list", "cpts-kill"])).0.contains("300000 membre(s)"));
+}

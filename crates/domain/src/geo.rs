@@ -29,6 +29,8 @@ pub struct Commune {
 #[derive(Clone, Debug)]
 pub struct Geo {
     communes: Vec<Commune>,
+    /// For Paris, Lyon and Marseille: the indexes of their arrondissements.
+    children: std::collections::BTreeMap<InseeCode, Vec<usize>>,
     departements: Vec<(String, String, String)>,
     regions: Vec<(String, String)>,
 }
@@ -90,6 +92,12 @@ impl Geo {
             });
         }
         out.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut children: std::collections::BTreeMap<InseeCode, Vec<usize>> = std::collections::BTreeMap::new();
+        for (i, c) in out.iter().enumerate() {
+            if let Some(p) = &c.parent {
+                children.entry(p.clone()).or_default().push(i);
+            }
+        }
         let departements = rows(departements)
             .filter_map(|r| match r.as_slice() {
                 [c, n, reg] => Some(((*c).to_string(), (*n).to_string(), (*reg).to_string())),
@@ -102,7 +110,7 @@ impl Geo {
                 _ => None,
             })
             .collect();
-        Ok(Geo { communes: out, departements, regions })
+        Ok(Geo { communes: out, children, departements, regions })
     }
 
     pub fn len(&self) -> usize {
@@ -125,7 +133,7 @@ impl Geo {
 
     /// The arrondissements of a Paris/Lyon/Marseille city (empty for other communes).
     pub fn arrondissements(&self, city: &InseeCode) -> Vec<&Commune> {
-        self.communes.iter().filter(|c| c.parent.as_ref() == Some(city)).collect()
+        self.children.get(city).map_or_else(Vec::new, |ix| ix.iter().filter_map(|i| self.communes.get(*i)).collect())
     }
 
     pub fn departement_name(&self, code: &str) -> Option<&str> {
@@ -146,6 +154,16 @@ impl Geo {
             Some((n, d)) => (n.trim(), Some(d.trim_end_matches(')').trim())),
             None => (input, None),
         };
+        // « Nom (code INSEE) », as cpts exports it.
+        if let Some(code) = dep
+            .and_then(|d| d.parse::<InseeCode>().ok())
+            .filter(|c| c.as_str().len() == 5 && dep.is_some_and(|d| d.len() == 5))
+        {
+            return self
+                .commune(&code)
+                .filter(|c| fold(&c.name) == fold(name))
+                .ok_or_else(|| format!("commune inconnue : « {input} »"));
+        }
         let found: Vec<&Commune> =
             self.by_name(name).into_iter().filter(|c| dep.is_none_or(|d| c.departement == d)).collect();
         match found.as_slice() {
@@ -181,6 +199,8 @@ mod tests {
         assert_eq!(g.resolve("paris 18e arrondissement").unwrap().code.as_str(), "75118");
         assert!(g.resolve("Saint-Denis").unwrap_err().contains("plusieurs communes"));
         assert_eq!(g.resolve("Saint-Denis (93)").unwrap().code.as_str(), "93066");
+        assert_eq!(g.resolve("Paris 18e Arrondissement (75118)").unwrap().code.as_str(), "75118");
+        assert!(g.resolve("Lyon (75118)").is_err());
         assert!(g.resolve("99999").unwrap_err().contains("inconnu"));
     }
 }

@@ -32,7 +32,12 @@ macro_rules! labelled {
                 $name::ALL
                     .iter()
                     .copied()
-                    .find(|v| crate::geo::fold(v.label()).replace(' ', "_") == f || crate::geo::fold(&format!("{v:?}")) == f.replace('_', ""))
+                    .find(|v| {
+                        let label = crate::geo::fold(v.label()).replace(' ', "_");
+                        // Feminine forms: infirmière, pharmacienne, chirurgienne-dentiste…
+                        let feminine = [format!("{label}e"), format!("{label}ne"), label.replacen("ien_", "ienne_", 1), label.replacen("eur_", "euse_", 1)];
+                        label == f || feminine.contains(&f) || crate::geo::fold(&format!("{v:?}")) == f.replace('_', "")
+                    })
                     .ok_or_else(|| format!(
                         "« {s} » inconnu ; valeurs possibles : {}",
                         $name::ALL.iter().map(|v| v.label()).collect::<Vec<_>>().join(", ")
@@ -169,7 +174,7 @@ impl Territory {
     }
 
     /// The arrondissement-level codes covered (a whole city counts as all its arrondissements).
-    fn units(&self, geo: &Geo) -> BTreeSet<InseeCode> {
+    pub fn units(&self, geo: &Geo) -> BTreeSet<InseeCode> {
         let mut out = BTreeSet::new();
         for code in &self.communes {
             let arr = geo.arrondissements(code);
@@ -266,9 +271,13 @@ impl Member {
 
     /// Practising outside the territory (flagged, not refused).
     pub fn outside(&self, geo: &Geo, t: &Territory) -> bool {
-        let units = t.units(geo);
-        let mine: BTreeSet<InseeCode> = Territory { communes: [self.commune.clone()].into() }.units(geo);
-        mine.is_disjoint(&units)
+        self.outside_units(geo, &t.units(geo))
+    }
+
+    /// As `outside`, with the territory's units computed once (`Territory::units`) for many members.
+    pub fn outside_units(&self, geo: &Geo, units: &BTreeSet<InseeCode>) -> bool {
+        let arr = geo.arrondissements(&self.commune);
+        if arr.is_empty() { !units.contains(&self.commune) } else { arr.iter().all(|a| !units.contains(&a.code)) }
     }
 }
 
@@ -373,6 +382,10 @@ mod tests {
         assert_eq!(Profession::parse("Médecin généraliste"), Ok(Profession::MedecinGeneraliste));
         assert_eq!(Profession::parse("masseur kinesitherapeute"), Ok(Profession::MasseurKinesitherapeute));
         assert_eq!(StructureKind::parse("msp"), Ok(StructureKind::Msp));
+        assert_eq!(Profession::parse("Infirmière"), Ok(Profession::Infirmier));
+        assert_eq!(Profession::parse("pharmacienne"), Ok(Profession::Pharmacien));
+        assert_eq!(Profession::parse("chirurgienne-dentiste"), Ok(Profession::ChirurgienDentiste));
+        assert_eq!(Profession::parse("masseuse-kinésithérapeute"), Ok(Profession::MasseurKinesitherapeute));
         assert!(Profession::parse("astronaute").unwrap_err().contains("valeurs possibles"));
     }
 

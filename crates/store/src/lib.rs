@@ -264,6 +264,16 @@ impl Store {
 
     /// Add members in one transaction: all land, or none (a duplicate RPPS refuses the whole import).
     pub async fn import_members(&self, id: &CptsId, members: &[Member]) -> Result<usize> {
+        self.import_members_with_progress(id, members, |_| {}).await
+    }
+
+    /// As `import_members`, calling `progress` with the rows written so far (not yet committed).
+    pub async fn import_members_with_progress(
+        &self,
+        id: &CptsId,
+        members: &[Member],
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM member WHERE cpts_id = $1")
@@ -272,27 +282,28 @@ impl Store {
             .await?;
         let mut seq: i64 = row.try_get("n")?;
         // Multi-row inserts: far fewer round trips; under both engines' parameter limits.
+        let mut written = 0usize;
         for chunk in members.chunks(500) {
             let mut sql = String::from(
                 "INSERT INTO member (cpts_id, seq, last_name, first_name, profession, rpps, commune, joined, left_on) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 9;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
+                sql.push('(');
+                for k in 1..=9 {
+                    if k > 1 {
+                        sql.push_str(", ");
+                    }
+                    // SQLite: anonymous `?` (sqlx resolves `$N` by name there, quadratic in a
+                    // 4 500-parameter statement); PostgreSQL needs `$N`.
+                    match self.backend {
+                        Backend::Sqlite => sql.push('?'),
+                        Backend::Postgres => sql.push_str(&format!("${}", i * 9 + k)),
+                    }
+                }
+                sql.push(')');
             }
             // Built only from placeholders: no user text goes into the SQL.
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -315,6 +326,8 @@ impl Store {
                 ),
                 _ => StoreError::Db(e),
             })?;
+            written += chunk.len();
+            progress(written);
         }
         tx.commit().await?;
         Ok(members.len())
