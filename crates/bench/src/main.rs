@@ -5,6 +5,8 @@
 
 #![allow(clippy::as_conversions, clippy::cast_precision_loss, clippy::indexing_slicing)] // a harness: timings and fixed pools, never money
 
+mod import;
+
 use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -128,6 +130,12 @@ fn per_sec(n: usize, d: Duration) -> String {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "import") {
+        let rows = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
+        import::run(rows);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let rules = RuleSet::builtin().unwrap_or_else(|e| {
         eprintln!("{e}");

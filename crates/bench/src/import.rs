@@ -1,0 +1,158 @@
+//! `cargo run --release -p cpts-bench -- import [ROWS]`: imports ROWS (default 1 000 000)
+//! SYNTHETIC member rows and compares with a raw SQLite bulk insert of the same rows.
+//! PostgreSQL too when CPTS_BENCH_POSTGRES_URL is set (see scripts/with-postgres.sh).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cpts_domain::ids::CptsId;
+use cpts_domain::registry::{Identity, Member, Profession};
+use cpts_store::Store;
+
+const PROFESSIONS: [&str; 4] = ["infirmier", "médecin généraliste", "pharmacien", "masseur-kinésithérapeute"];
+const COMMUNES: [&str; 4] = ["75118", "75117", "75119", "75109"];
+
+fn csv_line(i: usize) -> String {
+    format!("Nom{i};Prénom{i};{};;{};01/03/2021\n", PROFESSIONS[i % 4], COMMUNES[i % 4])
+}
+
+fn members(rows: usize) -> Vec<Member> {
+    let profs = [
+        Profession::Infirmier,
+        Profession::MedecinGeneraliste,
+        Profession::Pharmacien,
+        Profession::MasseurKinesitherapeute,
+    ];
+    (0..rows)
+        .map(|i| Member {
+            last_name: format!("Nom{i}"),
+            first_name: format!("Prénom{i}"),
+            profession: profs[i % 4],
+            rpps: None,
+            commune: COMMUNES[i % 4].parse().unwrap_or_else(|_| std::process::exit(3)),
+            joined: jiff::civil::date(2021, 3, 1),
+            left: None,
+        })
+        .collect()
+}
+
+fn rate(rows: usize, d: Duration) -> String {
+    format!("{:.2} s, {:.0} lignes/s", d.as_secs_f64(), rows as f64 / d.as_secs_f64())
+}
+
+async fn store_import(url: &str, rows: &[Member]) -> Result<Duration, String> {
+    let store = Store::open(url).await.map_err(|e| e.to_string())?;
+    let id: CptsId = "cpts-bench".parse().map_err(|e: String| e)?;
+    let identity = Identity {
+        name: "CPTS banc d'essai".into(),
+        legal_form: "association loi 1901".into(),
+        rna: None,
+        siret: None,
+        finess: None,
+        seat: None,
+    };
+    store.create_cpts(&id, &identity).await.map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    store.import_members(&id, rows).await.map_err(|e| e.to_string())?;
+    let d = t.elapsed();
+    store.close().await;
+    Ok(d)
+}
+
+/// The same rows inserted by Python's sqlite3 (C) in one transaction: no parsing, no validation.
+const RAW: &str = r#"
+import sqlite3, sys, time
+path, rows = sys.argv[1], int(sys.argv[2])
+con = sqlite3.connect(path)
+con.execute("PRAGMA journal_mode=WAL")
+con.execute("CREATE TABLE member (cpts_id TEXT NOT NULL, seq BIGINT NOT NULL, last_name TEXT NOT NULL, first_name TEXT NOT NULL, profession TEXT NOT NULL, rpps TEXT, commune TEXT NOT NULL, joined TEXT NOT NULL, left_on TEXT, PRIMARY KEY (cpts_id, seq))")
+con.execute("CREATE UNIQUE INDEX member_rpps ON member (cpts_id, rpps)")
+profs = ["Infirmier", "MedecinGeneraliste", "Pharmacien", "MasseurKinesitherapeute"]
+communes = ["75118", "75117", "75119", "75109"]
+data = [("cpts-bench", i + 1, f"Nom{i}", f"Prénom{i}", profs[i % 4], None, communes[i % 4], "2021-03-01", None) for i in range(rows)]
+t = time.perf_counter()
+with con:
+    con.executemany("INSERT INTO member VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+print(time.perf_counter() - t)
+"#;
+
+pub fn run(rows: usize) {
+    let dir = std::env::temp_dir().join(format!("cpts-bench-import-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_err() {
+        std::process::exit(3);
+    }
+    println!("Import de {rows} lignes de membres SYNTHÉTIQUES (générées par le banc)\n");
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(_) => std::process::exit(3),
+    };
+
+    // 1. End to end: the release `cpts members import` on a CSV file (parse, validate, store).
+    let csv = dir.join("membres.csv");
+    let mut text = String::from("Nom;Prénom;Profession;RPPS;Commune d'exercice;Date d'adhésion\n");
+    for i in 0..rows {
+        text.push_str(&csv_line(i));
+    }
+    let exe = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("cpts")));
+    let e2e = exe.filter(|p| p.exists()).and_then(|exe| {
+        std::fs::write(&csv, &text).ok()?;
+        let db = dir.join("e2e.sqlite");
+        let db = db.to_str()?;
+        Command::new(&exe).args(["--db", db, "create", "CPTS banc d'essai", "--id", "cpts-bench"]).output().ok()?;
+        let t = Instant::now();
+        let ok = Command::new(&exe)
+            .args(["--db", db, "members", "import", "cpts-bench", csv.to_str()?])
+            .output()
+            .ok()?
+            .status
+            .success();
+        ok.then(|| t.elapsed())
+    });
+    match e2e {
+        Some(d) => println!("cpts members import (CSV → validation → SQLite, processus complet) : {}", rate(rows, d)),
+        None => println!("cpts members import : binaire cpts introuvable (cargo build --release d'abord)"),
+    }
+
+    // 2. The store alone, on validated members.
+    let data = members(rows);
+    let sqlite = dir.join("store.sqlite");
+    let store = rt.block_on(store_import(&sqlite.display().to_string(), &data));
+    match &store {
+        Ok(d) => println!("Store::import_members, SQLite (une transaction) : {}", rate(rows, *d)),
+        Err(e) => println!("Store::import_members, SQLite : erreur {e}"),
+    }
+
+    // 3. Raw SQLite bulk insert of the same rows.
+    let raw = Command::new("python3")
+        .args(["-c", RAW, dir.join("raw.sqlite").to_str().unwrap_or("raw.sqlite"), &rows.to_string()])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .map(Duration::from_secs_f64);
+    match raw {
+        Some(d) => {
+            println!("SQLite brut (python3 sqlite3.executemany, même schéma, une transaction) : {}", rate(rows, d));
+            if let Ok(s) = &store {
+                println!("  ratio store / brut : {:.2} (temps)", s.as_secs_f64() / d.as_secs_f64());
+            }
+            if let Some(e) = e2e {
+                println!("  ratio cpts de bout en bout / brut : {:.2} (temps)", e.as_secs_f64() / d.as_secs_f64());
+            }
+        }
+        None => println!("SQLite brut : python3 indisponible"),
+    }
+
+    // 4. PostgreSQL.
+    if let Ok(admin) = std::env::var("CPTS_BENCH_POSTGRES_URL") {
+        match rt.block_on(store_import(&admin, &data)) {
+            Ok(d) => println!("Store::import_members, PostgreSQL (une transaction) : {}", rate(rows, d)),
+            Err(e) => println!("Store::import_members, PostgreSQL : erreur {e}"),
+        }
+    } else {
+        println!(
+            "PostgreSQL : définir CPTS_BENCH_POSTGRES_URL (scripts/with-postgres.sh le fournit sous le nom CPTS_TEST_POSTGRES_URL)"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
