@@ -228,7 +228,7 @@ fn territory_edits_report_overlaps_and_refuse_stale_or_bad_input() {
     assert!(err.contains("code INSEE inconnu") && err.contains("plusieurs communes"), "{err}");
     let show = text(&cpts(&["--db", &d, "show", "cpts-test-nord"])).0;
     assert!(show.contains("version 2") && show.contains("75117") && show.contains("75118"), "{show}");
-    let o = cpts(&["--db", &d, "create", "Mauvais", "--siret", "73282932000075"]);
+    let o = cpts(&["--db", &d, "create", "Mauvais", "--siret", "12345678900016"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("clé de contrôle"));
 }
