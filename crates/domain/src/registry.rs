@@ -26,6 +26,15 @@ macro_rules! labelled {
                 match self { $($name::$variant => $label),* }
             }
 
+            /// Stable code for storage.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => stringify!($variant)),* }
+            }
+
+            pub fn from_code(code: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.code() == code)
+            }
+
             /// From a French label or a code, accents and case folded.
             pub fn parse(s: &str) -> Result<$name, String> {
                 let f = crate::geo::fold(s).replace(' ', "_");

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use cpts_domain::ids::{CptsId, InseeCode};
-use cpts_domain::registry::{Identity, Member, Territory};
+use cpts_domain::registry::{
+    Identity, Mandate, Member, Profession, Role, Structure, StructureKind, Territory, check_mandates,
+};
 use jiff::civil::Date;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -314,7 +316,7 @@ impl Store {
                     .bind(seq)
                     .bind(&m.last_name)
                     .bind(&m.first_name)
-                    .bind(format!("{:?}", m.profession))
+                    .bind(m.profession.code())
                     .bind(m.rpps.as_ref().map(|r| r.to_string()))
                     .bind(m.commune.to_string())
                     .bind(m.joined.to_string())
@@ -344,10 +346,7 @@ impl Store {
                 Ok(Member {
                     last_name: r.try_get("last_name")?,
                     first_name: r.try_get("first_name")?,
-                    profession: cpts_domain::registry::Profession::ALL
-                        .iter()
-                        .copied()
-                        .find(|p| format!("{p:?}") == profession)
+                    profession: Profession::from_code(&profession)
                         .ok_or_else(|| StoreError::Invalid(format!("profession stockée inconnue « {profession} »")))?,
                     rpps: parse(r.try_get("rpps")?)?,
                     commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
@@ -364,5 +363,129 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
+    }
+
+    async fn next_seq(tx: &mut Transaction<'_, Any>, table: &str, id: &CptsId) -> Result<i64> {
+        // `table` is one of ours, never user text.
+        let sql = format!("SELECT COALESCE(MAX(seq), 0) AS n FROM {table} WHERE cpts_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_one(&mut **tx).await?;
+        Ok(row.try_get::<i64, _>("n")? + 1)
+    }
+
+    /// Add a member structure; returns its number.
+    pub async fn add_structure(&self, id: &CptsId, s: &Structure) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let seq = Store::next_seq(&mut tx, "structure", id).await?;
+        sqlx::query("INSERT INTO structure (cpts_id, seq, name, kind, finess, commune, joined, left_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(id.as_str())
+            .bind(seq)
+            .bind(&s.name)
+            .bind(s.kind.code())
+            .bind(s.finess.as_ref().map(ToString::to_string))
+            .bind(s.commune.to_string())
+            .bind(s.joined.to_string())
+            .bind(s.left.map(|d| d.to_string()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    pub async fn structures(&self, id: &CptsId) -> Result<Vec<(i64, Structure)>> {
+        let rows = sqlx::query("SELECT * FROM structure WHERE cpts_id = $1 ORDER BY seq")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok((
+                    r.try_get("seq")?,
+                    Structure {
+                        name: r.try_get("name")?,
+                        kind: StructureKind::from_code(&kind).ok_or_else(|| {
+                            StoreError::Invalid(format!("type de structure stocké inconnu « {kind} »"))
+                        })?,
+                        finess: parse(r.try_get("finess")?)?,
+                        commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
+                        joined: date(&r.try_get::<String, _>("joined")?)?,
+                        left: r.try_get::<Option<String>, _>("left_on")?.map(|s| date(&s)).transpose()?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn mandates_in(conn: &mut sqlx::AnyConnection, id: &CptsId) -> Result<Vec<(i64, Mandate)>> {
+        let rows = sqlx::query("SELECT * FROM mandate WHERE cpts_id = $1 ORDER BY from_date, seq")
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("role")?;
+                Ok((
+                    r.try_get("seq")?,
+                    Mandate {
+                        role: Role::from_code(&role)
+                            .ok_or_else(|| StoreError::Invalid(format!("rôle stocké inconnu « {role} »")))?,
+                        person: r.try_get("person")?,
+                        from: date(&r.try_get::<String, _>("from_date")?)?,
+                        until: r.try_get::<Option<String>, _>("until_date")?.map(|s| date(&s)).transpose()?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Every mandate, in the order they started: the governance history.
+    pub async fn mandates(&self, id: &CptsId) -> Result<Vec<(i64, Mandate)>> {
+        let mut conn = self.pool.acquire().await?;
+        Store::mandates_in(&mut conn, id).await
+    }
+
+    /// Add a mandate; refused (nothing written) if it breaks the governance rules.
+    pub async fn add_mandate(&self, id: &CptsId, m: &Mandate) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let mut all: Vec<Mandate> = Store::mandates_in(&mut tx, id).await?.into_iter().map(|(_, m)| m).collect();
+        all.push(m.clone());
+        check_mandates(&all).map_err(StoreError::Invalid)?;
+        let seq = Store::next_seq(&mut tx, "mandate", id).await?;
+        sqlx::query(
+            "INSERT INTO mandate (cpts_id, seq, role, person, from_date, until_date) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_str())
+        .bind(seq)
+        .bind(m.role.code())
+        .bind(&m.person)
+        .bind(m.from.to_string())
+        .bind(m.until.map(|d| d.to_string()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Close a mandate on `until` (kept in the history).
+    pub async fn end_mandate(&self, id: &CptsId, seq: i64, until: Date) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let mut all = Store::mandates_in(&mut tx, id).await?;
+        let target = all
+            .iter_mut()
+            .find(|(s, _)| *s == seq)
+            .ok_or_else(|| StoreError::Invalid(format!("mandat n° {seq} introuvable")))?;
+        target.1.until = Some(until);
+        check_mandates(&all.into_iter().map(|(_, m)| m).collect::<Vec<_>>()).map_err(StoreError::Invalid)?;
+        sqlx::query("UPDATE mandate SET until_date = $1 WHERE cpts_id = $2 AND seq = $3")
+            .bind(until.to_string())
+            .bind(id.as_str())
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -4,11 +4,12 @@
 use sqlx::{AnyPool, Row};
 
 /// (version, name, statements). Never edit a released migration: add a new one.
-const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
-    1,
-    "registry",
-    &[
-        "CREATE TABLE cpts (
+const MIGRATIONS: &[(i64, &str, &[&str])] = &[
+    (
+        1,
+        "registry",
+        &[
+            "CREATE TABLE cpts (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             legal_form TEXT NOT NULL,
@@ -19,13 +20,13 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             version BIGINT NOT NULL,
             updated_at TEXT NOT NULL
         )",
-        "CREATE TABLE territory (
+            "CREATE TABLE territory (
             cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
             code TEXT NOT NULL,
             PRIMARY KEY (cpts_id, code)
         )",
-        "CREATE INDEX territory_by_code ON territory (code)",
-        "CREATE TABLE member (
+            "CREATE INDEX territory_by_code ON territory (code)",
+            "CREATE TABLE member (
             cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
             seq BIGINT NOT NULL,
             last_name TEXT NOT NULL,
@@ -37,9 +38,36 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             left_on TEXT,
             PRIMARY KEY (cpts_id, seq)
         )",
-        "CREATE UNIQUE INDEX member_rpps ON member (cpts_id, rpps)",
-    ],
-)];
+            "CREATE UNIQUE INDEX member_rpps ON member (cpts_id, rpps)",
+        ],
+    ),
+    (
+        2,
+        "structures and governance",
+        &[
+            "CREATE TABLE structure (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            finess TEXT,
+            commune TEXT NOT NULL,
+            joined TEXT NOT NULL,
+            left_on TEXT,
+            PRIMARY KEY (cpts_id, seq)
+        )",
+            "CREATE TABLE mandate (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            role TEXT NOT NULL,
+            person TEXT NOT NULL,
+            from_date TEXT NOT NULL,
+            until_date TEXT,
+            PRIMARY KEY (cpts_id, seq)
+        )",
+        ],
+    ),
+];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")

@@ -154,3 +154,37 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     assert_eq!(s.list_cpts().await.unwrap().len(), 1);
     s.close().await;
 }
+
+#[tokio::test]
+async fn governance_history_and_structures() {
+    use cpts_domain::registry::{Mandate, Role, Structure, StructureKind};
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-g".parse().unwrap();
+        s.create_cpts(&id, &identity("G")).await.unwrap();
+        let m = |role, p: &str, from, until| Mandate { role, person: p.into(), from, until };
+        let first = s.add_mandate(&id, &m(Role::President, "Dr A", date(2020, 1, 1), None)).await.unwrap();
+        // A second president while the first is in office: refused, nothing written.
+        let err = s.add_mandate(&id, &m(Role::President, "Dr B", date(2022, 1, 1), None)).await.unwrap_err();
+        assert!(err.to_string().contains("deux présidents en même temps"), "{label}: {err}");
+        assert_eq!(s.mandates(&id).await.unwrap().len(), 1, "{label}");
+        // End the first mandate, then the second president is accepted; history keeps both.
+        s.end_mandate(&id, first, date(2021, 12, 31)).await.unwrap();
+        s.add_mandate(&id, &m(Role::President, "Dr B", date(2022, 1, 1), None)).await.unwrap();
+        s.add_mandate(&id, &m(Role::Bureau, "C", date(2020, 1, 1), None)).await.unwrap();
+        let history = s.mandates(&id).await.unwrap();
+        assert_eq!(history.len(), 3, "{label}");
+        assert_eq!(history[0].1.until, Some(date(2021, 12, 31)));
+        assert_eq!(history.iter().filter(|(_, x)| x.active_on(date(2023, 1, 1))).count(), 2);
+        let st = Structure {
+            name: "MSP des Abbesses".into(),
+            kind: StructureKind::Msp,
+            finess: Some("750000001".parse().unwrap()),
+            commune: "75118".parse().unwrap(),
+            joined: date(2021, 1, 1),
+            left: None,
+        };
+        s.add_structure(&id, &st).await.unwrap();
+        assert_eq!(s.structures(&id).await.unwrap(), vec![(1, st)], "{label}");
+        s.close().await;
+    }
+}
