@@ -77,6 +77,12 @@ enum Command {
     /// Membres (professionnels) d'une CPTS : import, liste, export
     #[command(subcommand)]
     Members(registry::MembersCmd),
+    /// Structures membres (MSP, centres de santé, établissements…)
+    #[command(subcommand)]
+    Structures(registry::StructuresCmd),
+    /// Gouvernance : président, trésorier, secrétaire, coordinateur, bureau, comité de pilotage
+    #[command(subcommand)]
+    Governance(registry::GovernanceCmd),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +100,8 @@ fn main() -> ExitCode {
         Command::Edit { id, version, name, ids } => registry(registry::Action::Edit { id, version, name, ids }),
         Command::Territory(cmd) => registry(registry::Action::Territory(cmd)),
         Command::Members(cmd) => registry(registry::Action::Members(cmd)),
+        Command::Structures(cmd) => registry(registry::Action::Structures(cmd)),
+        Command::Governance(cmd) => registry(registry::Action::Governance(cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

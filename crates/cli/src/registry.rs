@@ -41,6 +41,61 @@ pub enum MembersCmd {
     },
 }
 
+#[derive(Subcommand)]
+pub enum StructuresCmd {
+    /// Ajouter une structure membre
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// MSP, centre de santé, ESP, ESS, établissement de santé, ESSMS, DAC, autre structure
+        #[arg(long)]
+        kind: String,
+        /// Commune (code INSEE ou nom)
+        #[arg(long)]
+        commune: String,
+        #[arg(long)]
+        finess: Option<String>,
+        /// Date d'adhésion (JJ/MM/AAAA)
+        #[arg(long)]
+        joined: String,
+    },
+    /// Lister les structures membres
+    List { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum GovernanceCmd {
+    /// Ajouter un mandat (refusé s'il y aurait deux présidents, trésoriers ou secrétaires à la fois)
+    Add {
+        id: String,
+        /// président, trésorier, secrétaire, coordinateur, membre du bureau, membre du comité de pilotage
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        person: String,
+        /// Début du mandat (JJ/MM/AAAA)
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Clore un mandat (il reste dans l'historique)
+    End {
+        id: String,
+        /// Numéro du mandat (voir `cpts governance list`)
+        seq: i64,
+        #[arg(long)]
+        until: String,
+    },
+    /// Historique des mandats et titulaires à une date
+    List {
+        id: String,
+        #[arg(long)]
+        on: Option<Date>,
+    },
+}
+
 /// Identity fields given on the command line.
 #[derive(clap::Args)]
 pub struct IdentityArgs {
@@ -244,6 +299,8 @@ pub enum Action {
     Edit { id: String, version: i64, name: Option<String>, ids: IdentityArgs },
     Territory(TerritoryCmd),
     Members(MembersCmd),
+    Structures(StructuresCmd),
+    Governance(GovernanceCmd),
     Demo,
 }
 
@@ -375,6 +432,68 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let members = store.members(&cid).await.map_err(store_err)?;
                 crate::members::export(&output, &members, &geo).map_err(|e| CliError::Failed(format!("{} : {e}", output.display())))?;
                 format!("{} membre(s) exporté(s) vers {}.\n", members.len(), output.display())
+            }
+            Action::Structures(StructuresCmd::Add { id: s, name, kind, commune, finess, joined }) => {
+                let cid = id(&s)?;
+                let mut errors = Vec::new();
+                let kind = cpts_domain::registry::StructureKind::parse(&kind).map_err(|e| errors.push(e)).ok();
+                let commune = geo.resolve(&commune).map(|c| c.code.clone()).map_err(|e| errors.push(e)).ok();
+                let finess = finess.map(|f| f.parse()).transpose().map_err(|e| errors.push(e)).ok().flatten();
+                let joined = crate::members::parse_date(&joined).map_err(|e| errors.push(e)).ok();
+                let (Some(kind), Some(commune), Some(joined), true) = (kind, commune, joined, errors.is_empty()) else {
+                    return Err(CliError::Usage(errors.join(" ; ")));
+                };
+                let st = cpts_domain::registry::Structure { name, kind, finess, commune, joined, left: None };
+                let n = store.add_structure(&cid, &st).await.map_err(store_err)?;
+                format!("Structure n° {n} ajoutée : {} ({}).\n", st.name, st.kind.label())
+            }
+            Action::Structures(StructuresCmd::List { id: s }) => {
+                let cid = id(&s)?;
+                let list = store.structures(&cid).await.map_err(store_err)?;
+                let mut t = Table::new(&[("N°", true), ("Nom", false), ("Type", false), ("FINESS", false), ("Commune", false), ("Adhésion", false)]);
+                for (n, x) in &list {
+                    t.row(vec![
+                        n.to_string(),
+                        x.name.clone(),
+                        x.kind.label().into(),
+                        x.finess.as_ref().map_or(String::new(), ToString::to_string),
+                        geo.commune(&x.commune).map_or(x.commune.to_string(), |c| c.name.clone()),
+                        cpts_engine::dates::fr(x.joined),
+                    ]);
+                }
+                format!("{} structure(s)\n{}", list.len(), t.render())
+            }
+            Action::Governance(GovernanceCmd::Add { id: s, role, person, from, until }) => {
+                let cid = id(&s)?;
+                let role = cpts_domain::registry::Role::parse(&role).map_err(CliError::Usage)?;
+                let from = crate::members::parse_date(&from).map_err(CliError::Usage)?;
+                let until = until.map(|u| crate::members::parse_date(&u)).transpose().map_err(CliError::Usage)?;
+                let m = cpts_domain::registry::Mandate { role, person, from, until };
+                let n = store.add_mandate(&cid, &m).await.map_err(store_err)?;
+                format!("Mandat n° {n} enregistré : {} — {} depuis le {}.\n", m.person, m.role.label(), cpts_engine::dates::fr(m.from))
+            }
+            Action::Governance(GovernanceCmd::End { id: s, seq, until }) => {
+                let cid = id(&s)?;
+                let until = crate::members::parse_date(&until).map_err(CliError::Usage)?;
+                store.end_mandate(&cid, seq, until).await.map_err(store_err)?;
+                format!("Mandat n° {seq} clos au {}.\n", cpts_engine::dates::fr(until))
+            }
+            Action::Governance(GovernanceCmd::List { id: s, on }) => {
+                let cid = id(&s)?;
+                let on = on.unwrap_or_else(today);
+                let history = store.mandates(&cid).await.map_err(store_err)?;
+                let mut t = Table::new(&[("N°", true), ("Rôle", false), ("Personne", false), ("Du", false), ("Au", false), ("", false)]);
+                for (n, m) in &history {
+                    t.row(vec![
+                        n.to_string(),
+                        m.role.label().into(),
+                        m.person.clone(),
+                        cpts_engine::dates::fr(m.from),
+                        m.until.map_or_else(|| "en cours".into(), cpts_engine::dates::fr),
+                        if m.active_on(on) { format!("en fonction au {}", cpts_engine::dates::fr(on)) } else { String::new() },
+                    ]);
+                }
+                format!("Gouvernance — {} mandat(s)\n{}", history.len(), t.render())
             }
             Action::Demo => {
                 let mut out = crate::demo::load(&store).await?;

@@ -338,3 +338,65 @@ fn an_import_killed_midway_leaves_the_store_as_it_was() {
     assert!(cpts(&["--db", &d, "members", "import", "cpts-kill", f.to_str().unwrap()]).status.success());
     assert!(text(&cpts(&["--db", &d, "members", "list", "cpts-kill"])).0.contains("300000 membre(s)"));
 }
+
+#[test]
+fn governance_history_and_structures_from_the_command_line() {
+    let d = db("gov.sqlite");
+    assert!(cpts(&["--db", &d, "demo"]).status.success());
+    let add = |role: &str, person: &str, from: &str| {
+        cpts(&["--db", &d, "governance", "add", "cpts-paris-14", "--role", role, "--person", person, "--from", from])
+    };
+    assert!(add("présidente", "Dr Exemple A", "01/01/2020").status.success());
+    let o = add("président", "Dr Exemple B", "01/01/2022");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("deux présidents en même temps"));
+    assert!(cpts(&["--db", &d, "governance", "end", "cpts-paris-14", "1", "--until", "31/12/2021"]).status.success());
+    assert!(add("président", "Dr Exemple B", "01/01/2022").status.success());
+    assert!(
+        add("coordinatrice", "C. Exemple", "2020-06-01").status.success()
+            || add("coordinateur", "C. Exemple", "2020-06-01").status.success()
+    );
+    let list = text(&cpts(&["--db", &d, "governance", "list", "cpts-paris-14", "--on", "2021-06-01"])).0;
+    assert!(
+        list.contains("Dr Exemple A") && list.contains("31/12/2021") && list.contains("en fonction au 01/06/2021"),
+        "{list}"
+    );
+    assert!(list.contains("Dr Exemple B") && list.contains("en cours"));
+    let o = cpts(&[
+        "--db",
+        &d,
+        "structures",
+        "add",
+        "cpts-paris-14",
+        "--name",
+        "Centre de santé Exemple",
+        "--kind",
+        "centre de santé",
+        "--commune",
+        "75114",
+        "--finess",
+        "750000001",
+        "--joined",
+        "01/02/2021",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = cpts(&[
+        "--db",
+        &d,
+        "structures",
+        "add",
+        "cpts-paris-14",
+        "--name",
+        "X",
+        "--kind",
+        "cirque",
+        "--commune",
+        "Atlantide",
+        "--joined",
+        "32/01/2021",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o).1;
+    assert!(err.contains("« cirque » inconnu") && err.contains("commune inconnue") && err.contains("date"), "{err}");
+    assert!(text(&cpts(&["--db", &d, "structures", "list", "cpts-paris-14"])).0.contains("1 structure(s)"));
+}
