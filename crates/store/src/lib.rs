@@ -335,14 +335,27 @@ impl Store {
         Ok(members.len())
     }
 
+    /// The rows of one of our per-CPTS tables, in order.
+    async fn rows_of(&self, table: &str, id: &CptsId) -> Result<Vec<AnyRow>> {
+        // `table` is one of ours, never user text.
+        let sql = format!("SELECT * FROM {table} WHERE cpts_id = $1 ORDER BY seq");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_all(&self.pool).await?)
+    }
+
+    /// The `joined` and `left_on` columns.
+    fn membership_dates(r: &AnyRow) -> Result<(Date, Option<Date>)> {
+        Ok((
+            date(&r.try_get::<String, _>("joined")?)?,
+            r.try_get::<Option<String>, _>("left_on")?.map(|s| date(&s)).transpose()?,
+        ))
+    }
+
     pub async fn members(&self, id: &CptsId) -> Result<Vec<Member>> {
-        let rows = sqlx::query("SELECT * FROM member WHERE cpts_id = $1 ORDER BY seq")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.rows_of("member", id).await?;
         rows.iter()
             .map(|r| {
                 let profession: String = r.try_get("profession")?;
+                let (joined, left) = Store::membership_dates(r)?;
                 Ok(Member {
                     last_name: r.try_get("last_name")?,
                     first_name: r.try_get("first_name")?,
@@ -350,8 +363,8 @@ impl Store {
                         .ok_or_else(|| StoreError::Invalid(format!("profession stockée inconnue « {profession} »")))?,
                     rpps: parse(r.try_get("rpps")?)?,
                     commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
-                    joined: date(&r.try_get::<String, _>("joined")?)?,
-                    left: r.try_get::<Option<String>, _>("left_on")?.map(|s| date(&s)).transpose()?,
+                    joined,
+                    left,
                 })
             })
             .collect()
@@ -393,13 +406,11 @@ impl Store {
     }
 
     pub async fn structures(&self, id: &CptsId) -> Result<Vec<(i64, Structure)>> {
-        let rows = sqlx::query("SELECT * FROM structure WHERE cpts_id = $1 ORDER BY seq")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.rows_of("structure", id).await?;
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
+                let (joined, left) = Store::membership_dates(r)?;
                 Ok((
                     r.try_get("seq")?,
                     Structure {
@@ -409,8 +420,8 @@ impl Store {
                         })?,
                         finess: parse(r.try_get("finess")?)?,
                         commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
-                        joined: date(&r.try_get::<String, _>("joined")?)?,
-                        left: r.try_get::<Option<String>, _>("left_on")?.map(|s| date(&s)).transpose()?,
+                        joined,
+                        left,
                     },
                 ))
             })
