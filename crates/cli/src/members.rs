@@ -56,7 +56,7 @@ pub fn read_table(path: &Path) -> Result<RawTable, LineError> {
     }
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         err(
-            e.valid_up_to().checked_add(1).map_or(0, |_| bytes.get(..e.valid_up_to()).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count() + 1)),
+            bytes.get(..e.valid_up_to()).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count() + 1),
             "",
             "le fichier n'est pas en UTF-8 (probablement Windows-1252 / Latin-1) : dans Excel, « Enregistrer sous » → « CSV UTF-8 (délimité par des points-virgules) »",
         )

@@ -378,8 +378,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                     ))
                 })?;
                 // Members already stored: a repeated RPPS is reported with its line, before any write.
-                let existing: std::collections::BTreeSet<String> =
-                    store.members(&cid).await.map_err(store_err)?.iter().filter_map(|m| m.rpps.as_ref().map(ToString::to_string)).collect();
+                let existing = store.member_rpps(&cid).await.map_err(store_err)?;
                 let repeated: Vec<String> = table
                     .rows
                     .iter()

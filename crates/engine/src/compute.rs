@@ -139,6 +139,8 @@ pub struct YearAmounts {
     pub end: Date,
     pub tier: Tier,
     pub operating: Cents,
+    /// The yearly operating allocation before any pro-rata (what advances are computed on).
+    pub operating_annual: Cents,
     pub fixed: Cents,
     pub variable: Cents,
     pub activation: Cents,
@@ -509,6 +511,7 @@ pub fn year_core<T: Trace>(
         end,
         tier,
         operating,
+        operating_annual: op_annual,
         fixed: fixed_total,
         variable: variable_total,
         activation: activation_total,

@@ -149,12 +149,7 @@ pub fn schedule<T: Trace>(rules: &RuleSet, c: &Contract, trace: &mut T) -> Resul
         let year_days = days_between(y.start, y.end);
 
         // Operating allocation: in full at signature for year 1, else an advance.
-        let op_annual = rules
-            .params
-            .operating_allocation
-            .at(y.start)
-            .and_then(|a| a.entry.value.as_ref().and_then(|v| v.get(y.tier)).copied())
-            .unwrap_or(y.operating);
+        let op_annual = y.operating_annual;
         let op_paid = if n == 1 {
             payments.push(Payment {
                 date: y.start,

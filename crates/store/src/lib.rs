@@ -80,6 +80,19 @@ fn parse<T: std::str::FromStr<Err = String>>(v: Option<String>) -> Result<Option
     v.map(|s| s.parse().map_err(StoreError::Invalid)).transpose()
 }
 
+/// Binds the six identity columns, in the order name, legal_form, rna, siret, finess, seat.
+fn bind_identity<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    identity: &'q Identity,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    q.bind(&identity.name)
+        .bind(&identity.legal_form)
+        .bind(identity.rna.as_ref().map(ToString::to_string))
+        .bind(identity.siret.as_ref().map(ToString::to_string))
+        .bind(identity.finess.as_ref().map(ToString::to_string))
+        .bind(identity.seat.as_ref().map(ToString::to_string))
+}
+
 fn date(s: &str) -> Result<Date> {
     s.parse().map_err(|e| StoreError::Invalid(format!("date stockée illisible « {s} » : {e}")))
 }
@@ -130,19 +143,10 @@ impl Store {
         if exists.is_some() {
             return Err(StoreError::AlreadyExists(id.to_string()));
         }
-        sqlx::query(
-            "INSERT INTO cpts (id, name, legal_form, rna, siret, finess, seat, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
-        )
-        .bind(id.as_str())
-        .bind(&identity.name)
-        .bind(&identity.legal_form)
-        .bind(identity.rna.as_ref().map(|v| v.to_string()))
-        .bind(identity.siret.as_ref().map(|v| v.to_string()))
-        .bind(identity.finess.as_ref().map(|v| v.to_string()))
-        .bind(identity.seat.as_ref().map(|v| v.to_string()))
-        .bind(jiff::Timestamp::now().to_string())
-        .execute(&mut *tx)
-        .await?;
+        let q = sqlx::query(
+            "INSERT INTO cpts (name, legal_form, rna, siret, finess, seat, id, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+        );
+        bind_identity(q, identity).bind(id.as_str()).bind(jiff::Timestamp::now().to_string()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(CptsRecord {
             id: id.clone(),
@@ -227,18 +231,10 @@ impl Store {
     pub async fn update_identity(&self, id: &CptsId, expected_version: i64, identity: &Identity) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
         let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
-        sqlx::query(
+        let q = sqlx::query(
             "UPDATE cpts SET name = $1, legal_form = $2, rna = $3, siret = $4, finess = $5, seat = $6 WHERE id = $7",
-        )
-        .bind(&identity.name)
-        .bind(&identity.legal_form)
-        .bind(identity.rna.as_ref().map(|v| v.to_string()))
-        .bind(identity.siret.as_ref().map(|v| v.to_string()))
-        .bind(identity.finess.as_ref().map(|v| v.to_string()))
-        .bind(identity.seat.as_ref().map(|v| v.to_string()))
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
+        );
+        bind_identity(q, identity).bind(id.as_str()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -368,6 +364,15 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The RPPS numbers of a CPTS's members (to name repeated ones before an import).
+    pub async fn member_rpps(&self, id: &CptsId) -> Result<BTreeSet<String>> {
+        let rows = sqlx::query("SELECT rpps FROM member WHERE cpts_id = $1 AND rpps IS NOT NULL")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>("rpps")?)).collect()
     }
 
     pub async fn count_members(&self, id: &CptsId) -> Result<i64> {
