@@ -5,7 +5,7 @@ use std::fmt;
 
 use jiff::civil::Date;
 
-use crate::contract::{Contract, ContractMission, YearFacts};
+use crate::contract::{Contract, ContractMission, Part, YearFacts};
 use crate::dates::{self, days_between};
 use crate::explain::{
     Component, Detail, EnvelopeOrigin, Explanation, Flags, IndicatorTrace, Line, Prorata, TierTrace, Warning,
@@ -237,13 +237,6 @@ struct Envelope {
     param: Option<ParamRef>,
 }
 
-#[derive(Copy, Clone)]
-enum Part {
-    Fixed,
-    Variable,
-    Activation,
-}
-
 fn envelope<T: Trace>(
     rules: &RuleSet,
     cm: &ContractMission,
@@ -252,14 +245,11 @@ fn envelope<T: Trace>(
     part: Part,
     trace: &mut T,
 ) -> Result<Envelope, EngineError> {
-    let typed = match part {
-        Part::Fixed => cm.fixed,
-        Part::Variable => cm.variable,
-        Part::Activation => cm.activation,
-    };
+    let (typed, amended) = cm.envelope_on(part, date);
+    let origin = amended.map_or(EnvelopeOrigin::Contract, |effective| EnvelopeOrigin::Amendment { effective });
     if let (Some(amount), false) = (typed, T::ON) {
         // Batch path: the contract's figure is used; the grid only feeds the trace.
-        return Ok(Envelope { amount, origin: EnvelopeOrigin::Contract, param: None });
+        return Ok(Envelope { amount, origin, param: None });
     }
     let def = rules.mission(cm.mission);
     let grid = def.and_then(|d| d.envelopes.at(date));
@@ -275,7 +265,7 @@ fn envelope<T: Trace>(
             if let Some(n) = n.filter(|n| *n != amount) {
                 trace.warn(|| Warning::ContractEnvelopeDiffers { mission: cm.mission, contract: amount, national: n });
             }
-            Ok(Envelope { amount, origin: EnvelopeOrigin::Contract, param })
+            Ok(Envelope { amount, origin, param })
         }
         (None, Some(amount)) => Ok(Envelope { amount, origin: EnvelopeOrigin::National, param }),
         (None, None) => Err(EngineError::MissingEnvelope {
@@ -319,7 +309,13 @@ pub fn year_core<T: Trace>(
         };
     let default_facts = YearFacts::default();
     let facts = c.facts(n).unwrap_or(&default_facts);
-    let tier = tier_of(rules, c.population, start, c.tier_at_boundary, trace)?;
+    let (population, side, _) = c.population_on(start);
+    let tier = tier_of(rules, population, start, side, trace)?;
+    if T::ON
+        && let Some(on) = c.amendment_within(start, end)
+    {
+        trace.warn(|| Warning::AmendmentWithinYear { year: n, on });
+    }
 
     // Operating allocation.
     let op_at = rules
@@ -415,7 +411,7 @@ pub fn year_core<T: Trace>(
             detail: Detail::Yearly { annual: fixed_env.amount, origin: fixed_env.origin, prorata, tier },
             params: fixed_env.param.into(),
             flags: Flags {
-                contract_typed: fixed_env.origin == EnvelopeOrigin::Contract,
+                contract_typed: fixed_env.origin.is_contract(),
                 convention: terminated_here,
                 ..Flags::default()
             },
@@ -445,7 +441,7 @@ pub fn year_core<T: Trace>(
                 },
                 params: env.param.into(),
                 flags: Flags {
-                    contract_typed: env.origin == EnvelopeOrigin::Contract,
+                    contract_typed: env.origin.is_contract(),
                     convention: partial,
                     hypothesis: !facts.reported,
                     ..Flags::default()
@@ -474,7 +470,7 @@ pub fn year_core<T: Trace>(
                 },
                 params: env.as_ref().and_then(|e| e.param).into(),
                 flags: Flags {
-                    contract_typed: env.as_ref().is_some_and(|e| e.origin == EnvelopeOrigin::Contract),
+                    contract_typed: env.as_ref().is_some_and(|e| e.origin.is_contract()),
                     convention: pays,
                     ..Flags::default()
                 },

@@ -103,11 +103,63 @@ pub struct ContractMission {
     pub variable: Option<Cents>,
     pub activation: Option<Cents>,
     pub objectives: Vec<Objective>,
+    /// Envelopes changed by contract amendments, by effective date (ascending).
+    pub amended: Vec<EnvelopeChange>,
     /// Σ weight × achievement per contract year, in 10⁻¹⁸ (derived by `Contract::refresh`).
     pub weighted: Vec<i128>,
 }
 
+/// A mission's envelopes as changed by an amendment (`None`: unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeChange {
+    pub effective: Date,
+    pub fixed: Option<Cents>,
+    pub variable: Option<Cents>,
+    pub activation: Option<Cents>,
+}
+
+/// A contract amendment (avenant au contrat) changing the population covered, hence
+/// possibly the tier. Envelope changes are kept on each mission (`ContractMission::amended`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PopulationChange {
+    pub effective: Date,
+    pub population: u64,
+    pub tier_at_boundary: Option<BoundarySide>,
+}
+
+/// Which envelope of a mission.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Fixed,
+    Variable,
+    Activation,
+}
+
 impl ContractMission {
+    /// The envelope written in the contract for a year starting on `year_start`: the signed
+    /// figure, or the last amendment effective on or before that day (convention cpts: a
+    /// year keeps the terms of its first day, as for the national rules).
+    pub fn envelope_on(&self, part: Part, year_start: Date) -> (Option<Cents>, Option<Date>) {
+        let pick = |c: &EnvelopeChange| match part {
+            Part::Fixed => c.fixed,
+            Part::Variable => c.variable,
+            Part::Activation => c.activation,
+        };
+        let amended =
+            self.amended.iter().rev().filter(|c| c.effective <= year_start).find_map(|c| Some((pick(c)?, c.effective)));
+        match amended {
+            Some((v, on)) => (Some(v), Some(on)),
+            None => (
+                match part {
+                    Part::Fixed => self.fixed,
+                    Part::Variable => self.variable,
+                    Part::Activation => self.activation,
+                },
+                None,
+            ),
+        }
+    }
+
     pub fn weighted_achievement(&self, year: u8) -> i128 {
         usize::from(year).checked_sub(1).and_then(|i| self.weighted.get(i)).copied().unwrap_or(0)
     }
@@ -134,6 +186,8 @@ pub struct Contract {
     pub population: u64,
     pub population_source: Option<String>,
     pub tier_at_boundary: Option<BoundarySide>,
+    /// Population amendments, by effective date (ascending).
+    pub population_changes: Vec<PopulationChange>,
     pub lettre_intention: Option<Date>,
     pub missions: Vec<ContractMission>,
     pub terminated: Option<Date>,
@@ -161,6 +215,26 @@ impl Contract {
                 m.weighted.push(w);
             }
         }
+    }
+
+    /// Population and boundary side for a year starting on `year_start`, with the
+    /// effective date of the amendment that set them (same convention as envelopes).
+    pub fn population_on(&self, year_start: Date) -> (u64, Option<BoundarySide>, Option<Date>) {
+        match self.population_changes.iter().rev().find(|c| c.effective <= year_start) {
+            Some(c) => (c.population, c.tier_at_boundary.or(self.tier_at_boundary), Some(c.effective)),
+            None => (self.population, self.tier_at_boundary, None),
+        }
+    }
+
+    /// The first amendment taking effect strictly inside (start, end): its terms only apply from the next year.
+    pub fn amendment_within(&self, start: Date, end: Date) -> Option<Date> {
+        let inside = |d: Date| d > start && d < end;
+        self.population_changes
+            .iter()
+            .map(|c| c.effective)
+            .chain(self.missions.iter().flat_map(|m| m.amended.iter().map(|c| c.effective)))
+            .filter(|d| inside(*d))
+            .min()
     }
 
     pub fn years(&self) -> u8 {

@@ -71,6 +71,15 @@ pub enum EnvelopeOrigin {
     Contract,
     /// The national grid.
     National,
+    /// Changed by an amendment to the contract, effective on that date.
+    Amendment { effective: Date },
+}
+
+impl EnvelopeOrigin {
+    /// Typed from the signed contract or one of its amendments (not the national grid).
+    pub fn is_contract(self) -> bool {
+        !matches!(self, EnvelopeOrigin::National)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -204,6 +213,11 @@ pub enum Warning {
         year: u8,
         on: Date,
     },
+    /// A contract amendment takes effect during the year; it applies from the next year.
+    AmendmentWithinYear {
+        year: u8,
+        on: Date,
+    },
 }
 
 impl Warning {
@@ -239,6 +253,10 @@ impl Warning {
             ),
             Warning::RuleChangesWithinYear { year, on } => format!(
                 "Année {year} : la dotation de fonctionnement change le {} ; l'année garde la valeur en vigueur à son premier jour (convention cpts, à confirmer avec la CPAM).",
+                fr(*on)
+            ),
+            Warning::AmendmentWithinYear { year, on } => format!(
+                "Année {year} : un avenant au contrat prend effet le {} ; l'année garde les termes en vigueur à son premier jour, l'avenant s'applique à partir de l'année suivante (convention cpts, à confirmer avec la CPAM).",
                 fr(*on)
             ),
             Warning::CrisisWithoutPlan { year } => format!(
@@ -322,10 +340,13 @@ fn prorata_text(p: &Prorata) -> String {
     )
 }
 
-fn origin_text(o: EnvelopeOrigin) -> &'static str {
+fn origin_text(o: EnvelopeOrigin) -> String {
     match o {
-        EnvelopeOrigin::Contract => "enveloppe annuelle du contrat signé",
-        EnvelopeOrigin::National => "montant national",
+        EnvelopeOrigin::Contract => "enveloppe annuelle du contrat signé".into(),
+        EnvelopeOrigin::National => "montant national".into(),
+        EnvelopeOrigin::Amendment { effective } => {
+            format!("enveloppe annuelle de l'avenant au contrat du {}", fr(effective))
+        }
     }
 }
 

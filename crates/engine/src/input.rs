@@ -7,7 +7,7 @@ use std::fmt;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::contract::{Contract, ContractMission, Objective, PayoutRule, YearFacts};
+use crate::contract::{Contract, ContractMission, EnvelopeChange, Objective, PayoutRule, PopulationChange, YearFacts};
 use crate::dates;
 use crate::money::Cents;
 use crate::rate::{Dec, Fraction};
@@ -68,6 +68,37 @@ pub struct ContractIn {
     pub missions: Vec<MissionIn>,
     #[serde(default)]
     pub terminated: Option<Date>,
+    /// Amendments to the contract (avenants), each from its effective date.
+    #[serde(default)]
+    pub amendments: Vec<AmendmentIn>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentIn {
+    pub effective: Date,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// New population covered (a change of tier follows from it).
+    #[serde(default)]
+    pub population: Option<i64>,
+    #[serde(default)]
+    pub tier_at_boundary: Option<BoundarySide>,
+    /// New yearly envelopes of some missions.
+    #[serde(default)]
+    pub missions: Vec<EnvelopesIn>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopesIn {
+    pub code: String,
+    #[serde(default)]
+    pub fixed: Option<Cents>,
+    #[serde(default)]
+    pub variable: Option<Cents>,
+    #[serde(default)]
+    pub activation: Option<Cents>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -334,9 +365,11 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
             variable: m.variable,
             activation: m.activation,
             objectives,
+            amended: Vec::new(),
             weighted: Vec::new(),
         });
     }
+    let population_changes = amendments(c, end, rules, &mut missions, &mut errors);
     if c.missions.is_empty() {
         errors.push(err("contract.missions", "aucune mission : un contrat comporte au moins les missions socles"));
     }
@@ -391,6 +424,7 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
         population,
         population_source: c.population_source.clone(),
         tier_at_boundary: c.tier_at_boundary,
+        population_changes,
         lettre_intention: c.lettre_intention_validated,
         missions,
         terminated: c.terminated,
@@ -398,6 +432,80 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
     };
     contract.refresh();
     Ok(contract)
+}
+
+/// Validate the amendments: each after the signature and within the contract, about missions
+/// of the contract, in date order; envelope changes are attached to their missions.
+fn amendments(
+    c: &ContractIn,
+    end: Option<Date>,
+    rules: &RuleSet,
+    missions: &mut [ContractMission],
+    errors: &mut Vec<InputError>,
+) -> Vec<PopulationChange> {
+    let mut out = Vec::new();
+    let mut previous: Option<Date> = None;
+    for (ai, a) in c.amendments.iter().enumerate() {
+        let at = format!("contract.amendments[{ai}]");
+        if a.effective <= c.signed {
+            errors.push(err(
+                format!("{at}.effective"),
+                format!(
+                    "avenant effectif le {}, pas après la signature du contrat ({}) : un avenant modifie un contrat signé",
+                    dates::fr(a.effective),
+                    dates::fr(c.signed)
+                ),
+            ));
+        } else if end.is_some_and(|e| a.effective >= e) || c.terminated.is_some_and(|t| a.effective >= t) {
+            errors.push(err(format!("{at}.effective"), "avenant effectif après la fin du contrat"));
+        }
+        if previous.is_some_and(|p| a.effective <= p) {
+            errors.push(err(
+                format!("{at}.effective"),
+                "avenants à donner dans l'ordre de leurs dates d'effet, une date chacun",
+            ));
+        }
+        previous = Some(a.effective);
+        if a.population.is_none() && a.missions.is_empty() {
+            errors.push(err(at.clone(), "avenant vide : donnez une population ou des enveloppes de missions"));
+        }
+        if let Some(p) = a.population {
+            match u64::try_from(p) {
+                Ok(population) if population > 0 => out.push(PopulationChange {
+                    effective: a.effective,
+                    population,
+                    tier_at_boundary: a.tier_at_boundary,
+                }),
+                _ => errors.push(err(
+                    format!("{at}.population"),
+                    format!("population {p} : attendu un nombre d'habitants positif"),
+                )),
+            }
+        }
+        for (ei, e) in a.missions.iter().enumerate() {
+            let here = format!("{at}.missions[{ei}]");
+            let Some(m) = rules.mission_by_code(&e.code).and_then(|idx| missions.iter_mut().find(|m| m.mission == idx))
+            else {
+                errors.push(err(format!("{here}.code"), format!("mission « {} » absente du contrat", e.code)));
+                continue;
+            };
+            for (field, v) in [("fixed", e.fixed), ("variable", e.variable), ("activation", e.activation)] {
+                if v.is_some_and(Cents::is_negative) {
+                    errors.push(err(format!("{here}.{field}"), "montant négatif"));
+                }
+            }
+            if e.fixed.is_none() && e.variable.is_none() && e.activation.is_none() {
+                errors.push(err(here.clone(), "aucune enveloppe modifiée (fixed, variable ou activation)"));
+            }
+            m.amended.push(EnvelopeChange {
+                effective: a.effective,
+                fixed: e.fixed,
+                variable: e.variable,
+                activation: e.activation,
+            });
+        }
+    }
+    out
 }
 
 fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputError>) -> Vec<Objective> {
