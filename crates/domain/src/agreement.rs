@@ -1,0 +1,294 @@
+//! A CPTS's signed ACI contract as the platform keeps it: the annex as typed from the signed
+//! document (YAML, kept verbatim), then what happens to it: mission starts and full
+//! deployment, amendments, termination, and the years whose balance is released after the
+//! activity report. Every change is validated by rebuilding the engine's contract from the
+//! whole record, so a stored agreement is always one the engine can compute.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+
+use cpts_engine::contract::Contract;
+use cpts_engine::dates::fr;
+use cpts_engine::input::{AmendmentIn, CaseFile, ContractIn, InputError, parse_case, validate};
+use cpts_engine::rules::RuleSet;
+
+/// Actual dates of a mission.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub started: Option<Date>,
+    pub deployed: Option<Date>,
+}
+
+/// An amendment as typed (YAML) and parsed.
+#[derive(Clone, Debug)]
+pub struct AmendmentRecord {
+    pub text: String,
+    pub parsed: AmendmentIn,
+}
+
+#[derive(Clone, Debug)]
+pub struct Agreement {
+    /// Number of the contract for its CPTS (1, then 2 after a renewal…).
+    pub seq: i64,
+    pub cpts_name: String,
+    /// The annex as typed from the signed contract.
+    pub annex: String,
+    pub terms: ContractIn,
+    /// The parties besides the CPTS.
+    pub cpam: String,
+    pub ars: String,
+    pub progress: BTreeMap<String, Progress>,
+    pub amendments: Vec<AmendmentRecord>,
+    pub terminated: Option<Date>,
+    pub termination_reason: Option<String>,
+    /// Contract years whose activity report is validated, with the date: their balances are due.
+    pub released: BTreeMap<u8, Date>,
+}
+
+fn one(field: &str, message: impl Into<String>) -> Vec<InputError> {
+    vec![InputError { field: field.into(), message: message.into(), line: None }]
+}
+
+impl Agreement {
+    /// A new agreement from the annex text. Mission start dates written in the annex become
+    /// progress; amendments and termination are recorded later, not in the annex.
+    pub fn new(
+        seq: i64,
+        cpts_name: &str,
+        annex: &str,
+        cpam: &str,
+        ars: &str,
+        rules: &RuleSet,
+    ) -> Result<(Agreement, Contract), Vec<InputError>> {
+        // The annex is the `contract:` section of a case file: wrap it and reuse the parser.
+        let case = parse_case(&format!("cpts: x\ncontract:\n{}", indent(annex))).map_err(|mut e| {
+            e.field = e.field.strip_prefix("contract.").unwrap_or(&e.field).to_string();
+            e.line = e.line.and_then(|l| l.checked_sub(2));
+            vec![e]
+        })?;
+        let mut terms = case.contract;
+        if terms.terminated.is_some() || !terms.amendments.is_empty() {
+            return Err(one(
+                "terminated",
+                "l'annexe décrit le contrat signé : avenants et résiliation s'enregistrent ensuite (cpts contract amend / terminate)",
+            ));
+        }
+        let mut progress = BTreeMap::new();
+        for m in &mut terms.missions {
+            if let Some(s) = m.start.take() {
+                progress.insert(m.code.clone(), Progress { started: Some(s), deployed: None });
+            }
+        }
+        let a = Agreement {
+            seq,
+            cpts_name: cpts_name.to_string(),
+            annex: annex.to_string(),
+            terms,
+            cpam: cpam.to_string(),
+            ars: ars.to_string(),
+            progress,
+            amendments: Vec::new(),
+            terminated: None,
+            termination_reason: None,
+            released: BTreeMap::new(),
+        };
+        let c = a.contract(rules)?;
+        Ok((a, c))
+    }
+
+    /// The whole record as a case file for the engine.
+    pub fn case(&self) -> CaseFile {
+        let mut contract = self.terms.clone();
+        for m in &mut contract.missions {
+            m.start = self.progress.get(&m.code).and_then(|p| p.started);
+        }
+        contract.amendments = self.amendments.iter().map(|a| a.parsed.clone()).collect();
+        contract.terminated = self.terminated;
+        CaseFile { cpts: self.cpts_name.clone(), description: None, contract, years: BTreeMap::new() }
+    }
+
+    /// The engine's contract, or every reason the record is not a valid contract.
+    pub fn contract(&self, rules: &RuleSet) -> Result<Contract, Vec<InputError>> {
+        // Indicator values (and so `reported` years) come with the activity report.
+        validate(&self.case(), rules)
+    }
+
+    pub fn signed(&self) -> Date {
+        self.terms.signed
+    }
+
+    /// End of the term (exclusive): the last anniversary, or the termination date.
+    pub fn end(c: &Contract) -> Option<Date> {
+        c.terminated.or_else(|| c.anniversaries.last().copied())
+    }
+
+    fn mission_known(&self, code: &str) -> Result<(), Vec<InputError>> {
+        if self.terms.missions.iter().any(|m| m.code == code) {
+            Ok(())
+        } else {
+            let known: Vec<&str> = self.terms.missions.iter().map(|m| m.code.as_str()).collect();
+            Err(one("mission", format!("mission « {code} » absente du contrat (missions : {})", known.join(", "))))
+        }
+    }
+
+    fn checked(self, rules: &RuleSet) -> Result<(Agreement, Contract), Vec<InputError>> {
+        let c = self.contract(rules)?;
+        Ok((self, c))
+    }
+
+    fn not_terminated(&self) -> Result<(), Vec<InputError>> {
+        match self.terminated {
+            Some(t) => Err(one("terminated", format!("contrat résilié le {} : plus de modification possible", fr(t)))),
+            None => Ok(()),
+        }
+    }
+
+    /// Record a mission's actual start. A start cannot move once recorded (payments follow from it).
+    pub fn start_mission(
+        &self,
+        code: &str,
+        on: Date,
+        rules: &RuleSet,
+    ) -> Result<(Agreement, Contract), Vec<InputError>> {
+        self.mission_known(code)?;
+        self.not_terminated()?;
+        let mut a = self.clone();
+        let p = a.progress.entry(code.to_string()).or_default();
+        if let Some(s) = p.started {
+            return Err(one("start", format!("mission « {code} » déjà démarrée le {}", fr(s))));
+        }
+        if on < self.signed() {
+            return Err(one(
+                "start",
+                format!("démarrage le {} avant la signature du contrat ({})", fr(on), fr(self.signed())),
+            ));
+        }
+        p.started = Some(on);
+        a.checked(rules)
+    }
+
+    /// Record a mission's full deployment (after its start).
+    pub fn deploy_mission(
+        &self,
+        code: &str,
+        on: Date,
+        rules: &RuleSet,
+    ) -> Result<(Agreement, Contract), Vec<InputError>> {
+        self.mission_known(code)?;
+        self.not_terminated()?;
+        let mut a = self.clone();
+        let p = a.progress.entry(code.to_string()).or_default();
+        match p.started {
+            None => return Err(one("deployed", format!("mission « {code} » pas encore démarrée"))),
+            Some(s) if on < s => {
+                return Err(one("deployed", format!("déploiement le {} avant le démarrage ({})", fr(on), fr(s))));
+            }
+            _ => {}
+        }
+        if let Some(d) = p.deployed {
+            return Err(one("deployed", format!("mission « {code} » déjà déployée le {}", fr(d))));
+        }
+        p.deployed = Some(on);
+        let (a, c) = a.checked(rules)?;
+        if Agreement::end(&c).is_some_and(|e| on >= e) {
+            return Err(one("deployed", "déploiement après la fin du contrat"));
+        }
+        Ok((a, c))
+    }
+
+    /// Record an amendment (YAML: effective, reason, population, tier_at_boundary, missions).
+    pub fn amend(&self, text: &str, rules: &RuleSet) -> Result<(Agreement, Contract), Vec<InputError>> {
+        self.not_terminated()?;
+        let parsed = parse_amendment(text)?;
+        if let Some(last) = self.amendments.last()
+            && parsed.effective <= last.parsed.effective
+        {
+            return Err(one(
+                "effective",
+                format!(
+                    "un avenant est déjà effectif le {} : les avenants s'enregistrent dans l'ordre de leurs dates d'effet",
+                    fr(last.parsed.effective)
+                ),
+            ));
+        }
+        let mut a = self.clone();
+        a.amendments.push(AmendmentRecord { text: text.to_string(), parsed });
+        a.checked(rules).map_err(|es| {
+            es.into_iter()
+                .map(|mut e| {
+                    // Name the field inside the amendment the user typed.
+                    if let Some(rest) = e.field.split_once("].").map(|(_, r)| r.to_string())
+                        && e.field.starts_with("contract.amendments[")
+                    {
+                        e.field = rest;
+                    }
+                    e
+                })
+                .collect()
+        })
+    }
+
+    /// Terminate the contract on a date (the last day counted is the day before).
+    pub fn terminate(&self, on: Date, reason: &str, rules: &RuleSet) -> Result<(Agreement, Contract), Vec<InputError>> {
+        self.not_terminated()?;
+        if reason.trim().is_empty() {
+            return Err(one("reason", "motif de résiliation manquant"));
+        }
+        let mut a = self.clone();
+        a.terminated = Some(on);
+        a.termination_reason = Some(reason.trim().to_string());
+        if let Some((y, _)) = a.released.iter().find(|(y, _)| a.year_start(rules, **y).is_some_and(|s| s >= on)) {
+            return Err(one(
+                "terminated",
+                format!("l'année {y} a déjà un rapport validé : résiliation avant impossible"),
+            ));
+        }
+        a.checked(rules)
+    }
+
+    fn year_start(&self, rules: &RuleSet, year: u8) -> Option<Date> {
+        let c = self.contract(rules).ok()?;
+        c.year_bounds(year).map(|(s, _)| s)
+    }
+
+    /// Release the balance of a contract year: its activity report is validated.
+    pub fn release_year(&self, year: u8, on: Date, rules: &RuleSet) -> Result<(Agreement, Contract), Vec<InputError>> {
+        let c = self.contract(rules)?;
+        if year == 0 || year > c.last_year() {
+            return Err(one("year", format!("année {year} hors du contrat (1 à {})", c.last_year())));
+        }
+        if let Some(d) = self.released.get(&year) {
+            return Err(one("year", format!("rapport de l'année {year} déjà validé le {}", fr(*d))));
+        }
+        if let Some((start, _)) = c.year_bounds(year)
+            && on < start
+        {
+            return Err(one(
+                "date",
+                format!("validation le {} avant le début de l'année {year} ({})", fr(on), fr(start)),
+            ));
+        }
+        let mut a = self.clone();
+        a.released.insert(year, on);
+        a.checked(rules)
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// An amendment given as a mapping (effective, population…), parsed with the case file's parser.
+fn parse_amendment(text: &str) -> Result<AmendmentIn, Vec<InputError>> {
+    let wrapped = format!(
+        "cpts: x\ncontract:\n  signed: 2000-01-01\n  population: 1\n  missions: []\n  amendments:\n  -\n{}",
+        text.lines().map(|l| format!("    {l}\n")).collect::<String>()
+    );
+    let case = parse_case(&wrapped).map_err(|mut e| {
+        e.field = e.field.strip_prefix("contract.amendments[0].").unwrap_or(&e.field).to_string();
+        e.line = e.line.and_then(|l| l.checked_sub(7));
+        vec![e]
+    })?;
+    case.contract.amendments.into_iter().next().ok_or_else(|| one("", "avenant vide"))
+}
