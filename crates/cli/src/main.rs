@@ -1,5 +1,6 @@
 //! `cpts`: the command line of the cpts platform. Messages for users are in French.
 
+mod contracts;
 mod demo;
 mod funding;
 mod load;
@@ -83,12 +84,37 @@ enum Command {
     /// Gouvernance : président, trésorier, secrétaire, coordinateur, bureau, comité de pilotage
     #[command(subcommand)]
     Governance(registry::GovernanceCmd),
+    /// Cycle de vie : de la déclaration d'intérêt au contrat ACI (étapes datées, rôles, conditions)
+    #[command(subcommand)]
+    Lifecycle(contracts::LifecycleCmd),
+    /// Contrat ACI : signature, calendrier de déploiement, démarrages, avenants, résiliation
+    #[command(subcommand)]
+    Contract(contracts::ContractCmd),
+    /// Grand livre : versements de chaque financeur, statuts, paiements
+    #[command(subcommand)]
+    Ledger(contracts::LedgerCmd),
+    /// Conventions des autres financeurs (ARS/FIR phase 1, collectivités, fonds européens, privés)
+    #[command(subcommand)]
+    Convention(contracts::ConventionCmd),
+    /// Ce qui est en retard ou arrive à échéance (une CPTS ou toutes)
+    Alerts {
+        /// Identifiant de la CPTS (toutes par défaut)
+        id: Option<String>,
+        /// Horizon en jours
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Date d'observation (par défaut aujourd'hui)
+        #[arg(long)]
+        on: Option<jiff::civil::Date>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let db = cli.db.as_deref();
     let registry = |action| registry::run(action, db).map(|out| funding::emit(&out));
+    let rules_dir = cli.rules.as_deref();
+    let money = |action| contracts::run(action, db, rules_dir).map(|out| funding::emit(&out));
     let result = match cli.command {
         Command::Funding(cmd) => funding::run(cmd, cli.rules.as_deref()),
         Command::Demo => registry(registry::Action::Demo),
@@ -102,6 +128,11 @@ fn main() -> ExitCode {
         Command::Members(cmd) => registry(registry::Action::Members(cmd)),
         Command::Structures(cmd) => registry(registry::Action::Structures(cmd)),
         Command::Governance(cmd) => registry(registry::Action::Governance(cmd)),
+        Command::Lifecycle(cmd) => money(contracts::Action::Lifecycle(cmd)),
+        Command::Contract(cmd) => money(contracts::Action::Contract(cmd)),
+        Command::Ledger(cmd) => money(contracts::Action::Ledger(cmd)),
+        Command::Convention(cmd) => money(contracts::Action::Convention(cmd)),
+        Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

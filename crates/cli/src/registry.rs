@@ -124,11 +124,28 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Failed(format!("démarrage impossible : {e}")))
 }
 
+/// Open the store, run `f` on it, close it.
+pub fn block_on<F, Fut>(db: Option<&std::path::Path>, f: F) -> Result<String, CliError>
+where
+    F: FnOnce(std::sync::Arc<Store>) -> Fut,
+    Fut: std::future::Future<Output = Result<String, CliError>>,
+{
+    let url = store_url(db);
+    runtime()?.block_on(async {
+        let store = std::sync::Arc::new(open(&url).await?);
+        let out = f(store.clone()).await;
+        if let Ok(s) = std::sync::Arc::try_unwrap(store) {
+            s.close().await;
+        }
+        out
+    })
+}
+
 fn geo() -> Result<Geo, CliError> {
     Geo::builtin().map_err(CliError::Failed)
 }
 
-fn store_err(e: cpts_store::StoreError) -> CliError {
+pub fn store_err(e: cpts_store::StoreError) -> CliError {
     match e {
         cpts_store::StoreError::Db(_) => CliError::Failed(e.to_string()),
         _ => CliError::Usage(e.to_string()),
@@ -163,7 +180,7 @@ fn identity(geo: &Geo, name: String, legal_form: Option<String>, a: IdentityArgs
     Ok(identity)
 }
 
-fn today() -> Date {
+pub fn today() -> Date {
     jiff::Zoned::now().date()
 }
 

@@ -50,6 +50,36 @@ fn one(field: &str, message: impl Into<String>) -> Vec<InputError> {
     vec![InputError { field: field.into(), message: message.into(), line: None }]
 }
 
+/// Parse the annex: the `contract:` section of a case file (wrapped to reuse its parser).
+/// Mission start dates written in it are returned as progress.
+pub fn parse_annex(annex: &str) -> Result<(ContractIn, BTreeMap<String, Progress>), Vec<InputError>> {
+    let case = parse_case(&format!("cpts: x\ncontract:\n{}", indent(annex))).map_err(|mut e| {
+        e.field = e.field.strip_prefix("contract.").unwrap_or(&e.field).to_string();
+        e.line = e.line.and_then(|l| l.checked_sub(2));
+        vec![e]
+    })?;
+    let mut terms = case.contract;
+    if terms.terminated.is_some() || !terms.amendments.is_empty() {
+        return Err(one(
+            "terminated",
+            "l'annexe décrit le contrat signé : avenants et résiliation s'enregistrent ensuite (cpts contract amend / terminate)",
+        ));
+    }
+    let mut progress = BTreeMap::new();
+    for m in &mut terms.missions {
+        if let Some(s) = m.start.take() {
+            progress.insert(m.code.clone(), Progress { started: Some(s), deployed: None });
+        }
+    }
+    Ok((terms, progress))
+}
+
+impl AmendmentRecord {
+    pub fn parse(text: &str) -> Result<AmendmentRecord, Vec<InputError>> {
+        Ok(AmendmentRecord { text: text.to_string(), parsed: parse_amendment(text)? })
+    }
+}
+
 impl Agreement {
     /// A new agreement from the annex text. Mission start dates written in the annex become
     /// progress; amendments and termination are recorded later, not in the annex.
@@ -61,25 +91,7 @@ impl Agreement {
         ars: &str,
         rules: &RuleSet,
     ) -> Result<(Agreement, Contract), Vec<InputError>> {
-        // The annex is the `contract:` section of a case file: wrap it and reuse the parser.
-        let case = parse_case(&format!("cpts: x\ncontract:\n{}", indent(annex))).map_err(|mut e| {
-            e.field = e.field.strip_prefix("contract.").unwrap_or(&e.field).to_string();
-            e.line = e.line.and_then(|l| l.checked_sub(2));
-            vec![e]
-        })?;
-        let mut terms = case.contract;
-        if terms.terminated.is_some() || !terms.amendments.is_empty() {
-            return Err(one(
-                "terminated",
-                "l'annexe décrit le contrat signé : avenants et résiliation s'enregistrent ensuite (cpts contract amend / terminate)",
-            ));
-        }
-        let mut progress = BTreeMap::new();
-        for m in &mut terms.missions {
-            if let Some(s) = m.start.take() {
-                progress.insert(m.code.clone(), Progress { started: Some(s), deployed: None });
-            }
-        }
+        let (terms, progress) = parse_annex(annex)?;
         let a = Agreement {
             seq,
             cpts_name: cpts_name.to_string(),
@@ -200,7 +212,7 @@ impl Agreement {
     /// Record an amendment (YAML: effective, reason, population, tier_at_boundary, missions).
     pub fn amend(&self, text: &str, rules: &RuleSet) -> Result<(Agreement, Contract), Vec<InputError>> {
         self.not_terminated()?;
-        let parsed = parse_amendment(text)?;
+        let parsed = AmendmentRecord::parse(text)?.parsed;
         if let Some(last) = self.amendments.last()
             && parsed.effective <= last.parsed.effective
         {

@@ -150,7 +150,7 @@ impl Line {
 
 /// The funder of ACI money.
 pub fn aci_funder(cpam: &str) -> String {
-    format!("Assurance Maladie ({cpam}) — ACI")
+    format!("{cpam} — ACI")
 }
 
 /// The ACI lines of a contract, from the engine's schedule, each with its explanation.

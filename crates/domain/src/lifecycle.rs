@@ -351,7 +351,7 @@ fn contract_guards(facts: &Eligibility, why: &mut Vec<String>) {
     }
     if facts.statutes_checked.is_none() {
         why.push(
-            "statuts non vérifiés : pluriprofessionnalité, adhésion de personnes physiques et morales, réception et redistribution des fonds de l'Assurance Maladie, recrutement de personnel (cpts edit --statuts-conformes JJ/MM/AAAA)"
+            "statuts non vérifiés : pluriprofessionnalité, adhésion de personnes physiques et morales, réception et redistribution des fonds de l'Assurance Maladie, recrutement de personnel (cpts lifecycle statutes ID --on AAAA-MM-JJ)"
                 .into(),
         );
     }

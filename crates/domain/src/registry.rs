@@ -220,6 +220,29 @@ impl Territory {
     }
 }
 
+/// The contract's parties besides the CPTS: the CPAM of the seat (or of the single département
+/// when the seat is unknown) and the ARS of the région (seed 002: « c'est la CPAM du siège qui signe »).
+pub fn parties(geo: &Geo, seat: Option<&InseeCode>, summary: &TerritorySummary) -> Result<(String, String), String> {
+    let dep =
+        match (seat.and_then(|s| geo.commune(s)), summary.departements.len()) {
+            (Some(c), _) => c.departement.clone(),
+            (None, 1) => summary.departements.first().cloned().ok_or("département inconnu")?,
+            _ => return Err(
+                "territoire sur plusieurs départements : renseignez le siège (cpts edit --seat) pour désigner la CPAM"
+                    .into(),
+            ),
+        };
+    let region = match (seat.and_then(|s| geo.commune(s)), summary.regions.len()) {
+        (Some(c), _) => c.region.clone(),
+        (None, 1) => summary.regions.first().cloned().ok_or("région inconnue")?,
+        _ => return Err("territoire sur plusieurs régions : renseignez le siège pour désigner l'ARS".into()),
+    };
+    Ok((
+        format!("CPAM {} ({dep})", geo.departement_name(&dep).unwrap_or("?")),
+        format!("ARS {}", geo.region_name(&region).unwrap_or("?")),
+    ))
+}
+
 /// Communes claimed by two CPTS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Overlap {

@@ -34,6 +34,31 @@ pub enum PaymentKind {
 }
 
 impl PaymentKind {
+    pub const ALL: [PaymentKind; 6] = [
+        PaymentKind::OneOff,
+        PaymentKind::Full,
+        PaymentKind::Advance,
+        PaymentKind::Balance,
+        PaymentKind::Settlement,
+        PaymentKind::Repayment,
+    ];
+
+    /// Stable code (as in the JSON output).
+    pub fn code(self) -> &'static str {
+        match self {
+            PaymentKind::OneOff => "one_off",
+            PaymentKind::Full => "full",
+            PaymentKind::Advance => "advance",
+            PaymentKind::Balance => "balance",
+            PaymentKind::Settlement => "settlement",
+            PaymentKind::Repayment => "repayment",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<PaymentKind> {
+        PaymentKind::ALL.into_iter().find(|k| k.code() == s)
+    }
+
     pub fn label_fr(self) -> &'static str {
         match self {
             PaymentKind::OneOff => "versement unique",

@@ -2,6 +2,7 @@
 //! PostgreSQL when given a `postgres://` URL. One code path (sqlx `Any`), portable SQL,
 //! migrations applied at start, every write in a transaction, optimistic locking on CPTS.
 
+mod contracts;
 mod schema;
 
 use std::collections::BTreeSet;

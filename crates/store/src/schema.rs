@@ -67,6 +67,112 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         )",
         ],
     ),
+    (
+        3,
+        "lifecycle, contracts, ledger, conventions",
+        &[
+            "CREATE TABLE lifecycle_event (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            step TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            event_date TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            by_name TEXT NOT NULL,
+            document TEXT,
+            note TEXT,
+            signatories TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, seq)
+        )",
+            "CREATE TABLE statutes (
+            cpts_id TEXT PRIMARY KEY REFERENCES cpts(id) ON DELETE CASCADE,
+            checked_on TEXT NOT NULL,
+            document TEXT
+        )",
+            "CREATE TABLE contract (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            annex TEXT NOT NULL,
+            signed TEXT NOT NULL,
+            cpam TEXT NOT NULL,
+            ars TEXT NOT NULL,
+            terminated TEXT,
+            termination_reason TEXT,
+            version BIGINT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, seq)
+        )",
+            "CREATE TABLE mission_progress (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            mission TEXT NOT NULL,
+            started TEXT,
+            deployed TEXT,
+            PRIMARY KEY (cpts_id, contract_seq, mission),
+            FOREIGN KEY (cpts_id, contract_seq) REFERENCES contract(cpts_id, seq) ON DELETE CASCADE
+        )",
+            "CREATE TABLE amendment (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            effective TEXT NOT NULL,
+            text TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, contract_seq, seq),
+            FOREIGN KEY (cpts_id, contract_seq) REFERENCES contract(cpts_id, seq) ON DELETE CASCADE
+        )",
+            "CREATE TABLE year_release (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            year BIGINT NOT NULL,
+            released_on TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, contract_seq, year),
+            FOREIGN KEY (cpts_id, contract_seq) REFERENCES contract(cpts_id, seq) ON DELETE CASCADE
+        )",
+            "CREATE TABLE convention (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            funder TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            start_on TEXT NOT NULL,
+            end_on TEXT NOT NULL,
+            deliverables TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, seq)
+        )",
+            "CREATE TABLE ledger_line (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            id BIGINT NOT NULL,
+            contract_seq BIGINT,
+            year BIGINT,
+            component TEXT,
+            kind TEXT,
+            convention_seq BIGINT,
+            installment BIGINT,
+            funder TEXT NOT NULL,
+            due TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            paid BIGINT NOT NULL,
+            cancelled_on TEXT,
+            explanation TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, id)
+        )",
+            "CREATE TABLE payment (
+            cpts_id TEXT NOT NULL,
+            line_id BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            paid_on TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, line_id, seq),
+            FOREIGN KEY (cpts_id, line_id) REFERENCES ledger_line(cpts_id, id) ON DELETE CASCADE
+        )",
+        ],
+    ),
 ];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {

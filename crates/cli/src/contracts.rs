@@ -1,0 +1,889 @@
+//! `cpts lifecycle …`, `cpts contract …`, `cpts ledger …`, `cpts convention …`, `cpts alerts`:
+//! the edge of the lifecycle, contracts and money. Arguments are parsed here; the domain
+//! decides; the store persists.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::{Book, Op};
+use cpts_domain::calendar::{Alert, calendar, mission_alerts};
+use cpts_domain::geo::Geo;
+use cpts_domain::ids::CptsId;
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Source, Status, component_label};
+use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Stage, Step};
+use cpts_domain::registry::parties;
+use cpts_engine::dates::fr;
+use cpts_engine::input::missing_socles;
+use cpts_engine::money::Cents;
+use cpts_engine::rules::RuleSet;
+use cpts_store::{CptsRecord, Store};
+use jiff::civil::Date;
+
+use crate::load::{CliError, read};
+use crate::registry::{store_err, today};
+use crate::table::Table;
+
+#[derive(Subcommand)]
+pub enum LifecycleCmd {
+    /// Étape actuelle, historique daté et étapes possibles
+    Show { id: String },
+    /// Enregistrer une étape : declarer, formaliser, valider-lettre, phase-1, deposer-projet,
+    /// valider-projet, opposer-projet, echeance (la signature et la résiliation passent par `cpts contract`)
+    Step {
+        id: String,
+        step: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Enregistrer la vérification des statuts (association conforme aux critères de l'ACI)
+    Statutes {
+        id: String,
+        #[arg(long)]
+        on: Date,
+        #[arg(long)]
+        document: Option<String>,
+    },
+}
+
+/// Who acts, when, with which document.
+#[derive(clap::Args)]
+pub struct Who {
+    /// Date de l'étape (AAAA-MM-JJ)
+    #[arg(long)]
+    pub on: Date,
+    /// Rôle de l'auteur : cpts, ars ou cpam
+    #[arg(long = "as", value_name = "ROLE")]
+    pub actor: String,
+    /// Nom de la personne ou du service
+    #[arg(long = "by", value_name = "NOM")]
+    pub by: String,
+    /// Référence du document (courrier, délibération, contrat signé…)
+    #[arg(long)]
+    pub document: Option<String>,
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ContractCmd {
+    /// Signer le contrat ACI (annexe YAML : signature, missions, enveloppes, objectifs) ;
+    /// cosigné par la CPAM et l'ARS
+    Sign {
+        id: String,
+        /// Annexe du contrat signé (YAML)
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        who: Who,
+        /// L'autre signataire (cpam ou ars)
+        #[arg(long)]
+        cosigned_by: String,
+    },
+    /// Afficher le contrat en cours (ou --seq N) : parties, durée, missions, avenants
+    Show {
+        id: String,
+        #[arg(long)]
+        seq: Option<i64>,
+    },
+    /// Calendrier de déploiement des missions
+    Calendar {
+        id: String,
+        #[arg(long)]
+        on: Option<Date>,
+    },
+    /// Enregistrer le démarrage d'une mission
+    Start {
+        id: String,
+        mission: String,
+        #[arg(long)]
+        on: Date,
+    },
+    /// Enregistrer le déploiement complet d'une mission
+    Deploy {
+        id: String,
+        mission: String,
+        #[arg(long)]
+        on: Date,
+    },
+    /// Enregistrer un avenant (YAML : effective, reason, population, missions)
+    Amend {
+        id: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Résilier le contrat (CPAM) : l'échéancier est soldé à la date, le trop-perçu est à reverser
+    Terminate {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Rapport d'activité d'une année validé : ses soldes deviennent exigibles
+    Release {
+        id: String,
+        #[arg(long)]
+        year: u8,
+        #[arg(long)]
+        on: Date,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCmd {
+    /// Grand livre : lignes par financeur, statut et montants
+    Show {
+        id: String,
+        /// Date des statuts (par défaut aujourd'hui)
+        #[arg(long)]
+        on: Option<Date>,
+        /// Montrer aussi les lignes annulées
+        #[arg(long)]
+        all: bool,
+    },
+    /// Explication d'une ligne
+    Explain { id: String, line: i64 },
+    /// Enregistrer un paiement (ou un remboursement pour une ligne à reverser)
+    Pay {
+        id: String,
+        line: i64,
+        #[arg(long)]
+        on: Date,
+        /// Montant en euros (par défaut le reste dû)
+        #[arg(long)]
+        amount: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConventionCmd {
+    /// Ajouter une convention de financement (ARS, collectivité, fonds européens, partenaire privé)
+    Add {
+        id: String,
+        /// ars, collectivite, europe, prive, autre
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        funder: String,
+        #[arg(long)]
+        purpose: String,
+        /// Montant total en euros
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        from: Date,
+        #[arg(long)]
+        to: Date,
+        /// Échéance de versement AAAA-MM-JJ=MONTANT (répétable)
+        #[arg(long = "installment", required = true)]
+        installments: Vec<String>,
+        /// Livrable attendu (répétable)
+        #[arg(long = "deliverable")]
+        deliverables: Vec<String>,
+    },
+    /// Lister les conventions
+    List { id: String },
+}
+
+fn usage(m: impl Into<String>) -> CliError {
+    CliError::Usage(m.into())
+}
+
+fn cpts_id(s: &str) -> Result<CptsId, CliError> {
+    s.parse().map_err(CliError::Usage)
+}
+
+fn event(step: Step, w: &Who, signatories: Vec<Actor>) -> Result<Event, CliError> {
+    Ok(Event {
+        step,
+        date: w.on,
+        actor: Actor::parse(&w.actor).map_err(usage)?,
+        by: w.by.clone(),
+        document: w.document.clone(),
+        note: w.note.clone(),
+        signatories,
+    })
+}
+
+fn current(contracts: Vec<(Agreement, i64)>, seq: Option<i64>, id: &CptsId) -> Result<(Agreement, i64), CliError> {
+    let found = match seq {
+        Some(s) => contracts.into_iter().find(|(a, _)| a.seq == s),
+        None => contracts.into_iter().last(),
+    };
+    found.ok_or_else(|| usage(format!("aucun contrat ACI pour {id} (cpts contract sign)")))
+}
+
+fn euros(s: &str) -> Result<Cents, CliError> {
+    Cents::parse_euros(s).map_err(|e| usage(format!("montant « {s} » : {e}")))
+}
+
+fn history_text(h: &[Event]) -> String {
+    let mut t = Table::new(&[("Date", false), ("Étape", false), ("Par", false), ("Document", false)]);
+    for e in h {
+        t.row(vec![
+            fr(e.date),
+            e.step.label().to_string(),
+            format!("{} ({})", e.by, e.actor.label()),
+            e.document.clone().unwrap_or_default(),
+        ]);
+    }
+    t.render()
+}
+
+fn next_steps(stage: Option<Stage>) -> String {
+    let steps: Vec<String> = Step::ALL
+        .iter()
+        .filter(|s| match stage {
+            None => s.edge().0.is_empty(),
+            Some(st) => s.edge().0.contains(&st),
+        })
+        .map(|s| {
+            let roles: Vec<&str> = s.roles().iter().map(|a| a.code()).collect();
+            format!("  {} — {} ({})", s.code(), s.label(), roles.join(" ou "))
+        })
+        .collect();
+    if steps.is_empty() {
+        "Aucune étape possible.\n".into()
+    } else {
+        format!("Étapes possibles :\n{}\n", steps.join("\n"))
+    }
+}
+
+/// What the contract guards need, from the registry.
+async fn eligibility(
+    store: &Store,
+    rules: &RuleSet,
+    r: &CptsRecord,
+    agreement: Option<&Agreement>,
+) -> Result<Eligibility, CliError> {
+    let statutes = store.statutes(&r.id).await.map_err(store_err)?;
+    let mut e = Eligibility {
+        has_territory: !r.territory.communes.is_empty(),
+        association: r.identity.legal_form.to_lowercase().contains("association"),
+        statutes_checked: statutes.map(|s| s.0),
+        ..Eligibility::default()
+    };
+    if let Some(a) = agreement {
+        e.contract_given = true;
+        if let Ok(c) = a.contract(rules) {
+            e.missing_socles = missing_socles(rules, &c, a.signed())
+                .filter_map(|m| rules.mission(m).map(|d| d.code.clone()))
+                .collect();
+        }
+    }
+    Ok(e)
+}
+
+fn input_errors(file: &std::path::Path, errors: Vec<cpts_engine::input::InputError>) -> CliError {
+    CliError::Input { file: file.to_path_buf(), errors }
+}
+
+pub enum Action {
+    Lifecycle(LifecycleCmd),
+    Contract(ContractCmd),
+    Ledger(LedgerCmd),
+    Convention(ConventionCmd),
+    Alerts { id: Option<String>, days: i64, on: Option<Date> },
+}
+
+pub fn run(
+    action: Action,
+    db: Option<&std::path::Path>,
+    rules_dir: Option<&std::path::Path>,
+) -> Result<String, CliError> {
+    let rules = crate::load::rules(rules_dir)?;
+    let geo = Geo::builtin().map_err(CliError::Failed)?;
+    crate::registry::block_on(db, |store| async move {
+        match action {
+            Action::Lifecycle(cmd) => lifecycle_cmd(&store, &geo, &rules, cmd).await,
+            Action::Contract(cmd) => contract_cmd(&store, &geo, &rules, cmd).await,
+            Action::Ledger(cmd) => ledger_cmd(&store, &rules, cmd).await,
+            Action::Convention(cmd) => convention_cmd(&store, cmd).await,
+            Action::Alerts { id, days, on } => alerts(&store, &rules, id, days, on.unwrap_or_else(today)).await,
+        }
+    })
+}
+
+async fn lifecycle_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: LifecycleCmd) -> Result<String, CliError> {
+    match cmd {
+        LifecycleCmd::Show { id } => {
+            let cid = cpts_id(&id)?;
+            let r = store.get_cpts(&cid).await.map_err(store_err)?;
+            let h = store.lifecycle(&cid).await.map_err(store_err)?;
+            let stage = lifecycle::stage(&h);
+            let mut out = format!(
+                "{} ({}) — étape : {}\n",
+                r.identity.name,
+                r.id,
+                stage.map_or("aucune (pas encore de déclaration d'intérêt)", Stage::label)
+            );
+            if let Some((on, doc)) = store.statutes(&cid).await.map_err(store_err)? {
+                out.push_str(&format!(
+                    "Statuts vérifiés le {}{}\n",
+                    fr(on),
+                    doc.map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+            }
+            if !h.is_empty() {
+                out.push_str(&history_text(&h));
+            }
+            out.push_str(&next_steps(stage));
+            Ok(out)
+        }
+        LifecycleCmd::Step { id, step, who } => {
+            let cid = cpts_id(&id)?;
+            let step = Step::parse(&step).map_err(usage)?;
+            if matches!(step, Step::Sign | Step::Renew | Step::Terminate) {
+                return Err(usage(format!(
+                    "« {} » passe par `cpts contract {}` (le contrat et son échéancier sont enregistrés avec l'étape)",
+                    step.code(),
+                    if step == Step::Terminate { "terminate" } else { "sign" }
+                )));
+            }
+            let r = store.get_cpts(&cid).await.map_err(store_err)?;
+            let h = store.lifecycle(&cid).await.map_err(store_err)?;
+            let mut facts = eligibility(store, rules, &r, None).await?;
+            if step == Step::Expire {
+                let (a, _) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, None, &cid)?;
+                facts.contract_end = a.contract(rules).ok().and_then(|c| Agreement::end(&c));
+            }
+            let ev = event(step, &who, vec![])?;
+            let stage = lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
+            store.record_event(&cid, &ev, h.len()).await.map_err(store_err)?;
+            Ok(format!("{} : {} le {}. Étape : {}.\n", r.identity.name, step.label(), fr(ev.date), stage.label()))
+        }
+        LifecycleCmd::Statutes { id, on, document } => {
+            let cid = cpts_id(&id)?;
+            if on > today() {
+                return Err(usage("date de vérification dans le futur"));
+            }
+            store.set_statutes(&cid, on, document.as_deref()).await.map_err(store_err)?;
+            Ok(format!("Statuts de {cid} vérifiés le {}.\n", fr(on)))
+        }
+    }
+}
+
+async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCmd) -> Result<String, CliError> {
+    match cmd {
+        ContractCmd::Sign { id, file, who, cosigned_by } => {
+            let cid = cpts_id(&id)?;
+            let r = store.get_cpts(&cid).await.map_err(store_err)?;
+            let text = read(&file)?;
+            let h = store.lifecycle(&cid).await.map_err(store_err)?;
+            let previous = store.contracts(&cid, &r.identity.name).await.map_err(store_err)?;
+            let step = if previous.is_empty() { Step::Sign } else { Step::Renew };
+            let cosigner = Actor::parse(&cosigned_by).map_err(usage)?;
+            let actor = Actor::parse(&who.actor).map_err(usage)?;
+            let ev = event(step, &who, vec![actor, cosigner])?;
+            // Population: the annex's if given, else the territory's INSEE population.
+            let summary = r.territory.summary(geo, rules, who.on, None);
+            let (cpam, ars) = match &summary {
+                Ok(s) => parties(geo, r.identity.seat.as_ref(), s).map_err(usage)?,
+                Err(e) => return Err(usage(format!("territoire : {e}"))),
+            };
+            let annex = if text.lines().any(|l| l.starts_with("population:")) {
+                text.clone()
+            } else {
+                let pop = summary.as_ref().map(|s| s.population).unwrap_or(0);
+                format!(
+                    "{text}\npopulation: {pop}\npopulation_source: \"{}\"\n",
+                    cpts_domain::geo::SOURCE.replace('"', "'")
+                )
+            };
+            let seq = previous.last().map_or(1, |(a, _)| a.seq + 1);
+            let (agreement, c) = Agreement::new(seq, &r.identity.name, &annex, &cpam, &ars, rules)
+                .map_err(|es| input_errors(&file, es))?;
+            if agreement.signed() != who.on {
+                return Err(usage(format!(
+                    "date de signature de l'annexe ({}) différente de --on ({})",
+                    fr(agreement.signed()),
+                    fr(who.on)
+                )));
+            }
+            let facts = eligibility(store, rules, &r, Some(&agreement)).await?;
+            lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
+            let lines = Book::open(&agreement, rules).map_err(CliError::Failed)?;
+            store.sign_contract(&cid, &ev, h.len(), &agreement, &lines).await.map_err(store_err)?;
+            let total =
+                Cents::sum(lines.iter().map(|l| l.planned_amount())).map_err(|e| CliError::Failed(e.to_string()))?;
+            Ok(format!(
+                "Contrat ACI n° {seq} de {} signé le {} par {}, {} et la CPTS ; échéance le {}.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
+                r.identity.name,
+                fr(agreement.signed()),
+                cpam,
+                ars,
+                c.anniversaries.last().map_or("?".into(), |d| fr(*d)),
+                lines.len(),
+                total
+            ))
+        }
+        ContractCmd::Show { id, seq } => {
+            let cid = cpts_id(&id)?;
+            let r = store.get_cpts(&cid).await.map_err(store_err)?;
+            let (a, version) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, seq, &cid)?;
+            let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
+            Ok(contract_text(&a, &c, version))
+        }
+        ContractCmd::Calendar { id, on } => {
+            let cid = cpts_id(&id)?;
+            let r = store.get_cpts(&cid).await.map_err(store_err)?;
+            let (a, _) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, None, &cid)?;
+            let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
+            let on = on.unwrap_or_else(today);
+            let days = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
+            let mut t = Table::new(&[
+                ("Mission", false),
+                ("Démarrage au plus tard", false),
+                ("Démarrée le", false),
+                ("Déploiement au plus tard", false),
+                ("Déployée le", false),
+                ("Statut", false),
+            ]);
+            let d = |x: Option<Date>| x.map_or("—".into(), fr);
+            let free = |x: Option<Date>| x.map_or("libre (optionnelle)".into(), fr);
+            let mut notes = Vec::new();
+            for m in &days {
+                t.row(vec![
+                    m.code.clone(),
+                    free(m.start_deadline),
+                    d(m.progress.started),
+                    free(m.deploy_deadline),
+                    d(m.progress.deployed),
+                    m.status.label().into(),
+                ]);
+                notes.extend(m.late_notes().into_iter().map(|n| format!("  {} : {n}", m.code)));
+            }
+            let mut out = format!(
+                "{} — calendrier de déploiement au {} (contrat signé le {} ; délais de l'ACI comptés depuis la signature)\n{}",
+                r.identity.name,
+                fr(on),
+                fr(a.signed()),
+                t.render()
+            );
+            if !notes.is_empty() {
+                out.push_str(&format!("Retards constatés :\n{}\n", notes.join("\n")));
+            }
+            Ok(out)
+        }
+        ContractCmd::Start { id, mission, on } => decide(store, rules, &id, Op::Start { mission, on }, None).await,
+        ContractCmd::Deploy { id, mission, on } => decide(store, rules, &id, Op::Deploy { mission, on }, None).await,
+        ContractCmd::Amend { id, file } => {
+            let text = read(&file)?;
+            decide(store, rules, &id, Op::Amend { text }, None).await.map_err(|e| match e {
+                CliError::Usage(m) => usage(format!("{} : {m}", file.display())),
+                e => e,
+            })
+        }
+        ContractCmd::Terminate { id, reason, who } => {
+            let ev = event(Step::Terminate, &who, vec![])?;
+            decide(store, rules, &id, Op::Terminate { on: who.on, reason }, Some(ev)).await
+        }
+        ContractCmd::Release { id, year, on } => decide(store, rules, &id, Op::Release { year, on }, None).await,
+    }
+}
+
+trait PlannedAmount {
+    fn planned_amount(&self) -> Cents;
+}
+
+impl PlannedAmount for cpts_domain::ledger::Planned {
+    fn planned_amount(&self) -> Cents {
+        self.amount
+    }
+}
+
+/// Decide an operation on the current contract and persist it (with its lifecycle step, if any).
+async fn decide(store: &Store, rules: &RuleSet, id: &str, op: Op, ev: Option<Event>) -> Result<String, CliError> {
+    let cid = cpts_id(id)?;
+    let r = store.get_cpts(&cid).await.map_err(store_err)?;
+    let (a, _) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, None, &cid)?;
+    let (book, version) = store.book(&cid, &r.identity.name, a.seq).await.map_err(store_err)?;
+    let today = today();
+    let history = store.lifecycle(&cid).await.map_err(store_err)?;
+    if let Some(ev) = &ev {
+        lifecycle::check(&history, ev, &Eligibility::default(), today).map_err(|e| usage(e.to_string()))?;
+    }
+    let outcome = book.decide(&op, rules, today).map_err(usage)?;
+    store
+        .save_outcome(&cid, version, &book.agreement, &outcome, ev.as_ref().map(|e| (e, history.len())), today)
+        .await
+        .map_err(store_err)?;
+    let mut out = format!("{}\n", outcome.summary);
+    let (cancelled, added) = (outcome.changes.cancel.len(), outcome.changes.insert.len());
+    if cancelled + added > 0 {
+        out.push_str(&format!("Grand livre : {added} ligne(s) ajoutée(s), {cancelled} annulée(s).\n"));
+    }
+    let to_repay: Vec<String> = outcome
+        .changes
+        .insert
+        .iter()
+        .filter(|p| p.amount.is_negative())
+        .map(|p| format!("  {} : {} à reverser", component_of(rules, p), Cents::new(-p.amount.get())))
+        .collect();
+    if !to_repay.is_empty() {
+        out.push_str(&format!("À reverser par la CPTS :\n{}\n", to_repay.join("\n")));
+    }
+    Ok(out)
+}
+
+fn component_of(rules: &RuleSet, p: &cpts_domain::ledger::Planned) -> String {
+    match &p.source {
+        Source::Aci { year, component, kind, .. } => {
+            format!("année {year}, {}, {}", component_label(rules, component), kind.label_fr())
+        }
+        Source::Convention { installment, .. } => format!("versement {installment}"),
+    }
+}
+
+fn contract_text(a: &Agreement, c: &cpts_engine::contract::Contract, version: i64) -> String {
+    let mut out = format!(
+        "{} — contrat ACI n° {} (version {version})\nParties : la CPTS, {}, {}\nSigné le {} ; durée {} ans, jusqu'au {}\n",
+        a.cpts_name,
+        a.seq,
+        a.cpam,
+        a.ars,
+        fr(a.signed()),
+        c.years(),
+        c.anniversaries.last().and_then(|d| cpts_engine::dates::day_before(*d)).map_or("?".into(), fr),
+    );
+    if let Some(t) = a.terminated {
+        out.push_str(&format!("Résilié le {} : {}\n", fr(t), a.termination_reason.clone().unwrap_or_default()));
+    }
+    out.push_str(&format!(
+        "Population : {} habitants{}\n",
+        cpts_engine::money::group_thousands(c.population),
+        c.population_source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
+    ));
+    let mut t =
+        Table::new(&[("Mission", false), ("Part fixe/an", true), ("Part variable/an", true), ("Objectifs", true)]);
+    let amount = |v: Option<Cents>| v.map_or("grille nationale".into(), |x| x.to_string());
+    for m in &a.terms.missions {
+        t.row(vec![m.code.clone(), amount(m.fixed), amount(m.variable), m.objectives.len().to_string()]);
+    }
+    out.push_str(&t.render());
+    for m in &a.terms.missions {
+        for o in &m.objectives {
+            out.push_str(&format!(
+                "  {} / {} : {} — référence {}, cible {}, poids {} %\n",
+                m.code,
+                o.indicator,
+                o.label.clone().unwrap_or_default(),
+                o.baseline.map_or("0".into(), |b| b.to_string()),
+                o.target
+                    .map(|x| x.to_string())
+                    .or_else(|| o.targets.as_ref().map(|ts| ts
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" / ")))
+                    .unwrap_or_default(),
+                o.weight
+            ));
+        }
+    }
+    if !a.amendments.is_empty() {
+        out.push_str("Avenants :\n");
+        for am in &a.amendments {
+            let p = &am.parsed;
+            let mut what = Vec::new();
+            if let Some(pop) = p.population {
+                what.push(format!("population {pop}"));
+            }
+            for e in &p.missions {
+                what.push(format!("enveloppes {}", e.code));
+            }
+            out.push_str(&format!(
+                "  effectif le {} : {}{}\n",
+                fr(p.effective),
+                what.join(", "),
+                p.reason.as_ref().map(|r| format!(" — {r}")).unwrap_or_default()
+            ));
+        }
+    }
+    if !a.released.is_empty() {
+        let years: Vec<String> = a.released.iter().map(|(y, d)| format!("année {y} le {}", fr(*d))).collect();
+        out.push_str(&format!("Rapports validés : {}\n", years.join(", ")));
+    }
+    out
+}
+
+fn source_text(rules: &RuleSet, l: &Line) -> String {
+    match &l.planned.source {
+        Source::Aci { contract, year, component, kind } => {
+            format!("ACI n° {contract}, année {year} — {} — {}", component_label(rules, component), kind.label_fr())
+        }
+        Source::Convention { convention, installment } => {
+            format!("convention n° {convention}, versement {installment}")
+        }
+    }
+}
+
+fn ledger_text(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: bool) -> String {
+    let mut t = Table::new(&[
+        ("N°", true),
+        ("Échéance", false),
+        ("Financeur", false),
+        ("Objet", false),
+        ("Montant", true),
+        ("Payé", true),
+        ("Statut", false),
+    ]);
+    let mut by_funder: std::collections::BTreeMap<(String, Status), i64> = std::collections::BTreeMap::new();
+    for l in lines {
+        let s = l.status(on, gates);
+        if s == Status::Cancelled && !all {
+            continue;
+        }
+        let mut status = s.label().to_string();
+        if s == Status::Planned
+            && let Some(w) = l.waiting_for(gates)
+        {
+            status = format!("prévu ({w})");
+        }
+        t.row(vec![
+            l.id.to_string(),
+            fr(l.planned.due),
+            l.planned.funder.clone(),
+            source_text(rules, l),
+            l.planned.amount.to_string(),
+            l.paid.to_string(),
+            status,
+        ]);
+        if s != Status::Cancelled {
+            let open = l.planned.amount.get().saturating_sub(l.paid.get());
+            *by_funder.entry((l.planned.funder.clone(), s)).or_default() +=
+                if s == Status::Paid { l.paid.get() } else { open };
+        }
+    }
+    let mut out = format!("Grand livre au {}\n{}", fr(on), t.render());
+    out.push_str("\nPar financeur et statut :\n");
+    for ((f, s), v) in by_funder {
+        out.push_str(&format!("  {f} — {} : {}\n", s.label(), Cents::new(v)));
+    }
+    out
+}
+
+async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<String, CliError> {
+    match cmd {
+        LedgerCmd::Show { id, on, all } => {
+            let cid = cpts_id(&id)?;
+            let lines = store.ledger(&cid).await.map_err(store_err)?;
+            if lines.is_empty() {
+                return Ok(format!("Aucune ligne au grand livre de {cid}.\n"));
+            }
+            let gates = store.gates(&cid).await.map_err(store_err)?;
+            Ok(ledger_text(rules, &lines, &gates, on.unwrap_or_else(today), all))
+        }
+        LedgerCmd::Explain { id, line } => {
+            let cid = cpts_id(&id)?;
+            let lines = store.ledger(&cid).await.map_err(store_err)?;
+            let l = lines.iter().find(|l| l.id == line).ok_or_else(|| usage(format!("ligne n° {line} introuvable")))?;
+            let payments: Vec<String> = store
+                .payments(&cid)
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .filter(|(id, _, _)| *id == line)
+                .map(|(_, d, a)| format!("  payé le {} : {a}", fr(d)))
+                .collect();
+            Ok(format!(
+                "Ligne n° {line} — {}\nFinanceur : {}\nÉchéance : {} — montant {}\n{}\n{}{}",
+                source_text(rules, l),
+                l.planned.funder,
+                fr(l.planned.due),
+                l.planned.amount,
+                l.planned.explanation,
+                if payments.is_empty() { String::new() } else { format!("Paiements :\n{}\n", payments.join("\n")) },
+                l.cancelled.map(|d| format!("Annulée le {} (échéancier recalculé)\n", fr(d))).unwrap_or_default()
+            ))
+        }
+        LedgerCmd::Pay { id, line, on, amount } => {
+            let cid = cpts_id(&id)?;
+            let lines = store.ledger(&cid).await.map_err(store_err)?;
+            let l = lines.iter().find(|l| l.id == line).ok_or_else(|| usage(format!("ligne n° {line} introuvable")))?;
+            let amount = match amount {
+                Some(s) => euros(&s)?,
+                None => Cents::new(l.remaining().get().abs()),
+            };
+            match &l.planned.source {
+                Source::Aci { contract, .. } => {
+                    let r = store.get_cpts(&cid).await.map_err(store_err)?;
+                    let (book, version) = store.book(&cid, &r.identity.name, *contract).await.map_err(store_err)?;
+                    let today = today();
+                    let o = book.decide(&Op::Pay { line, amount, on }, rules, today).map_err(usage)?;
+                    store.save_outcome(&cid, version, &book.agreement, &o, None, today).await.map_err(store_err)?;
+                    Ok(format!("{}\n", o.summary))
+                }
+                Source::Convention { .. } => {
+                    let gates = store.gates(&cid).await.map_err(store_err)?;
+                    let signed = l.check_payment(amount, on, today(), &gates).map_err(usage)?;
+                    store.pay_line(&cid, line, signed, on).await.map_err(store_err)?;
+                    Ok(format!("Paiement de {amount} enregistré sur la ligne n° {line}.\n"))
+                }
+            }
+        }
+    }
+}
+
+async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, CliError> {
+    match cmd {
+        ConventionCmd::Add { id, kind, funder, purpose, amount, from, to, installments, deliverables } => {
+            let cid = cpts_id(&id)?;
+            let mut parsed = Vec::new();
+            for i in &installments {
+                let (d, a) =
+                    i.split_once('=').ok_or_else(|| usage(format!("échéance « {i} » : attendu AAAA-MM-JJ=MONTANT")))?;
+                let d: Date = d.trim().parse().map_err(|e| usage(format!("échéance « {i} » : date invalide ({e})")))?;
+                parsed.push((d, euros(a.trim())?));
+            }
+            let c = Convention {
+                kind: FunderKind::parse(&kind).map_err(usage)?,
+                funder,
+                purpose,
+                amount: euros(&amount)?,
+                start: from,
+                end: to,
+                deliverables,
+                installments: parsed,
+            };
+            c.validate().map_err(|e| usage(e.to_string()))?;
+            let seq = store.add_convention(&cid, &c).await.map_err(store_err)?;
+            Ok(format!(
+                "Convention n° {seq} enregistrée : {} — {} ({}, du {} au {}), {} échéance(s) au grand livre.\n",
+                c.funder_label(),
+                c.purpose,
+                c.amount,
+                fr(c.start),
+                fr(c.end),
+                c.installments.len()
+            ))
+        }
+        ConventionCmd::List { id } => {
+            let cid = cpts_id(&id)?;
+            let list = store.conventions(&cid).await.map_err(store_err)?;
+            if list.is_empty() {
+                return Ok(format!("Aucune convention pour {cid}.\n"));
+            }
+            let mut t = Table::new(&[
+                ("N°", true),
+                ("Financeur", false),
+                ("Objet", false),
+                ("Montant", true),
+                ("Période", false),
+            ]);
+            for (seq, c) in &list {
+                t.row(vec![
+                    seq.to_string(),
+                    c.funder_label(),
+                    c.purpose.clone(),
+                    c.amount.to_string(),
+                    format!("{} – {}", fr(c.start), fr(c.end)),
+                ]);
+            }
+            let mut out = t.render();
+            for (seq, c) in &list {
+                if !c.deliverables.is_empty() {
+                    out.push_str(&format!("Livrables de la convention n° {seq} : {}\n", c.deliverables.join(" ; ")));
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Alerts of one CPTS: mission deadlines, lines due and unpaid, repayments, contract end.
+async fn alerts_of(
+    store: &Store,
+    rules: &RuleSet,
+    r: &CptsRecord,
+    days: i64,
+    on: Date,
+) -> Result<Vec<Alert>, CliError> {
+    let mut out = Vec::new();
+    let contracts = store.contracts(&r.id, &r.identity.name).await.map_err(store_err)?;
+    if let Some((a, _)) = contracts.last()
+        && let Ok(c) = a.contract(rules)
+        && a.terminated.is_none()
+    {
+        let cal = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
+        out.extend(mission_alerts(&cal, on, days));
+        if let Some(end) = c.anniversaries.last().copied() {
+            let left = cpts_engine::dates::days_between(on, end);
+            if (0..=days).contains(&left) {
+                out.push(Alert {
+                    date: end,
+                    late: false,
+                    text: format!("contrat ACI à échéance le {} : préparer le renouvellement", fr(end)),
+                });
+            }
+        }
+    }
+    let gates = store.gates(&r.id).await.map_err(store_err)?;
+    for l in store.ledger(&r.id).await.map_err(store_err)? {
+        match l.status(on, &gates) {
+            Status::Due => out.push(Alert {
+                date: l.planned.due,
+                late: true,
+                text: format!(
+                    "ligne n° {} exigible et non payée : {} ({})",
+                    l.id,
+                    l.remaining(),
+                    source_text(rules, &l)
+                ),
+            }),
+            Status::ToRepay => out.push(Alert {
+                date: l.planned.due,
+                late: true,
+                text: format!(
+                    "ligne n° {} : {} à reverser ({})",
+                    l.id,
+                    Cents::new(l.remaining().get().abs()),
+                    source_text(rules, &l)
+                ),
+            }),
+            Status::Planned
+                if cpts_engine::dates::days_between(on, l.planned.due) <= days && l.waiting_for(&gates).is_none() =>
+            {
+                out.push(Alert {
+                    date: l.planned.due,
+                    late: false,
+                    text: format!(
+                        "ligne n° {} : {} exigible le {} ({})",
+                        l.id,
+                        l.planned.amount,
+                        fr(l.planned.due),
+                        source_text(rules, &l)
+                    ),
+                })
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|a| a.date);
+    Ok(out)
+}
+
+async fn alerts(store: &Store, rules: &RuleSet, id: Option<String>, days: i64, on: Date) -> Result<String, CliError> {
+    let records = match id {
+        Some(s) => vec![store.get_cpts(&cpts_id(&s)?).await.map_err(store_err)?],
+        None => store.list_cpts().await.map_err(store_err)?,
+    };
+    let mut out = format!("Alertes au {} (échéances dans les {days} jours et retards)\n", fr(on));
+    let mut count = 0;
+    for r in &records {
+        let list = alerts_of(store, rules, r, days, on).await?;
+        if list.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n{} ({})\n", r.identity.name, r.id));
+        for a in &list {
+            out.push_str(&format!("  {} {}\n", if a.late { "! en retard :" } else { "- à venir :" }, a.text));
+        }
+        count += list.len();
+    }
+    if count == 0 {
+        out.push_str("Aucune alerte.\n");
+    }
+    Ok(out)
+}

@@ -1,0 +1,569 @@
+//! Lifecycle history, ACI contracts, the ledger and other funders' conventions.
+//! The domain decides (`Book::decide`, `lifecycle::check`); this persists its outcomes,
+//! each in one transaction guarded by a version, so a refused or interrupted write leaves
+//! nothing behind.
+
+use std::collections::BTreeMap;
+
+use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
+use cpts_domain::book::{Book, Outcome};
+use cpts_domain::ids::CptsId;
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Planned, Source};
+use cpts_domain::lifecycle::{Actor, Event, Stage, Step};
+use cpts_engine::money::Cents;
+use cpts_engine::schedule::PaymentKind;
+use jiff::civil::Date;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::{Result, Store, StoreError, date};
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn opt_date(v: Option<String>) -> Result<Option<Date>> {
+    v.map(|s| date(&s)).transpose()
+}
+
+fn invalid(m: impl Into<String>) -> StoreError {
+    StoreError::Invalid(m.into())
+}
+
+fn event_of(r: &AnyRow) -> Result<Event> {
+    let step: String = r.try_get("step")?;
+    let actor: String = r.try_get("actor")?;
+    let signatories: String = r.try_get("signatories")?;
+    Ok(Event {
+        step: Step::parse(&step).map_err(invalid)?,
+        date: date(&r.try_get::<String, _>("event_date")?)?,
+        actor: Actor::parse(&actor).map_err(invalid)?,
+        by: r.try_get("by_name")?,
+        document: r.try_get("document")?,
+        note: r.try_get("note")?,
+        signatories: signatories
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(Actor::parse)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(invalid)?,
+    })
+}
+
+fn line_of(r: &AnyRow) -> Result<Line> {
+    let source = match r.try_get::<Option<i64>, _>("contract_seq")? {
+        Some(contract) => {
+            let kind: String = r.try_get::<Option<String>, _>("kind")?.unwrap_or_default();
+            Source::Aci {
+                contract,
+                year: u8::try_from(r.try_get::<Option<i64>, _>("year")?.unwrap_or(0))
+                    .map_err(|e| invalid(e.to_string()))?,
+                component: r.try_get::<Option<String>, _>("component")?.unwrap_or_default(),
+                kind: PaymentKind::from_code(&kind)
+                    .ok_or_else(|| invalid(format!("nature stockée inconnue « {kind} »")))?,
+            }
+        }
+        None => Source::Convention {
+            convention: r.try_get::<Option<i64>, _>("convention_seq")?.unwrap_or(0),
+            installment: u32::try_from(r.try_get::<Option<i64>, _>("installment")?.unwrap_or(0))
+                .map_err(|e| invalid(e.to_string()))?,
+        },
+    };
+    Ok(Line {
+        id: r.try_get("id")?,
+        planned: Planned {
+            source,
+            funder: r.try_get("funder")?,
+            due: date(&r.try_get::<String, _>("due")?)?,
+            amount: Cents::new(r.try_get("amount")?),
+            explanation: r.try_get("explanation")?,
+        },
+        paid: Cents::new(r.try_get("paid")?),
+        cancelled: opt_date(r.try_get("cancelled_on")?)?,
+    })
+}
+
+impl Store {
+    async fn insert_event(tx: &mut Transaction<'_, Any>, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
+        let seq = Store::next_seq(tx, "lifecycle_event", id).await?;
+        if usize::try_from(seq - 1).ok() != Some(expected) {
+            return Err(StoreError::Invalid(
+                "l'historique a changé entre-temps (une autre étape vient d'être enregistrée) : rien n'a été enregistré ; recommencez".into(),
+            ));
+        }
+        let signatories: Vec<&str> = ev.signatories.iter().map(|a| a.code()).collect();
+        sqlx::query("INSERT INTO lifecycle_event (cpts_id, seq, step, stage, event_date, actor, by_name, document, note, signatories, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(id.as_str())
+            .bind(seq)
+            .bind(ev.step.code())
+            .bind(ev.step.edge().1.code())
+            .bind(ev.date.to_string())
+            .bind(ev.actor.code())
+            .bind(&ev.by)
+            .bind(ev.document.as_deref())
+            .bind(ev.note.as_deref())
+            .bind(signatories.join(","))
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The dated history of a CPTS's life.
+    pub async fn lifecycle(&self, id: &CptsId) -> Result<Vec<Event>> {
+        let rows = sqlx::query("SELECT * FROM lifecycle_event WHERE cpts_id = $1 ORDER BY seq")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_of).collect()
+    }
+
+    /// The stage of every CPTS that has a history.
+    pub async fn stages(&self) -> Result<BTreeMap<String, (Stage, Date)>> {
+        let rows = sqlx::query("SELECT e.cpts_id, e.stage, e.event_date FROM lifecycle_event e WHERE e.seq = (SELECT MAX(seq) FROM lifecycle_event x WHERE x.cpts_id = e.cpts_id)")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let stage: String = r.try_get("stage")?;
+                Ok((
+                    r.try_get("cpts_id")?,
+                    (
+                        Stage::from_code(&stage)
+                            .ok_or_else(|| invalid(format!("étape stockée inconnue « {stage} »")))?,
+                        date(&r.try_get::<String, _>("event_date")?)?,
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// Record a step checked by the domain; `expected` is the history length it was checked against.
+    pub async fn record_event(&self, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        Store::insert_event(&mut tx, id, ev, expected).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn statutes(&self, id: &CptsId) -> Result<Option<(Date, Option<String>)>> {
+        let row = sqlx::query("SELECT * FROM statutes WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((date(&r.try_get::<String, _>("checked_on")?)?, r.try_get("document")?))).transpose()
+    }
+
+    pub async fn set_statutes(&self, id: &CptsId, on: Date, document: Option<&str>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        sqlx::query("DELETE FROM statutes WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO statutes (cpts_id, checked_on, document) VALUES ($1, $2, $3)")
+            .bind(id.as_str())
+            .bind(on.to_string())
+            .bind(document)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_line_id(tx: &mut Transaction<'_, Any>, id: &CptsId) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM ledger_line WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? + 1)
+    }
+
+    async fn insert_lines(tx: &mut Transaction<'_, Any>, id: &CptsId, lines: &[Planned]) -> Result<()> {
+        let first = Store::next_line_id(tx, id).await?;
+        let created = now();
+        for (n, p) in (first..).zip(lines) {
+            let (contract, year, component, kind, convention, installment) = match &p.source {
+                Source::Aci { contract, year, component, kind } => {
+                    (Some(*contract), Some(i64::from(*year)), Some(component.as_str()), Some(kind.code()), None, None)
+                }
+                Source::Convention { convention, installment } => {
+                    (None, None, None, None, Some(*convention), Some(i64::from(*installment)))
+                }
+            };
+            sqlx::query("INSERT INTO ledger_line (cpts_id, id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled_on, explanation, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, NULL, $12, $13)")
+                .bind(id.as_str())
+                .bind(n)
+                .bind(contract)
+                .bind(year)
+                .bind(component)
+                .bind(kind)
+                .bind(convention)
+                .bind(installment)
+                .bind(&p.funder)
+                .bind(p.due.to_string())
+                .bind(p.amount.get())
+                .bind(&p.explanation)
+                .bind(&created)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sign a contract: the lifecycle step, the contract, its mission starts and its ledger lines, at once.
+    pub async fn sign_contract(
+        &self,
+        id: &CptsId,
+        ev: &Event,
+        expected_events: usize,
+        a: &Agreement,
+        lines: &[Planned],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        Store::insert_event(&mut tx, id, ev, expected_events).await?;
+        let seq = Store::next_seq(&mut tx, "contract", id).await?;
+        if seq != a.seq {
+            return Err(invalid(format!("numéro de contrat attendu {seq}, reçu {}", a.seq)));
+        }
+        sqlx::query("INSERT INTO contract (cpts_id, seq, annex, signed, cpam, ars, terminated, termination_reason, version, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 1, $7)")
+            .bind(id.as_str())
+            .bind(seq)
+            .bind(&a.annex)
+            .bind(a.signed().to_string())
+            .bind(&a.cpam)
+            .bind(&a.ars)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        Store::write_progress(&mut tx, id, a).await?;
+        Store::insert_lines(&mut tx, id, lines).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write_progress(tx: &mut Transaction<'_, Any>, id: &CptsId, a: &Agreement) -> Result<()> {
+        sqlx::query("DELETE FROM mission_progress WHERE cpts_id = $1 AND contract_seq = $2")
+            .bind(id.as_str())
+            .bind(a.seq)
+            .execute(&mut **tx)
+            .await?;
+        for (code, p) in &a.progress {
+            sqlx::query("INSERT INTO mission_progress (cpts_id, contract_seq, mission, started, deployed) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id.as_str())
+                .bind(a.seq)
+                .bind(code)
+                .bind(p.started.map(|d| d.to_string()))
+                .bind(p.deployed.map(|d| d.to_string()))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every contract of a CPTS with its version, oldest first.
+    pub async fn contracts(&self, id: &CptsId, cpts_name: &str) -> Result<Vec<(Agreement, i64)>> {
+        let rows = sqlx::query("SELECT * FROM contract WHERE cpts_id = $1 ORDER BY seq")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            let annex: String = r.try_get("annex")?;
+            let (terms, mut progress) =
+                parse_annex(&annex).map_err(|es| invalid(format!("annexe stockée illisible : {}", es.len())))?;
+            let prows = sqlx::query("SELECT * FROM mission_progress WHERE cpts_id = $1 AND contract_seq = $2")
+                .bind(id.as_str())
+                .bind(seq)
+                .fetch_all(&self.pool)
+                .await?;
+            for p in &prows {
+                progress.insert(
+                    p.try_get("mission")?,
+                    Progress { started: opt_date(p.try_get("started")?)?, deployed: opt_date(p.try_get("deployed")?)? },
+                );
+            }
+            let arows = sqlx::query("SELECT text FROM amendment WHERE cpts_id = $1 AND contract_seq = $2 ORDER BY seq")
+                .bind(id.as_str())
+                .bind(seq)
+                .fetch_all(&self.pool)
+                .await?;
+            let amendments = arows
+                .iter()
+                .map(|r| {
+                    let t: String = r.try_get("text")?;
+                    AmendmentRecord::parse(&t).map_err(|_| invalid("avenant stocké illisible"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let rrows =
+                sqlx::query("SELECT year, released_on FROM year_release WHERE cpts_id = $1 AND contract_seq = $2")
+                    .bind(id.as_str())
+                    .bind(seq)
+                    .fetch_all(&self.pool)
+                    .await?;
+            let mut released = BTreeMap::new();
+            for r in &rrows {
+                let y = u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()))?;
+                released.insert(y, date(&r.try_get::<String, _>("released_on")?)?);
+            }
+            out.push((
+                Agreement {
+                    seq,
+                    cpts_name: cpts_name.to_string(),
+                    annex,
+                    terms,
+                    cpam: r.try_get("cpam")?,
+                    ars: r.try_get("ars")?,
+                    progress,
+                    amendments,
+                    terminated: opt_date(r.try_get("terminated")?)?,
+                    termination_reason: r.try_get("termination_reason")?,
+                    released,
+                },
+                r.try_get("version")?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Every ledger line of a CPTS (all funders, cancelled ones included), by due date.
+    pub async fn ledger(&self, id: &CptsId) -> Result<Vec<Line>> {
+        let rows = sqlx::query("SELECT * FROM ledger_line WHERE cpts_id = $1 ORDER BY due, id")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(line_of).collect()
+    }
+
+    /// Lines of every CPTS (for national alerts and dashboards).
+    pub async fn all_ledgers(&self) -> Result<Vec<(String, Line)>> {
+        let rows = sqlx::query("SELECT * FROM ledger_line ORDER BY cpts_id, due, id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get("cpts_id")?, line_of(r)?))).collect()
+    }
+
+    /// What releases lines beyond their dates.
+    pub async fn gates(&self, id: &CptsId) -> Result<Gates> {
+        let rows = sqlx::query("SELECT contract_seq, year FROM year_release WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut g = Gates::default();
+        for r in &rows {
+            let y = u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()))?;
+            g.released.insert((r.try_get("contract_seq")?, y));
+        }
+        Ok(g)
+    }
+
+    /// A contract's book (agreement, its ACI lines, gates) and version.
+    pub async fn book(&self, id: &CptsId, cpts_name: &str, seq: i64) -> Result<(Book, i64)> {
+        let (agreement, version) = self
+            .contracts(id, cpts_name)
+            .await?
+            .into_iter()
+            .find(|(a, _)| a.seq == seq)
+            .ok_or_else(|| invalid(format!("contrat n° {seq} introuvable pour {id}")))?;
+        let lines = self
+            .ledger(id)
+            .await?
+            .into_iter()
+            .filter(|l| matches!(l.planned.source, Source::Aci { contract, .. } if contract == seq))
+            .collect();
+        let gates = self.gates(id).await?;
+        Ok((Book { agreement, lines, gates }, version))
+    }
+
+    /// Persist a decided outcome: refused (nothing written) if the contract changed since `version`.
+    pub async fn save_outcome(
+        &self,
+        id: &CptsId,
+        version: i64,
+        before: &Agreement,
+        o: &Outcome,
+        event: Option<(&Event, usize)>,
+        today: Date,
+    ) -> Result<()> {
+        let a = &o.agreement;
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let done = sqlx::query("UPDATE contract SET version = version + 1, terminated = $1, termination_reason = $2 WHERE cpts_id = $3 AND seq = $4 AND version = $5")
+            .bind(a.terminated.map(|d| d.to_string()))
+            .bind(a.termination_reason.as_deref())
+            .bind(id.as_str())
+            .bind(a.seq)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict {
+                id: format!("{id} (contrat n° {})", a.seq),
+                expected: version,
+                actual: version + 1,
+            });
+        }
+        if let Some((ev, expected)) = event {
+            Store::insert_event(&mut tx, id, ev, expected).await?;
+        }
+        if a.progress != before.progress {
+            Store::write_progress(&mut tx, id, a).await?;
+        }
+        for (n, am) in (1i64..).zip(&a.amendments).skip(before.amendments.len()) {
+            sqlx::query("INSERT INTO amendment (cpts_id, contract_seq, seq, effective, text, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.as_str())
+                .bind(a.seq)
+                .bind(n)
+                .bind(am.parsed.effective.to_string())
+                .bind(&am.text)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (y, on) in a.released.iter().filter(|(y, _)| !before.released.contains_key(*y)) {
+            sqlx::query("INSERT INTO year_release (cpts_id, contract_seq, year, released_on) VALUES ($1, $2, $3, $4)")
+                .bind(id.as_str())
+                .bind(a.seq)
+                .bind(i64::from(*y))
+                .bind(on.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for line in &o.changes.cancel {
+            let done = sqlx::query("UPDATE ledger_line SET cancelled_on = $1 WHERE cpts_id = $2 AND id = $3 AND paid = 0 AND cancelled_on IS NULL")
+                .bind(today.to_string())
+                .bind(id.as_str())
+                .bind(*line)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(invalid(format!("ligne n° {line} payée ou annulée entre-temps : rien n'a été enregistré")));
+            }
+        }
+        Store::insert_lines(&mut tx, id, &o.changes.insert).await?;
+        if let Some((line, amount, on)) = o.payment {
+            Store::insert_payment(&mut tx, id, line, amount, on).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_payment(
+        tx: &mut Transaction<'_, Any>,
+        id: &CptsId,
+        line: i64,
+        amount: Cents,
+        on: Date,
+    ) -> Result<()> {
+        // Guarded: the line must still be live and not be overpaid by this payment.
+        let done = sqlx::query("UPDATE ledger_line SET paid = paid + $1 WHERE cpts_id = $2 AND id = $3 AND cancelled_on IS NULL AND ABS(paid + $1) <= ABS(amount)")
+            .bind(amount.get())
+            .bind(id.as_str())
+            .bind(line)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(invalid(format!("ligne n° {line} réglée ou annulée entre-temps : rien n'a été enregistré")));
+        }
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM payment WHERE cpts_id = $1 AND line_id = $2")
+            .bind(id.as_str())
+            .bind(line)
+            .fetch_one(&mut **tx)
+            .await?;
+        let seq = row.try_get::<i64, _>("n")? + 1;
+        sqlx::query(
+            "INSERT INTO payment (cpts_id, line_id, seq, paid_on, amount, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_str())
+        .bind(line)
+        .bind(seq)
+        .bind(on.to_string())
+        .bind(amount.get())
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Record a payment on a convention's line (checked by `Line::check_payment`).
+    pub async fn pay_line(&self, id: &CptsId, line: i64, signed: Cents, on: Date) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        Store::insert_payment(&mut tx, id, line, signed, on).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Payments recorded on a CPTS's lines: (line, date, amount).
+    pub async fn payments(&self, id: &CptsId) -> Result<Vec<(i64, Date, Cents)>> {
+        let rows = sqlx::query(
+            "SELECT line_id, paid_on, amount FROM payment WHERE cpts_id = $1 ORDER BY paid_on, line_id, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("line_id")?,
+                    date(&r.try_get::<String, _>("paid_on")?)?,
+                    Cents::new(r.try_get("amount")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Add a validated convention and its installments as ledger lines.
+    pub async fn add_convention(&self, id: &CptsId, c: &Convention) -> Result<i64> {
+        c.validate().map_err(|e| invalid(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let seq = Store::next_seq(&mut tx, "convention", id).await?;
+        sqlx::query("INSERT INTO convention (cpts_id, seq, kind, funder, purpose, amount, start_on, end_on, deliverables, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(id.as_str())
+            .bind(seq)
+            .bind(c.kind.code())
+            .bind(&c.funder)
+            .bind(&c.purpose)
+            .bind(c.amount.get())
+            .bind(c.start.to_string())
+            .bind(c.end.to_string())
+            .bind(c.deliverables.join("\n"))
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        Store::insert_lines(&mut tx, id, &c.plan(seq)).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    pub async fn conventions(&self, id: &CptsId) -> Result<Vec<(i64, Convention)>> {
+        let rows = sqlx::query("SELECT * FROM convention WHERE cpts_id = $1 ORDER BY seq")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let lines = self.ledger(id).await?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                let kind: String = r.try_get("kind")?;
+                let deliverables: String = r.try_get("deliverables")?;
+                Ok((
+                    seq,
+                    Convention {
+                        kind: FunderKind::parse(&kind).map_err(invalid)?,
+                        funder: r.try_get("funder")?,
+                        purpose: r.try_get("purpose")?,
+                        amount: Cents::new(r.try_get("amount")?),
+                        start: date(&r.try_get::<String, _>("start_on")?)?,
+                        end: date(&r.try_get::<String, _>("end_on")?)?,
+                        deliverables: deliverables.lines().map(str::to_string).filter(|s| !s.is_empty()).collect(),
+                        installments: lines
+                            .iter()
+                            .filter(|l| matches!(l.planned.source, Source::Convention { convention, .. } if convention == seq))
+                            .map(|l| (l.planned.due, l.planned.amount))
+                            .collect(),
+                    },
+                ))
+            })
+            .collect()
+    }
+}
