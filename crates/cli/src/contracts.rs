@@ -296,7 +296,7 @@ pub fn run(
     let geo = Geo::builtin().map_err(CliError::Failed)?;
     crate::registry::block_on(db, |store| async move {
         match action {
-            Action::Lifecycle(cmd) => lifecycle_cmd(&store, &geo, &rules, cmd).await,
+            Action::Lifecycle(cmd) => lifecycle_cmd(&store, &rules, cmd).await,
             Action::Contract(cmd) => contract_cmd(&store, &geo, &rules, cmd).await,
             Action::Ledger(cmd) => ledger_cmd(&store, &rules, cmd).await,
             Action::Convention(cmd) => convention_cmd(&store, cmd).await,
@@ -305,7 +305,7 @@ pub fn run(
     })
 }
 
-async fn lifecycle_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: LifecycleCmd) -> Result<String, CliError> {
+async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Result<String, CliError> {
     match cmd {
         LifecycleCmd::Show { id } => {
             let cid = cpts_id(&id)?;
