@@ -512,7 +512,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 format!("Gouvernance — {} mandat(s)\n{}", history.len(), t.render())
             }
             Action::Demo => {
-                let mut out = crate::demo::load(&store).await?;
+                let mut out = crate::demo::load(&store, &geo, &rules).await?;
                 out.push('\n');
                 out.push_str(&list_text(&geo, &rules, &store.list_cpts().await.map_err(store_err)?, today()));
                 out

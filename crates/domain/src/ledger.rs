@@ -331,6 +331,17 @@ impl FunderKind {
         }
     }
 
+    /// Short form for ledger lines.
+    pub fn short(self) -> &'static str {
+        match self {
+            FunderKind::Ars => "FIR",
+            FunderKind::Collectivite => "collectivité",
+            FunderKind::Europe => "fonds européens",
+            FunderKind::Prive => "partenaire privé",
+            FunderKind::Autre => "autre financeur",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<FunderKind, String> {
         let s = s.trim().to_lowercase();
         FunderKind::ALL.into_iter().find(|k| k.code() == s).ok_or_else(|| {
@@ -400,7 +411,7 @@ impl Convention {
     }
 
     pub fn funder_label(&self) -> String {
-        format!("{} ({})", self.funder, self.kind.label())
+        format!("{} — {}", self.funder, self.kind.short())
     }
 
     /// The convention's ledger lines.
