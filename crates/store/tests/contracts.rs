@@ -1,0 +1,148 @@
+//! Lifecycle, contracts and the ledger on both engines: a contract signed with its schedule,
+//! mission starts, payments, an amendment and a termination persist exactly what the domain
+//! decided; refused or conflicting writes leave the store as it was.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+
+mod common;
+
+use common::{identity, stores};
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::{Book, Op};
+use cpts_domain::ids::CptsId;
+use cpts_domain::ledger::{Convention, FunderKind, Source, Status};
+use cpts_domain::lifecycle::{Actor, Event, Step};
+use cpts_engine::explain::Explanation;
+use cpts_engine::money::Cents;
+use cpts_engine::rules::RuleSet;
+use cpts_engine::schedule::schedule;
+use cpts_store::StoreError;
+use jiff::civil::{Date, date};
+
+const ANNEX: &str = "signed: 2020-01-15
+population: 38000
+missions:
+  - {code: acces_soins, fixed: 20000, variable: 0}
+  - {code: parcours, fixed: 15000, variable: 0}
+  - {code: prevention, fixed: 12000, variable: 0}
+";
+
+fn ev(step: Step, on: Date, actor: Actor) -> Event {
+    Event {
+        step,
+        date: on,
+        actor,
+        by: "test".into(),
+        document: Some("réf.".into()),
+        note: None,
+        signatories: step.signatories().to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn a_contract_and_its_ledger_live_and_end() {
+    let rules = RuleSet::builtin().unwrap();
+    let today = date(2021, 6, 1);
+    for (engine, store) in stores().await {
+        let id: CptsId = "cpts-a".parse().unwrap();
+        store.create_cpts(&id, &identity("CPTS A")).await.unwrap();
+        // History: a step recorded against a stale history length is refused.
+        store.record_event(&id, &ev(Step::Declare, date(2019, 1, 1), Actor::Cpts), 0).await.unwrap();
+        let stale = store.record_event(&id, &ev(Step::Formalise, date(2019, 2, 1), Actor::Cpts), 0).await;
+        assert!(matches!(stale, Err(StoreError::Invalid(_))), "{engine}");
+        assert_eq!(store.lifecycle(&id).await.unwrap().len(), 1, "{engine}");
+
+        let (a, _) = Agreement::new(1, "CPTS A", ANNEX, "CPAM Paris (75)", "ARS Île-de-France", &rules).unwrap();
+        let plan = Book::open(&a, &rules).unwrap();
+        store.sign_contract(&id, &ev(Step::Sign, date(2020, 1, 15), Actor::Cpam), 1, &a, &plan).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        assert_eq!(book.lines.len(), plan.len(), "{engine}");
+        assert_eq!(book.agreement.annex, ANNEX);
+
+        let mut version = v;
+        let mut apply = async |op: Op| {
+            let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+            assert_eq!(v, version);
+            let o = book.decide(&op, &rules, today).unwrap();
+            store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
+            version += 1;
+        };
+        apply(Op::Start { mission: "acces_soins".into(), on: date(2020, 3, 1) }).await;
+        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let first = book.lines.iter().find(|l| l.planned.due == date(2020, 1, 15)).unwrap().id;
+        let o = book
+            .decide(&Op::Pay { line: first, amount: Cents::new(5_000_000), on: date(2020, 1, 20) }, &rules, today)
+            .unwrap();
+        store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
+        // The same decision saved again against the old version: refused, nothing written.
+        let again = store.save_outcome(&id, v, &book.agreement, &o, None, today).await;
+        assert!(matches!(again, Err(StoreError::Conflict { .. })), "{engine}: {again:?}");
+        let paid = store.payments(&id).await.unwrap();
+        assert_eq!(paid, vec![(first, date(2020, 1, 20), Cents::new(5_000_000))], "{engine}");
+
+        // Amendment then termination; the ledger adds up to the engine's entitlement throughout.
+        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let o = book
+            .decide(&Op::Amend { text: "effective: 2021-01-15\npopulation: 45000\n".into() }, &rules, today)
+            .unwrap();
+        store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        assert_eq!(book.agreement.amendments.len(), 1);
+        let o = book
+            .decide(
+                &Op::Terminate { on: date(2021, 3, 1), reason: "missions non mises en œuvre".into() },
+                &rules,
+                today,
+            )
+            .unwrap();
+        let term = ev(Step::Terminate, date(2021, 3, 1), Actor::Cpam);
+        store.save_outcome(&id, v, &book.agreement, &o, Some((&term, 2)), today).await.unwrap();
+        let (book, _) = store.book(&id, "CPTS A", 1).await.unwrap();
+        assert_eq!(book.agreement.terminated, Some(date(2021, 3, 1)), "{engine}");
+        let c = book.agreement.contract(&rules).unwrap();
+        let s = schedule(&rules, &c, &mut Explanation::default()).unwrap();
+        let live = Cents::sum(book.lines.iter().filter(|l| l.cancelled.is_none()).map(|l| l.planned.amount)).unwrap();
+        assert_eq!(live, s.total_entitlement, "{engine}");
+        assert_eq!(store.lifecycle(&id).await.unwrap().len(), 3, "{engine}");
+        // A refused operation (start after termination) is decided before any write.
+        assert!(book.decide(&Op::Start { mission: "parcours".into(), on: date(2021, 4, 1) }, &rules, today).is_err());
+        let statuses: Vec<Status> = book.lines.iter().map(|l| l.status(today, &book.gates)).collect();
+        assert!(statuses.contains(&Status::Paid) && statuses.contains(&Status::Cancelled), "{engine}: {statuses:?}");
+    }
+}
+
+#[tokio::test]
+async fn conventions_and_their_payments() {
+    for (engine, store) in stores().await {
+        let id: CptsId = "cpts-b".parse().unwrap();
+        store.create_cpts(&id, &identity("CPTS B")).await.unwrap();
+        let mut c = Convention {
+            kind: FunderKind::Ars,
+            funder: "ARS Île-de-France".into(),
+            purpose: "Phase 1".into(),
+            amount: Cents::new(3_000_000),
+            start: date(2021, 3, 1),
+            end: date(2021, 2, 1),
+            deliverables: vec!["diagnostic".into(), "projet de santé".into()],
+            installments: vec![(date(2021, 3, 1), Cents::new(1_500_000)), (date(2022, 3, 1), Cents::new(1_500_000))],
+        };
+        // End before start: refused, nothing stored.
+        let e = store.add_convention(&id, &c).await.unwrap_err();
+        assert!(e.to_string().contains("avant le début"), "{engine}: {e}");
+        assert!(store.conventions(&id).await.unwrap().is_empty());
+        assert!(store.ledger(&id).await.unwrap().is_empty());
+        c.end = date(2022, 3, 1);
+        assert_eq!(store.add_convention(&id, &c).await.unwrap(), 1);
+        let back = store.conventions(&id).await.unwrap();
+        assert_eq!(back, vec![(1, c.clone())], "{engine}");
+        let lines = store.ledger(&id).await.unwrap();
+        assert_eq!(lines.len(), 2);
+        assert!(matches!(lines[0].planned.source, Source::Convention { convention: 1, installment: 1 }));
+        store.pay_line(&id, lines[0].id, Cents::new(1_500_000), date(2021, 3, 10)).await.unwrap();
+        // Overpaying is refused by the store itself, whatever the caller checked.
+        assert!(store.pay_line(&id, lines[0].id, Cents::new(1), date(2021, 3, 11)).await.is_err(), "{engine}");
+        let lines = store.ledger(&id).await.unwrap();
+        assert_eq!(lines[0].paid, Cents::new(1_500_000));
+        assert_eq!(store.payments(&id).await.unwrap().len(), 1, "{engine}");
+    }
+}
