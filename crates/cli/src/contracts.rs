@@ -219,16 +219,26 @@ fn euros(s: &str) -> Result<Cents, CliError> {
 }
 
 fn history_text(h: &[Event]) -> String {
-    let mut t = Table::new(&[("Date", false), ("Étape", false), ("Par", false), ("Document", false)]);
+    let mut t = Table::new(&[("Date", false), ("Étape", false), ("Par", false), ("Document", false), ("Note", false)]);
     for e in h {
         t.row(vec![
             fr(e.date),
             e.step.label().to_string(),
             format!("{} ({})", e.by, e.actor.label()),
             e.document.clone().unwrap_or_default(),
+            e.note.clone().unwrap_or_default(),
         ]);
     }
     t.render()
+}
+
+/// The annex's comment lines (a demo annex says it is one).
+fn annex_notes(a: &Agreement) -> String {
+    a.annex
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|l| format!("Note de l'annexe du contrat n° {} : {}\n", a.seq, l.trim()))
+        .collect()
 }
 
 fn next_steps(stage: Option<Stage>) -> String {
@@ -547,6 +557,7 @@ fn contract_text(a: &Agreement, c: &cpts_engine::contract::Contract, version: i6
         c.years(),
         c.anniversaries.last().and_then(|d| cpts_engine::dates::day_before(*d)).map_or("?".into(), fr),
     );
+    out.push_str(&annex_notes(a));
     if let Some(t) = a.terminated {
         out.push_str(&format!("Résilié le {} : {}\n", fr(t), a.termination_reason.clone().unwrap_or_default()));
     }
@@ -651,7 +662,8 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: bo
             status,
         ]);
         if s != Status::Cancelled {
-            let open = l.planned.amount.get().saturating_sub(l.paid.get());
+            // Amounts to repay are shown as what the CPTS owes (positive).
+            let open = l.planned.amount.get().saturating_sub(l.paid.get()).abs();
             *by_funder.entry((l.planned.funder.clone(), s)).or_default() +=
                 if s == Status::Paid { l.paid.get() } else { open };
         }
@@ -673,7 +685,19 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
                 return Ok(format!("Aucune ligne au grand livre de {cid}.\n"));
             }
             let gates = store.gates(&cid).await.map_err(store_err)?;
-            Ok(ledger_text(rules, &lines, &gates, on.unwrap_or_else(today), all))
+            let r = store.get_cpts(&cid).await.map_err(store_err)?;
+            let notes: String = store
+                .contracts(&cid, &r.identity.name)
+                .await
+                .map_err(store_err)?
+                .iter()
+                .map(|(a, _)| annex_notes(a))
+                .collect();
+            Ok(format!(
+                "{} ({cid})\n{notes}{}",
+                r.identity.name,
+                ledger_text(rules, &lines, &gates, on.unwrap_or_else(today), all)
+            ))
         }
         LedgerCmd::Explain { id, line } => {
             let cid = cpts_id(&id)?;

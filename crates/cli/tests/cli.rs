@@ -400,3 +400,152 @@ fn governance_history_and_structures_from_the_command_line() {
     assert!(err.contains("« cirque » inconnu") && err.contains("commune inconnue") && err.contains("date"), "{err}");
     assert!(text(&cpts(&["--db", &d, "structures", "list", "cpts-paris-14"])).0.contains("1 structure(s)"));
 }
+
+/// Run a command on a database; assert it succeeds; return its output.
+fn ok(d: &str, args: &[&str]) -> String {
+    let mut all = vec!["--db", d];
+    all.extend_from_slice(args);
+    let o = cpts(&all);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{args:?} : {err}");
+    out
+}
+
+/// Run a command that must be refused with exit code 2; return its error.
+fn refused(d: &str, args: &[&str]) -> String {
+    let mut all = vec!["--db", d];
+    all.extend_from_slice(args);
+    let o = cpts(&all);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?} aurait dû être refusé : {err}");
+    err
+}
+
+#[test]
+fn from_interest_to_contract_payments_and_termination() {
+    let d = db("lifecycle.sqlite");
+    ok(&d, &["create", "CPTS Test Nord"]);
+    ok(&d, &["territory", "set", "cpts-test-nord", "--version", "1", "75118"]);
+    let id = "cpts-test-nord";
+    let step =
+        |s: &str, on: &str, who: &str| ok(&d, &["lifecycle", "step", id, s, "--on", on, "--as", who, "--by", "x"]);
+    step("declarer", "2019-01-10", "cpts");
+    // Out of order, wrong role: refused with the reason, nothing recorded.
+    let e = refused(&d, &["lifecycle", "step", id, "phase-1", "--on", "2019-02-01", "--as", "ars", "--by", "x"]);
+    assert!(e.contains("impossible depuis l'étape « déclaration d'intérêt »"), "{e}");
+    let e = refused(&d, &["lifecycle", "step", id, "formaliser", "--on", "2019-02-01", "--as", "cpam", "--by", "x"]);
+    assert!(e.contains("réservé à la CPTS"), "{e}");
+    step("formaliser", "2019-02-01", "cpts");
+    step("valider-lettre", "2019-03-01", "ars");
+    step("phase-1", "2019-03-02", "ars");
+    step("deposer-projet", "2019-09-01", "cpts");
+    step("valider-projet", "2019-10-01", "ars");
+    let annex = temp(
+        "annexe.yaml",
+        "signed: 2020-01-15\npopulation: 38000\nmissions:\n  - {code: acces_soins, fixed: 20000, variable: 10000, objectives: [{indicator: mt, target: 100, weight: 100}]}\n  - {code: parcours, fixed: 15000, variable: 0}\n  - {code: prevention, fixed: 12345.67, variable: 0}\n".as_bytes(),
+    );
+    let annex = annex.to_str().unwrap();
+    let sign = [
+        "contract",
+        "sign",
+        id,
+        "--file",
+        annex,
+        "--on",
+        "2020-01-15",
+        "--as",
+        "cpam",
+        "--by",
+        "CPAM",
+        "--cosigned-by",
+        "ars",
+    ];
+    // Statutes not checked yet: refused, no contract, no ledger line.
+    let e = refused(&d, &sign);
+    assert!(e.contains("statuts non vérifiés"), "{e}");
+    assert!(ok(&d, &["ledger", "show", id]).contains("Aucune ligne"));
+    ok(&d, &["lifecycle", "statutes", id, "--on", "2019-11-01"]);
+    let out = ok(&d, &sign);
+    assert!(out.contains("CPAM Paris (75), ARS Île-de-France"), "{out}");
+    assert!(ok(&d, &["lifecycle", "show", id]).contains("étape : contrat ACI signé"));
+
+    let e = refused(&d, &["contract", "start", id, "acces_soins", "--on", "2019-12-01"]);
+    assert!(e.contains("avant la signature du contrat"), "{e}");
+    ok(&d, &["contract", "start", id, "acces_soins", "--on", "2020-01-15"]);
+    let cal = ok(&d, &["contract", "calendar", id, "--on", "2020-08-01"]);
+    let row = |name: &str| cal.lines().find(|l| l.starts_with(name)).unwrap().to_string();
+    assert!(row("acces_soins").contains("15/07/2020") && row("acces_soins").trim_end().ends_with("démarrée"), "{cal}");
+    assert!(row("parcours").trim_end().ends_with("à venir"), "{cal}");
+    let alerts = ok(&d, &["alerts", id, "--on", "2020-12-20", "--days", "30"]);
+    assert!(alerts.contains("Organisation de parcours pluriprofessionnels autour du patient : démarrage attendu au plus tard le 15/01/2021") || alerts.contains("démarrage à faire d'ici le 15/01/2021"), "{alerts}");
+
+    // Pay what is due: the operating allocation (50 000 €) and the access advance (15 000 €).
+    let ledger = ok(&d, &["ledger", "show", id, "--on", "2020-02-01"]);
+    let due: Vec<String> = ledger
+        .lines()
+        .filter(|l| l.trim_end().ends_with("exigible"))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(due.len(), 2, "{ledger}");
+    let e = refused(&d, &["ledger", "pay", id, &due[0], "--on", "2020-02-01", "--amount", "999999"]);
+    assert!(e.contains("supérieur au reste dû"), "{e}");
+    for line in &due {
+        ok(&d, &["ledger", "pay", id, line, "--on", "2020-02-01"]);
+    }
+    let e = refused(&d, &["ledger", "pay", id, &due[0], "--on", "2020-02-02"]);
+    assert!(e.contains("déjà entièrement réglée"), "{e}");
+
+    // An amendment dated before the contract is refused; a valid one is recorded.
+    let bad = temp("avenant-bad.yaml", b"effective: 2019-06-01\npopulation: 45000\n");
+    let e = refused(&d, &["contract", "amend", id, "--file", bad.to_str().unwrap()]);
+    assert!(e.contains("pas après la signature du contrat"), "{e}");
+    let good = temp(
+        "avenant.yaml",
+        "effective: 2020-06-01\npopulation: 45000\nreason: rattachement d'une commune\n".as_bytes(),
+    );
+    ok(&d, &["contract", "amend", id, "--file", good.to_str().unwrap()]);
+    assert!(ok(&d, &["contract", "show", id]).contains("effectif le 01/06/2020 : population 45000"));
+
+    // Terminated on 1 July 2020: 168 days of 366 are due; the excess advances are to repay.
+    let out = ok(
+        &d,
+        &[
+            "contract",
+            "terminate",
+            id,
+            "--reason",
+            "missions non mises en œuvre",
+            "--on",
+            "2020-07-01",
+            "--as",
+            "cpam",
+            "--by",
+            "CPAM",
+        ],
+    );
+    assert!(out.contains("27 049,18 € à reverser"), "{out}");
+    assert!(out.contains("5 819,67 € à reverser"), "{out}");
+    let ledger = ok(&d, &["ledger", "show", id, "--on", "2020-07-02"]);
+    assert!(ledger.contains("à reverser : 32 868,85 €"), "{ledger}");
+    assert!(ok(&d, &["lifecycle", "show", id]).contains("étape : contrat résilié"));
+    let e = refused(&d, &["contract", "start", id, "parcours", "--on", "2020-08-01"]);
+    assert!(e.contains("contrat résilié"), "{e}");
+}
+
+#[test]
+fn the_demo_shows_paris_in_october_2021() {
+    let d = db("demo-2021.sqlite");
+    ok(&d, &["demo"]);
+    assert!(ok(&d, &["lifecycle", "show", "cpts-paris-18"]).contains("étape : contrat ACI signé"));
+    assert!(ok(&d, &["lifecycle", "show", "cpts-paris-5"]).contains("étape : phase 1"));
+    assert!(ok(&d, &["lifecycle", "show", "projet-paris-7"]).contains("étape : déclaration d'intérêt"));
+    let c = ok(&d, &["contract", "show", "cpts-paris-10"]);
+    assert!(c.contains("Signé le 01/06/2021") && c.contains("DÉMONSTRATION"), "{c}");
+    let l = ok(&d, &["ledger", "show", "cpts-paris-5", "--on", "2021-10-25"]);
+    assert!(l.contains("ARS Île-de-France — FIR") && l.contains("15 000,00 €"), "{l}");
+    let signed = ["cpts-paris-18", "cpts-paris-14", "cpts-paris-13", "cpts-paris-20", "cpts-paris-10", "cpts-paris-8"];
+    for id in signed {
+        assert!(ok(&d, &["contract", "calendar", id, "--on", "2021-10-25"]).contains("acces_soins"), "{id}");
+    }
+    assert!(refused(&d, &["contract", "show", "cpts-paris-12"]).contains("aucun contrat ACI"));
+}

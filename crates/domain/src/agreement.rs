@@ -247,6 +247,16 @@ impl Agreement {
         if reason.trim().is_empty() {
             return Err(one("reason", "motif de résiliation manquant"));
         }
+        if let Some(am) = self.amendments.iter().find(|am| am.parsed.effective >= on) {
+            return Err(one(
+                "terminated",
+                format!(
+                    "un avenant prend effet le {}, après la date de résiliation du {}",
+                    fr(am.parsed.effective),
+                    fr(on)
+                ),
+            ));
+        }
         let mut a = self.clone();
         a.terminated = Some(on);
         a.termination_reason = Some(reason.trim().to_string());

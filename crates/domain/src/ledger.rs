@@ -116,6 +116,9 @@ impl Line {
         if self.cancelled.is_some() {
             return Err("ligne annulée : aucun paiement possible".into());
         }
+        if self.paid == self.planned.amount {
+            return Err("ligne déjà entièrement réglée".into());
+        }
         if amount.get() <= 0 {
             return Err(format!("montant {amount} : attendu un montant positif"));
         }
