@@ -411,6 +411,17 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
                     fr(who.on)
                 )));
             }
+            // A renewal starts when the previous contract has ended (term reached or terminated).
+            if let Some((prev, _)) = previous.last()
+                && let Some(end) = prev.contract(rules).ok().and_then(|c| Agreement::end(&c))
+                && agreement.signed() < end
+            {
+                return Err(usage(format!(
+                    "le contrat n° {} arrive à échéance le {} : le renouvellement prend effet à cette date au plus tôt",
+                    prev.seq,
+                    fr(end)
+                )));
+            }
             let facts = eligibility(store, rules, &r, Some(&agreement)).await?;
             lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
             let lines = Book::open(&agreement, rules).map_err(CliError::Failed)?;

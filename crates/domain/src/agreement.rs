@@ -156,6 +156,20 @@ impl Agreement {
         }
     }
 
+    /// Change a mission's progress on a copy, then check the whole record.
+    fn with_progress(
+        &self,
+        code: &str,
+        rules: &RuleSet,
+        edit: impl FnOnce(&mut Progress) -> Result<(), Vec<InputError>>,
+    ) -> Result<(Agreement, Contract), Vec<InputError>> {
+        self.mission_known(code)?;
+        self.not_terminated()?;
+        let mut a = self.clone();
+        edit(a.progress.entry(code.to_string()).or_default())?;
+        a.checked(rules)
+    }
+
     /// Record a mission's actual start. A start cannot move once recorded (payments follow from it).
     pub fn start_mission(
         &self,
@@ -163,46 +177,43 @@ impl Agreement {
         on: Date,
         rules: &RuleSet,
     ) -> Result<(Agreement, Contract), Vec<InputError>> {
-        self.mission_known(code)?;
-        self.not_terminated()?;
-        let mut a = self.clone();
-        let p = a.progress.entry(code.to_string()).or_default();
-        if let Some(s) = p.started {
-            return Err(one("start", format!("mission « {code} » déjà démarrée le {}", fr(s))));
-        }
-        if on < self.signed() {
-            return Err(one(
-                "start",
-                format!("démarrage le {} avant la signature du contrat ({})", fr(on), fr(self.signed())),
-            ));
-        }
-        p.started = Some(on);
-        a.checked(rules)
+        let signed = self.signed();
+        self.with_progress(code, rules, |p| {
+            if let Some(s) = p.started {
+                return Err(one("start", format!("mission « {code} » déjà démarrée le {}", fr(s))));
+            }
+            if on < signed {
+                return Err(one(
+                    "start",
+                    format!("démarrage le {} avant la signature du contrat ({})", fr(on), fr(signed)),
+                ));
+            }
+            p.started = Some(on);
+            Ok(())
+        })
     }
 
-    /// Record a mission's full deployment (after its start).
+    /// Record a mission's full deployment (after its start, before the end of the contract).
     pub fn deploy_mission(
         &self,
         code: &str,
         on: Date,
         rules: &RuleSet,
     ) -> Result<(Agreement, Contract), Vec<InputError>> {
-        self.mission_known(code)?;
-        self.not_terminated()?;
-        let mut a = self.clone();
-        let p = a.progress.entry(code.to_string()).or_default();
-        match p.started {
-            None => return Err(one("deployed", format!("mission « {code} » pas encore démarrée"))),
-            Some(s) if on < s => {
-                return Err(one("deployed", format!("déploiement le {} avant le démarrage ({})", fr(on), fr(s))));
+        let (a, c) = self.with_progress(code, rules, |p| {
+            match p.started {
+                None => return Err(one("deployed", format!("mission « {code} » pas encore démarrée"))),
+                Some(s) if on < s => {
+                    return Err(one("deployed", format!("déploiement le {} avant le démarrage ({})", fr(on), fr(s))));
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        if let Some(d) = p.deployed {
-            return Err(one("deployed", format!("mission « {code} » déjà déployée le {}", fr(d))));
-        }
-        p.deployed = Some(on);
-        let (a, c) = a.checked(rules)?;
+            if let Some(d) = p.deployed {
+                return Err(one("deployed", format!("mission « {code} » déjà déployée le {}", fr(d))));
+            }
+            p.deployed = Some(on);
+            Ok(())
+        })?;
         if Agreement::end(&c).is_some_and(|e| on >= e) {
             return Err(one("deployed", "déploiement après la fin du contrat"));
         }
