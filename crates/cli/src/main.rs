@@ -96,6 +96,8 @@ enum Command {
     /// Conventions des autres financeurs (ARS/FIR phase 1, collectivités, fonds européens, privés)
     #[command(subcommand)]
     Convention(contracts::ConventionCmd),
+    /// Catalogue des indicateurs nationaux par mission
+    Indicators,
     /// Ce qui est en retard ou arrive à échéance (une CPTS ou toutes)
     Alerts {
         /// Identifiant de la CPTS (toutes par défaut)
@@ -107,6 +109,35 @@ enum Command {
         #[arg(long)]
         on: Option<jiff::civil::Date>,
     },
+}
+
+/// The national indicator catalogue, one line each.
+fn indicators(rules_dir: Option<&std::path::Path>) -> Result<String, load::CliError> {
+    use cpts_domain::indicators::{Catalogue, Direction};
+    let rules = load::rules(rules_dir)?;
+    let c = Catalogue::builtin(&rules).map_err(load::CliError::Failed)?;
+    let mut t = table::Table::new(&[
+        ("Code", false),
+        ("Mission", false),
+        ("Libellé", false),
+        ("Unité", false),
+        ("Saisie", false),
+        ("Meilleur si", false),
+    ]);
+    for i in &c.indicators {
+        t.row(vec![
+            i.code.clone(),
+            i.mission.clone(),
+            i.label.clone(),
+            i.unit.label().into(),
+            i.periodicity.label().into(),
+            if i.direction == Direction::Hausse { "hausse" } else { "baisse" }.into(),
+        ]);
+    }
+    Ok(format!(
+        "{}La mission crises n'a pas d'indicateur de résultat (jalons du plan). Cibles, poids et règles de paiement sont fixés par chaque contrat ; un contrat peut définir ses propres indicateurs.\nSource : rules/indicators/catalogue.yaml (définitions de travail [S], convention cpts).\n",
+        t.render()
+    ))
 }
 
 fn main() -> ExitCode {
@@ -132,6 +163,7 @@ fn main() -> ExitCode {
         Command::Contract(cmd) => money(contracts::Action::Contract(cmd)),
         Command::Ledger(cmd) => money(contracts::Action::Ledger(cmd)),
         Command::Convention(cmd) => money(contracts::Action::Convention(cmd)),
+        Command::Indicators => indicators(cli.rules.as_deref()).map(|out| funding::emit(&out)),
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
     };
     match result {

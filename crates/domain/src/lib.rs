@@ -3,6 +3,7 @@ pub mod book;
 pub mod calendar;
 pub mod geo;
 pub mod ids;
+pub mod indicators;
 pub mod ledger;
 pub mod lifecycle;
 pub mod registry;
