@@ -294,13 +294,19 @@ impl Agreement {
         if let Some(d) = self.released.get(&year) {
             return Err(one("year", format!("rapport de l'année {year} déjà validé le {}", fr(*d))));
         }
-        if let Some((start, _)) = c.year_bounds(year)
-            && on < start
-        {
-            return Err(one(
-                "date",
-                format!("validation le {} avant le début de l'année {year} ({})", fr(on), fr(start)),
-            ));
+        // The report covers the whole year: it is validated once the year has ended.
+        if let Some((_, end)) = c.year_bounds(year) {
+            let end = c.terminated.map_or(end, |t| t.min(end));
+            if on < end {
+                return Err(one(
+                    "date",
+                    format!(
+                        "validation le {} avant la fin de l'année {year} ({}) : le rapport couvre l'année entière",
+                        fr(on),
+                        fr(end)
+                    ),
+                ));
+            }
         }
         let mut a = self.clone();
         a.released.insert(year, on);
