@@ -206,14 +206,6 @@ fn event(step: Step, w: &Who, signatories: Vec<Actor>) -> Result<Event, CliError
     })
 }
 
-fn current(contracts: Vec<(Agreement, i64)>, seq: Option<i64>, id: &CptsId) -> Result<(Agreement, i64), CliError> {
-    let found = match seq {
-        Some(s) => contracts.into_iter().find(|(a, _)| a.seq == s),
-        None => contracts.into_iter().last(),
-    };
-    found.ok_or_else(|| usage(format!("aucun contrat ACI pour {id} (cpts contract sign)")))
-}
-
 fn euros(s: &str) -> Result<Cents, CliError> {
     Cents::parse_euros(s).map_err(|e| usage(format!("montant « {s} » : {e}")))
 }
@@ -265,7 +257,7 @@ async fn eligibility(
     store: &Store,
     rules: &RuleSet,
     r: &CptsRecord,
-    agreement: Option<&Agreement>,
+    agreement: Option<(&Agreement, &cpts_engine::contract::Contract)>,
 ) -> Result<Eligibility, CliError> {
     let statutes = store.statutes(&r.id).await.map_err(store_err)?;
     let mut e = Eligibility {
@@ -274,13 +266,10 @@ async fn eligibility(
         statutes_checked: statutes.map(|s| s.0),
         ..Eligibility::default()
     };
-    if let Some(a) = agreement {
+    if let Some((a, c)) = agreement {
         e.contract_given = true;
-        if let Ok(c) = a.contract(rules) {
-            e.missing_socles = missing_socles(rules, &c, a.signed())
-                .filter_map(|m| rules.mission(m).map(|d| d.code.clone()))
-                .collect();
-        }
+        e.missing_socles =
+            missing_socles(rules, c, a.signed()).filter_map(|m| rules.mission(m).map(|d| d.code.clone())).collect();
     }
     Ok(e)
 }
@@ -355,7 +344,7 @@ async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Res
             let h = store.lifecycle(&cid).await.map_err(store_err)?;
             let mut facts = eligibility(store, rules, &r, None).await?;
             if step == Step::Expire {
-                let (a, _) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, None, &cid)?;
+                let (a, _) = store.agreement(&cid, &r.identity.name, None).await.map_err(store_err)?;
                 facts.contract_end = a.contract(rules).ok().and_then(|c| Agreement::end(&c));
             }
             let ev = event(step, &who, vec![])?;
@@ -422,12 +411,11 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
                     fr(end)
                 )));
             }
-            let facts = eligibility(store, rules, &r, Some(&agreement)).await?;
+            let facts = eligibility(store, rules, &r, Some((&agreement, &c))).await?;
             lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
             let lines = Book::open(&agreement, rules).map_err(CliError::Failed)?;
             store.sign_contract(&cid, &ev, h.len(), &agreement, &lines).await.map_err(store_err)?;
-            let total =
-                Cents::sum(lines.iter().map(|l| l.planned_amount())).map_err(|e| CliError::Failed(e.to_string()))?;
+            let total = Cents::sum(lines.iter().map(|l| l.amount)).map_err(|e| CliError::Failed(e.to_string()))?;
             Ok(format!(
                 "Contrat ACI n° {seq} de {} signé le {} par {}, {} et la CPTS ; échéance le {}.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
                 r.identity.name,
@@ -442,14 +430,14 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
         ContractCmd::Show { id, seq } => {
             let cid = cpts_id(&id)?;
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let (a, version) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, seq, &cid)?;
+            let (a, version) = store.agreement(&cid, &r.identity.name, seq).await.map_err(store_err)?;
             let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
             Ok(contract_text(&a, &c, version))
         }
         ContractCmd::Calendar { id, on } => {
             let cid = cpts_id(&id)?;
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let (a, _) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, None, &cid)?;
+            let (a, _) = store.agreement(&cid, &r.identity.name, None).await.map_err(store_err)?;
             let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
             let on = on.unwrap_or_else(today);
             let days = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
@@ -504,22 +492,11 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
     }
 }
 
-trait PlannedAmount {
-    fn planned_amount(&self) -> Cents;
-}
-
-impl PlannedAmount for cpts_domain::ledger::Planned {
-    fn planned_amount(&self) -> Cents {
-        self.amount
-    }
-}
-
 /// Decide an operation on the current contract and persist it (with its lifecycle step, if any).
 async fn decide(store: &Store, rules: &RuleSet, id: &str, op: Op, ev: Option<Event>) -> Result<String, CliError> {
     let cid = cpts_id(id)?;
     let r = store.get_cpts(&cid).await.map_err(store_err)?;
-    let (a, _) = current(store.contracts(&cid, &r.identity.name).await.map_err(store_err)?, None, &cid)?;
-    let (book, version) = store.book(&cid, &r.identity.name, a.seq).await.map_err(store_err)?;
+    let (book, version) = store.book(&cid, &r.identity.name, None).await.map_err(store_err)?;
     let today = today();
     let history = store.lifecycle(&cid).await.map_err(store_err)?;
     if let Some(ev) = &ev {
@@ -744,7 +721,8 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
             match &l.planned.source {
                 Source::Aci { contract, .. } => {
                     let r = store.get_cpts(&cid).await.map_err(store_err)?;
-                    let (book, version) = store.book(&cid, &r.identity.name, *contract).await.map_err(store_err)?;
+                    let (book, version) =
+                        store.book(&cid, &r.identity.name, Some(*contract)).await.map_err(store_err)?;
                     let today = today();
                     let o = book.decide(&Op::Pay { line, amount, on }, rules, today).map_err(usage)?;
                     store.save_outcome(&cid, version, &book.agreement, &o, None, today).await.map_err(store_err)?;

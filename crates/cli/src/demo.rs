@@ -251,7 +251,7 @@ async fn contract(
     }
     // Pay every line due by then, two weeks after its date (synthetic).
     loop {
-        let (book, _) = store.book(cid, name, 1).await.map_err(|e| failed(e.to_string()))?;
+        let (book, _) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
         let due = book.lines.iter().find(|l| {
             l.status(DEMO_DAY, &book.gates) == Status::Due
                 && l.planned.due.checked_add(jiff::Span::new().days(14)).is_ok_and(|d| d <= DEMO_DAY)
@@ -265,7 +265,7 @@ async fn contract(
 
 async fn step(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, op: Op) -> Result<(), CliError> {
     let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
-    let (book, version) = store.book(cid, name, 1).await.map_err(|e| failed(e.to_string()))?;
+    let (book, version) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
     let o = book.decide(&op, rules, DEMO_DAY).map_err(failed)?;
     store.save_outcome(cid, version, &book.agreement, &o, None, DEMO_DAY).await.map_err(|e| failed(e.to_string()))
 }

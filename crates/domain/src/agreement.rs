@@ -53,12 +53,7 @@ fn one(field: &str, message: impl Into<String>) -> Vec<InputError> {
 /// Parse the annex: the `contract:` section of a case file (wrapped to reuse its parser).
 /// Mission start dates written in it are returned as progress.
 pub fn parse_annex(annex: &str) -> Result<(ContractIn, BTreeMap<String, Progress>), Vec<InputError>> {
-    let case = parse_case(&format!("cpts: x\ncontract:\n{}", indent(annex))).map_err(|mut e| {
-        e.field = e.field.strip_prefix("contract.").unwrap_or(&e.field).to_string();
-        e.line = e.line.and_then(|l| l.checked_sub(2));
-        vec![e]
-    })?;
-    let mut terms = case.contract;
+    let mut terms = parse_inside("cpts: x\ncontract:\n", "  ", annex, "contract.")?.contract;
     if terms.terminated.is_some() || !terms.amendments.is_empty() {
         return Err(one(
             "terminated",
@@ -271,18 +266,14 @@ impl Agreement {
         let mut a = self.clone();
         a.terminated = Some(on);
         a.termination_reason = Some(reason.trim().to_string());
-        if let Some((y, _)) = a.released.iter().find(|(y, _)| a.year_start(rules, **y).is_some_and(|s| s >= on)) {
+        let (a, c) = a.checked(rules)?;
+        if let Some(y) = a.released.keys().find(|y| c.year_bounds(**y).is_some_and(|(start, _)| start >= on)) {
             return Err(one(
                 "terminated",
                 format!("l'année {y} a déjà un rapport validé : résiliation avant impossible"),
             ));
         }
-        a.checked(rules)
-    }
-
-    fn year_start(&self, rules: &RuleSet, year: u8) -> Option<Date> {
-        let c = self.contract(rules).ok()?;
-        c.year_bounds(year).map(|(s, _)| s)
+        Ok((a, c))
     }
 
     /// Release the balance of a contract year: its activity report is validated.
@@ -308,26 +299,27 @@ impl Agreement {
                 ));
             }
         }
+        // Releasing a year does not change what the engine computes: `c` stands.
         let mut a = self.clone();
         a.released.insert(year, on);
-        a.checked(rules)
+        Ok((a, c))
     }
 }
 
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}\n")).collect()
+/// Parse `text` placed under `header` (a case file's opening) with the case file's parser, so
+/// fragments get the same messages; fields and lines are said relative to the fragment.
+fn parse_inside(header: &str, indent: &str, text: &str, field_prefix: &str) -> Result<CaseFile, Vec<InputError>> {
+    let body: String = text.lines().map(|l| format!("{indent}{l}\n")).collect();
+    parse_case(&format!("{header}{body}")).map_err(|mut e| {
+        e.field = e.field.strip_prefix(field_prefix).unwrap_or(&e.field).to_string();
+        e.line = e.line.and_then(|l| l.checked_sub(header.lines().count()));
+        vec![e]
+    })
 }
 
 /// An amendment given as a mapping (effective, population…), parsed with the case file's parser.
 fn parse_amendment(text: &str) -> Result<AmendmentIn, Vec<InputError>> {
-    let wrapped = format!(
-        "cpts: x\ncontract:\n  signed: 2000-01-01\n  population: 1\n  missions: []\n  amendments:\n  -\n{}",
-        text.lines().map(|l| format!("    {l}\n")).collect::<String>()
-    );
-    let case = parse_case(&wrapped).map_err(|mut e| {
-        e.field = e.field.strip_prefix("contract.amendments[0].").unwrap_or(&e.field).to_string();
-        e.line = e.line.and_then(|l| l.checked_sub(7));
-        vec![e]
-    })?;
+    let header = "cpts: x\ncontract:\n  signed: 2000-01-01\n  population: 1\n  missions: []\n  amendments:\n  -\n";
+    let case = parse_inside(header, "    ", text, "contract.amendments[0].")?;
     case.contract.amendments.into_iter().next().ok_or_else(|| one("", "avenant vide"))
 }

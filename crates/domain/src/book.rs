@@ -4,6 +4,7 @@
 
 use jiff::civil::Date;
 
+use cpts_engine::dates::fr;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 
@@ -69,7 +70,7 @@ impl Book {
         }
         let future = |d: Date| {
             if d > today {
-                Err(format!("date du {} dans le futur : on enregistre ce qui a eu lieu", cpts_engine::dates::fr(d)))
+                Err(format!("date du {} dans le futur : on enregistre ce qui a eu lieu", fr(d)))
             } else {
                 Ok(())
             }
@@ -78,12 +79,12 @@ impl Book {
             Op::Start { mission, on } => {
                 future(*on)?;
                 let (n, c) = a.start_mission(mission, *on, rules).map_err(joined)?;
-                (n, c, format!("Mission « {mission} » démarrée le {}.", cpts_engine::dates::fr(*on)))
+                (n, c, format!("Mission « {mission} » démarrée le {}.", fr(*on)))
             }
             Op::Deploy { mission, on } => {
                 future(*on)?;
                 let (n, c) = a.deploy_mission(mission, *on, rules).map_err(joined)?;
-                (n, c, format!("Mission « {mission} » entièrement déployée le {}.", cpts_engine::dates::fr(*on)))
+                (n, c, format!("Mission « {mission} » entièrement déployée le {}.", fr(*on)))
             }
             Op::Amend { text } => {
                 let (n, c) = a.amend(text, rules).map_err(joined)?;
@@ -91,7 +92,7 @@ impl Book {
             }
             Op::Terminate { on, reason } => {
                 let (n, c) = a.terminate(*on, reason, rules).map_err(joined)?;
-                (n, c, format!("Contrat résilié le {}.", cpts_engine::dates::fr(*on)))
+                (n, c, format!("Contrat résilié le {}.", fr(*on)))
             }
             Op::Release { year, on } => {
                 future(*on)?;

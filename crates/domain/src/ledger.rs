@@ -128,11 +128,7 @@ impl Line {
         let remaining = self.remaining();
         let signed = if self.planned.amount.is_negative() { Cents::new(-amount.get()) } else { amount };
         if signed.get().unsigned_abs() > remaining.get().unsigned_abs() {
-            return Err(if remaining == Cents::ZERO {
-                "ligne déjà entièrement réglée".into()
-            } else {
-                format!("paiement de {amount} supérieur au reste dû ({})", Cents::new(remaining.get().abs()))
-            });
+            return Err(format!("paiement de {amount} supérieur au reste dû ({})", Cents::new(remaining.get().abs())));
         }
         if !self.planned.amount.is_negative() {
             // A funder pays a line in full; only repayments may come in several parts. (Partial
@@ -166,7 +162,7 @@ pub fn aci_plan(rules: &RuleSet, c: &Contract, seq: i64, cpam: &str) -> Result<V
         .map(|p| {
             let mut explanation = p.text();
             // The year's computation of the component, for lines that settle it.
-            if matches!(p.kind, PaymentKind::Balance | PaymentKind::Settlement | PaymentKind::Repayment) {
+            if p.kind.settles() {
                 for l in ex.lines.iter().filter(|l| l.year == p.year && l.component == p.component) {
                     explanation.push('\n');
                     explanation.push_str(&l.text(c, &ex));
@@ -205,7 +201,7 @@ fn kind(p: &Planned) -> Option<PaymentKind> {
 }
 
 fn settles(k: Option<PaymentKind>) -> bool {
-    matches!(k, Some(PaymentKind::Balance | PaymentKind::Settlement | PaymentKind::Repayment))
+    k.is_some_and(PaymentKind::settles)
 }
 
 /// Reconcile a contract's live (not cancelled) lines with the engine's new plan.

@@ -59,6 +59,11 @@ impl PaymentKind {
         PaymentKind::ALL.into_iter().find(|k| k.code() == s)
     }
 
+    /// Settles a year (entitlement minus what was advanced), as opposed to paying ahead.
+    pub fn settles(self) -> bool {
+        matches!(self, PaymentKind::Balance | PaymentKind::Settlement | PaymentKind::Repayment)
+    }
+
     pub fn label_fr(self) -> &'static str {
         match self {
             PaymentKind::OneOff => "versement unique",

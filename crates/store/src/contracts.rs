@@ -270,8 +270,10 @@ impl Store {
         for r in &rows {
             let seq: i64 = r.try_get("seq")?;
             let annex: String = r.try_get("annex")?;
-            let (terms, mut progress) =
-                parse_annex(&annex).map_err(|es| invalid(format!("annexe stockée illisible : {}", es.len())))?;
+            let (terms, mut progress) = parse_annex(&annex).map_err(|es| {
+                let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+                invalid(format!("annexe stockée du contrat n° {seq} illisible : {}", why.join(" ; ")))
+            })?;
             let prows = sqlx::query("SELECT * FROM mission_progress WHERE cpts_id = $1 AND contract_seq = $2")
                 .bind(id.as_str())
                 .bind(seq)
@@ -292,7 +294,10 @@ impl Store {
                 .iter()
                 .map(|r| {
                     let t: String = r.try_get("text")?;
-                    AmendmentRecord::parse(&t).map_err(|_| invalid("avenant stocké illisible"))
+                    AmendmentRecord::parse(&t).map_err(|es| {
+                        let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+                        invalid(format!("avenant stocké du contrat n° {seq} illisible : {}", why.join(" ; ")))
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?;
             let rrows =
@@ -355,14 +360,23 @@ impl Store {
         Ok(g)
     }
 
-    /// A contract's book (agreement, its ACI lines, gates) and version.
-    pub async fn book(&self, id: &CptsId, cpts_name: &str, seq: i64) -> Result<(Book, i64)> {
-        let (agreement, version) = self
-            .contracts(id, cpts_name)
-            .await?
-            .into_iter()
-            .find(|(a, _)| a.seq == seq)
-            .ok_or_else(|| invalid(format!("contrat n° {seq} introuvable pour {id}")))?;
+    /// One contract of a CPTS with its version; `seq` None: the latest.
+    pub async fn agreement(&self, id: &CptsId, cpts_name: &str, seq: Option<i64>) -> Result<(Agreement, i64)> {
+        let contracts = self.contracts(id, cpts_name).await?;
+        let found = match seq {
+            Some(s) => contracts.into_iter().find(|(a, _)| a.seq == s),
+            None => contracts.into_iter().last(),
+        };
+        found.ok_or_else(|| match seq {
+            Some(s) => invalid(format!("contrat n° {s} introuvable pour {id}")),
+            None => invalid(format!("aucun contrat ACI pour {id} (cpts contract sign)")),
+        })
+    }
+
+    /// A contract's book (agreement, its ACI lines, gates) and version; `seq` None: the latest contract.
+    pub async fn book(&self, id: &CptsId, cpts_name: &str, seq: Option<i64>) -> Result<(Book, i64)> {
+        let (agreement, version) = self.agreement(id, cpts_name, seq).await?;
+        let seq = agreement.seq;
         let lines = self
             .ledger(id)
             .await?

@@ -55,20 +55,20 @@ async fn a_contract_and_its_ledger_live_and_end() {
         let (a, _) = Agreement::new(1, "CPTS A", ANNEX, "CPAM Paris (75)", "ARS Île-de-France", &rules).unwrap();
         let plan = Book::open(&a, &rules).unwrap();
         store.sign_contract(&id, &ev(Step::Sign, date(2020, 1, 15), Actor::Cpam), 1, &a, &plan).await.unwrap();
-        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.lines.len(), plan.len(), "{engine}");
         assert_eq!(book.agreement.annex, ANNEX);
 
         let mut version = v;
         let mut apply = async |op: Op| {
-            let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+            let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
             assert_eq!(v, version);
             let o = book.decide(&op, &rules, today).unwrap();
             store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
             version += 1;
         };
         apply(Op::Start { mission: "acces_soins".into(), on: date(2020, 3, 1) }).await;
-        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         let first = book.lines.iter().find(|l| l.planned.due == date(2020, 1, 15)).unwrap().id;
         let o = book
             .decide(&Op::Pay { line: first, amount: Cents::new(5_000_000), on: date(2020, 1, 20) }, &rules, today)
@@ -81,12 +81,12 @@ async fn a_contract_and_its_ledger_live_and_end() {
         assert_eq!(paid, vec![(first, date(2020, 1, 20), Cents::new(5_000_000))], "{engine}");
 
         // Amendment then termination; the ledger adds up to the engine's entitlement throughout.
-        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         let o = book
             .decide(&Op::Amend { text: "effective: 2021-01-15\npopulation: 45000\n".into() }, &rules, today)
             .unwrap();
         store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
-        let (book, v) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.agreement.amendments.len(), 1);
         let o = book
             .decide(
@@ -97,7 +97,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
             .unwrap();
         let term = ev(Step::Terminate, date(2021, 3, 1), Actor::Cpam);
         store.save_outcome(&id, v, &book.agreement, &o, Some((&term, 2)), today).await.unwrap();
-        let (book, _) = store.book(&id, "CPTS A", 1).await.unwrap();
+        let (book, _) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.agreement.terminated, Some(date(2021, 3, 1)), "{engine}");
         let c = book.agreement.contract(&rules).unwrap();
         let s = schedule(&rules, &c, &mut Explanation::default()).unwrap();
