@@ -401,11 +401,16 @@ fn governance_history_and_structures_from_the_command_line() {
     assert!(text(&cpts(&["--db", &d, "structures", "list", "cpts-paris-14"])).0.contains("1 structure(s)"));
 }
 
-/// Run a command on a database; assert it succeeds; return its output.
-fn ok(d: &str, args: &[&str]) -> String {
+/// Run a command on a database.
+fn on_db(d: &str, args: &[&str]) -> Output {
     let mut all = vec!["--db", d];
     all.extend_from_slice(args);
-    let o = cpts(&all);
+    cpts(&all)
+}
+
+/// Run a command on a database; assert it succeeds; return its output.
+fn ok(d: &str, args: &[&str]) -> String {
+    let o = on_db(d, args);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{args:?} : {err}");
     out
@@ -413,9 +418,7 @@ fn ok(d: &str, args: &[&str]) -> String {
 
 /// Run a command that must be refused with exit code 2; return its error.
 fn refused(d: &str, args: &[&str]) -> String {
-    let mut all = vec!["--db", d];
-    all.extend_from_slice(args);
-    let o = cpts(&all);
+    let o = on_db(d, args);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{args:?} aurait dû être refusé : {err}");
     err
