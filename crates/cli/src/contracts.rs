@@ -120,14 +120,6 @@ pub enum ContractCmd {
         #[command(flatten)]
         who: Who,
     },
-    /// Rapport d'activité d'une année validé : ses soldes deviennent exigibles
-    Release {
-        id: String,
-        #[arg(long)]
-        year: u8,
-        #[arg(long)]
-        on: Date,
-    },
 }
 
 #[derive(Subcommand)]
@@ -488,7 +480,6 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             let ev = event(Step::Terminate, &who, vec![])?;
             decide(store, rules, &id, Op::Terminate { on: who.on, reason }, Some(ev)).await
         }
-        ContractCmd::Release { id, year, on } => decide(store, rules, &id, Op::Release { year, on }, None).await,
     }
 }
 

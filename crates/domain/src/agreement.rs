@@ -10,7 +10,7 @@ use jiff::civil::Date;
 
 use cpts_engine::contract::Contract;
 use cpts_engine::dates::fr;
-use cpts_engine::input::{AmendmentIn, CaseFile, ContractIn, InputError, parse_case, validate};
+use cpts_engine::input::{AmendmentIn, CaseFile, ContractIn, InputError, YearIn, parse_case, validate};
 use cpts_engine::rules::RuleSet;
 
 /// Actual dates of a mission.
@@ -44,6 +44,8 @@ pub struct Agreement {
     pub termination_reason: Option<String>,
     /// Contract years whose activity report is validated, with the date: their balances are due.
     pub released: BTreeMap<u8, Date>,
+    /// The results of each validated year (indicator values, crisis plan), as the engine takes them.
+    pub results: BTreeMap<u8, YearIn>,
 }
 
 fn one(field: &str, message: impl Into<String>) -> Vec<InputError> {
@@ -99,6 +101,7 @@ impl Agreement {
             terminated: None,
             termination_reason: None,
             released: BTreeMap::new(),
+            results: BTreeMap::new(),
         };
         let c = a.contract(rules)?;
         Ok((a, c))
@@ -112,12 +115,11 @@ impl Agreement {
         }
         contract.amendments = self.amendments.iter().map(|a| a.parsed.clone()).collect();
         contract.terminated = self.terminated;
-        CaseFile { cpts: self.cpts_name.clone(), description: None, contract, years: BTreeMap::new() }
+        CaseFile { cpts: self.cpts_name.clone(), description: None, contract, years: self.results.clone() }
     }
 
     /// The engine's contract, or every reason the record is not a valid contract.
     pub fn contract(&self, rules: &RuleSet) -> Result<Contract, Vec<InputError>> {
-        // Indicator values (and so `reported` years) come with the activity report.
         validate(&self.case(), rules)
     }
 
@@ -276,14 +278,18 @@ impl Agreement {
         Ok((a, c))
     }
 
-    /// Release the balance of a contract year: its activity report is validated.
-    pub fn release_year(&self, year: u8, on: Date, rules: &RuleSet) -> Result<(Agreement, Contract), Vec<InputError>> {
+    /// Release the balance of a contract year with its results: its activity report is
+    /// validated. A later version of the report validated again replaces the results.
+    pub fn release_year(
+        &self,
+        year: u8,
+        on: Date,
+        results: YearIn,
+        rules: &RuleSet,
+    ) -> Result<(Agreement, Contract), Vec<InputError>> {
         let c = self.contract(rules)?;
         if year == 0 || year > c.last_year() {
             return Err(one("year", format!("année {year} hors du contrat (1 à {})", c.last_year())));
-        }
-        if let Some(d) = self.released.get(&year) {
-            return Err(one("year", format!("rapport de l'année {year} déjà validé le {}", fr(*d))));
         }
         // The report covers the whole year: it is validated once the year has ended.
         if let Some((_, end)) = c.year_bounds(year) {
@@ -299,9 +305,10 @@ impl Agreement {
                 ));
             }
         }
-        // Releasing a year does not change what the engine computes: `c` stands.
         let mut a = self.clone();
         a.released.insert(year, on);
+        a.results.insert(year, results);
+        let c = a.contract(rules)?;
         Ok((a, c))
     }
 }

@@ -5,6 +5,7 @@
 use jiff::civil::Date;
 
 use cpts_engine::dates::fr;
+use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 
@@ -14,12 +15,32 @@ use crate::ledger::{Changes, Gates, Line, Planned, aci_plan, reconcile};
 /// What can happen to a signed contract.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    Start { mission: String, on: Date },
-    Deploy { mission: String, on: Date },
-    Amend { text: String },
-    Terminate { on: Date, reason: String },
-    Release { year: u8, on: Date },
-    Pay { line: i64, amount: Cents, on: Date },
+    Start {
+        mission: String,
+        on: Date,
+    },
+    Deploy {
+        mission: String,
+        on: Date,
+    },
+    Amend {
+        text: String,
+    },
+    Terminate {
+        on: Date,
+        reason: String,
+    },
+    /// The year's activity report is validated with these results.
+    Release {
+        year: u8,
+        on: Date,
+        results: YearIn,
+    },
+    Pay {
+        line: i64,
+        amount: Cents,
+        on: Date,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -94,9 +115,9 @@ impl Book {
                 let (n, c) = a.terminate(*on, reason, rules).map_err(joined)?;
                 (n, c, format!("Contrat résilié le {}.", fr(*on)))
             }
-            Op::Release { year, on } => {
+            Op::Release { year, on, results } => {
                 future(*on)?;
-                let (n, c) = a.release_year(*year, *on, rules).map_err(joined)?;
+                let (n, c) = a.release_year(*year, *on, results.clone(), rules).map_err(joined)?;
                 (n, c, format!("Rapport de l'année {year} validé : ses soldes deviennent exigibles."))
             }
             Op::Pay { .. } => return Err("opération inattendue".into()),
@@ -124,6 +145,9 @@ impl Book {
         }
         for y in o.agreement.released.keys() {
             self.gates.released.insert((o.agreement.seq, *y));
+        }
+        for y in o.agreement.results.keys() {
+            self.gates.reported.insert((o.agreement.seq, *y));
         }
         self.agreement = o.agreement;
     }

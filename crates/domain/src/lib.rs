@@ -1,9 +1,12 @@
+pub mod activity;
 pub mod agreement;
 pub mod book;
 pub mod calendar;
+pub mod document;
 pub mod geo;
 pub mod ids;
 pub mod indicators;
 pub mod ledger;
 pub mod lifecycle;
 pub mod registry;
+pub mod values;

@@ -11,7 +11,9 @@ use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
 use cpts_domain::ledger::{Gates, Line, Source, Status};
 use cpts_engine::explain::Explanation;
+use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
+use cpts_engine::rate::Dec;
 use cpts_engine::rules::RuleSet;
 use cpts_engine::schedule::schedule;
 use jiff::civil::{Date, date};
@@ -36,7 +38,7 @@ enum Gen {
     Deploy(u8, u16),
     Amend(u16, u32, Option<u32>),
     Terminate(u16),
-    Release(u8, u16),
+    Release(u8, u16, u8),
     Pay(u8, u32, u16),
     Time(u16),
 }
@@ -47,7 +49,7 @@ fn arb_op() -> impl Strategy<Value = Gen> {
         1 => (0u8..6, 0u16..1900).prop_map(|(m, d)| Gen::Deploy(m, d)),
         1 => (0u16..2000, 1u32..100_000, proptest::option::of(0u32..50_000)).prop_map(|(d, p, e)| Gen::Amend(d, p, e)),
         1 => (300u16..2000).prop_map(Gen::Terminate),
-        2 => (0u8..7, 0u16..2000).prop_map(|(y, d)| Gen::Release(y, d)),
+        2 => (0u8..7, 0u16..2000, 0u8..150).prop_map(|(y, d, v)| Gen::Release(y, d, v)),
         8 => (0u8..60, 0u32..12_000_000, 0u16..2000).prop_map(|(l, a, d)| Gen::Pay(l, a, d)),
         3 => (1u16..400).prop_map(Gen::Time),
     ]
@@ -109,7 +111,10 @@ proptest! {
                     None => format!("effective: {}\npopulation: {p}", day(d)),
                 }},
                 Gen::Terminate(d) => Op::Terminate { on: day(d), reason: "missions non mises en œuvre".into() },
-                Gen::Release(y, d) => Op::Release { year: y, on: day(d) },
+                // Results between nothing and beyond the target: the variable part moves both ways.
+                Gen::Release(y, d, v) => Op::Release { year: y, on: day(d), results: YearIn {
+                    values: [("mt".to_string(), Dec::from_int(i64::from(v)))].into(), ..YearIn::default()
+                }},
                 Gen::Pay(l, a, d) => {
                     // Mostly a due line paid in full today (or a repayment), sometimes anything.
                     let open: Vec<&Line> = book.lines.iter().filter(|x| matches!(x.status(today, &book.gates), Status::Due | Status::ToRepay)).collect();
@@ -119,12 +124,12 @@ proptest! {
                     }
                 }
             };
-            let before = format!("{:?}", (&book.lines, &book.agreement.progress, &book.agreement.released));
+            let before = format!("{:?}", (&book.lines, &book.agreement.progress, &book.agreement.released, &book.agreement.results));
             match book.decide(&op, &rules, today) {
                 Ok(o) => book.apply(o, today),
                 Err(msg) => {
                     prop_assert!(!msg.is_empty());
-                    let after = format!("{:?}", (&book.lines, &book.agreement.progress, &book.agreement.released));
+                    let after = format!("{:?}", (&book.lines, &book.agreement.progress, &book.agreement.released, &book.agreement.results));
                     prop_assert_eq!(before, after);
                 }
             }

@@ -149,7 +149,7 @@ pub struct ObjectiveIn {
     pub floor: Option<Dec>,
 }
 
-#[derive(Debug, Deserialize, Clone, Default)]
+#[derive(Debug, Deserialize, Clone, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct YearIn {
     /// Observed value per indicator.

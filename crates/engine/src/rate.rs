@@ -2,7 +2,8 @@
 //!
 //! Rounding rule for rates (the only one): an indicator's achievement is the
 //! exact quotient truncated to nine decimals (`Fraction`), then capped to [0, 1].
-//! Truncation never pays more than the exact rule would.
+//! Truncation never pays more than the exact rule would. A rate computed from counts
+//! (numerator and denominator of an indicator) is truncated to 0.01 point (`Dec::percent`).
 
 use std::fmt;
 
@@ -80,6 +81,27 @@ impl Dec {
 
     pub fn is_negative(self) -> bool {
         self.mantissa < 0
+    }
+
+    /// A value given in `10^-MAX_SCALE` units, trailing zeros dropped; `None` when too large.
+    pub fn from_nano_units(n: i128) -> Option<Dec> {
+        let mut mantissa = i64::try_from(n).ok()?;
+        let mut scale = MAX_SCALE;
+        while scale > 0 && mantissa % 10 == 0 {
+            mantissa /= 10;
+            scale -= 1;
+        }
+        Some(Dec { mantissa, scale })
+    }
+
+    /// `100 × num / den` truncated to 0.01 point: the rate of an indicator given by its counts
+    /// (both in `10^-MAX_SCALE` units). `None` for a zero or negative denominator.
+    pub fn percent(num: i128, den: i128) -> Option<Dec> {
+        if den <= 0 {
+            return None;
+        }
+        let hundredths = num.checked_mul(10_000)? / den;
+        Dec::from_nano_units(hundredths.checked_mul(10_000_000)?)
     }
 }
 
@@ -206,5 +228,15 @@ mod tests {
         assert_eq!(Fraction::from_percent(Dec::from_int(75)), Ok(Fraction(750_000_000)));
         assert_eq!(Fraction(625_000_000).to_string(), "62,5 %");
         assert_eq!(Fraction(333_333_333).to_string(), "33,3333333 %");
+    }
+
+    #[test]
+    fn a_rate_from_counts_is_truncated_to_a_hundredth_of_a_point() {
+        let n = |v: i64| Dec::from_int(v).to_nano_units();
+        assert_eq!(Dec::percent(n(2), n(3)).map(|d| d.to_string()), Some("66,66".into()));
+        assert_eq!(Dec::percent(n(1), n(4)).map(|d| d.to_string()), Some("25".into()));
+        assert_eq!(Dec::percent(n(7), n(7)).map(|d| d.to_string()), Some("100".into()));
+        assert_eq!(Dec::percent(n(1), 0), None);
+        assert_eq!(Dec::from_nano_units(1_500_000_000).map(|d| d.to_string()), Some("1,5".into()));
     }
 }

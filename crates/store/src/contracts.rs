@@ -10,7 +10,9 @@ use cpts_domain::book::{Book, Outcome};
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Planned, Source};
 use cpts_domain::lifecycle::{Actor, Event, Stage, Step};
+use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
+use cpts_engine::rate::Dec;
 use cpts_engine::schedule::PaymentKind;
 use jiff::civil::Date;
 use sqlx::any::AnyRow;
@@ -300,17 +302,7 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let rrows =
-                sqlx::query("SELECT year, released_on FROM year_release WHERE cpts_id = $1 AND contract_seq = $2")
-                    .bind(id.as_str())
-                    .bind(seq)
-                    .fetch_all(&self.pool)
-                    .await?;
-            let mut released = BTreeMap::new();
-            for r in &rrows {
-                let y = u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()))?;
-                released.insert(y, date(&r.try_get::<String, _>("released_on")?)?);
-            }
+            let (released, results) = self.results(id, seq).await?;
             out.push((
                 Agreement {
                     seq,
@@ -324,11 +316,44 @@ impl Store {
                     terminated: opt_date(r.try_get("terminated")?)?,
                     termination_reason: r.try_get("termination_reason")?,
                     released,
+                    results,
                 },
                 r.try_get("version")?,
             ));
         }
         Ok(out)
+    }
+
+    /// Validated years of a contract: release dates and the results the engine takes.
+    async fn results(&self, id: &CptsId, seq: i64) -> Result<(BTreeMap<u8, Date>, BTreeMap<u8, YearIn>)> {
+        let year = |r: &AnyRow| u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()));
+        let rows = sqlx::query("SELECT * FROM year_release WHERE cpts_id = $1 AND contract_seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await?;
+        let (mut released, mut results) = (BTreeMap::new(), BTreeMap::new());
+        for r in &rows {
+            let y = year(r)?;
+            released.insert(y, date(&r.try_get::<String, _>("released_on")?)?);
+            let yi = YearIn {
+                values: BTreeMap::new(),
+                crisis_plan: r.try_get::<i64, _>("crisis_plan")? != 0,
+                crisis_declared: r.try_get::<i64, _>("crisis_declared")? != 0,
+            };
+            results.insert(y, yi);
+        }
+        let rows = sqlx::query("SELECT * FROM year_result WHERE cpts_id = $1 AND contract_seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &rows {
+            let v: String = r.try_get("value")?;
+            let d = Dec::parse(&v).map_err(|e| invalid(format!("résultat stocké illisible : {e}")))?;
+            results.entry(year(r)?).or_insert_with(YearIn::default).values.insert(r.try_get("indicator")?, d);
+        }
+        Ok((released, results))
     }
 
     /// Every ledger line of a CPTS (all funders, cancelled ones included), by due date.
@@ -355,7 +380,9 @@ impl Store {
         let mut g = Gates::default();
         for r in &rows {
             let y = u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()))?;
+            // Validation brings the results: balances and variable parts are both released.
             g.released.insert((r.try_get("contract_seq")?, y));
+            g.reported.insert((r.try_get("contract_seq")?, y));
         }
         Ok(g)
     }
@@ -397,16 +424,31 @@ impl Store {
         event: Option<(&Event, usize)>,
         today: Date,
     ) -> Result<()> {
-        let a = &o.agreement;
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
+        Store::write_outcome(&mut tx, id, version, before, o, event, today).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An outcome's writes, inside the caller's transaction (the CPTS already claimed).
+    pub(crate) async fn write_outcome(
+        tx: &mut Transaction<'_, Any>,
+        id: &CptsId,
+        version: i64,
+        before: &Agreement,
+        o: &Outcome,
+        event: Option<(&Event, usize)>,
+        today: Date,
+    ) -> Result<()> {
+        let a = &o.agreement;
         let done = sqlx::query("UPDATE contract SET version = version + 1, terminated = $1, termination_reason = $2 WHERE cpts_id = $3 AND seq = $4 AND version = $5")
             .bind(a.terminated.map(|d| d.to_string()))
             .bind(a.termination_reason.as_deref())
             .bind(id.as_str())
             .bind(a.seq)
             .bind(version)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict {
@@ -416,10 +458,10 @@ impl Store {
             });
         }
         if let Some((ev, expected)) = event {
-            Store::insert_event(&mut tx, id, ev, expected).await?;
+            Store::insert_event(tx, id, ev, expected).await?;
         }
         if a.progress != before.progress {
-            Store::write_progress(&mut tx, id, a).await?;
+            Store::write_progress(tx, id, a).await?;
         }
         for (n, am) in (1i64..).zip(&a.amendments).skip(before.amendments.len()) {
             sqlx::query("INSERT INTO amendment (cpts_id, contract_seq, seq, effective, text, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -429,34 +471,57 @@ impl Store {
                 .bind(am.parsed.effective.to_string())
                 .bind(&am.text)
                 .bind(now())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        for (y, on) in a.released.iter().filter(|(y, _)| !before.released.contains_key(*y)) {
-            sqlx::query("INSERT INTO year_release (cpts_id, contract_seq, year, released_on) VALUES ($1, $2, $3, $4)")
+        for (y, on) in &a.released {
+            let results = a.results.get(y);
+            if before.released.get(y) == Some(on) && before.results.get(y) == results {
+                continue;
+            }
+            // A new version of a validated report replaces the year's results.
+            for sql in [
+                "DELETE FROM year_result WHERE cpts_id = $1 AND contract_seq = $2 AND year = $3",
+                "DELETE FROM year_release WHERE cpts_id = $1 AND contract_seq = $2 AND year = $3",
+            ] {
+                sqlx::query(sql).bind(id.as_str()).bind(a.seq).bind(i64::from(*y)).execute(&mut **tx).await?;
+            }
+            let flag = |f: fn(&cpts_engine::input::YearIn) -> bool| i64::from(results.is_some_and(f));
+            sqlx::query("INSERT INTO year_release (cpts_id, contract_seq, year, released_on, crisis_plan, crisis_declared) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id.as_str())
                 .bind(a.seq)
                 .bind(i64::from(*y))
                 .bind(on.to_string())
-                .execute(&mut *tx)
+                .bind(flag(|r| r.crisis_plan))
+                .bind(flag(|r| r.crisis_declared))
+                .execute(&mut **tx)
                 .await?;
+            for (indicator, value) in results.map(|r| &r.values).into_iter().flatten() {
+                sqlx::query("INSERT INTO year_result (cpts_id, contract_seq, year, indicator, value) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id.as_str())
+                    .bind(a.seq)
+                    .bind(i64::from(*y))
+                    .bind(indicator)
+                    .bind(value.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         for line in &o.changes.cancel {
             let done = sqlx::query("UPDATE ledger_line SET cancelled_on = $1 WHERE cpts_id = $2 AND id = $3 AND paid = 0 AND cancelled_on IS NULL")
                 .bind(today.to_string())
                 .bind(id.as_str())
                 .bind(*line)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             if done.rows_affected() != 1 {
                 return Err(invalid(format!("ligne n° {line} payée ou annulée entre-temps : rien n'a été enregistré")));
             }
         }
-        Store::insert_lines(&mut tx, id, &o.changes.insert).await?;
+        Store::insert_lines(tx, id, &o.changes.insert).await?;
         if let Some((line, amount, on)) = o.payment {
-            Store::insert_payment(&mut tx, id, line, amount, on).await?;
+            Store::insert_payment(tx, id, line, amount, on).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -3,7 +3,10 @@
 //! migrations applied at start, every write in a transaction, optimistic locking on CPTS.
 
 mod contracts;
+mod reports;
 mod schema;
+
+pub use reports::{Provenance, StoredValue};
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -283,27 +286,10 @@ impl Store {
         // Multi-row inserts: far fewer round trips; under both engines' parameter limits.
         let mut written = 0usize;
         for chunk in members.chunks(500) {
-            let mut sql = String::from(
-                "INSERT INTO member (cpts_id, seq, last_name, first_name, profession, rpps, commune, joined, left_on) VALUES ",
+            let sql = format!(
+                "INSERT INTO member (cpts_id, seq, last_name, first_name, profession, rpps, commune, joined, left_on) VALUES {}",
+                reports::placeholders(self.backend, chunk.len(), 9)
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for k in 1..=9 {
-                    if k > 1 {
-                        sql.push_str(", ");
-                    }
-                    // SQLite: anonymous `?` (sqlx resolves `$N` by name there, quadratic in a
-                    // 4 500-parameter statement); PostgreSQL needs `$N`.
-                    match self.backend {
-                        Backend::Sqlite => sql.push('?'),
-                        Backend::Postgres => sql.push_str(&format!("${}", i * 9 + k)),
-                    }
-                }
-                sql.push(')');
-            }
             // Built only from placeholders: no user text goes into the SQL.
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for m in chunk {

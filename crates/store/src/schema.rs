@@ -173,6 +173,83 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         )",
         ],
     ),
+    (
+        4,
+        "indicator values, yearly results and activity reports",
+        &[
+            // Who entered a set of values, how (typed or imported from which file), when.
+            "CREATE TABLE value_batch (
+            id BIGINT PRIMARY KEY,
+            source TEXT NOT NULL,
+            file TEXT,
+            by_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            rows_count BIGINT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )",
+            // Values are never overwritten: a correction marks the previous row replaced.
+            "CREATE TABLE indicator_value (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            indicator TEXT NOT NULL,
+            period TEXT NOT NULL,
+            value TEXT NOT NULL,
+            numerator TEXT,
+            denominator TEXT,
+            batch BIGINT NOT NULL REFERENCES value_batch(id),
+            replaced_by BIGINT REFERENCES value_batch(id)
+        )",
+            "CREATE UNIQUE INDEX indicator_value_current ON indicator_value (cpts_id, indicator, period) WHERE replaced_by IS NULL",
+            "ALTER TABLE year_release ADD COLUMN crisis_plan BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE year_release ADD COLUMN crisis_declared BIGINT NOT NULL DEFAULT 0",
+            // The results of the validated report the engine computes the year with.
+            "CREATE TABLE year_result (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            year BIGINT NOT NULL,
+            indicator TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, contract_seq, year, indicator),
+            FOREIGN KEY (cpts_id, contract_seq, year) REFERENCES year_release(cpts_id, contract_seq, year) ON DELETE CASCADE
+        )",
+            "CREATE TABLE activity_report (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            year BIGINT NOT NULL,
+            version BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            content TEXT NOT NULL,
+            steps BIGINT NOT NULL,
+            PRIMARY KEY (cpts_id, contract_seq, year, version),
+            FOREIGN KEY (cpts_id, contract_seq) REFERENCES contract(cpts_id, seq) ON DELETE CASCADE
+        )",
+            "CREATE TABLE report_result (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            year BIGINT NOT NULL,
+            version BIGINT NOT NULL,
+            indicator TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, contract_seq, year, version, indicator),
+            FOREIGN KEY (cpts_id, contract_seq, year, version) REFERENCES activity_report(cpts_id, contract_seq, year, version) ON DELETE CASCADE
+        )",
+            // Append-only: the review's history.
+            "CREATE TABLE report_event (
+            cpts_id TEXT NOT NULL,
+            contract_seq BIGINT NOT NULL,
+            year BIGINT NOT NULL,
+            version BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            act TEXT NOT NULL,
+            event_date TEXT NOT NULL,
+            role TEXT NOT NULL,
+            by_name TEXT NOT NULL,
+            text TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, contract_seq, year, version, seq),
+            FOREIGN KEY (cpts_id, contract_seq, year, version) REFERENCES activity_report(cpts_id, contract_seq, year, version) ON DELETE CASCADE
+        )",
+        ],
+    ),
 ];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {

@@ -1,0 +1,226 @@
+//! Indicator values → yearly results → achievement and variable part (the engine's) → activity
+//! report workflow → balance in the ledger. Golden figures computed by hand below.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+
+use std::collections::BTreeMap;
+
+use cpts_domain::activity::{Act, Context, Report, Status};
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::{Book, Op};
+use cpts_domain::ids::CptsId;
+use cpts_domain::indicators::Catalogue;
+use cpts_domain::ledger::{Gates, Line, Source, Status as LineStatus};
+use cpts_domain::lifecycle::Actor;
+use cpts_domain::values::{Entry, Period, RawValue, Scope, check, year_values};
+use cpts_engine::compute::{NoTrace, compute_year};
+use cpts_engine::money::Cents;
+use cpts_engine::rules::RuleSet;
+use jiff::civil::date;
+
+// Tier 1 (38 000 inhabitants), signed 1 January 2021, missions started at signature.
+// Access mission: variable 10 000 € on two objectives, 60 % and 40 %.
+const ANNEX: &str = "signed: 2021-01-01
+population: 38000
+missions:
+  - code: acces_soins
+    start: 2021-01-01
+    fixed: 20000
+    variable: 10000
+    objectives:
+      - {indicator: patients_sans_mt_aides, baseline: 0, target: 100, weight: 60}
+      - {indicator: snp_taux_reponse, baseline: 50, target: 80, weight: 40}
+  - {code: parcours, start: 2021-01-01, fixed: 15000, variable: 0}
+  - {code: prevention, start: 2021-01-01, fixed: 12000, variable: 0}
+";
+
+fn setup() -> (RuleSet, Catalogue, Agreement, BTreeMap<CptsId, Scope>) {
+    let rules = RuleSet::builtin().unwrap();
+    let catalogue = Catalogue::builtin(&rules).unwrap();
+    let (a, _) = Agreement::new(1, "CPTS test", ANNEX, "CPAM test", "ARS test", &rules).unwrap();
+    let scope = Scope::of(std::slice::from_ref(&a), &rules).unwrap();
+    let scopes = [("cpts-test".parse::<CptsId>().unwrap(), scope)].into();
+    (rules, catalogue, a, scopes)
+}
+
+fn row(line: usize, ind: &str, period: &str, value: &str, num: &str, den: &str) -> RawValue {
+    RawValue {
+        line,
+        cpts: "cpts-test".into(),
+        indicator: ind.into(),
+        period: period.into(),
+        value: value.into(),
+        numerator: num.into(),
+        denominator: den.into(),
+    }
+}
+
+/// A year of monthly values: 7 patients a month (84), SNP 65 answered of 100 requests a month.
+fn year_one() -> Vec<RawValue> {
+    let mut rows = Vec::new();
+    for m in 1..=12 {
+        rows.push(row(rows.len() + 2, "patients_sans_mt_aides", &format!("2021-{m:02}"), "7", "", ""));
+        rows.push(row(rows.len() + 2, "snp_taux_reponse", &format!("{m:02}/2021"), "", "65", "100"));
+    }
+    rows
+}
+
+#[test]
+fn values_aggregate_into_the_contract_year_and_the_engine_pays_the_variable_part() {
+    let (rules, catalogue, a, scopes) = setup();
+    let entries = check(&year_one(), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    assert_eq!(entries.len(), 24);
+    let c = a.contract(&rules).unwrap();
+    let yv = year_values(&c, 1, &catalogue, &entries);
+    let by: BTreeMap<&str, _> = yv.iter().map(|v| (v.indicator.as_str(), v)).collect();
+    assert_eq!(by["patients_sans_mt_aides"].value.unwrap().to_string(), "84");
+    assert_eq!(by["snp_taux_reponse"].value.unwrap().to_string(), "65");
+    assert_eq!(by["snp_taux_reponse"].denominator.unwrap().to_string(), "1200");
+    assert!(by["patients_sans_mt_aides"].missing.is_empty());
+    assert_eq!(by["patients_sans_mt_aides"].coverage(), "12/12 mois");
+
+    // 0.6 × 84 % + 0.4 × (65 − 50)/(80 − 50) = 0.504 + 0.2 = 70.4 % of 10 000 € = 7 040 €.
+    let mut with = a.clone();
+    with.results.insert(
+        1,
+        cpts_engine::input::YearIn {
+            values: yv.iter().map(|v| (v.indicator.clone(), v.value.unwrap())).collect(),
+            ..Default::default()
+        },
+    );
+    let c = with.contract(&rules).unwrap();
+    let y1 = compute_year(&rules, &c, 1, &mut NoTrace).unwrap();
+    assert_eq!(y1.variable, Cents::new(704_000));
+    // Year 2 not reported: the 100 % hypothesis.
+    assert_eq!(compute_year(&rules, &c, 2, &mut NoTrace).unwrap().variable, Cents::new(1_000_000));
+}
+
+#[test]
+fn bad_values_are_all_reported_and_nothing_is_kept() {
+    let (_, catalogue, _, scopes) = setup();
+    let rows = vec![
+        row(2, "couverture_vaccinale", "2021", "50", "", ""), // not in this contract
+        row(3, "patients_sans_mt_aides", "2020-12", "3", "", ""), // before signature
+        row(4, "patients_sans_mt_aides", "2021-02", "trois", "", ""),
+        row(5, "snp_taux_reponse", "2021-03", "120", "", ""),
+        row(6, "snp_taux_reponse", "2021-04", "", "70", "50"),
+        row(7, "patients_sans_mt_aides", "2021-T1", "9", "", ""),
+        row(8, "patients_sans_mt_aides", "2021-01", "3", "", ""), // overlaps line 7
+        row(9, "patients_sans_mt_aides", "2021-05", "-2", "", ""),
+        row(10, "patients_sans_mt_aides", "2021-05", "2", "", ""),
+        row(11, "patients_sans_mt_aides", "2021-05", "2", "", ""), // duplicate of line 10
+        RawValue { cpts: "cpts-inconnue".into(), ..row(12, "patients_sans_mt_aides", "2021-06", "1", "", "") },
+        row(13, "snp_taux_reponse", "2021-06", "80", "60", "100"), // inconsistent
+        row(14, "patients_sans_mt_aides", "2026-01", "1", "", ""), // after the end
+    ];
+    let errors = check(&rows, &scopes, &BTreeMap::new(), &catalogue).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let all = text.join("\n");
+    for (line, part) in [
+        (2, "absent des objectifs du contrat n° 1"),
+        (3, "avant le contrat signé le 01/01/2021"),
+        (4, "n'est pas un nombre"),
+        (5, "supérieur à 100"),
+        (6, "supérieur au dénominateur"),
+        (8, "chevauche 2021-T1 (ligne 7)"),
+        (9, "négatif"),
+        (11, "que la ligne 10"),
+        (12, "inconnue"),
+        (13, "incohérent"),
+        (14, "hors de tout contrat"),
+    ] {
+        assert!(
+            text.iter().any(|t| t.starts_with(&format!("ligne {line},")) && t.contains(part)),
+            "{line} {part}:\n{all}"
+        );
+    }
+    // Stored periods count too: a quarter over a stored month is refused.
+    let existing =
+        [(("cpts-test".parse().unwrap(), "patients_sans_mt_aides".to_string()), vec![Period::Month(2021, 2)])].into();
+    let e =
+        check(&[row(2, "patients_sans_mt_aides", "2021-T1", "9", "", "")], &scopes, &existing, &catalogue).unwrap_err();
+    assert!(e[0].message.contains("chevauche 2021-02, déjà enregistrée"), "{e:?}");
+    // The same period corrects the stored value.
+    assert!(check(&[row(2, "patients_sans_mt_aides", "2021-02", "9", "", "")], &scopes, &existing, &catalogue).is_ok());
+}
+
+fn lines_of(book: &Book, year: u8, component: &str) -> Vec<Line> {
+    book.lines
+        .iter()
+        .filter(|l| {
+            l.cancelled.is_none()
+                && matches!(&l.planned.source, Source::Aci { year: y, component: c, .. } if *y == year && c == component)
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_report_goes_from_draft_to_validation_and_releases_the_balance() {
+    let (rules, catalogue, a, scopes) = setup();
+    let c = a.contract(&rules).unwrap();
+    let plan = Book::open(&a, &rules).unwrap();
+    let lines = plan.into_iter().zip(1..).map(|(p, id)| Line { id, planned: p, paid: Cents::ZERO, cancelled: None });
+    let mut book = Book { agreement: a.clone(), lines: lines.collect(), gates: Gates::default() };
+    let today = date(2022, 2, 15);
+    let draft = "summary: Première année.
+actions:
+  - {title: Cellule médecin traitant, mission: acces_soins, from: 2021-02-01, professionals: 12}
+expenses:
+  - {item: Coordination, amount: 45000}
+";
+    let empty: Vec<Entry> = Vec::new();
+    let none = year_values(&c, 1, &catalogue, &empty);
+    let ctx = Context { rules: &rules, contract: &c, values: &none, today };
+    let r = Report::draft(1, 1, 1, draft, &ctx).unwrap();
+    assert_eq!(r.content.spent(), Cents::new(4_500_000));
+    // An action on a mission outside the contract, and one after the year, are refused.
+    let bad = "actions:\n  - {title: X, mission: qualite, from: 2021-02-01}\n  - {title: Y, mission: parcours, from: 2022-03-01}\n";
+    let e = Report::draft(1, 1, 1, bad, &ctx).unwrap_err();
+    assert_eq!(e.0.len(), 2, "{e:?}");
+
+    // Submitting without values: refused, naming the indicators.
+    let e = r.act(Act::Soumettre, Actor::Cpts, "Coordinatrice", today, None, &ctx).unwrap_err();
+    assert!(e.0[0].contains("patients_sans_mt_aides"), "{e:?}");
+    // Submitting before the year's end: refused.
+    let entries = check(&year_one(), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    let values = year_values(&c, 1, &catalogue, &entries);
+    let ctx = Context { rules: &rules, contract: &c, values: &values, today };
+    let e = r.act(Act::Soumettre, Actor::Cpts, "Coordinatrice", date(2021, 12, 1), None, &ctx).unwrap_err();
+    assert!(e.0[0].contains("avant la fin de l'année 1"), "{e:?}");
+    // The ARS may not submit.
+    assert!(r.act(Act::Soumettre, Actor::Ars, "Agent", today, None, &ctx).is_err());
+
+    let r = r.act(Act::Soumettre, Actor::Cpts, "Coordinatrice", date(2022, 1, 20), None, &ctx).unwrap();
+    assert_eq!(r.status, Status::Soumis);
+    assert_eq!(r.results["patients_sans_mt_aides"].to_string(), "84");
+    let r =
+        r.act(Act::Commenter, Actor::Ars, "Agent ARS", date(2022, 1, 25), Some("Détail des créneaux ?"), &ctx).unwrap();
+    assert_eq!(r.status, Status::EnRevue);
+    let r = r.act(Act::Repondre, Actor::Cpts, "Coordinatrice", date(2022, 1, 26), Some("Voir annexe."), &ctx).unwrap();
+    // The ARS and the CPTS may not validate; a comment needs text.
+    let e = r.act(Act::Valider, Actor::Ars, "Agent ARS", date(2022, 2, 1), None, &ctx).unwrap_err();
+    assert!(e.0[0].contains("réservée à la CPAM"), "{e:?}");
+    assert!(r.act(Act::Valider, Actor::Cpts, "Coordinatrice", date(2022, 2, 1), None, &ctx).is_err());
+    assert!(r.act(Act::Commenter, Actor::Cpam, "Agent", date(2022, 2, 1), Some("  "), &ctx).is_err());
+
+    let v = r.act(Act::Valider, Actor::Cpam, "Agent CPAM", date(2022, 2, 1), None, &ctx).unwrap();
+    assert_eq!(v.status, Status::Valide);
+    assert_eq!(v.events.len(), 4);
+    // Immutable once validated.
+    let e = v.act(Act::Commenter, Actor::Cpam, "Agent", date(2022, 2, 2), Some("x"), &ctx).unwrap_err();
+    assert!(e.0[0].contains("ne change plus"), "{e:?}");
+    let v2 = v.next_version(&ctx).unwrap();
+    assert_eq!((v2.version, v2.status, v2.text.as_str()), (2, Status::Brouillon, v.text.as_str()));
+
+    // Before validation the variable balance waits; after, it is due with its amount:
+    // 7 040 € earned, 0 advanced on the variable part → a 7 040 € balance.
+    let before = lines_of(&book, 1, "acces_soins.variable");
+    assert_eq!(before.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 1_000_000);
+    assert_eq!(before[0].status(today, &book.gates), LineStatus::Planned);
+    let o = book.decide(&Op::Release { year: 1, on: date(2022, 2, 1), results: v.year_in() }, &rules, today).unwrap();
+    book.apply(o, today);
+    let after = lines_of(&book, 1, "acces_soins.variable");
+    assert_eq!(after.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 704_000);
+    assert!(after.iter().all(|l| l.status(today, &book.gates) == LineStatus::Due), "{after:?}");
+}

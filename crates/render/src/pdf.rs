@@ -1,0 +1,236 @@
+//! A small A4 layout: title, headings, wrapped paragraphs and tables whose header repeats on
+//! each page, a footer with page numbers. Text is set in Helvetica (a PDF standard font,
+//! WinAnsi encoding: every French character and €), measured with its AFM widths.
+
+use cpts_domain::document::{Block, Document, Table};
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+use crate::metrics::WIN_ANSI;
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const MARGIN: f32 = 50.0;
+const TOP: f32 = PAGE_H - 56.0;
+const BOTTOM: f32 = 60.0;
+const BODY: f32 = 9.5;
+const CELL: f32 = 8.0;
+const PAD: f32 = 3.0;
+
+/// WinAnsi code and width (1/1000 em) of a character; `?` for what the font cannot show.
+fn glyph(c: char, bold: bool) -> (u8, u16) {
+    let c = match c {
+        '\u{202f}' | '\u{2009}' => '\u{a0}',
+        '\u{2212}' => '-',
+        c => c,
+    };
+    match WIN_ANSI.binary_search_by_key(&u32::from(c), |g| g.0) {
+        Ok(i) => WIN_ANSI.get(i).map_or((b'?', 556), |g| (g.1, if bold { g.3 } else { g.2 })),
+        Err(_) => (b'?', if bold { 611 } else { 556 }),
+    }
+}
+
+fn encode(s: &str) -> Vec<u8> {
+    s.chars().map(|c| glyph(c, false).0).collect()
+}
+
+fn width(s: &str, bold: bool, size: f32) -> f32 {
+    s.chars().map(|c| f32::from(glyph(c, bold).1)).sum::<f32>() * size / 1000.0
+}
+
+/// Lines of at most `max` points; words longer than a line are cut.
+fn wrap(s: &str, bold: bool, size: f32, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in s.split('\n') {
+        let mut line = String::new();
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            if width(&candidate, bold, size) <= max {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            for c in word.chars() {
+                if !line.is_empty() && width(&format!("{line}{c}"), bold, size) > max {
+                    lines.push(std::mem::take(&mut line));
+                }
+                line.push(c);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+struct Pager {
+    pages: Vec<Content>,
+    page: Content,
+    y: f32,
+}
+
+impl Pager {
+    fn new() -> Pager {
+        Pager { pages: Vec::new(), page: Content::new(), y: TOP }
+    }
+
+    fn break_page(&mut self) {
+        let done = std::mem::replace(&mut self.page, Content::new());
+        self.pages.push(done);
+        self.y = TOP;
+    }
+
+    /// Make room for `h` points, on a new page if needed. Returns whether it broke.
+    fn room(&mut self, h: f32) -> bool {
+        if self.y - h < BOTTOM && self.y < TOP {
+            self.break_page();
+            return true;
+        }
+        false
+    }
+
+    fn show(&mut self, x: f32, y: f32, s: &str, bold: bool, size: f32) {
+        self.page.begin_text();
+        self.page.set_font(Name(if bold { b"F2" } else { b"F1" }), size);
+        self.page.next_line(x, y);
+        self.page.show(Str(&encode(s)));
+        self.page.end_text();
+    }
+
+    fn paragraph(&mut self, s: &str, bold: bool, size: f32, gap: f32) {
+        let leading = size * 1.3;
+        for line in wrap(s, bold, size, PAGE_W - 2.0 * MARGIN) {
+            self.room(leading);
+            self.y -= leading;
+            self.show(MARGIN, self.y, &line, bold, size);
+        }
+        self.y -= gap;
+    }
+
+    fn rule(&mut self, x1: f32, x2: f32, y: f32, gray: f32) {
+        self.page.set_stroke_gray(gray).set_line_width(0.5).move_to(x1, y).line_to(x2, y).stroke();
+    }
+
+    fn row(&mut self, t: &Table, cols: &[(f32, f32)], cells: &[String], header: bool) {
+        let leading = CELL * 1.25;
+        let wrapped: Vec<Vec<String>> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (_, w))| wrap(cells.get(i).map_or("", String::as_str), header, CELL, w - 2.0 * PAD))
+            .collect();
+        let n = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let h = f32::from(u16::try_from(n).unwrap_or(u16::MAX)) * leading + 2.0 * PAD;
+        if self.room(h) && !header {
+            self.row(t, cols, &t.header, true);
+        }
+        let top = self.y;
+        if header {
+            self.page.set_fill_gray(0.9).rect(MARGIN, top - h, PAGE_W - 2.0 * MARGIN, h).fill_nonzero();
+            self.page.set_fill_gray(0.0);
+        }
+        for (i, ((x, w), lines)) in cols.iter().zip(&wrapped).enumerate() {
+            let right = t.right.get(i).copied().unwrap_or(false) && !header;
+            let mut y = top - PAD;
+            for l in lines {
+                y -= leading;
+                let lx = if right { x + w - PAD - width(l, header, CELL) } else { x + PAD };
+                self.show(lx, y + 2.0, l, header, CELL);
+            }
+        }
+        self.y = top - h;
+        self.rule(MARGIN, PAGE_W - MARGIN, self.y, if header { 0.4 } else { 0.75 });
+    }
+
+    fn table(&mut self, t: &Table) {
+        let total: f32 = t.widths.iter().map(|w| f32::from(*w)).sum::<f32>().max(1.0);
+        let mut x = MARGIN;
+        let cols: Vec<(f32, f32)> = (0..t.header.len())
+            .map(|i| {
+                let w = f32::from(t.widths.get(i).copied().unwrap_or(1)) / total * (PAGE_W - 2.0 * MARGIN);
+                let c = (x, w);
+                x += w;
+                c
+            })
+            .collect();
+        // Keep the header with at least one row.
+        self.room(4.0 * CELL * 1.25 + 4.0 * PAD);
+        self.row(t, &cols, &t.header, true);
+        for r in &t.rows {
+            self.row(t, &cols, r, false);
+        }
+        self.y -= 10.0;
+    }
+}
+
+/// The document as a PDF file.
+pub fn pdf(doc: &Document) -> Vec<u8> {
+    let mut p = Pager::new();
+    p.paragraph(&doc.title, true, 16.0, 4.0);
+    for l in &doc.subtitle {
+        p.paragraph(l, false, BODY, 0.0);
+    }
+    p.y -= 8.0;
+    for b in &doc.blocks {
+        match b {
+            Block::Heading(h) => {
+                p.room(60.0);
+                p.y -= 6.0;
+                p.paragraph(h, true, 12.0, 3.0);
+            }
+            Block::Text(t) => p.paragraph(t, false, BODY, 4.0),
+            Block::Table(t) => p.table(t),
+        }
+    }
+    p.break_page();
+
+    let mut pdf = Pdf::new();
+    let (catalog, tree, regular, bold, info) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5));
+    let mut next = 6;
+    let mut alloc = || {
+        let r = Ref::new(next);
+        next += 1;
+        r
+    };
+    let count = p.pages.len();
+    let ids: Vec<(Ref, Ref)> = (0..count).map(|_| (alloc(), alloc())).collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids(ids.iter().map(|(page, _)| *page)).count(i32::try_from(count).unwrap_or(i32::MAX));
+    for (font, name) in [(regular, b"Helvetica".as_slice()), (bold, b"Helvetica-Bold".as_slice())] {
+        pdf.type1_font(font).base_font(Name(name)).encoding_predefined(Name(b"WinAnsiEncoding"));
+    }
+    for (n, (mut content, (page_id, content_id))) in p.pages.into_iter().zip(&ids).enumerate() {
+        // Footer: the document's line, then the page number.
+        let size = 7.5;
+        let number = format!("page {} / {count}", n + 1);
+        content.set_fill_gray(0.35);
+        for (x, s) in [(MARGIN, doc.footer.as_str()), (PAGE_W - MARGIN - width(&number, false, size), number.as_str())]
+        {
+            content.begin_text();
+            content.set_font(Name(b"F1"), size);
+            content.next_line(x, 32.0);
+            content.show(Str(&encode(s)));
+            content.end_text();
+        }
+        let mut page = pdf.page(*page_id);
+        page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H)).parent(tree).contents(*content_id);
+        page.resources().fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold);
+        page.finish();
+        pdf.stream(*content_id, &content.finish());
+    }
+    pdf.document_info(info).title(TextStr(&doc.title)).creator(TextStr("cpts")).producer(TextStr("cpts-render"));
+    pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_text_is_encoded_in_win_ansi_and_measured() {
+        assert_eq!(encode("été €"), vec![0xE9, b't', 0xE9, b' ', 0x80]);
+        assert_eq!(encode("œ→"), vec![0x9C, b'?']);
+        // Helvetica: « a » is 556/1000 em, « i » 222.
+        assert!((width("ai", false, 10.0) - 7.78).abs() < 1e-4);
+        assert_eq!(wrap("un deux trois", false, 10.0, 30.0), vec!["un", "deux", "trois"]);
+    }
+}

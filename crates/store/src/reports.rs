@@ -1,0 +1,383 @@
+//! Indicator values (with their provenance and history) and activity reports with their
+//! review. The domain checks values (`values::check`) and decides report acts
+//! (`Report::act`); this persists them, each in one transaction.
+
+use std::collections::BTreeMap;
+
+use cpts_domain::activity::{Act, Content, Report, ReportEvent, Status};
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::Outcome;
+use cpts_domain::ids::CptsId;
+use cpts_domain::lifecycle::Actor;
+use cpts_domain::values::{Entry, Period, Reading};
+use cpts_engine::rate::Dec;
+use jiff::civil::Date;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::{Backend, Result, Store, StoreError, date};
+
+fn invalid(m: impl Into<String>) -> StoreError {
+    StoreError::Invalid(m.into())
+}
+
+fn dec(s: &str) -> Result<Dec> {
+    Dec::parse(s).map_err(|e| invalid(format!("valeur stockée illisible : {e}")))
+}
+
+/// Who entered a set of values, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// `saisie` (typed) or `import`.
+    pub source: String,
+    pub file: Option<String>,
+    pub by: String,
+    pub role: Actor,
+}
+
+/// A stored value with its provenance; `replaced` when a later batch corrected it.
+#[derive(Clone, Debug)]
+pub struct StoredValue {
+    pub entry: Entry,
+    pub batch: i64,
+    pub provenance: Provenance,
+    pub recorded_at: String,
+    pub replaced_by: Option<i64>,
+}
+
+fn entry_of(r: &AnyRow) -> Result<Entry> {
+    let opt = |c: &str| -> Result<Option<Dec>> { r.try_get::<Option<String>, _>(c)?.map(|s| dec(&s)).transpose() };
+    Ok(Entry {
+        cpts: r.try_get::<String, _>("cpts_id")?.parse().map_err(invalid)?,
+        indicator: r.try_get("indicator")?,
+        period: Period::parse(&r.try_get::<String, _>("period")?).map_err(invalid)?,
+        reading: Reading {
+            value: dec(&r.try_get::<String, _>("value")?)?,
+            numerator: opt("numerator")?,
+            denominator: opt("denominator")?,
+        },
+    })
+}
+
+/// `(?, ?, …), (…)` or `($1, $2, …)` for a multi-row insert of `rows` × `cols`.
+pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut sql = String::new();
+    for i in 0..rows {
+        sql.push_str(if i > 0 { ", (" } else { "(" });
+        for k in 1..=cols {
+            if k > 1 {
+                sql.push_str(", ");
+            }
+            // SQLite: anonymous `?` (sqlx resolves `$N` by name there, quadratic in a long
+            // statement); PostgreSQL needs `$N`.
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", i * cols + k)),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+impl Store {
+    /// Store checked values as one batch: all or nothing. Values for a period already stored
+    /// replace it (the previous row stays, marked replaced). Returns the batch number.
+    pub async fn add_values(&self, p: &Provenance, entries: &[Entry]) -> Result<i64> {
+        self.add_values_with_progress(p, entries, |_| {}).await
+    }
+
+    /// As `add_values`, calling `progress` with the rows written so far (not yet committed).
+    pub async fn add_values_with_progress(
+        &self,
+        p: &Provenance,
+        entries: &[Entry],
+        mut progress: impl FnMut(usize),
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let mut cpts: Vec<&CptsId> = entries.iter().map(|e| &e.cpts).collect();
+        cpts.sort();
+        cpts.dedup();
+        for id in &cpts {
+            Store::claim(&mut tx, id, None).await?;
+        }
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM value_batch").fetch_one(&mut *tx).await?;
+        let batch: i64 = row.try_get::<i64, _>("n")? + 1;
+        sqlx::query("INSERT INTO value_batch (id, source, file, by_name, role, rows_count, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(batch)
+            .bind(&p.source)
+            .bind(p.file.as_deref())
+            .bind(&p.by)
+            .bind(p.role.code())
+            .bind(i64::try_from(entries.len()).unwrap_or(i64::MAX))
+            .bind(jiff::Timestamp::now().to_string())
+            .execute(&mut *tx)
+            .await?;
+        // Corrections: only periods already stored are marked (known from the current values).
+        let current = self.current_keys(&mut tx, &cpts).await?;
+        for e in entries
+            .iter()
+            .filter(|e| current.contains(&(e.cpts.to_string(), e.indicator.clone(), e.period.to_string())))
+        {
+            sqlx::query("UPDATE indicator_value SET replaced_by = $1 WHERE cpts_id = $2 AND indicator = $3 AND period = $4 AND replaced_by IS NULL")
+                .bind(batch)
+                .bind(e.cpts.as_str())
+                .bind(&e.indicator)
+                .bind(e.period.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut written = 0;
+        for chunk in entries.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO indicator_value (cpts_id, indicator, period, value, numerator, denominator, batch) VALUES {}",
+                placeholders(self.backend, chunk.len(), 7)
+            );
+            // Built only from placeholders: no user text goes into the SQL.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.cpts.as_str())
+                    .bind(&e.indicator)
+                    .bind(e.period.to_string())
+                    .bind(e.reading.value.to_string())
+                    .bind(e.reading.numerator.map(|d| d.to_string()))
+                    .bind(e.reading.denominator.map(|d| d.to_string()))
+                    .bind(batch);
+            }
+            q.execute(&mut *tx).await.map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => invalid(
+                    "une valeur a été enregistrée entre-temps pour la même période : import refusé, rien n'a été enregistré",
+                ),
+                _ => StoreError::Db(e),
+            })?;
+            written += chunk.len();
+            progress(written);
+        }
+        tx.commit().await?;
+        Ok(batch)
+    }
+
+    async fn current_keys(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        cpts: &[&CptsId],
+    ) -> Result<std::collections::HashSet<(String, String, String)>> {
+        let mut out = std::collections::HashSet::new();
+        for id in cpts {
+            let rows =
+                sqlx::query("SELECT indicator, period FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL")
+                    .bind(id.as_str())
+                    .fetch_all(&mut **tx)
+                    .await?;
+            for r in &rows {
+                out.insert((id.to_string(), r.try_get("indicator")?, r.try_get("period")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Current values of a CPTS, by indicator and period.
+    pub async fn values(&self, id: &CptsId) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = rows.iter().map(entry_of).collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| (&a.indicator, a.period).cmp(&(&b.indicator, b.period)));
+        Ok(out)
+    }
+
+    /// Current periods per (CPTS, indicator), to check new values against.
+    pub async fn value_periods(&self, ids: &[CptsId]) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
+        let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
+        for id in ids {
+            for e in self.values(id).await? {
+                out.entry((e.cpts, e.indicator)).or_default().push(e.period);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every value ever stored for a CPTS (corrected ones included) with its provenance, oldest first.
+    pub async fn value_history(&self, id: &CptsId, indicator: Option<&str>) -> Result<Vec<StoredValue>> {
+        let rows = sqlx::query(
+            "SELECT v.*, b.source, b.file, b.by_name, b.role, b.recorded_at FROM indicator_value v JOIN value_batch b ON b.id = v.batch WHERE v.cpts_id = $1 ORDER BY v.indicator, v.period, v.batch",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let entry = entry_of(r)?;
+            if indicator.is_some_and(|i| i != entry.indicator) {
+                continue;
+            }
+            let role: String = r.try_get("role")?;
+            out.push(StoredValue {
+                entry,
+                batch: r.try_get("batch")?,
+                provenance: Provenance {
+                    source: r.try_get("source")?,
+                    file: r.try_get("file")?,
+                    by: r.try_get("by_name")?,
+                    role: Actor::parse(&role).map_err(invalid)?,
+                },
+                recorded_at: r.try_get("recorded_at")?,
+                replaced_by: r.try_get("replaced_by")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every version of every report of a CPTS, by contract, year and version.
+    pub async fn reports(&self, id: &CptsId) -> Result<Vec<Report>> {
+        let rows = sqlx::query("SELECT * FROM activity_report WHERE cpts_id = $1 ORDER BY contract_seq, year, version")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let results = sqlx::query("SELECT * FROM report_result WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let events = sqlx::query("SELECT * FROM report_event WHERE cpts_id = $1 ORDER BY seq")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        type Key = (i64, i64, i64);
+        let key =
+            |r: &AnyRow| -> Result<Key> { Ok((r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?)) };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let k = key(r)?;
+            let text: String = r.try_get("content")?;
+            let status: String = r.try_get("status")?;
+            let mut report = Report {
+                contract: k.0,
+                year: u8::try_from(k.1).map_err(|e| invalid(e.to_string()))?,
+                version: k.2,
+                status: Status::from_code(&status)
+                    .ok_or_else(|| invalid(format!("statut stocké inconnu « {status} »")))?,
+                content: yaml_content(&text)?,
+                text,
+                results: BTreeMap::new(),
+                events: Vec::new(),
+            };
+            for x in &results {
+                if key(x)? == k {
+                    report.results.insert(x.try_get("indicator")?, dec(&x.try_get::<String, _>("value")?)?);
+                }
+            }
+            for e in &events {
+                if key(e)? == k {
+                    let act: String = e.try_get("act")?;
+                    let role: String = e.try_get("role")?;
+                    report.events.push(ReportEvent {
+                        act: Act::from_code(&act)
+                            .ok_or_else(|| invalid(format!("étape stockée inconnue « {act} »")))?,
+                        on: date(&e.try_get::<String, _>("event_date")?)?,
+                        role: Actor::parse(&role).map_err(invalid)?,
+                        by: e.try_get("by_name")?,
+                        text: e.try_get("text")?,
+                    });
+                }
+            }
+            out.push(report);
+        }
+        Ok(out)
+    }
+
+    /// Save a report decided by the domain: a new version (`before` None) or the next state of
+    /// `before`, refused if the report moved since it was read. On validation the contract's
+    /// outcome (results, released balances) is written in the same transaction.
+    pub async fn save_report(
+        &self,
+        id: &CptsId,
+        before: Option<&Report>,
+        after: &Report,
+        outcome: Option<(i64, &Agreement, &Outcome)>,
+        today: Date,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let year = i64::from(after.year);
+        let steps = |r: &Report| i64::try_from(r.events.len()).unwrap_or(i64::MAX);
+        let k = (id.as_str(), after.contract, year, after.version);
+        match before {
+            None => {
+                sqlx::query("INSERT INTO activity_report (cpts_id, contract_seq, year, version, status, content, steps) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(k.0).bind(k.1).bind(k.2).bind(k.3)
+                    .bind(after.status.code())
+                    .bind(&after.text)
+                    .bind(steps(after))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => invalid(format!(
+                            "la version {} du rapport de l'année {} existe déjà : rien n'a été enregistré",
+                            after.version, after.year
+                        )),
+                        _ => StoreError::Db(e),
+                    })?;
+            }
+            Some(b) => {
+                let done = sqlx::query("UPDATE activity_report SET status = $1, content = $2, steps = $3 WHERE cpts_id = $4 AND contract_seq = $5 AND year = $6 AND version = $7 AND steps = $8 AND status <> 'valide'")
+                    .bind(after.status.code())
+                    .bind(&after.text)
+                    .bind(steps(after))
+                    .bind(k.0).bind(k.1).bind(k.2).bind(k.3)
+                    .bind(steps(b))
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(invalid(
+                        "le rapport a changé entre-temps (ou il est validé) : rien n'a été enregistré ; rechargez puis recommencez",
+                    ));
+                }
+            }
+        }
+        if before.is_none_or(|b| b.results != after.results) {
+            sqlx::query(
+                "DELETE FROM report_result WHERE cpts_id = $1 AND contract_seq = $2 AND year = $3 AND version = $4",
+            )
+            .bind(k.0)
+            .bind(k.1)
+            .bind(k.2)
+            .bind(k.3)
+            .execute(&mut *tx)
+            .await?;
+            for (indicator, value) in &after.results {
+                sqlx::query("INSERT INTO report_result (cpts_id, contract_seq, year, version, indicator, value) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(k.0).bind(k.1).bind(k.2).bind(k.3)
+                    .bind(indicator)
+                    .bind(value.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let known = before.map_or(0, |b| b.events.len());
+        for (seq, e) in (1i64..).zip(&after.events).skip(known) {
+            sqlx::query("INSERT INTO report_event (cpts_id, contract_seq, year, version, seq, act, event_date, role, by_name, text, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                .bind(k.0).bind(k.1).bind(k.2).bind(k.3)
+                .bind(seq)
+                .bind(e.act.code())
+                .bind(e.on.to_string())
+                .bind(e.role.code())
+                .bind(&e.by)
+                .bind(e.text.as_deref())
+                .bind(jiff::Timestamp::now().to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some((version, agreement, o)) = outcome {
+            Store::write_outcome(&mut tx, id, version, agreement, o, None, today).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn yaml_content(text: &str) -> Result<Content> {
+    // Stored drafts were checked when written; only their syntax is read back here.
+    Content::read(text).map_err(|e| invalid(format!("rapport stocké illisible : {e}")))
+}
