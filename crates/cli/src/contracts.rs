@@ -516,7 +516,7 @@ async fn decide(store: &Store, rules: &RuleSet, id: &str, op: Op, ev: Option<Eve
     Ok(out)
 }
 
-fn component_of(rules: &RuleSet, p: &cpts_domain::ledger::Planned) -> String {
+pub(crate) fn component_of(rules: &RuleSet, p: &cpts_domain::ledger::Planned) -> String {
     match &p.source {
         Source::Aci { year, component, kind, .. } => {
             format!("année {year}, {}, {}", component_label(rules, component), kind.label_fr())

@@ -2,10 +2,12 @@
 
 mod contracts;
 mod demo;
+mod files;
 mod funding;
 mod load;
 mod members;
 mod registry;
+mod reports;
 mod table;
 
 use std::path::PathBuf;
@@ -98,6 +100,22 @@ enum Command {
     Convention(contracts::ConventionCmd),
     /// Catalogue des indicateurs nationaux par mission
     Indicators,
+    /// Valeurs des indicateurs : saisie, import CSV/XLSX, liste, historique, export
+    #[command(subcommand)]
+    Values(reports::ValuesCmd),
+    /// Atteinte des objectifs et part variable d'une année (calcul du moteur, expliqué)
+    Achievement {
+        id: String,
+        /// Année du contrat (par défaut l'année en cours)
+        #[arg(long)]
+        year: Option<u8>,
+        /// Numéro du contrat (par défaut le dernier signé)
+        #[arg(long)]
+        contract: Option<i64>,
+    },
+    /// Rapport d'activité annuel : rédaction, soumission, revue, validation, export PDF/CSV/XLSX
+    #[command(subcommand)]
+    Report(reports::ReportCmd),
     /// Ce qui est en retard ou arrive à échéance (une CPTS ou toutes)
     Alerts {
         /// Identifiant de la CPTS (toutes par défaut)
@@ -163,6 +181,16 @@ fn main() -> ExitCode {
         Command::Contract(cmd) => money(contracts::Action::Contract(cmd)),
         Command::Ledger(cmd) => money(contracts::Action::Ledger(cmd)),
         Command::Convention(cmd) => money(contracts::Action::Convention(cmd)),
+        Command::Values(cmd) => {
+            reports::run(reports::Action::Values(cmd), db, rules_dir).map(|out| funding::emit(&out))
+        }
+        Command::Achievement { id, year, contract } => {
+            reports::run(reports::Action::Achievement { id, year, contract }, db, rules_dir)
+                .map(|out| funding::emit(&out))
+        }
+        Command::Report(cmd) => {
+            reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| funding::emit(&out))
+        }
         Command::Indicators => indicators(cli.rules.as_deref()).map(|out| funding::emit(&out)),
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
     };

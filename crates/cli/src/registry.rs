@@ -382,7 +382,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
             Action::Members(MembersCmd::Import { id: s, file }) => {
                 let cid = id(&s)?;
                 let record = store.get_cpts(&cid).await.map_err(store_err)?;
-                let table = crate::members::read_table(&file).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
+                let table = crate::files::read_table(&file).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
                 let members = crate::members::members_from(&table, &geo).map_err(|errors| {
                     let shown: Vec<String> = errors.iter().take(200).map(|e| format!("  - {e}")).collect();
                     let more = errors.len().saturating_sub(200);

@@ -468,16 +468,18 @@ pub struct YearValue {
     pub numerator: Option<Dec>,
     pub denominator: Option<Dec>,
     pub periods: Vec<Period>,
-    /// Months of the year no value covers.
+    /// Months of the year no value covers (empty once the periods add up to the year).
     pub missing: Vec<Period>,
+    /// Months the year counts (12, fewer for a year cut by a termination).
+    pub months: usize,
     /// Why no yearly value can be computed, if so.
     pub problem: Option<String>,
 }
 
 impl YearValue {
+    /// « 9/12 mois »: months given by the periods that count in the year.
     pub fn coverage(&self) -> String {
-        let total = self.missing.len() + self.covered_months();
-        format!("{}/{} mois", self.covered_months(), total)
+        format!("{}/{} mois", self.covered_months().min(self.months), self.months)
     }
 
     fn covered_months(&self) -> usize {
@@ -515,8 +517,15 @@ pub fn year_values(c: &Contract, year: u8, catalogue: &Catalogue, values: &[Entr
         let mut mine: Vec<&Entry> =
             values.iter().filter(|e| e.indicator == ind && (start..end).contains(&e.period.first_day())).collect();
         mine.sort_by_key(|e| e.period);
+        // Periods count where they begin: a calendar year or quarter stands for the months of
+        // the contract year it begins in, so only a shortfall in months is missing.
         let covered: BTreeSet<Period> = mine.iter().flat_map(|e| e.period.months()).collect();
-        let missing = months.iter().filter(|m| !covered.contains(m)).copied().collect();
+        let given: usize = mine.iter().map(|e| e.period.months().len()).sum();
+        let missing = if given >= months.len() {
+            Vec::new()
+        } else {
+            months.iter().filter(|m| !covered.contains(m)).copied().collect()
+        };
         let sum = |f: &dyn Fn(&Reading) -> Option<Dec>| -> Option<i128> {
             mine.iter().map(|e| f(&e.reading).map(Dec::to_nano_units)).sum()
         };
@@ -527,6 +536,7 @@ pub fn year_values(c: &Contract, year: u8, catalogue: &Catalogue, values: &[Entr
             denominator: None,
             periods: mine.iter().map(|e| e.period).collect(),
             missing,
+            months: months.len(),
             problem: None,
         };
         match (mine.as_slice(), kind(catalogue, ind).unit) {

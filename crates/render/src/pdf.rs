@@ -29,6 +29,29 @@ fn glyph(c: char, bold: bool) -> (u8, u16) {
     }
 }
 
+/// Text as the font can set it: arrows and comparison signs spelled with WinAnsi characters,
+/// and spaces inside amounts (`1 234,56 €`, `75 %`) made non-breaking so lines never cut them.
+fn normalize(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|j| chars.get(j));
+        let next = chars.get(i + 1);
+        match c {
+            '→' => out.push_str("->"),
+            '≥' => out.push_str(">="),
+            '≤' => out.push_str("<="),
+            ' ' if prev.is_some_and(char::is_ascii_digit)
+                && next.is_some_and(|n| n.is_ascii_digit() || *n == '€' || *n == '%') =>
+            {
+                out.push('\u{a0}');
+            }
+            c => out.push(*c),
+        }
+    }
+    out
+}
+
 fn encode(s: &str) -> Vec<u8> {
     s.chars().map(|c| glyph(c, false).0).collect()
 }
@@ -40,7 +63,7 @@ fn width(s: &str, bold: bool, size: f32) -> f32 {
 /// Lines of at most `max` points; words longer than a line are cut.
 fn wrap(s: &str, bold: bool, size: f32, max: f32) -> Vec<String> {
     let mut lines = Vec::new();
-    for para in s.split('\n') {
+    for para in normalize(s).split('\n') {
         let mut line = String::new();
         for word in para.split(' ').filter(|w| !w.is_empty()) {
             let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
@@ -232,5 +255,7 @@ mod tests {
         // Helvetica: « a » is 556/1000 em, « i » 222.
         assert!((width("ai", false, 10.0) - 7.78).abs() < 1e-4);
         assert_eq!(wrap("un deux trois", false, 10.0, 30.0), vec!["un", "deux", "trois"]);
+        // Amounts are never cut; arrows are spelled out.
+        assert_eq!(wrap("5 049,18 € → x", false, 10.0, 60.0), vec!["5\u{a0}049,18\u{a0}€ ->", "x"]);
     }
 }

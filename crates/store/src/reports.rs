@@ -101,8 +101,9 @@ impl Store {
         for id in &cpts {
             Store::claim(&mut tx, id, None).await?;
         }
-        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM value_batch").fetch_one(&mut *tx).await?;
-        let batch: i64 = row.try_get::<i64, _>("n")? + 1;
+        sqlx::query("UPDATE value_batch_counter SET n = n + 1").execute(&mut *tx).await?;
+        let row = sqlx::query("SELECT n FROM value_batch_counter").fetch_one(&mut *tx).await?;
+        let batch: i64 = row.try_get("n")?;
         sqlx::query("INSERT INTO value_batch (id, source, file, by_name, role, rows_count, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(batch)
             .bind(&p.source)

@@ -187,6 +187,10 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             rows_count BIGINT NOT NULL,
             recorded_at TEXT NOT NULL
         )",
+            // Batch numbers come from one counter row: updating it serializes imports, so two
+            // imports for different CPTS never take the same number.
+            "CREATE TABLE value_batch_counter (n BIGINT NOT NULL)",
+            "INSERT INTO value_batch_counter (n) VALUES (0)",
             // Values are never overwritten: a correction marks the previous row replaced.
             "CREATE TABLE indicator_value (
             cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
