@@ -177,6 +177,9 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
         }
         if let Some(sign) = sign {
             contract(store, geo, rules, &cid, name, &territory, &sign, history.len()).await?;
+            let n = PARIS_2021.iter().position(|x| x.0 == *id).unwrap_or(0);
+            activity(store, rules, &cid, name, n).await?;
+            pay_due(store, rules, &cid, name).await?;
         }
     }
     let mut out = format!(
@@ -186,7 +189,7 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
     for (id, _, _, state, _, _) in PARIS_2021 {
         out.push_str(&format!("  {id} : {state}\n"));
     }
-    out.push_str(&format!("{SYNTHETIC}.\nEssayez : cpts lifecycle show cpts-paris-18 ; cpts contract calendar cpts-paris-18 --on 2021-10-25 ; cpts ledger show cpts-paris-18 --on 2021-10-25 ; cpts alerts --on 2021-10-25\n"));
+    out.push_str(&format!("{SYNTHETIC}.\nEssayez : cpts lifecycle show cpts-paris-18 ; cpts contract calendar cpts-paris-18 --on 2021-10-25 ; cpts ledger show cpts-paris-18 --on 2021-10-25 ; cpts alerts --on 2021-10-25 ; cpts report list ; cpts achievement cpts-paris-18 --year 1 ; cpts report export cpts-paris-18 --year 1 rapport.pdf\n"));
     Ok(out)
 }
 
@@ -249,15 +252,27 @@ async fn contract(
     if deployed <= DEMO_DAY {
         step(store, rules, cid, name, Op::Deploy { mission: "acces_soins".into(), on: deployed }).await?;
     }
-    // Pay every line due by then, two weeks after its date (synthetic).
+    pay_due(store, rules, cid, name).await
+}
+
+/// Pay every line due by 25/10/2021, two weeks after its date (synthetic).
+async fn pay_due(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str) -> Result<(), CliError> {
+    let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
     loop {
         let (book, _) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
-        let due = book.lines.iter().find(|l| {
-            l.status(DEMO_DAY, &book.gates) == Status::Due
-                && l.planned.due.checked_add(jiff::Span::new().days(14)).is_ok_and(|d| d <= DEMO_DAY)
+        // Two weeks after the due date; a balance only after its year's report was validated.
+        let pay_on = |l: &cpts_domain::ledger::Line| {
+            let released = match &l.planned.source {
+                cpts_domain::ledger::Source::Aci { year, .. } => book.agreement.released.get(year).copied(),
+                cpts_domain::ledger::Source::Convention { .. } => None,
+            };
+            released.map_or(l.planned.due, |r| r.max(l.planned.due)).checked_add(jiff::Span::new().days(14)).ok()
+        };
+        let due = book.lines.iter().find_map(|l| {
+            let on = pay_on(l)?;
+            (l.status(DEMO_DAY, &book.gates) == Status::Due && on <= DEMO_DAY).then_some((l, on))
         });
-        let Some(l) = due else { break };
-        let on = l.planned.due.checked_add(jiff::Span::new().days(14)).map_err(|e| failed(e.to_string()))?;
+        let Some((l, on)) = due else { break };
         step(store, rules, cid, name, Op::Pay { line: l.id, amount: l.remaining(), on }).await?;
     }
     Ok(())
@@ -268,4 +283,157 @@ async fn step(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, op: Op) 
     let (book, version) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
     let o = book.decide(&op, rules, DEMO_DAY).map_err(failed)?;
     store.save_outcome(cid, version, &book.agreement, &o, None, DEMO_DAY).await.map_err(|e| failed(e.to_string()))
+}
+
+/// A deterministic spread in [0, 100) for synthetic figures.
+fn spread(a: usize, b: usize) -> usize {
+    (a * 7_919 + b * 104_729 + 13) % 100
+}
+
+/// Synthetic indicator values up to 25/10/2021 and activity reports in several states:
+/// Paris 18 validated (balance released), Paris 14 in review, Paris 13 returned for
+/// corrections, Paris 20 a draft (its first year is not over).
+async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: usize) -> Result<(), CliError> {
+    use cpts_domain::activity::{Act, Context, Report};
+    use cpts_domain::indicators::Catalogue;
+    use cpts_domain::values::{RawValue, Scope, check, year_values};
+    let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
+    let catalogue = Catalogue::builtin(rules).map_err(failed)?;
+    let (agreement, _) = store.agreement(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
+    let c = agreement.contract(rules).map_err(|e| failed(format!("{e:?}")))?;
+    let signed = agreement.signed();
+    let mut rows = Vec::new();
+    let mut push = |indicator: &str, period: String, value: String, num: String, den: String| {
+        rows.push(RawValue {
+            line: rows.len() + 2,
+            cpts: cid.to_string(),
+            indicator: indicator.into(),
+            period,
+            value,
+            numerator: num,
+            denominator: den,
+        });
+    };
+    let tier_target = c.missions.first().and_then(|m| m.objectives.first()).and_then(|o| o.target(1));
+    let monthly = usize::try_from(tier_target.map_or(0, |t| t.mantissa()) / 12).unwrap_or(10);
+    let mut month = cpts_domain::values::Period::Month(signed.year(), signed.month());
+    if month.first_day() < signed {
+        month = cpts_domain::values::Period::Month(month.end().year(), month.end().month());
+    }
+    let mut k = 0;
+    while month.end() <= DEMO_DAY {
+        k += 1;
+        let r = spread(n, k);
+        push(
+            "patients_sans_mt_aides",
+            month.to_string(),
+            (monthly * (55 + r / 2) / 100).to_string(),
+            String::new(),
+            String::new(),
+        );
+        let den = 80 + r % 40;
+        push(
+            "snp_taux_reponse",
+            month.to_string(),
+            String::new(),
+            (den * (64 + r % 25) / 100).to_string(),
+            den.to_string(),
+        );
+        month = cpts_domain::values::Period::Month(month.end().year(), month.end().month());
+    }
+    for q in 1..=4i8 {
+        for y in [2020i16, 2021] {
+            let p = cpts_domain::values::Period::Quarter(y, q);
+            if p.first_day() >= signed && p.end() <= DEMO_DAY {
+                push(
+                    "campagnes_prevention",
+                    p.to_string(),
+                    (spread(n, usize::from(q.unsigned_abs())) % 2).to_string(),
+                    String::new(),
+                    String::new(),
+                );
+            }
+        }
+    }
+    if cpts_domain::values::Period::Year(2020).first_day() >= signed {
+        push("protocoles_pluripro", "2020".into(), (2 + n % 2).to_string(), String::new(), String::new());
+    }
+    let scopes = [(cid.clone(), Scope::of(std::slice::from_ref(&agreement), rules).map_err(failed)?)].into();
+    let entries = check(&rows, &scopes, &Default::default(), &catalogue)
+        .map_err(|e| failed(e.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; ")))?;
+    let p = cpts_store::Provenance {
+        source: "import".into(),
+        file: Some("valeurs-demonstration-synthetiques.csv".into()),
+        by: "Coordination (démonstration)".into(),
+        role: Actor::Cpts,
+    };
+    store.add_values(&p, &entries).await.map_err(|e| failed(e.to_string()))?;
+
+    // Which report, in which state (by CPTS); year 1 only.
+    let Some((_, end)) = c.year_bounds(1) else { return Ok(()) };
+    let plan: &[Act] = match cid.as_str() {
+        "cpts-paris-18" => &[Act::Rediger, Act::Soumettre, Act::Commenter, Act::Repondre, Act::Valider],
+        "cpts-paris-14" => &[Act::Rediger, Act::Soumettre, Act::Commenter],
+        "cpts-paris-13" => &[Act::Rediger, Act::Soumettre, Act::DemanderCorrection],
+        "cpts-paris-20" => &[Act::Rediger],
+        _ => &[],
+    };
+    if plan.is_empty() {
+        return Ok(());
+    }
+    let text = format!(
+        "# {SYNTHETIC}\nsummary: \"DÉMONSTRATION – rapport fictif. Première année du contrat : organisation de l'accès au médecin traitant et des soins non programmés, premiers protocoles.\"\nactions:\n  - {{title: Cellule d'orientation vers un médecin traitant, mission: acces_soins, from: {}, professionals: 12, description: Permanence téléphonique et liste partagée des patients sans médecin traitant}}\n  - {{title: Protocole pluriprofessionnel insuffisance cardiaque, mission: parcours, from: {}, professionals: 8}}\nexpenses:\n  - {{item: Coordination (salaire chargé), amount: 48000}}\n  - {{item: Indemnisation du temps des professionnels, amount: 15600}}\n  - {{item: Outils numériques, amount: 2400}}\n",
+        months(signed, 3),
+        months(signed, 9).min(cpts_engine::dates::day_before(end).unwrap_or(end)),
+    );
+    let values = store.values(cid).await.map_err(|e| failed(e.to_string()))?;
+    let yv = year_values(&c, 1, &catalogue, &values);
+    let ctx = Context { rules, contract: &c, values: &yv, today: DEMO_DAY };
+    let mut report = Report::draft(1, 1, 1, "", &ctx).map_err(|e| failed(e.to_string()))?;
+    let mut saved: Option<Report> = None;
+    for (i, act) in plan.iter().enumerate() {
+        let on = if *act == Act::Rediger {
+            months(end, -1).min(DEMO_DAY)
+        } else {
+            months(end, 1).checked_add(jiff::Span::new().days(i64::try_from(i).unwrap_or(0) * 5)).unwrap_or(end)
+        };
+        let (role, by, note) = match act {
+            Act::Rediger | Act::Soumettre => (Actor::Cpts, "Coordination (démonstration)", Some(text.as_str())),
+            Act::Repondre => (
+                Actor::Cpts,
+                "Coordination (démonstration)",
+                Some("Le détail des créneaux par semaine est joint (démonstration)."),
+            ),
+            Act::Commenter => (
+                Actor::Cpam,
+                "CPAM Paris – service CPTS (démonstration)",
+                Some("Merci de détailler les créneaux de soins non programmés par semaine (démonstration)."),
+            ),
+            Act::DemanderCorrection => (
+                Actor::Ars,
+                "ARS Île-de-France – DD75 (démonstration)",
+                Some(
+                    "Les dépenses de coordination ne correspondent pas au budget présenté : à corriger (démonstration).",
+                ),
+            ),
+            Act::Valider => (Actor::Cpam, "CPAM Paris – service CPTS (démonstration)", None),
+        };
+        let note = if *act == Act::Soumettre { None } else { note };
+        let next = report.act(*act, role, by, on, note, &ctx).map_err(|e| failed(e.to_string()))?;
+        let outcome = if *act == Act::Valider {
+            let (book, version) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
+            let o =
+                book.decide(&Op::Release { year: 1, on, results: next.year_in() }, rules, DEMO_DAY).map_err(failed)?;
+            Some((version, book.agreement, o))
+        } else {
+            None
+        };
+        store
+            .save_report(cid, saved.as_ref(), &next, outcome.as_ref().map(|(v, a, o)| (*v, a, o)), DEMO_DAY)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        saved = Some(next.clone());
+        report = next;
+    }
+    Ok(())
 }
