@@ -812,6 +812,9 @@ async fn alerts_of(
     {
         let cal = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
         out.extend(mission_alerts(&cal, on, days));
+        let reports: Vec<_> =
+            store.reports(&r.id).await.map_err(store_err)?.into_iter().filter(|x| x.contract == a.seq).collect();
+        out.extend(cpts_domain::activity::report_alerts(&c, &reports, on));
         if let Some(end) = c.anniversaries.last().copied() {
             let left = cpts_engine::dates::days_between(on, end);
             if (0..=days).contains(&left) {

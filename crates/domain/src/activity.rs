@@ -19,7 +19,7 @@ use cpts_engine::rate::{Dec, Fraction};
 use cpts_engine::rules::RuleSet;
 
 use crate::agreement::Agreement;
-use crate::calendar::MissionDates;
+use crate::calendar::{Alert, MissionDates};
 use crate::document::{Document, Table};
 use crate::indicators::Catalogue;
 use crate::lifecycle::Actor;
@@ -680,4 +680,48 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
         d.table(t);
     }
     Ok(d)
+}
+
+/// What waits on the reports of a contract on `today`: years over without a submitted report,
+/// reports in review, reports returned for corrections. No submission deadline is known
+/// nationally: none is invented.
+pub fn report_alerts(c: &Contract, reports: &[Report], today: Date) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for year in 1..=c.last_year() {
+        let Some((_, end)) = c.year_bounds(year) else { continue };
+        let end = c.terminated.map_or(end, |t| t.min(end));
+        if end > today {
+            continue;
+        }
+        let latest = reports.iter().filter(|r| r.year == year).max_by_key(|r| r.version);
+        let since = |r: &Report| r.events.last().map_or(end, |e| e.on);
+        let (late, text) = match latest {
+            None => (
+                true,
+                format!("rapport d'activité de l'année {year} à rédiger et soumettre (année close le {})", fr(end)),
+            ),
+            Some(r) => match r.status {
+                Status::Valide => continue,
+                Status::Brouillon => (true, format!("rapport d'activité de l'année {year} en brouillon, à soumettre")),
+                Status::Soumis | Status::EnRevue => (
+                    false,
+                    format!(
+                        "rapport d'activité de l'année {year} {} depuis le {} : revue CPAM/ARS en cours",
+                        r.status.label(),
+                        fr(since(r))
+                    ),
+                ),
+                Status::ACorriger => (
+                    true,
+                    format!(
+                        "rapport d'activité de l'année {year} à corriger depuis le {} : {}",
+                        fr(since(r)),
+                        r.events.last().and_then(|e| e.text.clone()).unwrap_or_default()
+                    ),
+                ),
+            },
+        };
+        out.push(Alert { date: end, late, text });
+    }
+    out
 }
