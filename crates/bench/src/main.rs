@@ -1,4 +1,5 @@
-//! `cargo run --release -p cpts-bench [-- --quick]`: measures the funding engine.
+//! `cargo run --release -p cpts-bench [-- --quick]`: measures the funding engine;
+//! `-- import [ROWS]` and `-- values [CPTS] [--full]`: imports (import.rs, values.rs).
 //! See docs/benchmarks.md for what each figure means and the reference it is compared to.
 //!
 //! Contracts are SYNTHETIC: generated here by a seeded generator (no real CPTS).
@@ -6,6 +7,7 @@
 #![allow(clippy::as_conversions, clippy::cast_precision_loss, clippy::indexing_slicing)] // a harness: timings and fixed pools, never money
 
 mod import;
+mod values;
 
 use std::hint::black_box;
 use std::process::Command;
@@ -134,6 +136,11 @@ fn main() {
     if args.get(1).is_some_and(|a| a == "import") {
         let rows = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
         import::run(rows);
+        return;
+    }
+    if args.get(1).is_some_and(|a| a == "values") {
+        let cpts = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1000);
+        values::run(cpts, args.iter().any(|a| a == "--full"));
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");

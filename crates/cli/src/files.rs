@@ -44,18 +44,37 @@ pub fn read_table(path: &Path) -> Result<RawTable, LineError> {
         .map(str::to_string)
         .collect();
     let mut rows = Vec::new();
+    let mut lines = Lines { text, offset: 0, line: 1 };
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            err(
-                e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0)),
-                "",
-                format!("ligne illisible : {e}"),
-            )
-        })?;
-        let line = record.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+        let record = record
+            .map_err(|e| err(e.position().map_or(0, |p| lines.at(p.byte())), "", format!("ligne illisible : {e}")))?;
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         rows.push((line, record.iter().map(str::to_string).collect()));
     }
     Ok(RawTable { header, rows })
+}
+
+/// Line numbers counted from the text itself (the csv crate's own drift with CRLF endings and
+/// blank lines), incrementally: records come in order.
+struct Lines<'a> {
+    text: &'a str,
+    /// Bytes counted so far, and the line after them.
+    offset: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    /// The line of a record starting at byte `offset`. The csv crate's offset may point at the
+    /// line feed ending the previous line, hence the byte itself is counted.
+    fn at(&mut self, offset: u64) -> usize {
+        let end = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(1).min(self.text.len());
+        if end > self.offset {
+            let b = self.text.as_bytes().get(self.offset..end).unwrap_or(&[]);
+            self.line += b.iter().filter(|c| **c == b'\n').count();
+            self.offset = end;
+        }
+        self.line
+    }
 }
 
 /// Excel's day serial (1 = 1900-01-01, with its 1900 leap-year bug) to a civil date.

@@ -337,6 +337,12 @@ fn check_row(
             if value.is_none() && r.value.trim().is_empty() {
                 fail("Valeur", "valeur manquante".into());
             }
+            // The national counts are counts of people, slots, meetings…: whole numbers.
+            if catalogue.get(indicator).is_some()
+                && let Some(v) = value.filter(|v| v.scale() > 0)
+            {
+                fail("Valeur", format!("« {indicator} » se compte en nombre entier ({v} donné)"));
+            }
             value.map(|value| Reading { value, numerator: None, denominator: None })
         }
         Unit::Pourcentage => match (num, den) {

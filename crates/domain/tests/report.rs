@@ -112,6 +112,7 @@ fn bad_values_are_all_reported_and_nothing_is_kept() {
         RawValue { cpts: "cpts-inconnue".into(), ..row(12, "patients_sans_mt_aides", "2021-06", "1", "", "") },
         row(13, "snp_taux_reponse", "2021-06", "80", "60", "100"), // inconsistent
         row(14, "patients_sans_mt_aides", "2026-01", "1", "", ""), // after the end
+        row(15, "patients_sans_mt_aides", "2021-08", "7,5", "", ""),
     ];
     let errors = check(&rows, &scopes, &BTreeMap::new(), &catalogue).unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -128,6 +129,7 @@ fn bad_values_are_all_reported_and_nothing_is_kept() {
         (12, "inconnue"),
         (13, "incohérent"),
         (14, "hors de tout contrat"),
+        (15, "nombre entier"),
     ] {
         assert!(
             text.iter().any(|t| t.starts_with(&format!("ligne {line},")) && t.contains(part)),

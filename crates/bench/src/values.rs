@@ -1,0 +1,417 @@
+//! `cargo run --release -p cpts-bench -- values [CPTS] [--full]`: imports the monthly indicator
+//! values of CPTS (default 1 000) SYNTHETIC CPTS × 20 indicators, 50 months (1 000 000 values),
+//! or 120 months with `--full` (ten years: 2 400 000 values, over a contract and its renewal),
+//! and compares with a raw SQLite bulk insert of the same rows.
+//!
+//! The pipeline is the CLI's (`cpts values import`): CSV → `RawValue` rows → scopes (each
+//! CPTS's contracts) and stored periods → `values::check` → `Store::add_values`, one batch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::Book;
+use cpts_domain::ids::CptsId;
+use cpts_domain::indicators::Catalogue;
+use cpts_domain::lifecycle::{Actor, Event, Step};
+use cpts_domain::registry::Identity;
+use cpts_domain::values::{self, RawValue, Scope};
+use cpts_engine::rules::RuleSet;
+use cpts_store::{Provenance, Store};
+
+/// The five national indicators entered monthly (catalogue periodicity `mois`); the other
+/// catalogue indicators are quarterly or yearly and refuse months.
+const NATIONAL: [&str; 5] = [
+    "patients_sans_mt_aides",
+    "patients_sans_mt_aides_70",
+    "patients_sans_mt_aides_ald",
+    "snp_creneaux",
+    "snp_taux_reponse",
+];
+/// The one share among them: entered as numerator and denominator.
+const SHARE: &str = "snp_taux_reponse";
+const INDICATORS: usize = 20;
+/// Objectives per socle mission with a variable part, and their weights (each adds up to 100).
+const MISSIONS: [(&str, &[u32]); 3] = [
+    ("acces_soins", &[20, 15, 15, 15, 15, 10, 10]),
+    ("parcours", &[20, 15, 15, 15, 15, 10, 10]),
+    ("prevention", &[20, 20, 15, 15, 15, 15]),
+];
+
+fn indicators() -> Vec<String> {
+    let specific = (NATIONAL.len() + 1..=INDICATORS).map(|k| format!("ind_{k:02}"));
+    NATIONAL.iter().map(|s| s.to_string()).chain(specific).collect()
+}
+
+/// Contract annex: three socle missions, the 20 indicators as objectives.
+fn annex(signed: &str) -> String {
+    let mut s = format!("signed: {signed}\npopulation: 38000\nmissions:\n");
+    let mut codes = indicators().into_iter();
+    for (mission, weights) in MISSIONS {
+        s.push_str(&format!(
+            "  - code: {mission}\n    start: {signed}\n    fixed: 20000\n    variable: 10000\n    objectives:\n"
+        ));
+        for w in weights {
+            let code = codes.next().unwrap_or_default();
+            let (baseline, target) = if code == SHARE { (50, 80) } else { (0, 100) };
+            s.push_str(&format!(
+                "      - {{indicator: {code}, baseline: {baseline}, target: {target}, weight: {w}}}\n"
+            ));
+        }
+    }
+    s
+}
+
+fn cpts_id(i: usize) -> String {
+    format!("cpts-banc-{i:04}")
+}
+
+/// Month `m` (0-based) from January 2021, as typed: `2021-03`.
+fn period(m: usize) -> String {
+    format!("{}-{:02}", 2021 + m / 12, m % 12 + 1)
+}
+
+/// The CSV file: one line per CPTS, indicator and month (CPTS by CPTS).
+fn csv_text(cpts: usize, months: usize) -> String {
+    let codes = indicators();
+    let mut s = String::from("CPTS;Indicateur;Période;Valeur;Numérateur;Dénominateur\n");
+    for i in 0..cpts {
+        let id = cpts_id(i);
+        for (k, code) in codes.iter().enumerate() {
+            for m in 0..months {
+                let p = period(m);
+                if code == SHARE {
+                    let den = 100 + (i + m) % 50;
+                    s.push_str(&format!("{id};{code};{p};;{};{den}\n", den * 3 / 4));
+                } else {
+                    s.push_str(&format!("{id};{code};{p};{};;\n", (i * 7 + k * 13 + m * 3) % 100));
+                }
+            }
+        }
+    }
+    s
+}
+
+fn event(step: Step, on: jiff::civil::Date) -> Event {
+    Event {
+        step,
+        date: on,
+        actor: Actor::Cpam,
+        by: "banc".into(),
+        document: Some("contrat synthétique".into()),
+        note: None,
+        signatories: step.signatories().to_vec(),
+    }
+}
+
+/// A fresh store with `cpts` CPTS, each with its contract signed 1 January 2021 (five years),
+/// and with `--full` its renewal signed 1 January 2026. Not measured.
+async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<(), String> {
+    let store = Store::open(&path.display().to_string()).await.map_err(|e| e.to_string())?;
+    let mut contracts = vec![(Step::Sign, jiff::civil::date(2021, 1, 1))];
+    if full {
+        contracts.push((Step::Renew, jiff::civil::date(2026, 1, 1)));
+    }
+    // The same terms for every CPTS: the agreement and its ledger plan are built once per contract.
+    let mut signed = Vec::new();
+    for (seq, (step, on)) in (1..).zip(&contracts) {
+        let (a, _) = Agreement::new(seq, "CPTS banc", &annex(&on.to_string()), "CPAM banc", "ARS banc", rules)
+            .map_err(|e| format!("annexe refusée : {e:?}"))?;
+        let plan = Book::open(&a, rules)?;
+        signed.push((event(*step, *on), a, plan));
+    }
+    for i in 0..cpts {
+        let id: CptsId = cpts_id(i).parse()?;
+        let identity = Identity {
+            name: format!("CPTS banc {i}"),
+            legal_form: "association loi 1901".into(),
+            rna: None,
+            siret: None,
+            finess: None,
+            seat: None,
+        };
+        store.create_cpts(&id, &identity).await.map_err(|e| e.to_string())?;
+        for (n, (ev, a, plan)) in signed.iter().enumerate() {
+            store.sign_contract(&id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Rows of the file as the CLI reads them (`read_table` then `value_rows`): cells untouched.
+fn read_rows(file: &Path) -> Result<Vec<RawValue>, String> {
+    let bytes = std::fs::read(file).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| e.to_string())?;
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        let line = record.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+        let cell = |i: usize| record.get(i).unwrap_or_default().to_string();
+        rows.push(RawValue {
+            line,
+            cpts: cell(0),
+            indicator: cell(1),
+            period: cell(2),
+            value: cell(3),
+            numerator: cell(4),
+            denominator: cell(5),
+        });
+    }
+    Ok(rows)
+}
+
+#[derive(Default)]
+struct Steps {
+    read: Duration,
+    /// Of `scopes`: the CPTS identifiers of every row, parsed and deduplicated.
+    ids: Duration,
+    scopes: Duration,
+    check: Duration,
+    write: Duration,
+    /// Of `write`: until the first 1 000 rows are written (per-CPTS claims and stored keys first).
+    first_chunk: Duration,
+}
+
+impl Steps {
+    fn total(&self) -> Duration {
+        self.read + self.scopes + self.check + self.write
+    }
+}
+
+/// The CLI's pipeline in process, each step timed.
+async fn pipeline(db: &Path, file: &Path, rules: &RuleSet, catalogue: &Catalogue) -> Result<(Steps, usize), String> {
+    let store = Store::open(&db.display().to_string()).await.map_err(|e| e.to_string())?;
+    let mut steps = Steps::default();
+    let t = Instant::now();
+    let rows = read_rows(file)?;
+    steps.read = t.elapsed();
+
+    // As `store_rows`: the CPTS named in the file, their contracts, their stored periods.
+    let t = Instant::now();
+    let ids: BTreeSet<CptsId> = rows.iter().filter_map(|r| r.cpts.trim().parse().ok()).collect();
+    steps.ids = t.elapsed();
+    let mut scopes = BTreeMap::new();
+    for id in &ids {
+        let r = store.get_cpts(id).await.map_err(|e| e.to_string())?;
+        let agreements: Vec<Agreement> = store
+            .contracts(id, &r.identity.name)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
+        scopes.insert(id.clone(), Scope::of(&agreements, rules)?);
+    }
+    let ids: Vec<CptsId> = ids.into_iter().collect();
+    let existing = store.value_periods(&ids).await.map_err(|e| e.to_string())?;
+    steps.scopes = t.elapsed();
+
+    let t = Instant::now();
+    let entries = values::check(&rows, &scopes, &existing, catalogue).map_err(|e| {
+        let first: Vec<String> = e.iter().take(5).map(ToString::to_string).collect();
+        format!("{} erreur(s) : {}", e.len(), first.join(" ; "))
+    })?;
+    steps.check = t.elapsed();
+    drop(rows);
+
+    let p =
+        Provenance { source: "import".into(), file: Some("valeurs.csv".into()), by: "banc".into(), role: Actor::Cpts };
+    let t = Instant::now();
+    let mut first = None;
+    store
+        .add_values_with_progress(&p, &entries, |_| {
+            first.get_or_insert_with(|| t.elapsed());
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    steps.write = t.elapsed();
+    steps.first_chunk = first.unwrap_or_default();
+    store.close().await;
+    Ok((steps, entries.len()))
+}
+
+/// The same rows inserted by Python's sqlite3 (C) in one transaction into a table with the same
+/// columns and the same partial unique index: no parsing, no validation, no foreign keys.
+const RAW: &str = r#"
+import sqlite3, sys, time
+path, cpts, months = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+codes = sys.argv[4].split(",")
+con = sqlite3.connect(path)
+con.execute("PRAGMA journal_mode=WAL")
+con.execute("CREATE TABLE indicator_value (cpts_id TEXT NOT NULL, indicator TEXT NOT NULL, period TEXT NOT NULL, value TEXT NOT NULL, numerator TEXT, denominator TEXT, batch BIGINT NOT NULL, replaced_by BIGINT)")
+con.execute("CREATE UNIQUE INDEX indicator_value_current ON indicator_value (cpts_id, indicator, period) WHERE replaced_by IS NULL")
+data = []
+for i in range(cpts):
+    cid = f"cpts-banc-{i:04}"
+    for k, code in enumerate(codes):
+        for m in range(months):
+            p = f"{2021 + m // 12}-{m % 12 + 1:02}"
+            if code == "snp_taux_reponse":
+                den = 100 + (i + m) % 50
+                num = den * 3 // 4
+                data.append((cid, code, p, f"{100 * num / den:.2f}", str(num), str(den), 1))
+            else:
+                data.append((cid, code, p, str((i * 7 + k * 13 + m * 3) % 100), None, None, 1))
+t = time.perf_counter()
+with con:
+    con.executemany("INSERT INTO indicator_value VALUES (?, ?, ?, ?, ?, ?, ?, NULL)", data)
+print(time.perf_counter() - t)
+"#;
+
+fn rate(rows: usize, d: Duration) -> String {
+    format!("{:.2} s, {:.0} valeurs/s", d.as_secs_f64(), rows as f64 / d.as_secs_f64())
+}
+
+fn fail(m: &str) -> ! {
+    eprintln!("{m}");
+    std::process::exit(3)
+}
+
+/// This process's peak resident memory in kB (Linux).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The release `cpts values import` as a new process, under `/usr/bin/time` when it exists
+/// (for the peak RSS). Returns the time and the peak RSS in kB.
+fn cli(db: &Path, file: &Path) -> Option<(Duration, Option<u64>)> {
+    let exe = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("cpts")))?;
+    if !exe.exists() {
+        return None;
+    }
+    let args = ["--db", db.to_str()?, "values", "import", file.to_str()?, "--as", "cpts", "--by", "banc"];
+    let timed = Path::new("/usr/bin/time").exists();
+    let mut cmd = if timed {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let t = Instant::now();
+    let out = cmd.args(args).output().ok()?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        eprintln!("cpts values import : {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let rss = timed
+        .then(|| String::from_utf8_lossy(&out.stderr).lines().last().and_then(|l| l.trim().parse().ok()))
+        .flatten();
+    Some((d, rss))
+}
+
+pub fn run(cpts: usize, full: bool) {
+    let months = if full { 120 } else { 50 };
+    let n = cpts * INDICATORS * months;
+    let dir = std::env::temp_dir().join(format!("cpts-bench-values-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_err() {
+        fail("dossier temporaire impossible");
+    }
+    println!(
+        "Import de {n} valeurs d'indicateurs SYNTHÉTIQUES : {cpts} CPTS × {INDICATORS} indicateurs × {months} mois{}\n",
+        if full { " (dix ans, contrat et renouvellement)" } else { "" }
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|_| fail("tokio"));
+    let rules = RuleSet::builtin().unwrap_or_else(|e| fail(&e.to_string()));
+    let catalogue = Catalogue::builtin(&rules).unwrap_or_else(|e| fail(&e));
+
+    // Setup, not measured: the CPTS and their signed contracts, then a copy for the CLI.
+    let t = Instant::now();
+    let db = dir.join("store.sqlite");
+    if let Err(e) = rt.block_on(setup(&db, &rules, cpts, full)) {
+        fail(&format!("préparation : {e}"));
+    }
+    let e2e_db = dir.join("e2e.sqlite");
+    if std::fs::copy(&db, &e2e_db).is_err() {
+        fail("copie de la base impossible");
+    }
+    let file = dir.join("valeurs.csv");
+    if std::fs::write(&file, csv_text(cpts, months)).is_err() {
+        fail("écriture du CSV impossible");
+    }
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "(préparation non mesurée : {cpts} CPTS et leurs contrats signés, fichier CSV de {:.0} Mo, {:.1} s)\n",
+        size as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+
+    // 1. End to end: the release `cpts values import` on the CSV file.
+    let e2e = cli(&e2e_db, &file);
+    match e2e {
+        Some((d, rss)) => println!(
+            "cpts values import (CSV → contrôle → SQLite, processus complet) : {}{}",
+            rate(n, d),
+            rss.map_or_else(String::new, |kb| format!(", pic de mémoire {:.0} Mo", kb as f64 / 1024.0))
+        ),
+        None => {
+            println!("cpts values import : binaire cpts introuvable ou import refusé (cargo build --release d'abord)")
+        }
+    }
+
+    // 2. The same pipeline in process, step by step.
+    let steps = match rt.block_on(pipeline(&db, &file, &rules, &catalogue)) {
+        Ok((s, stored)) if stored == n => s,
+        Ok((_, stored)) => fail(&format!("{stored} valeurs enregistrées au lieu de {n}")),
+        Err(e) => fail(&format!("import refusé : {e}")),
+    };
+    println!("  lecture du CSV en lignes brutes (csv) : {}", rate(n, steps.read));
+    println!(
+        "  identifiants CPTS des lignes, puis contrats des {cpts} CPTS et périodes déjà enregistrées (store, Scope::of) : {:.2} s (dont identifiants {:.2} s)",
+        steps.scopes.as_secs_f64(),
+        steps.ids.as_secs_f64()
+    );
+    println!("  contrôle (values::check) : {}", rate(n, steps.check));
+    let parse_check = steps.read + steps.scopes + steps.check;
+    println!("  (a) lecture + contrôle : {}", rate(n, parse_check));
+    println!(
+        "  (b) écriture (Store::add_values, SQLite, une transaction) : {} (dont {:.2} s jusqu'aux 1 000 premières lignes écrites)",
+        rate(n, steps.write),
+        steps.first_chunk.as_secs_f64()
+    );
+    println!(
+        "  (c) total en processus : {}{}",
+        rate(n, steps.total()),
+        peak_rss().map_or_else(String::new, |kb| format!(", pic de mémoire du banc {:.0} Mo", kb as f64 / 1024.0))
+    );
+
+    // 3. Raw SQLite bulk insert of the same rows.
+    let raw = Command::new("python3")
+        .args([
+            "-c",
+            RAW,
+            dir.join("raw.sqlite").to_str().unwrap_or("raw.sqlite"),
+            &cpts.to_string(),
+            &months.to_string(),
+            &indicators().join(","),
+        ])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .map(Duration::from_secs_f64);
+    match raw {
+        Some(d) => {
+            println!(
+                "(d) SQLite brut (python3 sqlite3.executemany, mêmes colonnes et index unique partiel, une transaction) : {}",
+                rate(n, d)
+            );
+            let ratio = |x: Duration| x.as_secs_f64() / d.as_secs_f64();
+            println!(
+                "(e) ratios (temps) : total en processus / brut {:.2} ; écriture seule / brut {:.2}{}",
+                ratio(steps.total()),
+                ratio(steps.write),
+                e2e.map_or_else(String::new, |(e, _)| format!(" ; cpts de bout en bout / brut {:.2}", ratio(e)))
+            );
+        }
+        None => println!("SQLite brut : python3 indisponible"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
