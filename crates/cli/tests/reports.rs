@@ -101,21 +101,8 @@ fn refused(d: &str, args: &[&str]) -> String {
 const ID: &str = "cpts-test-rapport";
 const NAME: &str = "CPTS Test Rapport";
 
-// Tier 1 (38 000 inhabitants), signed 1 January 2021, missions started at signature.
-// Access mission: variable 10 000 € on two objectives, 60 % and 40 % (crates/domain/tests/report.rs).
-const ANNEX: &str = "signed: 2021-01-01
-population: 38000
-missions:
-  - code: acces_soins
-    start: 2021-01-01
-    fixed: 20000
-    variable: 10000
-    objectives:
-      - {indicator: patients_sans_mt_aides, baseline: 0, target: 100, weight: 60}
-      - {indicator: snp_taux_reponse, baseline: 50, target: 80, weight: 40}
-  - {code: parcours, start: 2021-01-01, fixed: 15000, variable: 0}
-  - {code: prevention, start: 2021-01-01, fixed: 12000, variable: 0}
-";
+/// The golden annex shared by the domain, store and CLI tests (figures in its comments).
+const ANNEX: &str = include_str!("../../../tests/reports/golden-annex.yaml");
 
 const DRAFT: &str = "summary: Première année de la CPTS Test Rapport.
 actions:
