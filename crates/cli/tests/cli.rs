@@ -2,20 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::PathBuf;
+use std::process::Command;
 
-fn cpts(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cpts")).args(args).current_dir(root()).output().unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (String::from_utf8(o.stdout.clone()).unwrap(), String::from_utf8(o.stderr.clone()).unwrap())
-}
+use common::{cpts, ok, refused, root, text};
 
 fn temp(name: &str, content: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cpts-cli-{}", std::process::id()));
@@ -399,29 +391,6 @@ fn governance_history_and_structures_from_the_command_line() {
     let err = text(&o).1;
     assert!(err.contains("« cirque » inconnu") && err.contains("commune inconnue") && err.contains("date"), "{err}");
     assert!(text(&cpts(&["--db", &d, "structures", "list", "cpts-paris-14"])).0.contains("1 structure(s)"));
-}
-
-/// Run a command on a database.
-fn on_db(d: &str, args: &[&str]) -> Output {
-    let mut all = vec!["--db", d];
-    all.extend_from_slice(args);
-    cpts(&all)
-}
-
-/// Run a command on a database; assert it succeeds; return its output.
-fn ok(d: &str, args: &[&str]) -> String {
-    let o = on_db(d, args);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{args:?} : {err}");
-    out
-}
-
-/// Run a command that must be refused with exit code 2; return its error.
-fn refused(d: &str, args: &[&str]) -> String {
-    let o = on_db(d, args);
-    let (_, err) = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?} aurait dû être refusé : {err}");
-    err
 }
 
 #[test]

@@ -8,20 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn cpts(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cpts")).args(args).current_dir(root()).output().unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (String::from_utf8(o.stdout.clone()).unwrap(), String::from_utf8(o.stderr.clone()).unwrap())
-}
+use common::{ok, on_db, refused, text};
 
 fn dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cpts-cli-reports-{}", std::process::id()));
@@ -72,30 +64,6 @@ fn dbs(name: &str) -> Vec<(&'static str, String)> {
         ),
     }
     out
-}
-
-/// Run a command on a database.
-fn on_db(d: &str, args: &[&str]) -> Output {
-    let mut all = vec!["--db", d];
-    all.extend_from_slice(args);
-    cpts(&all)
-}
-
-/// Run a command on a database; assert it succeeds; return its output.
-fn ok(d: &str, args: &[&str]) -> String {
-    let o = on_db(d, args);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{args:?} : {err}");
-    out
-}
-
-/// Run a command that must be refused with exit code 2; return its error.
-fn refused(d: &str, args: &[&str]) -> String {
-    let o = on_db(d, args);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?} aurait dû être refusé : {out}{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
 }
 
 const ID: &str = "cpts-test-rapport";
