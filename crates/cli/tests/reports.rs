@@ -306,70 +306,32 @@ fn the_achievement_of_the_golden_year_is_7040_euros() {
     }
 }
 
+/// `cpts report VERB` on year 1 by ROLE/BY on ON, with the text comments and answers need.
+fn step(verb: &'static str, role: &'static str, by: &'static str, on: &'static str) -> Vec<&'static str> {
+    let mut v = vec!["report", verb, ID, "--year", "1", "--as", role, "--by", by, "--on", on];
+    match verb {
+        "comment" | "return" => v.extend_from_slice(&["--text", "Détail des créneaux ?"]),
+        "answer" => v.extend_from_slice(&["--text", "Voir annexe."]),
+        _ => {}
+    }
+    v
+}
+
+/// `cpts report draft` on year 1 with FILE, by the CPTS.
+fn draft_args<'a>(file: &'a Path, by: &'a str, on: &'a str) -> Vec<&'a str> {
+    vec!["report", "draft", ID, "--year", "1", "--file", path(file), "--as", "cpts", "--by", by, "--on", on]
+}
+
 /// The golden report's review, each step as the tests below expect it.
 fn review_until_answer(d: &str, tag: &str) {
     let draft = temp(&format!("{tag}-rapport.yaml"), DRAFT.as_bytes());
-    let out = ok(
-        d,
-        &[
-            "report",
-            "draft",
-            ID,
-            "--year",
-            "1",
-            "--file",
-            path(&draft),
-            "--as",
-            "cpts",
-            "--by",
-            "Coordinatrice",
-            "--on",
-            "2021-11-15",
-        ],
-    );
+    let out = ok(d, &draft_args(&draft, "Coordinatrice", "2021-11-15"));
     assert!(out.contains("(version 1) : étape « rédaction » enregistrée ; statut « brouillon »"), "{out}");
     import_golden(d, tag);
-    ok(d, &["report", "submit", ID, "--year", "1", "--as", "cpts", "--by", "Coordinatrice", "--on", "2022-01-20"]);
-    ok(
-        d,
-        &[
-            "report",
-            "comment",
-            ID,
-            "--year",
-            "1",
-            "--as",
-            "ars",
-            "--by",
-            "Agent ARS",
-            "--on",
-            "2022-01-25",
-            "--text",
-            "Détail des créneaux ?",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "report",
-            "answer",
-            ID,
-            "--year",
-            "1",
-            "--as",
-            "cpts",
-            "--by",
-            "Coordinatrice",
-            "--on",
-            "2022-01-26",
-            "--text",
-            "Voir annexe.",
-        ],
-    );
+    ok(d, &step("submit", "cpts", "Coordinatrice", "2022-01-20"));
+    ok(d, &step("comment", "ars", "Agent ARS", "2022-01-25"));
+    ok(d, &step("answer", "cpts", "Coordinatrice", "2022-01-26"));
 }
-
-const VALIDATE_CPAM: [&str; 11] =
-    ["report", "validate", ID, "--year", "1", "--as", "cpam", "--by", "Agent CPAM", "--on", "2022-02-01"];
 
 /// Lines of the year-1 variable balance in a ledger listing.
 fn variable_balance(ledger: &str) -> Vec<&str> {
@@ -381,17 +343,7 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
     for (engine, d) in dbs("workflow") {
         let tag = format!("{engine}-workflow");
         signed(&d, &tag);
-        let y = ["--year", "1"];
-        let cmd = |verb: &'static str, role: &'static str, by: &'static str, on: &'static str| -> Vec<&'static str> {
-            let mut v = vec!["report", verb, ID, y[0], y[1], "--as", role, "--by", by, "--on", on];
-            match verb {
-                "comment" | "return" => v.extend_from_slice(&["--text", "Détail des créneaux ?"]),
-                "answer" => v.extend_from_slice(&["--text", "Voir annexe."]),
-                _ => {}
-            }
-            v
-        };
-        let e = refused(&d, &cmd("submit", "cpts", "Coordinatrice", "2022-01-20"));
+        let e = refused(&d, &step("submit", "cpts", "Coordinatrice", "2022-01-20"));
         assert!(e.contains("pas de rapport pour l'année 1 : commencez par « cpts report draft »"), "{e}");
         assert!(ok(&d, &["report", "list"]).contains("Aucun rapport d'activité."));
 
@@ -400,69 +352,35 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
             &format!("{tag}-bad.yaml"),
             b"summary: x\nactions:\n  - {title: X, mission: qualite, from: 2021-02-01}\n",
         );
-        let e = refused(
-            &d,
-            &[
-                "report",
-                "draft",
-                ID,
-                "--year",
-                "1",
-                "--file",
-                path(&bad),
-                "--as",
-                "cpts",
-                "--by",
-                "C",
-                "--on",
-                "2021-11-15",
-            ],
-        );
+        let e = refused(&d, &draft_args(&bad, "C", "2021-11-15"));
         assert!(e.contains("mission « qualite » absente du contrat"), "{e}");
         let draft = temp(&format!("{tag}-rapport.yaml"), DRAFT.as_bytes());
-        let out = ok(
-            &d,
-            &[
-                "report",
-                "draft",
-                ID,
-                "--year",
-                "1",
-                "--file",
-                path(&draft),
-                "--as",
-                "cpts",
-                "--by",
-                "Coordinatrice",
-                "--on",
-                "2021-11-15",
-            ],
-        );
+        let out = ok(&d, &draft_args(&draft, "Coordinatrice", "2021-11-15"));
         assert!(
             out.contains("Rapport de l'année 1 (version 1) : étape « rédaction » enregistrée ; statut « brouillon ».")
         );
 
         // No value yet: refused, naming the indicators.
-        let e = refused(&d, &cmd("submit", "cpts", "Coordinatrice", "2022-01-20"));
+        let e = refused(&d, &step("submit", "cpts", "Coordinatrice", "2022-01-20"));
         assert!(e.contains("indicateurs du contrat sans valeur pour l'année"), "[{engine}] {e}");
         assert!(e.contains("« patients_sans_mt_aides » (aucune valeur)") && e.contains("« snp_taux_reponse »"), "{e}");
         import_golden(&d, &tag);
         // Inside the year: refused; by the ARS: refused.
-        let e = refused(&d, &cmd("submit", "cpts", "Coordinatrice", "2021-12-01"));
+        let e = refused(&d, &step("submit", "cpts", "Coordinatrice", "2021-12-01"));
         assert!(e.contains("soumission le 01/12/2021 avant la fin de l'année 1 (01/01/2022)"), "{e}");
         assert!(!e.contains("sans valeur"), "{e}");
-        let e = refused(&d, &cmd("submit", "ars", "Agent ARS", "2022-01-20"));
+        let e = refused(&d, &step("submit", "ars", "Agent ARS", "2022-01-20"));
         assert!(e.contains("soumission réservée à la CPTS"), "{e}");
-        let e = refused(&d, &cmd("validate", "cpam", "Agent CPAM", "2022-01-21"));
+        let e = refused(&d, &step("validate", "cpam", "Agent CPAM", "2022-01-21"));
         assert!(e.contains("validation impossible : le rapport est « brouillon »"), "{e}");
 
-        let out = ok(&d, &cmd("submit", "cpts", "Coordinatrice", "2022-01-20"));
+        let out = ok(&d, &step("submit", "cpts", "Coordinatrice", "2022-01-20"));
         assert!(out.contains("étape « soumission » enregistrée ; statut « soumis »"), "{out}");
-        let out = ok(&d, &cmd("comment", "ars", "Agent ARS", "2022-01-25"));
+        let out = ok(&d, &step("comment", "ars", "Agent ARS", "2022-01-25"));
         assert!(out.contains("étape « commentaire » enregistrée ; statut « en revue »"), "{out}");
-        let e = refused(&d, &cmd("answer", "cpam", "Agent CPAM", "2022-01-26"));
+        let e = refused(&d, &step("answer", "cpam", "Agent CPAM", "2022-01-26"));
         assert!(e.contains("refusé"), "{e}");
-        let out = ok(&d, &cmd("answer", "cpts", "Coordinatrice", "2022-01-26"));
+        let out = ok(&d, &step("answer", "cpts", "Coordinatrice", "2022-01-26"));
         assert!(out.contains("étape « réponse » enregistrée ; statut « en revue »"), "{out}");
 
         // Before validation the variable balance waits for the report.
@@ -473,12 +391,12 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
         assert!(before[0].trim_end().ends_with("prévu (rapport d'activité de l'année 1 à valider)"), "{ledger}");
 
         // Only the CPAM validates.
-        let e = refused(&d, &cmd("validate", "ars", "Agent ARS", "2022-02-01"));
+        let e = refused(&d, &step("validate", "ars", "Agent ARS", "2022-02-01"));
         assert!(e.contains("validation réservée à la CPAM (l'ARS ne peut pas)"), "[{engine}] {e}");
-        let e = refused(&d, &cmd("validate", "cpts", "Coordinatrice", "2022-02-01"));
+        let e = refused(&d, &step("validate", "cpts", "Coordinatrice", "2022-02-01"));
         assert!(e.contains("validation réservée à la CPAM (la CPTS ne peut pas)"), "[{engine}] {e}");
         assert_eq!(variable_balance(&ok(&d, &["ledger", "show", ID])), before, "a refusal changes nothing");
-        let out = ok(&d, &VALIDATE_CPAM);
+        let out = ok(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
         assert!(out.contains("Rapport de l'année 1 (version 1) validé le 01/02/2022."), "[{engine}] {out}");
         assert!(out.contains("Grand livre : 1 ligne(s) ajoutée(s), 1 annulée(s)."), "{out}");
         assert!(out.contains("année 1, Accès aux soins – part variable, solde : 7 040,00 € (01/01/2022)"), "{out}");
@@ -519,28 +437,11 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
         );
 
         // Validated: it no longer changes; a new draft is version 2.
-        let e = refused(&d, &cmd("comment", "cpam", "Agent CPAM", "2022-02-02"));
+        let e = refused(&d, &step("comment", "cpam", "Agent CPAM", "2022-02-02"));
         assert!(e.contains("la version 1 du rapport est validée : elle ne change plus"), "[{engine}] {e}");
-        let e = refused(&d, &VALIDATE_CPAM);
+        let e = refused(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
         assert!(e.contains("ne change plus"), "{e}");
-        let out = ok(
-            &d,
-            &[
-                "report",
-                "draft",
-                ID,
-                "--year",
-                "1",
-                "--file",
-                path(&draft),
-                "--as",
-                "cpts",
-                "--by",
-                "Coordinatrice",
-                "--on",
-                "2022-03-01",
-            ],
-        );
+        let out = ok(&d, &draft_args(&draft, "Coordinatrice", "2022-03-01"));
         assert!(
             out.contains("Rapport de l'année 1 (version 2) : étape « rédaction » enregistrée ; statut « brouillon ».")
         );
@@ -576,7 +477,7 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
         let tag = format!("{engine}-export");
         signed(&d, &tag);
         review_until_answer(&d, &tag);
-        ok(&d, &VALIDATE_CPAM);
+        ok(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
         let pdf = dir().join(format!("{tag}-rapport.pdf"));
         let out = ok(&d, &["report", "export", ID, "--year", "1", path(&pdf)]);
         assert!(out.contains("Rapport de l'année 1 (version 1, validé) exporté dans"), "{out}");
