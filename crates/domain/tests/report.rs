@@ -3,7 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
 
+#[path = "../../../tests/reports/golden.rs"]
+mod golden;
+
 use std::collections::BTreeMap;
+
+use golden::{ANNEX, row, year_one};
 
 use cpts_domain::activity::{Act, Context, Report, Status};
 use cpts_domain::agreement::Agreement;
@@ -18,9 +23,6 @@ use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 use jiff::civil::date;
 
-/// The golden annex shared by the domain, store and CLI tests (figures in its comments).
-const ANNEX: &str = include_str!("../../../tests/reports/golden-annex.yaml");
-
 fn setup() -> (RuleSet, Catalogue, Agreement, BTreeMap<CptsId, Scope>) {
     let rules = RuleSet::builtin().unwrap();
     let catalogue = Catalogue::builtin(&rules).unwrap();
@@ -28,28 +30,6 @@ fn setup() -> (RuleSet, Catalogue, Agreement, BTreeMap<CptsId, Scope>) {
     let scope = Scope::of(std::slice::from_ref(&a), &rules).unwrap();
     let scopes = [("cpts-test".parse::<CptsId>().unwrap(), scope)].into();
     (rules, catalogue, a, scopes)
-}
-
-fn row(line: usize, ind: &str, period: &str, value: &str, num: &str, den: &str) -> RawValue {
-    RawValue {
-        line,
-        cpts: "cpts-test".into(),
-        indicator: ind.into(),
-        period: period.into(),
-        value: value.into(),
-        numerator: num.into(),
-        denominator: den.into(),
-    }
-}
-
-/// A year of monthly values: 7 patients a month (84), SNP 65 answered of 100 requests a month.
-fn year_one() -> Vec<RawValue> {
-    let mut rows = Vec::new();
-    for m in 1..=12 {
-        rows.push(row(rows.len() + 2, "patients_sans_mt_aides", &format!("2021-{m:02}"), "7", "", ""));
-        rows.push(row(rows.len() + 2, "snp_taux_reponse", &format!("{m:02}/2021"), "", "65", "100"));
-    }
-    rows
 }
 
 #[test]

@@ -8,7 +8,12 @@
 
 mod common;
 
+#[path = "../../../tests/reports/golden.rs"]
+mod golden;
+
 use std::collections::BTreeMap;
+
+use golden::{ANNEX, row, year_one};
 
 use common::{identity, stores};
 use cpts_domain::activity::{Act, Context, Report, ReportEvent, Status};
@@ -18,14 +23,11 @@ use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::ledger::{Line, Source, Status as LineStatus};
 use cpts_domain::lifecycle::{Actor, Event, Step};
-use cpts_domain::values::{Entry, Period, RawValue, Reading, Scope, check, year_values};
+use cpts_domain::values::{Entry, Period, Reading, Scope, check, year_values};
 use cpts_engine::rate::Dec;
 use cpts_engine::rules::RuleSet;
 use cpts_store::{Provenance, Store, StoreError};
 use jiff::civil::{Date, date};
-
-/// The golden annex shared by the domain, store and CLI tests (figures in its comments).
-const ANNEX: &str = include_str!("../../../tests/reports/golden-annex.yaml");
 
 const NAME: &str = "CPTS test";
 
@@ -54,28 +56,6 @@ fn setup() -> Setup {
 
 fn id() -> CptsId {
     "cpts-test".parse().unwrap()
-}
-
-fn row(line: usize, ind: &str, period: &str, value: &str, num: &str, den: &str) -> RawValue {
-    RawValue {
-        line,
-        cpts: "cpts-test".into(),
-        indicator: ind.into(),
-        period: period.into(),
-        value: value.into(),
-        numerator: num.into(),
-        denominator: den.into(),
-    }
-}
-
-/// A year of monthly values: 7 patients a month (84), SNP 65 answered of 100 requests a month.
-fn year_one() -> Vec<RawValue> {
-    let mut rows = Vec::new();
-    for m in 1..=12 {
-        rows.push(row(rows.len() + 2, "patients_sans_mt_aides", &format!("2021-{m:02}"), "7", "", ""));
-        rows.push(row(rows.len() + 2, "snp_taux_reponse", &format!("{m:02}/2021"), "", "65", "100"));
-    }
-    rows
 }
 
 fn import() -> Provenance {
