@@ -1,6 +1,7 @@
 //! The golden case of the indicator and activity report tests, shared by the domain's and the
 //! store's test suites (`#[path]` module): the annex and a year of values for « cpts-test ».
 
+use cpts_domain::ledger::{Line, Source};
 use cpts_domain::values::RawValue;
 
 /// Tier 1 annex, access mission variable 10 000 € (figures in the file's comments).
@@ -27,4 +28,16 @@ pub fn year_one() -> Vec<RawValue> {
         rows.push(row(rows.len() + 2, "snp_taux_reponse", &format!("{m:02}/2021"), "", "65", "100"));
     }
     rows
+}
+
+/// Live (not cancelled) ACI lines of a contract year and component.
+pub fn live(lines: &[Line], year: u8, component: &str) -> Vec<Line> {
+    lines
+        .iter()
+        .filter(|l| {
+            l.cancelled.is_none()
+                && matches!(&l.planned.source, Source::Aci { year: y, component: c, .. } if *y == year && c == component)
+        })
+        .cloned()
+        .collect()
 }

@@ -8,14 +8,14 @@ mod golden;
 
 use std::collections::BTreeMap;
 
-use golden::{ANNEX, row, year_one};
+use golden::{ANNEX, live, row, year_one};
 
 use cpts_domain::activity::{Act, Context, Report, Status};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
 use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
-use cpts_domain::ledger::{Gates, Line, Source, Status as LineStatus};
+use cpts_domain::ledger::{Gates, Line, Status as LineStatus};
 use cpts_domain::lifecycle::Actor;
 use cpts_domain::values::{Entry, Period, RawValue, Scope, check, year_values};
 use cpts_engine::compute::{NoTrace, compute_year};
@@ -113,17 +113,6 @@ fn bad_values_are_all_reported_and_nothing_is_kept() {
     assert!(check(&[row(2, "patients_sans_mt_aides", "2021-02", "9", "", "")], &scopes, &existing, &catalogue).is_ok());
 }
 
-fn lines_of(book: &Book, year: u8, component: &str) -> Vec<Line> {
-    book.lines
-        .iter()
-        .filter(|l| {
-            l.cancelled.is_none()
-                && matches!(&l.planned.source, Source::Aci { year: y, component: c, .. } if *y == year && c == component)
-        })
-        .cloned()
-        .collect()
-}
-
 #[test]
 fn a_report_goes_from_draft_to_validation_and_releases_the_balance() {
     let (rules, catalogue, a, scopes) = setup();
@@ -184,12 +173,12 @@ expenses:
 
     // Before validation the variable balance waits; after, it is due with its amount:
     // 7 040 € earned, 0 advanced on the variable part → a 7 040 € balance.
-    let before = lines_of(&book, 1, "acces_soins.variable");
+    let before = live(&book.lines, 1, "acces_soins.variable");
     assert_eq!(before.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 1_000_000);
     assert_eq!(before[0].status(today, &book.gates), LineStatus::Planned);
     let o = book.decide(&Op::Release { year: 1, on: date(2022, 2, 1), results: v.year_in() }, &rules, today).unwrap();
     book.apply(o, today);
-    let after = lines_of(&book, 1, "acces_soins.variable");
+    let after = live(&book.lines, 1, "acces_soins.variable");
     assert_eq!(after.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 704_000);
     assert!(after.iter().all(|l| l.status(today, &book.gates) == LineStatus::Due), "{after:?}");
 }

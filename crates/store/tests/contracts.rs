@@ -6,18 +6,18 @@
 
 mod common;
 
-use common::{identity, stores};
+use common::{ev, identity, stores};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Source, Status};
-use cpts_domain::lifecycle::{Actor, Event, Step};
+use cpts_domain::lifecycle::{Actor, Step};
 use cpts_engine::explain::Explanation;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 use cpts_engine::schedule::schedule;
 use cpts_store::StoreError;
-use jiff::civil::{Date, date};
+use jiff::civil::date;
 
 const ANNEX: &str = "signed: 2020-01-15
 population: 38000
@@ -26,18 +26,6 @@ missions:
   - {code: parcours, fixed: 15000, variable: 0}
   - {code: prevention, fixed: 12000, variable: 0}
 ";
-
-fn ev(step: Step, on: Date, actor: Actor) -> Event {
-    Event {
-        step,
-        date: on,
-        actor,
-        by: "test".into(),
-        document: Some("réf.".into()),
-        note: None,
-        signatories: step.signatories().to_vec(),
-    }
-}
 
 #[tokio::test]
 async fn a_contract_and_its_ledger_live_and_end() {

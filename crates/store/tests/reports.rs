@@ -13,21 +13,21 @@ mod golden;
 
 use std::collections::BTreeMap;
 
-use golden::{ANNEX, row, year_one};
+use golden::{ANNEX, live, row, year_one};
 
-use common::{identity, stores};
+use common::{ev, identity, stores};
 use cpts_domain::activity::{Act, Context, Report, ReportEvent, Status};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
 use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
-use cpts_domain::ledger::{Line, Source, Status as LineStatus};
-use cpts_domain::lifecycle::{Actor, Event, Step};
+use cpts_domain::ledger::{Line, Status as LineStatus};
+use cpts_domain::lifecycle::{Actor, Step};
 use cpts_domain::values::{Entry, Period, Reading, Scope, check, year_values};
 use cpts_engine::rate::Dec;
 use cpts_engine::rules::RuleSet;
 use cpts_store::{Provenance, Store, StoreError};
-use jiff::civil::{Date, date};
+use jiff::civil::date;
 
 const NAME: &str = "CPTS test";
 
@@ -76,35 +76,11 @@ fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-fn ev(step: Step, on: Date, actor: Actor) -> Event {
-    Event {
-        step,
-        date: on,
-        actor,
-        by: "test".into(),
-        document: Some("réf.".into()),
-        note: None,
-        signatories: step.signatories().to_vec(),
-    }
-}
-
 /// A CPTS with its contract signed (and its ledger opened).
 async fn signed(store: &Store, s: &Setup) {
     store.create_cpts(&id(), &identity(NAME)).await.unwrap();
     let plan = Book::open(&s.agreement, &s.rules).unwrap();
     store.sign_contract(&id(), &ev(Step::Sign, date(2021, 1, 1), Actor::Cpam), 0, &s.agreement, &plan).await.unwrap();
-}
-
-/// Live ACI lines of a year and component.
-fn live(lines: &[Line], year: u8, component: &str) -> Vec<Line> {
-    lines
-        .iter()
-        .filter(|l| {
-            l.cancelled.is_none()
-                && matches!(&l.planned.source, Source::Aci { year: y, component: c, .. } if *y == year && c == component)
-        })
-        .cloned()
-        .collect()
 }
 
 fn total(lines: &[Line]) -> i64 {

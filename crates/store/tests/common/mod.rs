@@ -5,8 +5,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use cpts_domain::lifecycle::{Actor, Event, Step};
 use cpts_domain::registry::Identity;
 use cpts_store::Store;
+use jiff::civil::Date;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -45,5 +47,18 @@ pub fn identity(name: &str) -> Identity {
         siret: None,
         finess: None,
         seat: Some("75118".parse().unwrap()),
+    }
+}
+
+/// A lifecycle event by `actor`, with the step's signatories.
+pub fn ev(step: Step, on: Date, actor: Actor) -> Event {
+    Event {
+        step,
+        date: on,
+        actor,
+        by: "test".into(),
+        document: Some("réf.".into()),
+        note: None,
+        signatories: step.signatories().to_vec(),
     }
 }
