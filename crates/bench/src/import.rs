@@ -5,8 +5,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::{identity, python_seconds, rate};
+
 use cpts_domain::ids::CptsId;
-use cpts_domain::registry::{Identity, Member, Profession};
+use cpts_domain::registry::{Member, Profession};
 use cpts_store::Store;
 
 const PROFESSIONS: [&str; 4] = ["infirmier", "médecin généraliste", "pharmacien", "masseur-kinésithérapeute"];
@@ -36,22 +38,10 @@ fn members(rows: usize) -> Vec<Member> {
         .collect()
 }
 
-fn rate(rows: usize, d: Duration) -> String {
-    format!("{:.2} s, {:.0} lignes/s", d.as_secs_f64(), rows as f64 / d.as_secs_f64())
-}
-
 async fn store_import(url: &str, rows: &[Member]) -> Result<Duration, String> {
     let store = Store::open(url).await.map_err(|e| e.to_string())?;
     let id: CptsId = "cpts-bench".parse().map_err(|e: String| e)?;
-    let identity = Identity {
-        name: "CPTS banc d'essai".into(),
-        legal_form: "association loi 1901".into(),
-        rna: None,
-        siret: None,
-        finess: None,
-        seat: None,
-    };
-    store.create_cpts(&id, &identity).await.map_err(|e| e.to_string())?;
+    store.create_cpts(&id, &identity("CPTS banc d'essai")).await.map_err(|e| e.to_string())?;
     let t = Instant::now();
     store.import_members(&id, rows).await.map_err(|e| e.to_string())?;
     let d = t.elapsed();
@@ -109,7 +99,9 @@ pub fn run(rows: usize) {
         ok.then(|| t.elapsed())
     });
     match e2e {
-        Some(d) => println!("cpts members import (CSV → validation → SQLite, processus complet) : {}", rate(rows, d)),
+        Some(d) => {
+            println!("cpts members import (CSV → validation → SQLite, processus complet) : {}", rate(rows, d, "lignes"))
+        }
         None => println!("cpts members import : binaire cpts introuvable (cargo build --release d'abord)"),
     }
 
@@ -118,21 +110,18 @@ pub fn run(rows: usize) {
     let sqlite = dir.join("store.sqlite");
     let store = rt.block_on(store_import(&sqlite.display().to_string(), &data));
     match &store {
-        Ok(d) => println!("Store::import_members, SQLite (une transaction) : {}", rate(rows, *d)),
+        Ok(d) => println!("Store::import_members, SQLite (une transaction) : {}", rate(rows, *d, "lignes")),
         Err(e) => println!("Store::import_members, SQLite : erreur {e}"),
     }
 
     // 3. Raw SQLite bulk insert of the same rows.
-    let raw = Command::new("python3")
-        .args(["-c", RAW, dir.join("raw.sqlite").to_str().unwrap_or("raw.sqlite"), &rows.to_string()])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .map(Duration::from_secs_f64);
+    let raw = python_seconds(RAW, &[dir.join("raw.sqlite").to_str().unwrap_or("raw.sqlite"), &rows.to_string()]);
     match raw {
         Some(d) => {
-            println!("SQLite brut (python3 sqlite3.executemany, même schéma, une transaction) : {}", rate(rows, d));
+            println!(
+                "SQLite brut (python3 sqlite3.executemany, même schéma, une transaction) : {}",
+                rate(rows, d, "lignes")
+            );
             if let Ok(s) = &store {
                 println!("  ratio store / brut : {:.2} (temps)", s.as_secs_f64() / d.as_secs_f64());
             }
@@ -146,7 +135,7 @@ pub fn run(rows: usize) {
     // 4. PostgreSQL.
     if let Ok(admin) = std::env::var("CPTS_BENCH_POSTGRES_URL") {
         match rt.block_on(store_import(&admin, &data)) {
-            Ok(d) => println!("Store::import_members, PostgreSQL (une transaction) : {}", rate(rows, d)),
+            Ok(d) => println!("Store::import_members, PostgreSQL (une transaction) : {}", rate(rows, d, "lignes")),
             Err(e) => println!("Store::import_members, PostgreSQL : erreur {e}"),
         }
     } else {

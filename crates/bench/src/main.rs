@@ -131,6 +131,36 @@ fn per_sec(n: usize, d: Duration) -> String {
     if rate >= 1e6 { format!("{:.1} M/s", rate / 1e6) } else { format!("{:.0} k/s", rate / 1e3) }
 }
 
+/// `N` per second over `d`, with the unit's plural (« lignes », « valeurs »).
+fn rate(n: usize, d: Duration, unit: &str) -> String {
+    format!("{:.2} s, {:.0} {unit}/s", d.as_secs_f64(), n as f64 / d.as_secs_f64())
+}
+
+/// Run a Python script that prints the seconds it measured (the raw SQLite baselines).
+fn python_seconds(script: &str, args: &[&str]) -> Option<Duration> {
+    Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+}
+
+/// A benchmark CPTS's identity: a name, nothing else known.
+fn identity(name: &str) -> cpts_domain::registry::Identity {
+    cpts_domain::registry::Identity {
+        name: name.into(),
+        legal_form: "association loi 1901".into(),
+        rna: None,
+        siret: None,
+        finess: None,
+        seat: None,
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).is_some_and(|a| a == "import") {

@@ -11,12 +11,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::{identity, python_seconds, rate};
+
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::Book;
 use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::lifecycle::{Actor, Event, Step};
-use cpts_domain::registry::Identity;
 use cpts_domain::values::{self, RawValue, Scope};
 use cpts_engine::rules::RuleSet;
 use cpts_store::{Provenance, Store};
@@ -124,15 +125,7 @@ async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<
     }
     for i in 0..cpts {
         let id: CptsId = cpts_id(i).parse()?;
-        let identity = Identity {
-            name: format!("CPTS banc {i}"),
-            legal_form: "association loi 1901".into(),
-            rna: None,
-            siret: None,
-            finess: None,
-            seat: None,
-        };
-        store.create_cpts(&id, &identity).await.map_err(|e| e.to_string())?;
+        store.create_cpts(&id, &identity(&format!("CPTS banc {i}"))).await.map_err(|e| e.to_string())?;
         for (n, (ev, a, plan)) in signed.iter().enumerate() {
             store.sign_contract(&id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
         }
@@ -262,10 +255,6 @@ with con:
 print(time.perf_counter() - t)
 "#;
 
-fn rate(rows: usize, d: Duration) -> String {
-    format!("{:.2} s, {:.0} valeurs/s", d.as_secs_f64(), rows as f64 / d.as_secs_f64())
-}
-
 fn fail(m: &str) -> ! {
     eprintln!("{m}");
     std::process::exit(3)
@@ -348,7 +337,7 @@ pub fn run(cpts: usize, full: bool) {
     match e2e {
         Some((d, rss)) => println!(
             "cpts values import (CSV → contrôle → SQLite, processus complet) : {}{}",
-            rate(n, d),
+            rate(n, d, "valeurs"),
             rss.map_or_else(String::new, |kb| format!(", pic de mémoire {:.0} Mo", kb as f64 / 1024.0))
         ),
         None => {
@@ -362,46 +351,41 @@ pub fn run(cpts: usize, full: bool) {
         Ok((_, stored)) => fail(&format!("{stored} valeurs enregistrées au lieu de {n}")),
         Err(e) => fail(&format!("import refusé : {e}")),
     };
-    println!("  lecture du CSV en lignes brutes (csv) : {}", rate(n, steps.read));
+    println!("  lecture du CSV en lignes brutes (csv) : {}", rate(n, steps.read, "valeurs"));
     println!(
         "  identifiants CPTS des lignes, puis contrats des {cpts} CPTS et périodes déjà enregistrées (store, Scope::of) : {:.2} s (dont identifiants {:.2} s)",
         steps.scopes.as_secs_f64(),
         steps.ids.as_secs_f64()
     );
-    println!("  contrôle (values::check) : {}", rate(n, steps.check));
+    println!("  contrôle (values::check) : {}", rate(n, steps.check, "valeurs"));
     let parse_check = steps.read + steps.scopes + steps.check;
-    println!("  (a) lecture + contrôle : {}", rate(n, parse_check));
+    println!("  (a) lecture + contrôle : {}", rate(n, parse_check, "valeurs"));
     println!(
         "  (b) écriture (Store::add_values, SQLite, une transaction) : {} (dont {:.2} s jusqu'aux 1 000 premières lignes écrites)",
-        rate(n, steps.write),
+        rate(n, steps.write, "valeurs"),
         steps.first_chunk.as_secs_f64()
     );
     println!(
         "  (c) total en processus : {}{}",
-        rate(n, steps.total()),
+        rate(n, steps.total(), "valeurs"),
         peak_rss().map_or_else(String::new, |kb| format!(", pic de mémoire du banc {:.0} Mo", kb as f64 / 1024.0))
     );
 
     // 3. Raw SQLite bulk insert of the same rows.
-    let raw = Command::new("python3")
-        .args([
-            "-c",
-            RAW,
+    let raw = python_seconds(
+        RAW,
+        &[
             dir.join("raw.sqlite").to_str().unwrap_or("raw.sqlite"),
             &cpts.to_string(),
             &months.to_string(),
             &indicators().join(","),
-        ])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .map(Duration::from_secs_f64);
+        ],
+    );
     match raw {
         Some(d) => {
             println!(
                 "(d) SQLite brut (python3 sqlite3.executemany, mêmes colonnes et index unique partiel, une transaction) : {}",
-                rate(n, d)
+                rate(n, d, "valeurs")
             );
             let ratio = |x: Duration| x.as_secs_f64() / d.as_secs_f64();
             println!(
