@@ -216,12 +216,15 @@ impl fmt::Display for LineError {
 pub struct Kind {
     pub unit: Unit,
     pub finest: Periodicity,
+    /// In the national catalogue (else contract-specific).
+    pub national: bool,
 }
 
 pub fn kind(catalogue: &Catalogue, code: &str) -> Kind {
-    catalogue.get(code).map_or(Kind { unit: Unit::Nombre, finest: Periodicity::Mois }, |i| Kind {
+    catalogue.get(code).map_or(Kind { unit: Unit::Nombre, finest: Periodicity::Mois, national: false }, |i| Kind {
         unit: i.unit,
         finest: i.periodicity,
+        national: true,
     })
 }
 
@@ -338,7 +341,7 @@ fn check_row(
                 fail("Valeur", "valeur manquante".into());
             }
             // The national counts are counts of people, slots, meetings…: whole numbers.
-            if catalogue.get(indicator).is_some()
+            if k.national
                 && let Some(v) = value.filter(|v| v.scale() > 0)
             {
                 fail("Valeur", format!("« {indicator} » se compte en nombre entier ({v} donné)"));

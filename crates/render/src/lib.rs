@@ -9,37 +9,37 @@ pub use pdf::pdf;
 
 use cpts_domain::document::{Block, Document, Table};
 
-/// A CSV file of one table: `;`, UTF-8 with BOM (Excel opens it in French settings).
-pub fn table_csv(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+/// CSV bytes for Excel in French settings: UTF-8 with BOM, `;`, rows of any length.
+fn write_csv(rows: impl FnOnce(&mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()>) -> Result<Vec<u8>, String> {
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
         let mut w = csv::WriterBuilder::new().delimiter(b';').flexible(true).from_writer(&mut out);
-        w.write_record(header).map_err(|e| e.to_string())?;
-        for r in rows {
-            w.write_record(r).map_err(|e| e.to_string())?;
-        }
+        rows(&mut w).map_err(|e| e.to_string())?;
         w.flush().map_err(|e| e.to_string())?;
     }
     Ok(out)
 }
 
+/// A CSV file of one table.
+pub fn table_csv(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+    write_csv(|w| {
+        w.write_record(header)?;
+        rows.iter().try_for_each(|r| w.write_record(r))
+    })
+}
+
 /// A document's tables as one CSV: each table preceded by its name, a blank line between.
 pub fn csv(doc: &Document) -> Result<Vec<u8>, String> {
-    let mut out = Vec::from("\u{feff}".as_bytes());
-    {
-        let mut w = csv::WriterBuilder::new().delimiter(b';').flexible(true).from_writer(&mut out);
-        w.write_record([doc.title.as_str()]).map_err(|e| e.to_string())?;
+    write_csv(|w| {
+        w.write_record([doc.title.as_str()])?;
         for t in tables(doc) {
-            w.write_record([""]).map_err(|e| e.to_string())?;
-            w.write_record([t.name.as_str()]).map_err(|e| e.to_string())?;
-            w.write_record(&t.header).map_err(|e| e.to_string())?;
-            for r in &t.rows {
-                w.write_record(r).map_err(|e| e.to_string())?;
-            }
+            w.write_record([""])?;
+            w.write_record([t.name.as_str()])?;
+            w.write_record(&t.header)?;
+            t.rows.iter().try_for_each(|r| w.write_record(r))?;
         }
-        w.flush().map_err(|e| e.to_string())?;
-    }
-    Ok(out)
+        Ok(())
+    })
 }
 
 fn tables(doc: &Document) -> impl Iterator<Item = &Table> {

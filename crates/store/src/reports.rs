@@ -59,6 +59,18 @@ fn entry_of(r: &AnyRow) -> Result<Entry> {
     })
 }
 
+/// (indicator, period) of a CPTS's current values, read by the pool or inside a transaction.
+async fn current_periods<'e, E>(db: E, id: &CptsId) -> Result<Vec<(String, String)>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query("SELECT indicator, period FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL")
+        .bind(id.as_str())
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("indicator")?, r.try_get("period")?))).collect()
+}
+
 /// `(?, ?, …), (…)` or `($1, $2, …)` for a multi-row insert of `rows` × `cols`.
 pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     let mut sql = String::new();
@@ -166,13 +178,8 @@ impl Store {
     ) -> Result<std::collections::HashSet<(String, String, String)>> {
         let mut out = std::collections::HashSet::new();
         for id in cpts {
-            let rows =
-                sqlx::query("SELECT indicator, period FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL")
-                    .bind(id.as_str())
-                    .fetch_all(&mut **tx)
-                    .await?;
-            for r in &rows {
-                out.insert((id.to_string(), r.try_get("indicator")?, r.try_get("period")?));
+            for (indicator, period) in current_periods(&mut **tx, id).await? {
+                out.insert((id.to_string(), indicator, period));
             }
         }
         Ok(out)
@@ -193,8 +200,8 @@ impl Store {
     pub async fn value_periods(&self, ids: &[CptsId]) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
         let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
         for id in ids {
-            for e in self.values(id).await? {
-                out.entry((e.cpts, e.indicator)).or_default().push(e.period);
+            for (indicator, period) in current_periods(&self.pool, id).await? {
+                out.entry((id.clone(), indicator)).or_default().push(Period::parse(&period).map_err(invalid)?);
             }
         }
         Ok(out)
