@@ -306,7 +306,11 @@ fn overlaps_text(geo: &Geo, records: &[CptsRecord]) -> String {
 }
 
 async fn open(db: &str) -> Result<Store, CliError> {
-    Store::open(db).await.map_err(|e| CliError::Failed(format!("ouverture de la base « {db} » impossible : {e}")))
+    Store::open(db).await.map_err(|e| {
+        let m = format!("ouverture de la base « {} » impossible : {e}", cpts_store::masked(db));
+        // A wrong `--db` is the user's to fix (exit 2); a failure inside a good database is not.
+        if matches!(e, cpts_store::StoreError::Open(_)) { CliError::Usage(m) } else { CliError::Failed(m) }
+    })
 }
 
 pub enum Action {

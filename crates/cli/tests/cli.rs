@@ -521,3 +521,18 @@ fn the_demo_shows_paris_in_october_2021() {
     }
     assert!(refused(&d, &["contract", "show", "cpts-paris-12"]).contains("aucun contrat ACI"));
 }
+
+#[test]
+fn a_db_that_is_not_a_cpts_store_is_refused_at_once() {
+    let text_file = temp("not-a-db.txt", b"Nom;Prenom\nMartin;Anne\n");
+    let started = std::time::Instant::now();
+    let err = refused(text_file.to_str().unwrap(), &["list"]);
+    assert!(err.contains("not-a-db.txt n'est pas une base SQLite"), "{err}");
+    assert_eq!(std::fs::read(&text_file).unwrap(), b"Nom;Prenom\nMartin;Anne\n");
+    let err = refused("/dev/null", &["list"]);
+    assert!(err.contains("n'est pas un fichier ordinaire"), "{err}");
+    let err = refused("postgres://cpts:secret@127.0.0.1:1/cpts", &["list"]);
+    assert!(err.contains("connexion refusée par le serveur PostgreSQL à 127.0.0.1:1"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}

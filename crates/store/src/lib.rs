@@ -3,8 +3,11 @@
 //! migrations applied at start, every write in a transaction, optimistic locking on CPTS.
 
 mod contracts;
+mod open;
 mod reports;
 mod schema;
+
+pub use open::{CONNECT_TIMEOUT, masked};
 
 pub use reports::{Provenance, StoredValue};
 
@@ -17,7 +20,7 @@ use cpts_domain::registry::{
 };
 use jiff::civil::Date;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, Connection, Row, Transaction};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -37,6 +40,9 @@ pub enum StoreError {
         actual: i64,
     },
     Invalid(String),
+    /// The database cannot be used: not a SQLite file, corrupted, unreachable server, another
+    /// application's database, a newer schema. Said at once, nothing written.
+    Open(String),
     Db(sqlx::Error),
 }
 
@@ -49,7 +55,7 @@ impl fmt::Display for StoreError {
                 f,
                 "la CPTS « {id} » a été modifiée par quelqu'un d'autre entre-temps (version {actual}, vous éditiez la version {expected}) : rien n'a été enregistré ; rechargez puis recommencez"
             ),
-            StoreError::Invalid(m) => write!(f, "{m}"),
+            StoreError::Invalid(m) | StoreError::Open(m) => write!(f, "{m}"),
             StoreError::Db(e) => write!(f, "base de données : {e}"),
         }
     }
@@ -104,14 +110,25 @@ fn date(s: &str) -> Result<Date> {
 impl Store {
     /// Open (and create, for SQLite) the database, then apply pending migrations.
     /// `url`: `sqlite://FILE` or `postgres://…`; a bare path means a SQLite file.
+    /// Refused at once (`StoreError::Open`, nothing written) when the database cannot be ours:
+    /// see `open`.
     pub async fn open(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let (url, backend) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (url.to_string(), Backend::Postgres)
+        let (url, backend, file) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (url.to_string(), Backend::Postgres, None)
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            (format!("sqlite://{path}?mode=rwc"), Backend::Sqlite)
+            let file = std::path::PathBuf::from(path.split('?').next().unwrap_or(path));
+            open::check_sqlite_file(&file)?;
+            (format!("sqlite://{path}?mode=rwc"), Backend::Sqlite, Some(file))
         };
+        let shown = file.as_ref().map_or_else(|| masked(&url), |f| f.display().to_string());
+        // One connection first: its error is the real one, and the checks run before any write.
+        let mut first = open::first_connection(&url, file.as_deref()).await?;
+        let tables = open::user_tables(&mut first, backend == Backend::Sqlite).await?;
+        let checked = schema::check(&mut first, &tables, &shown).await;
+        first.close().await?;
+        checked.map_err(StoreError::Open)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .after_connect(move |conn, _| {

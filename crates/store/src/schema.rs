@@ -1,7 +1,7 @@
 //! Schema migrations, applied in order at start, each in its own transaction.
 //! The SQL is portable between SQLite and PostgreSQL (TEXT, BIGINT; dates as ISO-8601 text).
 
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 /// (version, name, statements). Never edit a released migration: add a new one.
 const MIGRATIONS: &[(i64, &str, &[&str])] = &[
@@ -255,6 +255,54 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         ],
     ),
 ];
+
+/// The newest schema version this binary knows.
+fn latest() -> i64 {
+    MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
+/// Before migrating: the database must be empty or a cpts store this binary can read. Another
+/// application's database would otherwise silently receive our tables; a store made by a newer
+/// cpts could be written with rules it does not know. `tables`: the database's own tables.
+pub async fn check(conn: &mut AnyConnection, tables: &[String], shown: &str) -> Result<(), String> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let foreign = || {
+        let listed: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        let more = if tables.len() > 5 { ", …" } else { "" };
+        format!(
+            "{shown} contient des tables ({}{more}) mais pas celles de cpts : c'est la base d'une autre application, cpts n'y écrit pas ; donnez une base cpts ou un fichier nouveau",
+            listed.join(", ")
+        )
+    };
+    if !tables.iter().any(|t| t == "schema_version") {
+        return Err(foreign());
+    }
+    // Our marker: the first migration's row, with its name.
+    let first = sqlx::query("SELECT name FROM schema_version WHERE version = 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|_| foreign())?
+        .map(|r| r.try_get::<String, _>("name"))
+        .transpose()
+        .map_err(|_| foreign())?;
+    if first.as_deref() != MIGRATIONS.first().map(|m| m.1) {
+        return Err(foreign());
+    }
+    let newest: i64 = sqlx::query("SELECT MAX(version) AS v FROM schema_version")
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|r| r.try_get("v"))
+        .map_err(|e| format!("{shown} : version du schéma illisible ({e})"))?;
+    if newest > latest() {
+        return Err(format!(
+            "{shown} : base créée par une version plus récente de cpts (schéma {newest}, cette version connaît jusqu'au schéma {}) : mettez cpts à jour avant de l'utiliser",
+            latest()
+        ));
+    }
+    Ok(())
+}
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")

@@ -149,3 +149,107 @@ async fn governance_history_and_structures() {
         s.close().await;
     }
 }
+
+/// A fresh folder for the opening tests.
+fn open_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cpts-open-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn refused_open(url: &str) -> String {
+    let started = std::time::Instant::now();
+    let err = match Store::open(url).await {
+        Ok(_) => panic!("{url} aurait dû être refusé"),
+        Err(e) => e,
+    };
+    // Said at once, not after the pool's 30 s timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{url}: {:?}", started.elapsed());
+    assert!(matches!(err, StoreError::Open(_)), "{url}: {err:?}");
+    err.to_string()
+}
+
+#[tokio::test]
+async fn what_is_not_a_sqlite_store_is_refused_at_once_and_left_untouched() {
+    let dir = open_dir("bad");
+    let random: Vec<u8> = (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 24).to_le_bytes()[0]).collect();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("random.bin", &random, "n'est pas une base SQLite"),
+        ("notes.txt", b"Nom;Prenom\nMartin;Anne\n", "n'est pas une base SQLite"),
+        ("short.sqlite", b"SQLite format 3\0\x10\x00", "base SQLite corrompue (en-tête incomplet)"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = refused_open(path.to_str().unwrap()).await;
+        assert!(err.contains(expected) && err.contains(name), "{name}: {err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} changed");
+    }
+    let err = refused_open(dir.to_str().unwrap()).await;
+    assert!(err.contains("est un dossier"), "{err}");
+    let err = refused_open("/dev/null").await;
+    assert!(err.contains("n'est pas un fichier ordinaire"), "{err}");
+    // An empty file is an empty database: a new store.
+    let empty = dir.join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    Store::open(empty.to_str().unwrap()).await.unwrap().close().await;
+}
+
+#[tokio::test]
+async fn a_truncated_store_is_said_corrupted() {
+    let dir = open_dir("truncated");
+    let path = dir.join("t.sqlite");
+    let url = path.to_str().unwrap();
+    let s = Store::open(url).await.unwrap();
+    s.create_cpts(&"cpts-x".parse().unwrap(), &identity("X")).await.unwrap();
+    s.close().await;
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 8192, "{}", bytes.len());
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = refused_open(url).await;
+    assert!(err.contains("base SQLite corrompue (fichier tronqué"), "{err}");
+}
+
+#[tokio::test]
+async fn another_applications_database_and_a_newer_store_are_refused() {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let dir = open_dir("foreign");
+    let path = dir.join("other.sqlite");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total TEXT)").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let err = refused_open(path.to_str().unwrap()).await;
+    assert!(err.contains("autre application") && err.contains("invoices"), "{err}");
+    // Nothing was added to it.
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    conn.close().await.unwrap();
+
+    // A store whose schema a newer cpts moved on.
+    let newer = dir.join("newer.sqlite");
+    Store::open(newer.to_str().unwrap()).await.unwrap().close().await;
+    let url = format!("sqlite://{}", newer.display());
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let err = refused_open(newer.to_str().unwrap()).await;
+    assert!(err.contains("version plus récente de cpts (schéma 999"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_server_is_named_at_once() {
+    // Port 1 on the loopback: nothing listens there, the connection is refused.
+    let err = refused_open("postgres://cpts:secret@127.0.0.1:1/cpts").await;
+    assert!(err.contains("connexion refusée par le serveur PostgreSQL à 127.0.0.1:1"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+}
