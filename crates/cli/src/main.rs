@@ -158,12 +158,19 @@ fn indicators(rules_dir: Option<&std::path::Path>) -> Result<String, load::CliEr
     ))
 }
 
+/// Print a command's text: stored text (names, comments, reports) may hold terminal escapes
+/// written by another user or an older cpts, so every control character is shown escaped
+/// (line feeds and tabs kept).
+fn show(out: &str) {
+    funding::emit(&cpts_domain::text::escape(out, true));
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let db = cli.db.as_deref();
-    let registry = |action| registry::run(action, db).map(|out| funding::emit(&out));
+    let registry = |action| registry::run(action, db).map(|out| show(&out));
     let rules_dir = cli.rules.as_deref();
-    let money = |action| contracts::run(action, db, rules_dir).map(|out| funding::emit(&out));
+    let money = |action| contracts::run(action, db, rules_dir).map(|out| show(&out));
     let result = match cli.command {
         Command::Funding(cmd) => funding::run(cmd, cli.rules.as_deref()),
         Command::Demo => registry(registry::Action::Demo),
@@ -182,22 +189,23 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => money(contracts::Action::Ledger(cmd)),
         Command::Convention(cmd) => money(contracts::Action::Convention(cmd)),
         Command::Values(cmd) => {
-            reports::run(reports::Action::Values(cmd), db, rules_dir).map(|out| funding::emit(&out))
+            reports::run(reports::Action::Values(cmd), db, rules_dir).map(|out| show(&out))
         }
         Command::Achievement { id, year, contract } => {
             reports::run(reports::Action::Achievement { id, year, contract }, db, rules_dir)
-                .map(|out| funding::emit(&out))
+                .map(|out| show(&out))
         }
         Command::Report(cmd) => {
-            reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| funding::emit(&out))
+            reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| show(&out))
         }
-        Command::Indicators => indicators(cli.rules.as_deref()).map(|out| funding::emit(&out)),
+        Command::Indicators => indicators(cli.rules.as_deref()).map(|out| show(&out)),
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            // Errors quote user text too.
+            eprintln!("{}", cpts_domain::text::escape(&e.to_string(), true));
             ExitCode::from(e.exit_code())
         }
     }

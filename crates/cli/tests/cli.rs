@@ -536,3 +536,36 @@ fn a_db_that_is_not_a_cpts_store_is_refused_at_once() {
     assert!(!err.contains("secret"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+#[test]
+fn names_with_control_characters_or_too_long_are_refused_and_stored_ones_are_printed_escaped() {
+    let d = db("hostile-text.sqlite");
+    let err = refused(&d, &["create", "CPTS \u{1b}]52;c;ZXZpbA==\u{7}", "--id", "cpts-x"]);
+    assert!(err.contains("nom de la CPTS : caractère de contrôle U+001B interdit"), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    let err = refused(&d, &["create", &"N".repeat(320), "--id", "cpts-x"]);
+    assert!(err.contains("nom de la CPTS : 320 caractères, 200 au plus"), "{err}");
+    assert!(ok(&d, &["list"]).contains("Aucune CPTS"));
+    // A store written by an older cpts may hold anything: write it behind cpts's back.
+    ok(&d, &["create", "CPTS Sage", "--id", "cpts-sage"]);
+    ok(&d, &["create", "CPTS Longue", "--id", "cpts-longue"]);
+    let conn = format!("sqlite://{d}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&conn).await.unwrap();
+        sqlx::query("UPDATE cpts SET name = $1 WHERE id = 'cpts-sage'")
+            .bind("Sage\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}\u{202e}")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE cpts SET name = $1 WHERE id = 'cpts-longue'").bind("L".repeat(100_000)).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    });
+    let list = ok(&d, &["list"]);
+    assert!(list.contains("Sage\\u{1b}[2J\\u{1b}]52;c;ZXZpbA==\\u{7}\\u{202e}"), "{list}");
+    assert!(list.len() < 2_000, "{}", list.len());
+    let show = ok(&d, &["show", "cpts-sage"]);
+    assert!(!show.contains('\u{1b}') && !show.contains('\u{202e}') && show.contains("Sage\\u{1b}"), "{show}");
+}

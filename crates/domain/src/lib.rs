@@ -9,4 +9,5 @@ pub mod indicators;
 pub mod ledger;
 pub mod lifecycle;
 pub mod registry;
+pub mod text;
 pub mod values;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::Geo;
 use crate::ids::{Finess, InseeCode, Rna, Rpps, Siret};
+use crate::text::{self, Kind};
 
 /// Defines a closed list with its French labels (what users type and read).
 macro_rules! labelled {
@@ -48,7 +49,8 @@ macro_rules! labelled {
                         label == f || feminine.contains(&f) || crate::geo::fold(&format!("{v:?}")) == f.replace('_', "")
                     })
                     .ok_or_else(|| format!(
-                        "« {s} » inconnu ; valeurs possibles : {}",
+                        "« {} » inconnu ; valeurs possibles : {}",
+                        crate::text::quoted(s),
                         $name::ALL.iter().map(|v| v.label()).collect::<Vec<_>>().join(", ")
                     ))
             }
@@ -118,13 +120,22 @@ pub struct Identity {
 
 impl Identity {
     pub fn validate(&self, geo: &Geo) -> Result<(), String> {
-        if self.name.trim().is_empty() {
-            return Err("nom de la CPTS vide".into());
-        }
+        self.check_text()?;
         if let Some(seat) = &self.seat {
             geo.commune(seat).ok_or_else(|| format!("commune du siège inconnue : {seat}"))?;
         }
         Ok(())
+    }
+}
+
+impl Identity {
+    /// The user texts only (no commune lookup): what the store checks before any write.
+    pub fn check_text(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("nom de la CPTS vide".into());
+        }
+        text::check("nom de la CPTS", &self.name, Kind::Name)?;
+        text::check("forme juridique", &self.legal_form, Kind::Name)
     }
 }
 
@@ -291,14 +302,21 @@ pub struct Member {
 
 impl Member {
     pub fn validate(&self, geo: &Geo) -> Result<(), String> {
-        if self.last_name.trim().is_empty() {
-            return Err("nom vide".into());
-        }
+        self.check_text()?;
         geo.commune(&self.commune).ok_or_else(|| format!("commune d'exercice inconnue : {}", self.commune))?;
         if self.left.is_some_and(|l| l < self.joined) {
             return Err("date de départ avant la date d'adhésion".into());
         }
         Ok(())
+    }
+
+    /// The user texts only: what the store checks before any write.
+    pub fn check_text(&self) -> Result<(), String> {
+        if self.last_name.trim().is_empty() {
+            return Err("nom vide".into());
+        }
+        text::check("nom", &self.last_name, Kind::Name)?;
+        text::check("prénom", &self.first_name, Kind::Name)
     }
 
     /// Practising outside the territory (flagged, not refused).
@@ -324,6 +342,16 @@ pub struct Structure {
     pub left: Option<Date>,
 }
 
+impl Structure {
+    /// The user texts only: what the store checks before any write.
+    pub fn check_text(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("nom de la structure vide".into());
+        }
+        text::check("nom de la structure", &self.name, Kind::Name)
+    }
+}
+
 /// A governance mandate, dated so the history can be read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mandate {
@@ -334,6 +362,14 @@ pub struct Mandate {
 }
 
 impl Mandate {
+    /// The user texts only: what the store checks before any write.
+    pub fn check_text(&self) -> Result<(), String> {
+        if self.person.trim().is_empty() {
+            return Err("titulaire du mandat vide".into());
+        }
+        text::check("titulaire du mandat", &self.person, Kind::Name)
+    }
+
     pub fn active_on(&self, d: Date) -> bool {
         self.from <= d && self.until.is_none_or(|u| d <= u)
     }

@@ -159,6 +159,7 @@ impl Store {
 
     /// Create a CPTS (version 1, empty territory).
     pub async fn create_cpts(&self, id: &CptsId, identity: &Identity) -> Result<CptsRecord> {
+        identity.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         let exists = sqlx::query("SELECT 1 FROM cpts WHERE id = $1").bind(id.as_str()).fetch_optional(&mut *tx).await?;
         if exists.is_some() {
@@ -250,6 +251,7 @@ impl Store {
 
     /// Save a new identity; refused if the CPTS changed since `expected_version`.
     pub async fn update_identity(&self, id: &CptsId, expected_version: i64, identity: &Identity) -> Result<i64> {
+        identity.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
         let q = sqlx::query(
@@ -293,6 +295,11 @@ impl Store {
         members: &[Member],
         mut progress: impl FnMut(usize),
     ) -> Result<usize> {
+        for (n, m) in members.iter().enumerate() {
+            m.check_text().map_err(|e| {
+                StoreError::Invalid(format!("membre n° {} : {e} ; import refusé, rien n'a été enregistré", n + 1))
+            })?;
+        }
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM member WHERE cpts_id = $1")
@@ -396,6 +403,7 @@ impl Store {
 
     /// Add a member structure; returns its number.
     pub async fn add_structure(&self, id: &CptsId, s: &Structure) -> Result<i64> {
+        s.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
         let seq = Store::next_seq(&mut tx, "structure", id).await?;
@@ -467,6 +475,7 @@ impl Store {
 
     /// Add a mandate; refused (nothing written) if it breaks the governance rules.
     pub async fn add_mandate(&self, id: &CptsId, m: &Mandate) -> Result<i64> {
+        m.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
         let mut all: Vec<Mandate> = Store::mandates_in(&mut tx, id).await?.into_iter().map(|(_, m)| m).collect();

@@ -253,3 +253,36 @@ async fn an_unreachable_postgres_server_is_named_at_once() {
     assert!(err.contains("connexion refusée par le serveur PostgreSQL à 127.0.0.1:1"), "{err}");
     assert!(!err.contains("secret"), "{err}");
 }
+
+#[tokio::test]
+async fn over_long_and_control_character_texts_are_refused_before_any_write() {
+    use cpts_domain::registry::{Mandate, Role, Structure, StructureKind};
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-t".parse().unwrap();
+        let err = s.create_cpts(&id, &identity(&"N".repeat(320))).await.unwrap_err();
+        assert!(err.to_string().contains("nom de la CPTS : 320 caractères, 200 au plus"), "{label}: {err}");
+        let err = s.create_cpts(&id, &identity("CPTS \u{1b}]52;c;ZXZpbA==\u{7}")).await.unwrap_err();
+        assert!(err.to_string().contains("caractère de contrôle U+001B"), "{label}: {err}");
+        assert!(s.list_cpts().await.unwrap().is_empty(), "{label}");
+        s.create_cpts(&id, &identity("T")).await.unwrap();
+        let err = s.update_identity(&id, 1, &identity("T\u{202e}")).await.unwrap_err();
+        assert!(err.to_string().contains("U+202E"), "{label}: {err}");
+        let long = member(&"x".repeat(50_000), None);
+        let err = s.import_members(&id, &[member("Martin", None), long]).await.unwrap_err();
+        assert!(err.to_string().contains("membre n° 2 : nom : 50000 caractères, 200 au plus"), "{label}: {err}");
+        assert!(s.members(&id).await.unwrap().is_empty(), "{label}");
+        let st = Structure {
+            name: "MSP\0".into(),
+            kind: StructureKind::Msp,
+            finess: None,
+            commune: "75118".parse().unwrap(),
+            joined: date(2021, 1, 1),
+            left: None,
+        };
+        assert!(s.add_structure(&id, &st).await.unwrap_err().to_string().contains("U+0000"), "{label}");
+        let m = Mandate { role: Role::President, person: "Dr\u{9b}A".into(), from: date(2020, 1, 1), until: None };
+        assert!(s.add_mandate(&id, &m).await.unwrap_err().to_string().contains("U+009B"), "{label}");
+        assert_eq!(s.get_cpts(&id).await.unwrap().version, 1, "{label}");
+        s.close().await;
+    }
+}
