@@ -333,11 +333,12 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
         let store = open(&url).await?;
         let out = match action {
             Action::Create { name, id: given, legal_form, ids } => {
+                // The name is checked first: an identifier is only derived from a valid name.
+                let identity = identity(&geo, name, legal_form, ids)?;
                 let cid = match given {
                     Some(s) => id(&s)?,
-                    None => CptsId::from_name(&name).map_err(CliError::Usage)?,
+                    None => CptsId::from_name(&identity.name).map_err(|e| CliError::Usage(format!("{e} avec --id (ex. --id cpts-du-val)")))?,
                 };
-                let identity = identity(&geo, name, legal_form, ids)?;
                 let r = store.create_cpts(&cid, &identity).await.map_err(store_err)?;
                 format!("CPTS créée : {} ({}), version {}.\nDéfinissez son territoire : cpts territory set {} --version {} <communes…>\n", r.identity.name, r.id, r.version, r.id, r.version)
             }

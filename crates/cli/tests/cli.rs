@@ -569,3 +569,13 @@ fn names_with_control_characters_or_too_long_are_refused_and_stored_ones_are_pri
     let show = ok(&d, &["show", "cpts-sage"]);
     assert!(!show.contains('\u{1b}') && !show.contains('\u{202e}') && show.contains("Sage\\u{1b}"), "{show}");
 }
+
+#[test]
+fn a_name_that_gives_no_identifier_asks_for_one_with_id() {
+    let d = db("no-id.sqlite");
+    let err = refused(&d, &["create", "★ ★ ★"]);
+    assert!(err.contains("ne donne pas d'identifiant") && err.contains("choisissez un identifiant avec --id"), "{err}");
+    let err = refused(&d, &["create", &"Santé ".repeat(20)]);
+    assert!(err.contains("avec --id"), "{err}");
+    assert!(ok(&d, &["create", "★ ★ ★", "--id", "cpts-etoiles"]).contains("cpts-etoiles"));
+}

@@ -145,11 +145,14 @@ impl std::str::FromStr for Rna {
     }
 }
 
+/// Longest CPTS identifier: it is typed in commands and shown in every table.
+pub const CPTS_ID_MAX: usize = 64;
+
 impl std::str::FromStr for CptsId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
-            && s.len() <= 64
+            && s.len() <= CPTS_ID_MAX
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
@@ -157,7 +160,8 @@ impl std::str::FromStr for CptsId {
             Ok(CptsId(s.to_string()))
         } else {
             Err(format!(
-                "identifiant « {s} » invalide : lettres minuscules sans accent, chiffres et tirets (ex. cpts-paris-18)"
+                "identifiant « {} » invalide : de 1 à {CPTS_ID_MAX} lettres minuscules sans accent, chiffres et tirets (ex. cpts-paris-18)",
+                crate::text::quoted(s)
             ))
         }
     }
@@ -175,7 +179,12 @@ impl CptsId {
             .filter(|p| !p.is_empty())
             .collect::<Vec<_>>()
             .join("-");
-        slug.parse()
+        slug.parse().map_err(|_| {
+            format!(
+                "le nom « {} » ne donne pas d'identifiant (il en faut un de 1 à {CPTS_ID_MAX} lettres sans accent, chiffres et tirets) : choisissez un identifiant",
+                crate::text::quoted(name)
+            )
+        })
     }
 }
 
@@ -212,6 +221,16 @@ mod tests {
         assert!("10000000009".parse::<Rpps>().is_ok());
         assert!("10000000003".parse::<Rpps>().is_err());
         assert!("1000000000".parse::<Rpps>().is_err());
+    }
+
+    #[test]
+    fn a_name_that_gives_no_identifier_says_so() {
+        assert_eq!(CptsId::from_name("CPTS Paris 18").map(|i| i.to_string()), Ok("cpts-paris-18".into()));
+        for name in ["★ ★ ★", "", &"Santé ".repeat(20)] {
+            let e = CptsId::from_name(name).unwrap_err();
+            assert!(e.contains("ne donne pas d'identifiant") && e.contains("choisissez un identifiant"), "{e}");
+            assert!(!e.contains("--id"), "the domain does not know the CLI: {e}");
+        }
     }
 
     #[test]
