@@ -20,9 +20,10 @@ use cpts_engine::rules::RuleSet;
 use cpts_store::{CptsRecord, Store};
 use jiff::civil::Date;
 
-use crate::load::{CliError, read};
+use crate::load::{CliError, check_texts, read};
 use crate::registry::{store_err, today};
 use crate::table::Table;
+use cpts_domain::text::Kind;
 
 #[derive(Subcommand)]
 pub enum LifecycleCmd {
@@ -187,6 +188,11 @@ fn cpts_id(s: &str) -> Result<CptsId, CliError> {
 }
 
 fn event(step: Step, w: &Who, signatories: Vec<Actor>) -> Result<Event, CliError> {
+    check_texts(&[
+        ("--by", Some(&w.by), Kind::Name),
+        ("--document", w.document.as_deref(), Kind::Line),
+        ("--note", w.note.as_deref(), Kind::Text),
+    ])?;
     Ok(Event {
         step,
         date: w.on,
@@ -346,6 +352,7 @@ async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Res
         }
         LifecycleCmd::Statutes { id, on, document } => {
             let cid = cpts_id(&id)?;
+            check_texts(&[("--document", document.as_deref(), Kind::Line)])?;
             if on > today() {
                 return Err(usage("date de vérification dans le futur"));
             }
@@ -361,6 +368,7 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             let cid = cpts_id(&id)?;
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
             let text = read(&file)?;
+            check_texts(&[(&file.display().to_string(), Some(&text), Kind::Document)])?;
             let h = store.lifecycle(&cid).await.map_err(store_err)?;
             let previous = store.contracts(&cid, &r.identity.name).await.map_err(store_err)?;
             let step = if previous.is_empty() { Step::Sign } else { Step::Renew };
@@ -471,12 +479,14 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
         ContractCmd::Deploy { id, mission, on } => decide(store, rules, &id, Op::Deploy { mission, on }, None).await,
         ContractCmd::Amend { id, file } => {
             let text = read(&file)?;
+            check_texts(&[(&file.display().to_string(), Some(&text), Kind::Document)])?;
             decide(store, rules, &id, Op::Amend { text }, None).await.map_err(|e| match e {
                 CliError::Usage(m) => usage(format!("{} : {m}", file.display())),
                 e => e,
             })
         }
         ContractCmd::Terminate { id, reason, who } => {
+            check_texts(&[("--reason", Some(&reason), Kind::Line)])?;
             let ev = event(Step::Terminate, &who, vec![])?;
             decide(store, rules, &id, Op::Terminate { on: who.on, reason }, Some(ev)).await
         }
@@ -734,6 +744,12 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
     match cmd {
         ConventionCmd::Add { id, kind, funder, purpose, amount, from, to, installments, deliverables } => {
             let cid = cpts_id(&id)?;
+            let mut texts = vec![
+                ("--funder", Some(funder.as_str()), Kind::Name),
+                ("--purpose", Some(purpose.as_str()), Kind::Line),
+            ];
+            texts.extend(deliverables.iter().map(|d| ("--deliverable", Some(d.as_str()), Kind::Line)));
+            check_texts(&texts)?;
             let mut parsed = Vec::new();
             for i in &installments {
                 let (d, a) =

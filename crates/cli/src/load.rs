@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use cpts_domain::text::{self, Kind};
 use cpts_engine::compute::EngineError;
 use cpts_engine::contract::Contract;
 use cpts_engine::input::{InputError, load_case};
@@ -48,8 +49,39 @@ impl fmt::Display for CliError {
     }
 }
 
+/// User texts given on the command line, each checked by the domain's one text check.
+pub fn check_texts(fields: &[(&str, Option<&str>, Kind)]) -> Result<(), CliError> {
+    let errors: Vec<String> =
+        fields.iter().filter_map(|(field, value, kind)| text::check_opt(field, *value, *kind).err()).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!("refusé, rien n'a été enregistré : {}", errors.join(" ; "))))
+    }
+}
+
+/// A YAML file (case, rules, annex, amendment, report), read whole: at most
+/// `text::DOCUMENT_MAX` bytes, so a huge file is refused before it is read.
 pub fn read(path: &Path) -> Result<String, CliError> {
-    let bytes = std::fs::read(path).map_err(|error| CliError::Io { file: path.to_path_buf(), error })?;
+    use std::io::Read;
+    let io = |error| CliError::Io { file: path.to_path_buf(), error };
+    let max = text::DOCUMENT_MAX;
+    let too_big = || CliError::Input {
+        file: path.to_path_buf(),
+        errors: vec![InputError {
+            field: String::new(),
+            message: format!("fichier trop gros : {max} octets au plus"),
+            line: None,
+        }],
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // Read one byte past the limit (the size a device or pipe announces is not to be trusted).
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() > max {
+        return Err(too_big());
+    }
     let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
         file: path.to_path_buf(),
         errors: vec![InputError {

@@ -188,16 +188,11 @@ fn main() -> ExitCode {
         Command::Contract(cmd) => money(contracts::Action::Contract(cmd)),
         Command::Ledger(cmd) => money(contracts::Action::Ledger(cmd)),
         Command::Convention(cmd) => money(contracts::Action::Convention(cmd)),
-        Command::Values(cmd) => {
-            reports::run(reports::Action::Values(cmd), db, rules_dir).map(|out| show(&out))
-        }
+        Command::Values(cmd) => reports::run(reports::Action::Values(cmd), db, rules_dir).map(|out| show(&out)),
         Command::Achievement { id, year, contract } => {
-            reports::run(reports::Action::Achievement { id, year, contract }, db, rules_dir)
-                .map(|out| show(&out))
+            reports::run(reports::Action::Achievement { id, year, contract }, db, rules_dir).map(|out| show(&out))
         }
-        Command::Report(cmd) => {
-            reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| show(&out))
-        }
+        Command::Report(cmd) => reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| show(&out)),
         Command::Indicators => indicators(cli.rules.as_deref()).map(|out| show(&out)),
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
     };

@@ -13,6 +13,7 @@ use cpts_domain::calendar::calendar;
 use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::lifecycle::Actor;
+use cpts_domain::text::Kind;
 use cpts_domain::values::{self, Entry, RawValue, Scope, year_values};
 use cpts_engine::contract::Contract;
 use cpts_engine::dates::fr;
@@ -195,7 +196,30 @@ fn line_errors(errors: &[values::LineError], what: &str) -> CliError {
     usage(format!("{what}, rien n'a été enregistré ({} erreur(s)) :\n{}", errors.len(), list.join("\n")))
 }
 
+/// A report file's texts, each through the domain's text check (YAML escapes such as `\e`
+/// make control characters the raw file does not show).
+fn report_texts(file: &Path, text: &str) -> Result<(), CliError> {
+    let name = file.display().to_string();
+    crate::load::check_texts(&[(&name, Some(text), Kind::Document)])?;
+    // Unreadable content is reported by the draft's own parsing, with its line.
+    let Ok(c) = activity::Content::read(text) else { return Ok(()) };
+    let mut fields = vec![("summary".to_string(), c.summary.clone(), Kind::Text)];
+    for (i, a) in c.actions.iter().enumerate() {
+        fields.push((format!("actions[{i}].title"), a.title.clone(), Kind::Line));
+        fields.push((format!("actions[{i}].mission"), a.mission.clone(), Kind::Line));
+        fields.push((format!("actions[{i}].description"), a.description.clone(), Kind::Text));
+    }
+    for (i, e) in c.expenses.iter().enumerate() {
+        fields.push((format!("expenses[{i}].item"), e.item.clone(), Kind::Line));
+    }
+    let checked: Vec<(String, Option<&str>, Kind)> =
+        fields.iter().map(|(f, v, k)| (format!("{name} : {f}"), Some(v.as_str()), *k)).collect();
+    let refs: Vec<(&str, Option<&str>, Kind)> = checked.iter().map(|(f, v, k)| (f.as_str(), *v, *k)).collect();
+    crate::load::check_texts(&refs)
+}
+
 fn provenance(by: &By, source: &str, file: Option<&Path>) -> Result<Provenance, CliError> {
+    crate::load::check_texts(&[("--by", Some(&by.by), Kind::Name)])?;
     if by.by.trim().is_empty() {
         return Err(usage("indiquez qui saisit (--by)"));
     }
@@ -535,6 +559,7 @@ async fn report_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
         }
         ReportCmd::Draft { target, file, by } => {
             let text = read(&file)?;
+            report_texts(&file, &text)?;
             (target, Act::Rediger, Some(text), by)
         }
         ReportCmd::Submit { target, by } => (target, Act::Soumettre, None, by),
@@ -545,6 +570,8 @@ async fn report_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
     };
     let l = load(store, rules, &target.id, target.contract).await?;
     l.check_year(target.year)?;
+    let comment = if act == Act::Rediger { None } else { text.as_deref() };
+    crate::load::check_texts(&[("--by", Some(&by.by), Kind::Name), ("--text", comment, Kind::Text)])?;
     let role = Actor::parse(&by.role).map_err(usage)?;
     let on = by.on.unwrap_or(today);
     let yv = year_values(&l.contract, target.year, catalogue, &l.values);

@@ -560,7 +560,11 @@ fn names_with_control_characters_or_too_long_are_refused_and_stored_ones_are_pri
             .execute(&mut c)
             .await
             .unwrap();
-        sqlx::query("UPDATE cpts SET name = $1 WHERE id = 'cpts-longue'").bind("L".repeat(100_000)).execute(&mut c).await.unwrap();
+        sqlx::query("UPDATE cpts SET name = $1 WHERE id = 'cpts-longue'")
+            .bind("L".repeat(100_000))
+            .execute(&mut c)
+            .await
+            .unwrap();
         c.close().await.unwrap();
     });
     let list = ok(&d, &["list"]);
@@ -578,4 +582,60 @@ fn a_name_that_gives_no_identifier_asks_for_one_with_id() {
     let err = refused(&d, &["create", &"Santé ".repeat(20)]);
     assert!(err.contains("avec --id"), "{err}");
     assert!(ok(&d, &["create", "★ ★ ★", "--id", "cpts-etoiles"]).contains("cpts-etoiles"));
+}
+
+#[test]
+fn free_texts_and_documents_are_checked_before_anything_is_recorded() {
+    let d = db("free-texts.sqlite");
+    ok(&d, &["create", "CPTS Textes", "--id", "cpts-textes"]);
+    let step = |extra: &[&str]| {
+        let mut a = vec!["lifecycle", "step", "cpts-textes", "declarer", "--on", "2024-01-10", "--as", "cpts"];
+        a.extend_from_slice(extra);
+        refused(&d, &a)
+    };
+    let err = step(&["--by", "Dr\u{1b}[8mcaché"]);
+    assert!(err.contains("--by : caractère de contrôle U+001B"), "{err}");
+    let long_note = "n".repeat(20_001);
+    let err = step(&["--by", "Dr A", "--note", &long_note]);
+    assert!(err.contains("--note : 20001 caractères, 20000 au plus"), "{err}");
+    let err = step(&["--by", "Dr A", "--document", "réf.\u{202e}fdp.exe"]);
+    assert!(err.contains("--document : caractère de contrôle U+202E"), "{err}");
+    // A multi-line note is fine, and nothing of the refusals above was recorded.
+    ok(
+        &d,
+        &[
+            "lifecycle",
+            "step",
+            "cpts-textes",
+            "declarer",
+            "--on",
+            "2024-01-10",
+            "--as",
+            "cpts",
+            "--by",
+            "Dr A",
+            "--note",
+            "l1\nl2",
+        ],
+    );
+    let huge = temp("huge-annex.yaml", &vec![b' '; 1_000_001]);
+    let err = refused(
+        &d,
+        &[
+            "contract",
+            "sign",
+            "cpts-textes",
+            "--file",
+            huge.to_str().unwrap(),
+            "--on",
+            "2024-11-04",
+            "--as",
+            "cpam",
+            "--by",
+            "CPAM",
+            "--cosigned-by",
+            "ars",
+        ],
+    );
+    assert!(err.contains("fichier trop gros : 1000000 octets au plus"), "{err}");
 }

@@ -133,7 +133,8 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_but_lines_are_allowed_in_texts() {
-        for bad in ["a\u{1b}[31mrouge", "\u{1b}]52;c;ZWNobw==\u{7}", "nul\0", "c1\u{9b}", "bidi\u{202e}", "iso\u{2066}"] {
+        for bad in ["a\u{1b}[31mrouge", "\u{1b}]52;c;ZWNobw==\u{7}", "nul\0", "c1\u{9b}", "bidi\u{202e}", "iso\u{2066}"]
+        {
             assert!(check("nom", bad, Kind::Name).unwrap_err().contains("caractère de contrôle"), "{bad:?}");
             assert!(check("commentaire", bad, Kind::Text).is_err(), "{bad:?}");
         }

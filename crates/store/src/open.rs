@@ -67,7 +67,9 @@ pub fn check_sqlite_file(path: &Path) -> Result<(), StoreError> {
     }
     let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied {
-            refuse(format!("{shown} : droits insuffisants (lecture et écriture nécessaires) : vérifiez les permissions"))
+            refuse(format!(
+                "{shown} : droits insuffisants (lecture et écriture nécessaires) : vérifiez les permissions"
+            ))
         } else {
             refuse(format!("{shown} : ouverture impossible ({e})"))
         }
@@ -159,7 +161,9 @@ fn connect_error(url: &str, sqlite_file: Option<&Path>, e: sqlx::Error) -> Store
                 // SQLITE_NOTADB
                 Some("26") => refuse(format!("{shown} n'est pas une base SQLite : donnez le fichier d'une base cpts")),
                 // SQLITE_CORRUPT
-                Some("11") => refuse(format!("{shown} : base SQLite corrompue ({}) : restaurez une sauvegarde", d.message())),
+                Some("11") => {
+                    refuse(format!("{shown} : base SQLite corrompue ({}) : restaurez une sauvegarde", d.message()))
+                }
                 _ => refuse(format!("{shown} : ouverture impossible ({})", d.message())),
             },
             _ => refuse(format!("{shown} : ouverture impossible ({e})")),
