@@ -36,6 +36,44 @@ impl fmt::Display for InputError {
     }
 }
 
+/// Input sanity bounds (not ACI rules: no amount, threshold or delay of the agreement).
+/// Largest population a contract may cover: France counts about 68 million inhabitants and a
+/// CPTS covers part of one territory, so 100 million refuses only typing errors and overflow.
+pub const MAX_POPULATION: u64 = 100_000_000;
+
+/// Largest indicator value, baseline or target (a count or a rate): a territory's yearly counts
+/// of patients, slots or meetings stay far below one billion; the bound keeps yearly sums and
+/// rate arithmetic exact.
+pub const MAX_INDICATOR_VALUE: i64 = 1_000_000_000;
+
+/// An indicator value within [0, MAX_INDICATOR_VALUE], or why not (in French).
+pub fn check_indicator_value(v: Dec) -> Result<Dec, String> {
+    if v.is_negative() {
+        Err(format!("valeur négative ({v}) : un indicateur se compte à partir de 0"))
+    } else if v.to_nano_units() > Dec::from_int(MAX_INDICATOR_VALUE).to_nano_units() {
+        Err(format!(
+            "valeur {v} hors limites (au plus {})",
+            crate::money::group_thousands(MAX_INDICATOR_VALUE.unsigned_abs())
+        ))
+    } else {
+        Ok(v)
+    }
+}
+
+/// A population within ]0, MAX_POPULATION], or why not (in French).
+pub fn check_population(p: i64) -> Result<u64, String> {
+    match u64::try_from(p) {
+        Ok(0) => Err("population nulle : une CPTS couvre des habitants".into()),
+        Ok(p) if p > MAX_POPULATION => Err(format!(
+            "population {} hors limites : au plus {} habitants (plus que la France entière)",
+            crate::money::group_thousands(p),
+            crate::money::group_thousands(MAX_POPULATION)
+        )),
+        Ok(p) => Ok(p),
+        Err(_) => Err(format!("population négative ({p}) : attendu un nombre d'habitants positif")),
+    }
+}
+
 fn err(field: impl Into<String>, message: impl Into<String>) -> InputError {
     InputError { field: field.into(), message: message.into(), line: None }
 }
@@ -163,54 +201,16 @@ pub struct YearIn {
 
 /// Parse a case file's text (no validation against the rules yet).
 pub fn parse_case(text: &str) -> Result<CaseFile, InputError> {
-    let de = yaml_serde::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner.location().map(|l| l.line());
-        let message = translate_serde(&inner.to_string());
-        InputError { field: path, message, line }
+    crate::yaml::from_str(text).map_err(|mut e| {
+        // The whole file is not a mapping: it is not a case file (say so, quote nothing).
+        if e.field == "." && (e.message.starts_with("attendu une section") || e.message.starts_with("clé inconnue")) {
+            e.message = format!(
+                "ce fichier n'est pas un dossier de contrat cpts (attendu les sections cpts, contract, years) : {}",
+                e.message
+            );
+        }
+        e
     })
-}
-
-/// serde's English messages, said in French for users; the rest is kept as is.
-fn translate_serde(msg: &str) -> String {
-    let msg = msg.split(" at line ").next().unwrap_or(msg);
-    // The YAML parser prefixes the path, which the error already names.
-    let msg = match msg.split_once(": ") {
-        Some((head, rest)) if !head.contains(' ') => rest,
-        _ => msg,
-    };
-    if let Some(rest) = msg.strip_prefix("missing field ") {
-        return format!("champ obligatoire manquant : {rest}");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown field ") {
-        return format!("champ inconnu : {rest}");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown variant ") {
-        return format!("valeur inconnue : {rest}");
-    }
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        let (got, want) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        let noun = |w: &str| -> String {
-            match w {
-                w if w.starts_with("struct") || w == "map" || w.starts_with("a map") => {
-                    "une section (clés et valeurs)".into()
-                }
-                w if w.starts_with("sequence") || w.starts_with("a sequence") => "une liste".into(),
-                w if w.starts_with("string") || w == "a string" => "un texte".into(),
-                "i64" | "u64" | "u8" | "u32" | "integer" => "un nombre entier".into(),
-                "a boolean" | "boolean" => "true ou false".into(),
-                w => w.to_string(),
-            }
-        };
-        let got_word = got.split([' ', '"']).next().unwrap_or(got);
-        return format!("attendu {}, trouvé {} ({got})", noun(want), noun(got_word));
-    }
-    if msg.contains("civil date") || msg.contains("failed to parse") {
-        return format!("date invalide, attendu AAAA-MM-JJ ({msg})");
-    }
-    msg.to_string()
 }
 
 /// Parse and validate a case file against the rules. Every problem found is reported.
@@ -237,20 +237,10 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
             ),
         ));
     }
-    let population = match u64::try_from(c.population) {
-        Ok(0) => {
-            errors.push(err("contract.population", "population nulle : une CPTS couvre des habitants"));
-            0
-        }
-        Ok(p) => p,
-        Err(_) => {
-            errors.push(err(
-                "contract.population",
-                format!("population négative ({}) : attendu un nombre d'habitants positif", c.population),
-            ));
-            0
-        }
-    };
+    let population = check_population(c.population).unwrap_or_else(|e| {
+        errors.push(err("contract.population", e));
+        0
+    });
 
     let years = rules.params.contract_years.at(c.signed).and_then(|v| v.entry.value).filter(|y| *y > 0 && *y < 100);
     let anniversaries: Vec<Date> = match years {
@@ -334,14 +324,17 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
                 errors.push(err(format!("{at}.{field}"), "montant négatif"));
             }
         }
+        let before = errors.len();
         let objectives = objectives_of(m, &at, n_years, &mut errors);
-        if def.variable_part && m.variable.is_some_and(|v| v.get() > 0) && objectives.is_empty() {
+        // A bad objective is reported once: no sum of weights nor "no objective" on top of it.
+        let objectives_ok = errors.len() == before;
+        if objectives_ok && def.variable_part && m.variable.is_some_and(|v| v.get() > 0) && objectives.is_empty() {
             errors.push(err(
                 format!("{at}.objectives"),
                 "part variable sans objectif : donnez les indicateurs, cibles et poids du contrat",
             ));
         }
-        if !objectives.is_empty() {
+        if objectives_ok && !objectives.is_empty() {
             let total: i64 = objectives.iter().map(|o| o.weight.nano()).sum();
             if total != Fraction::ONE.nano() {
                 errors.push(err(
@@ -374,6 +367,8 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
         errors.push(err("contract.missions", "aucune mission : un contrat comporte au moins les missions socles"));
     }
 
+    let declared: BTreeSet<&str> =
+        c.missions.iter().flat_map(|m| m.objectives.iter().map(|o| o.indicator.as_str())).collect();
     let mut facts = vec![YearFacts::default(); usize::from(n_years)];
     // Without a duration (signature before the ACI, already reported) years cannot be placed.
     let placed_years = if n_years == 0 { None } else { Some(&case.years) };
@@ -389,7 +384,13 @@ pub fn validate(case: &CaseFile, rules: &RuleSet) -> Result<Contract, Vec<InputE
         let mut seen = BTreeSet::new();
         for (ind, v) in &y.values {
             seen.insert(ind.as_str());
+            if let Err(e) = check_indicator_value(*v) {
+                errors.push(err(format!("{at}.values.{ind}"), e));
+                continue;
+            }
             match indicators.get(ind) {
+                // Its objective was refused, and reported: nothing more to say here.
+                None if declared.contains(ind.as_str()) => {}
                 None => errors.push(err(
                     format!("{at}.values.{ind}"),
                     format!("indicateur « {ind} » absent des objectifs du contrat"),
@@ -470,16 +471,13 @@ fn amendments(
             errors.push(err(at.clone(), "avenant vide : donnez une population ou des enveloppes de missions"));
         }
         if let Some(p) = a.population {
-            match u64::try_from(p) {
-                Ok(population) if population > 0 => out.push(PopulationChange {
+            match check_population(p) {
+                Ok(population) => out.push(PopulationChange {
                     effective: a.effective,
                     population,
                     tier_at_boundary: a.tier_at_boundary,
                 }),
-                _ => errors.push(err(
-                    format!("{at}.population"),
-                    format!("population {p} : attendu un nombre d'habitants positif"),
-                )),
+                Err(e) => errors.push(err(format!("{at}.population"), e)),
             }
         }
         for (ei, e) in a.missions.iter().enumerate() {
@@ -536,6 +534,17 @@ fn objectives_of(m: &MissionIn, at: &str, n_years: u8, errors: &mut Vec<InputErr
                 Vec::new()
             }
         };
+        if let Some(b) = o.baseline
+            && let Err(e) = check_indicator_value(b)
+        {
+            errors.push(err(format!("{at}.baseline"), e));
+        }
+        for (ti, t) in o.target.iter().chain(o.targets.iter().flatten()).enumerate() {
+            if let Err(e) = check_indicator_value(*t) {
+                let field = if o.target.is_some() { format!("{at}.target") } else { format!("{at}.targets[{ti}]") };
+                errors.push(err(field, e));
+            }
+        }
         if targets.contains(&baseline) {
             errors.push(err(
                 format!("{at}.target"),
@@ -601,4 +610,101 @@ pub fn missing_socles<'a>(
         .filter(move |(m, _)| m.kind == MissionKind::Socle && m.available_on(d))
         .map(|(_, i)| MissionIdx(i))
         .filter(|i| !contract.missions.iter().any(|cm| cm.mission == *i))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    const CASE: &str = include_str!("../../../examples/cpts-2020.yaml");
+
+    fn errors(text: &str) -> Vec<String> {
+        let rules = RuleSet::builtin().unwrap();
+        match load_case(text, &rules) {
+            Ok(_) => Vec::new(),
+            Err(es) => es.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn has(es: &[String], part: &str) -> bool {
+        es.iter().any(|e| e.contains(part))
+    }
+
+    #[test]
+    fn the_example_loads() {
+        assert_eq!(errors(CASE), Vec::<String>::new());
+    }
+
+    #[test]
+    fn amounts_and_values_in_hex_or_octal_are_refused() {
+        let es = errors(&CASE.replace("fixed: 40000", "fixed: 0x10"));
+        assert!(has(&es, "contract.missions[0].fixed") && has(&es, "« 0x10 »"), "{es:?}");
+        let es = errors(&CASE.replace("patients_sans_mt: 180", "patients_sans_mt: 0o17"));
+        assert!(has(&es, "years.1.values.patients_sans_mt") && has(&es, "« 0o17 »"), "{es:?}");
+        let es = errors(&CASE.replace("target: 300", "target: 1e3"));
+        assert!(has(&es, "« 1e3 »"), "{es:?}");
+        // Decimal notation, with a comma or a point, stays accepted.
+        assert_eq!(errors(&CASE.replace("fixed: 40000", "fixed: \"40 000,50\"")), Vec::<String>::new());
+        assert_eq!(errors(&CASE.replace("fixed: 40000", "fixed: 40000.5")), Vec::<String>::new());
+    }
+
+    #[test]
+    fn populations_and_indicator_values_have_explicit_ranges() {
+        let es = errors(&CASE.replace("population: 75000", "population: 9223372036854775807"));
+        assert!(has(&es, "contract.population` : population 9 223 372 036 854 775 807 hors limites"), "{es:?}");
+        let es = errors(&CASE.replace("population: 75000", "population: 9223372036854775808"));
+        assert!(has(&es, "contract.population") && has(&es, "hors limites"), "{es:?}");
+        let amended = CASE.replace(
+            "  missions:\n",
+            "  amendments: [{effective: 2021-01-01, population: 9223372036854775807}]\n  missions:\n",
+        );
+        assert!(has(&errors(&amended), "contract.amendments[0].population` : population 9 223"));
+        let es = errors(&CASE.replace("patients_sans_mt: 180", "patients_sans_mt: -180"));
+        assert!(has(&es, "years.1.values.patients_sans_mt` : valeur négative"), "{es:?}");
+        let es = errors(&CASE.replace("patients_sans_mt: 180", "patients_sans_mt: 9223372036854775807"));
+        assert!(has(&es, "years.1.values.patients_sans_mt` : valeur 9223372036854775807 hors limites"), "{es:?}");
+        let es = errors(&CASE.replace("target: 300", "target: -300"));
+        assert!(has(&es, "objectives[0].target` : valeur négative"), "{es:?}");
+        let es = errors(&CASE.replace("target: 300,", "target: 300, baseline: -1,"));
+        assert!(has(&es, "objectives[0].baseline` : valeur négative"), "{es:?}");
+    }
+
+    #[test]
+    fn one_bad_weight_is_reported_alone() {
+        let es = errors(&CASE.replace("weight: 70", "weight: 170"));
+        assert_eq!(es.len(), 1, "{es:?}");
+        assert!(has(&es, "objectives[0].weight` : poids 170 % hors de ]0, 100]"), "{es:?}");
+        let es = errors(&CASE.replace("weight: 70", "weight: beaucoup"));
+        assert_eq!(es.len(), 1, "{es:?}");
+        assert!(has(&es, "objectives[0].weight") && !has(&es, "expected"), "{es:?}");
+    }
+
+    #[test]
+    fn parser_messages_are_french_and_name_the_line() {
+        let es = errors(&CASE.replace("years:\n  1:", "years:\n  300:"));
+        assert!(has(&es, "300 hors limites : attendu un nombre entier de 0 à 255"), "{es:?}");
+        let es = errors(&CASE.replace("cpts: CPTS", "cpts: @CPTS"));
+        assert!(has(&es, "ligne 3") && has(&es, "caractère inattendu"), "{es:?}");
+        assert!(!es.iter().any(|e| e.contains("found") || e.contains("expected")), "{es:?}");
+        let es = errors(&CASE.replace("population: 75000", "population: [1]"));
+        assert!(has(&es, "attendu un nombre entier, trouvé une liste"), "{es:?}");
+        let es = errors(&CASE.replace("population: 75000", "population: 75000.5"));
+        assert!(!has(&es, "trouvé un nombre entier"), "{es:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_case_is_named_without_quoting_it() {
+        let es = errors("root:$6$Zx8secret:19000:0:99999:7:::\n");
+        assert!(has(&es, "n'est pas un dossier de contrat cpts"), "{es:?}");
+        assert!(!has(&es, "Zx8secret"), "{es:?}");
+    }
+
+    #[test]
+    fn deep_nesting_in_a_case_file_is_refused_quickly() {
+        let started = std::time::Instant::now();
+        let es = errors(&format!("{CASE}description: {}\n", "[".repeat(80_000)));
+        assert!(has(&es, "ligne 20") && has(&es, "imbrication trop profonde"), "{es:?}");
+        assert!(started.elapsed().as_secs() < 2);
+    }
 }

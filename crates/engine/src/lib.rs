@@ -17,3 +17,4 @@ pub mod rules;
 pub mod schedule;
 pub mod simulate;
 pub mod testcase;
+pub mod yaml;

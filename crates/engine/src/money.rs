@@ -69,13 +69,16 @@ impl Cents {
     /// Parse euros as people write them: `87500`, `87500.5`, `87 500,50`, `87 500,50 €`.
     /// More than two decimals is an error, never a silent rounding.
     pub fn parse_euros(text: &str) -> Result<Cents, String> {
+        let shown = crate::yaml::excerpt(text.trim());
         let dec = crate::rate::Dec::parse(text.trim().trim_end_matches('€'))
-            .map_err(|e| format!("montant invalide « {text} » : {e}"))?;
+            .map_err(|e| format!("montant invalide « {shown} » : {e}"))?;
         if dec.scale() > 2 {
-            return Err(format!("montant invalide « {text} » : plus de deux décimales (les montants sont au centime)"));
+            return Err(format!(
+                "montant invalide « {shown} » : plus de deux décimales (les montants sont au centime)"
+            ));
         }
         let factor = 10_i64.pow(2 - u32::from(dec.scale()));
-        dec.mantissa().checked_mul(factor).map(Cents).ok_or_else(|| format!("montant trop grand « {text} »"))
+        dec.mantissa().checked_mul(factor).map(Cents).ok_or_else(|| format!("montant trop grand « {shown} »"))
     }
 }
 
@@ -127,8 +130,9 @@ impl Serialize for Cents {
     }
 }
 
-/// Human input is in euros: an integer, a decimal number with at most two
-/// decimals, or a French string such as "131 250,00 €".
+/// Human input is in euros, in decimal notation only: an integer, a decimal number with at
+/// most two decimals, or a French string such as "131 250,00 €". The scalar's text is asked
+/// for, so `0x10`, `0o17` or `1e3` (numbers to the YAML parser) are refused, not converted.
 impl<'de> Deserialize<'de> for Cents {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -144,16 +148,11 @@ impl<'de> Deserialize<'de> for Cents {
                 let v = i64::try_from(v).map_err(|_| E::custom("montant trop grand"))?;
                 self.visit_i64(v)
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cents, E> {
-                // The shortest representation that reads back as `v` is the
-                // text the user typed (for up to 15 significant digits).
-                Cents::parse_euros(&v.to_string()).map_err(E::custom)
-            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Cents, E> {
                 Cents::parse_euros(v).map_err(E::custom)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_str(V)
     }
 }
 

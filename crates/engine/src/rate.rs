@@ -53,20 +53,23 @@ impl Dec {
             || !int_part.chars().all(|c| c.is_ascii_digit())
             || !frac_part.chars().all(|c| c.is_ascii_digit())
         {
-            return Err(format!("« {} » n'est pas un nombre", text.trim()));
+            return Err(format!(
+                "« {} » n'est pas un nombre (notation décimale attendue, par exemple 12 ou 12,5)",
+                crate::yaml::excerpt(text.trim())
+            ));
         }
         let frac_part = frac_part.trim_end_matches('0');
         let scale = u8::try_from(frac_part.len())
             .ok()
             .filter(|s| *s <= MAX_SCALE)
-            .ok_or_else(|| format!("« {} » : plus de {MAX_SCALE} décimales", text.trim()))?;
+            .ok_or_else(|| format!("« {} » : plus de {MAX_SCALE} décimales", crate::yaml::excerpt(text.trim())))?;
         let mut mantissa: i64 = 0;
         for ch in int_part.chars().chain(frac_part.chars()) {
             let d = i64::from(ch.to_digit(10).unwrap_or(0));
             mantissa = mantissa
                 .checked_mul(10)
                 .and_then(|m| m.checked_add(d))
-                .ok_or_else(|| format!("« {} » : nombre trop grand", text.trim()))?;
+                .ok_or_else(|| format!("« {} » : nombre trop grand", crate::yaml::excerpt(text.trim())))?;
         }
         Ok(Dec { mantissa: if negative { -mantissa } else { mantissa }, scale })
     }
@@ -85,13 +88,14 @@ impl Dec {
 
     /// A value given in `10^-MAX_SCALE` units, trailing zeros dropped; `None` when too large.
     pub fn from_nano_units(n: i128) -> Option<Dec> {
-        let mut mantissa = i64::try_from(n).ok()?;
+        // Trailing zeros go first, so a large whole number fits the 64-bit mantissa.
+        let mut n = n;
         let mut scale = MAX_SCALE;
-        while scale > 0 && mantissa % 10 == 0 {
-            mantissa /= 10;
+        while scale > 0 && n % 10 == 0 {
+            n /= 10;
             scale -= 1;
         }
-        Some(Dec { mantissa, scale })
+        Some(Dec { mantissa: i64::try_from(n).ok()?, scale })
     }
 
     /// `100 × num / den` truncated to 0.01 point: the rate of an indicator given by its counts
@@ -120,6 +124,8 @@ impl fmt::Display for Dec {
     }
 }
 
+/// Decimal notation only: the scalar's text is asked for, so `0x10`, `0o17` or `1e3` (numbers
+/// to the YAML parser) are refused, not converted.
 impl<'de> Deserialize<'de> for Dec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -134,15 +140,11 @@ impl<'de> Deserialize<'de> for Dec {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dec, E> {
                 i64::try_from(v).map(Dec::from_int).map_err(|_| E::custom("nombre trop grand"))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dec, E> {
-                // Shortest round-trip text = what the user typed (≤ 15 digits).
-                Dec::parse(&v.to_string()).map_err(E::custom)
-            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Dec, E> {
                 Dec::parse(v).map_err(E::custom)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_str(V)
     }
 }
 
@@ -238,5 +240,8 @@ mod tests {
         assert_eq!(Dec::percent(n(7), n(7)).map(|d| d.to_string()), Some("100".into()));
         assert_eq!(Dec::percent(n(1), 0), None);
         assert_eq!(Dec::from_nano_units(1_500_000_000).map(|d| d.to_string()), Some("1,5".into()));
+        // Twelve months of a billion: the sum is whole, it fits.
+        assert_eq!(Dec::from_nano_units(12_000_000_000_000_000_000).map(|d| d.to_string()), Some("12000000000".into()));
+        assert_eq!(Dec::from_nano_units(i128::MAX), None);
     }
 }

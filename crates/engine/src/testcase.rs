@@ -16,6 +16,7 @@ use crate::input::{CaseFile, validate};
 use crate::money::Cents;
 use crate::rules::RuleSet;
 use crate::schedule::{PaymentKind, schedule};
+use crate::yaml;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,14 +61,14 @@ pub struct Outcome {
 
 /// Parse a test file and run every test in it.
 pub fn run_file(text: &str, rules: &RuleSet) -> Result<Vec<Outcome>, String> {
-    let mut doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
-    doc.apply_merge().map_err(|e| e.to_string())?;
+    let mut doc = yaml::value(text).map_err(|e| e.to_string())?;
+    doc.apply_merge().map_err(|e| yaml::translate(&e.to_string()))?;
     let list = match doc {
         yaml_serde::Value::Mapping(mut m) => m.remove("tests").ok_or("clé `tests` manquante")?,
         other => other,
     };
-    let tests: Vec<TestIn> =
-        serde_path_to_error::deserialize(list).map_err(|e| format!("champ `{}` : {}", e.path(), e.inner()))?;
+    // Typed through the text, so amounts keep the reading rules of a case file.
+    let tests: Vec<TestIn> = yaml::from_value(&list).map_err(|e| e.to_string())?;
     Ok(tests.into_iter().map(|t| run_one(t, rules)).collect())
 }
 
@@ -84,8 +85,8 @@ fn run_one(t: TestIn, base: &RuleSet) -> Outcome {
             _ => return Outcome { name: t.name, failures: vec![format!("réforme inconnue « {id} »")] },
         },
     };
-    let result = serde_path_to_error::deserialize::<_, CaseFile>(t.input.clone())
-        .map_err(|e| format!("champ `{}` : {}", e.path(), e.inner()))
+    let result = yaml::from_value::<CaseFile>(&t.input)
+        .map_err(|e| e.to_string())
         .and_then(|case| {
             validate(&case, rules).map_err(|es| es.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; "))
         })
@@ -164,7 +165,7 @@ fn check(t: &TestIn, rules: &RuleSet, c: &Contract, failures: &mut Vec<String>) 
             }
             continue;
         }
-        let want: Cents = match yaml_serde::from_value(want.clone()) {
+        let want: Cents = match yaml::from_value(want) {
             Ok(w) => w,
             Err(e) => {
                 failures.push(format!("{key} : valeur attendue illisible ({e})"));

@@ -47,3 +47,26 @@ fn coverage_check_finds_gaps_overlaps_and_bad_grades() {
     let src = with_parameters(|p| p.replacen("source: avenant-2-montants", "source: nulle-part", 1));
     assert!(src.unwrap_err().contains("source inconnue"));
 }
+
+#[test]
+fn a_file_that_is_not_a_reform_is_named_without_quoting_it() {
+    let rules = RuleSet::builtin().unwrap();
+    for text in [
+        "root:$6$Zx8secret$hash:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n",
+        "root:$6$Zx8secret:19000:0:99999:7:::\n",
+        "[section]\nsecret=Zx8secret\n",
+    ] {
+        let e = rules.with_reform("/etc/passwd", text).unwrap_err().to_string();
+        assert!(e.contains("/etc/passwd") && !e.contains("Zx8secret"), "{e}");
+    }
+    let e = rules.with_reform("x.yaml", "root:$6$Zx8secret:0:0\n").unwrap_err().to_string();
+    assert!(e.contains("n'est pas une réforme cpts"), "{e}");
+}
+
+#[test]
+fn rule_files_in_hex_or_too_deep_are_refused_in_french() {
+    let hex = with_parameters(|p| p.replacen("value: [50000", "value: [0x10", 1)).unwrap_err();
+    assert!(hex.contains("« 0x10 »") && hex.contains("notation décimale"), "{hex}");
+    let deep = with_parameters(|p| format!("{p}\n{}", "[".repeat(50_000))).unwrap_err();
+    assert!(deep.contains("imbrication trop profonde"), "{deep}");
+}

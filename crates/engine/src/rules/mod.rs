@@ -340,12 +340,8 @@ pub struct RuleSet {
     pub reformed: Vec<&'static str>,
 }
 
-fn parse<'de, T: Deserialize<'de>>(file: &str, text: &'de str) -> Result<T, RulesError> {
-    let de = yaml_serde::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| RulesError {
-        file: file.to_string(),
-        problems: vec![format!("champ `{}` : {}", e.path(), e.inner())],
-    })
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, RulesError> {
+    crate::yaml::from_str(text).map_err(|e| RulesError { file: file.to_string(), problems: vec![e.to_string()] })
 }
 
 impl RuleSet {
@@ -373,7 +369,18 @@ impl RuleSet {
 
     /// These rules with a reform file's values overlaid.
     pub fn with_reform(&self, file: &str, text: &str) -> Result<RuleSet, RulesError> {
-        let reform: ReformFile = parse(file, text)?;
+        let reform: ReformFile = parse(file, text).map_err(|mut e| {
+            // Not a reform at all (e.g. a system file): name the problem, quote nothing of it.
+            if let Some(p) = e.problems.first_mut()
+                && (p.contains("attendu une section") || p.contains("clé inconnue"))
+                && !p.contains("champ `")
+            {
+                *p = format!(
+                    "ce fichier n'est pas une réforme cpts (attendu id, label, grade, source, parameters) : {p}"
+                );
+            }
+            e
+        })?;
         let info = ReformInfo {
             id: reform.id,
             label: reform.label,
