@@ -145,7 +145,7 @@ pub struct Action {
     #[serde(default)]
     pub description: String,
     /// Professionals involved.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cpts_engine::yaml::decimal_int")]
     pub professionals: u32,
 }
 
@@ -180,7 +180,7 @@ impl Content {
         if text.trim().is_empty() {
             return Ok(Content::default());
         }
-        yaml_serde::from_str(text).map_err(|e| format!("rapport illisible : {e}"))
+        cpts_engine::yaml::from_str(text).map_err(|e| format!("rapport illisible : {e}"))
     }
 
     /// Parse and check the draft against the contract year: every problem at once.
@@ -207,16 +207,28 @@ impl Content {
                 why.push(format!("{at} : hors de l'année {year} (du {} au {})", fr(start), fr(end)));
             }
         }
+        let mut total = Some(Cents::ZERO);
         for (i, e) in content.expenses.iter().enumerate() {
             if e.amount.is_negative() {
                 why.push(format!("expenses[{i}] « {} » : montant négatif", e.item));
+            }
+            // The total is printed and subtracted from what was received: it must be exact.
+            if let Some(t) = total {
+                total = t.checked_add(e.amount).ok();
+                if total.is_none() {
+                    why.push(format!(
+                        "expenses[{i}] « {} » : le total des dépenses dépasse ce qu'un montant peut valoir (vérifiez les montants)",
+                        e.item
+                    ));
+                }
             }
         }
         if why.is_empty() { Ok(content) } else { Err(why) }
     }
 
-    pub fn spent(&self) -> Cents {
-        Cents::sum(self.expenses.iter().map(|e| e.amount)).unwrap_or(Cents::ZERO)
+    /// The year's expenses added up (checked at input: an overflow is refused there).
+    pub fn spent(&self) -> Result<Cents, cpts_engine::money::Overflow> {
+        Cents::sum(self.expenses.iter().map(|e| e.amount))
     }
 }
 
@@ -660,9 +672,10 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
     for e in &r.content.expenses {
         t.row(vec![e.item.clone(), e.amount.to_string()]);
     }
-    t.row(vec!["Total dépensé".into(), r.content.spent().to_string()]);
+    let spent = r.content.spent().map_err(|e| format!("total des dépenses : {e}"))?;
+    t.row(vec!["Total dépensé".into(), spent.to_string()]);
     d.table(t);
-    let balance = received.checked_sub(r.content.spent()).map_err(|e| e.to_string())?;
+    let balance = received.checked_sub(spent).map_err(|e| e.to_string())?;
     d.text(format!("Reçu moins dépensé sur l'année : {balance}."));
 
     d.heading("Dialogue de gestion");

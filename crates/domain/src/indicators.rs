@@ -88,7 +88,7 @@ pub struct Catalogue {
 impl Catalogue {
     /// Parse and check a catalogue against the missions of `rules`.
     pub fn parse(text: &str, rules: &RuleSet) -> Result<Catalogue, String> {
-        let c: Catalogue = yaml_serde::from_str(text).map_err(|e| format!("catalogue des indicateurs : {e}"))?;
+        let c: Catalogue = cpts_engine::yaml::from_str(text).map_err(|e| format!("catalogue des indicateurs : {e}"))?;
         let mut why = Vec::new();
         let mut seen = BTreeSet::new();
         for i in &c.indicators {

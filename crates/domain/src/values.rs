@@ -12,7 +12,12 @@ use jiff::civil::Date;
 
 use cpts_engine::contract::Contract;
 use cpts_engine::dates::fr;
+use cpts_engine::input::{MAX_INDICATOR_VALUE, check_indicator_value};
+use cpts_engine::money::group_thousands;
 use cpts_engine::rate::Dec;
+
+/// The engine's bound on indicator numbers, for messages.
+const MAX_VALUE: u64 = MAX_INDICATOR_VALUE.unsigned_abs();
 
 use crate::agreement::Agreement;
 use crate::ids::CptsId;
@@ -321,6 +326,11 @@ fn check_row(
                     fail(column, format!("« {t} » négatif"));
                     None
                 }
+                // The engine's range for indicator numbers: sums and rates stay exact.
+                Ok(d) if check_indicator_value(d).is_err() => {
+                    fail(column, format!("« {t} » hors limites (au plus {})", group_thousands(MAX_VALUE)));
+                    None
+                }
                 Ok(d) => Some(d),
                 Err(e) => {
                     fail(column, e);
@@ -535,8 +545,12 @@ pub fn year_values(c: &Contract, year: u8, catalogue: &Catalogue, values: &[Entr
         } else {
             months.iter().filter(|m| !covered.contains(m)).copied().collect()
         };
+        // Checked: `None` when a period lacks the number or the sum leaves the engine's range.
+        let max = Dec::from_int(MAX_INDICATOR_VALUE).to_nano_units();
         let sum = |f: &dyn Fn(&Reading) -> Option<Dec>| -> Option<i128> {
-            mine.iter().map(|e| f(&e.reading).map(Dec::to_nano_units)).sum()
+            mine.iter()
+                .try_fold(0_i128, |acc, e| acc.checked_add(f(&e.reading)?.to_nano_units()))
+                .filter(|total| *total <= max)
         };
         let mut yv = YearValue {
             indicator: ind.to_string(),
@@ -570,7 +584,10 @@ pub fn year_values(c: &Contract, year: u8, catalogue: &Catalogue, values: &[Entr
             },
         }
         if yv.value.is_none() && yv.problem.is_none() {
-            yv.problem = Some("somme hors limites".into());
+            yv.problem = Some(format!(
+                "somme de l'année au-delà de {} : vérifiez les valeurs saisies",
+                group_thousands(MAX_VALUE)
+            ));
         }
         out.push(yv);
     }

@@ -131,7 +131,7 @@ expenses:
     let none = year_values(&c, 1, &catalogue, &empty);
     let ctx = Context { rules: &rules, contract: &c, values: &none, today };
     let r = Report::draft(1, 1, 1, draft, &ctx).unwrap();
-    assert_eq!(r.content.spent(), Cents::new(4_500_000));
+    assert_eq!(r.content.spent(), Ok(Cents::new(4_500_000)));
     // An action on a mission outside the contract, and one after the year, are refused.
     let bad = "actions:\n  - {title: X, mission: qualite, from: 2021-02-01}\n  - {title: Y, mission: parcours, from: 2022-03-01}\n";
     let e = Report::draft(1, 1, 1, bad, &ctx).unwrap_err();
@@ -181,4 +181,71 @@ expenses:
     let after = live(&book.lines, 1, "acces_soins.variable");
     assert_eq!(after.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 704_000);
     assert!(after.iter().all(|l| l.status(today, &book.gates) == LineStatus::Due), "{after:?}");
+}
+
+#[test]
+fn indicator_values_have_a_range_and_yearly_sums_are_checked() {
+    let (rules, catalogue, a, scopes) = setup();
+    let max = "9223372036854775807";
+    let rows = vec![
+        row(2, "patients_sans_mt_aides", "2021-01", max, "", ""),
+        row(3, "patients_sans_mt_aides", "2021-02", max, "", ""),
+        row(4, "snp_taux_reponse", "2021-01", "", max, max),
+    ];
+    let errors = check(&rows, &scopes, &BTreeMap::new(), &catalogue).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    for at in ["ligne 2, colonne « Valeur »", "ligne 3, colonne « Valeur »", "ligne 4, colonne « Numérateur »"] {
+        assert!(text.iter().any(|t| t.starts_with(at) && t.contains("hors limites")), "{at}: {text:?}");
+    }
+    // Twelve months at the bound each: the year's sum is refused as a value, never paid on 0.
+    let mut rows = year_one();
+    for r in rows.iter_mut().filter(|r| r.indicator == "patients_sans_mt_aides") {
+        r.value = "1000000000".into();
+    }
+    let entries = check(&rows, &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    let c = a.contract(&rules).unwrap();
+    let yv = year_values(&c, 1, &catalogue, &entries);
+    let p = yv.iter().find(|v| v.indicator == "patients_sans_mt_aides").unwrap();
+    assert_eq!(p.value, None);
+    assert!(p.problem.as_deref().is_some_and(|p| p.contains("somme de l'année au-delà de 1 000 000 000")), "{p:?}");
+}
+
+#[test]
+fn report_expenses_are_decimal_and_their_total_is_checked() {
+    let (rules, catalogue, a, scopes) = setup();
+    let entries = check(&year_one(), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    let c = a.contract(&rules).unwrap();
+    let yv = year_values(&c, 1, &catalogue, &entries);
+    let ctx = Context { rules: &rules, contract: &c, values: &yv, today: date(2022, 2, 15) };
+    let overflow = "expenses:\n  - {item: Coordination, amount: 92233720368547758}\n  - {item: Locaux, amount: 1}\n";
+    let e = Report::draft(1, 1, 1, overflow, &ctx).unwrap_err();
+    assert!(e.0.iter().any(|m| m.starts_with("expenses[1] « Locaux »") && m.contains("total des dépenses")), "{e:?}");
+    let hex = "expenses:\n  - {item: Coordination, amount: 0x10}\n";
+    let e = Report::draft(1, 1, 1, hex, &ctx).unwrap_err().to_string();
+    assert!(e.contains("expenses[0].amount") && e.contains("« 0x10 »"), "{e}");
+    let deep = format!("summary: x\nactions: {}\n", "[".repeat(80_000));
+    let e = Report::draft(1, 1, 1, &deep, &ctx).unwrap_err().to_string();
+    assert!(e.contains("ligne 2") && e.contains("imbrication trop profonde"), "{e}");
+    let e = Report::draft(
+        1,
+        1,
+        1,
+        "actions:\n  - {title: X, mission: acces_soins, from: 2021-02-01, professionals: -3}\n",
+        &ctx,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("actions[0].professionals") && !e.contains("expected"), "{e}");
+}
+
+#[test]
+fn annexes_and_amendments_refuse_out_of_range_populations_in_french() {
+    let (rules, _, a, _) = setup();
+    let big = ANNEX.replacen("population: ", "population: 9223372036854775807 #", 1);
+    let e = Agreement::new(1, "CPTS test", &big, "CPAM", "ARS", &rules).unwrap_err();
+    assert!(e.iter().any(|e| e.to_string().contains("population 9 223 372 036 854 775 807 hors limites")), "{e:?}");
+    let e = a.amend("effective: 2022-01-01\npopulation: 9223372036854775807\n", &rules).unwrap_err();
+    assert!(e.iter().any(|e| e.field == "population" && e.message.contains("hors limites")), "{e:?}");
+    let e = a.amend("effective: 2022-01-01\npopulation: 0x10\n", &rules).unwrap_err();
+    assert!(e.iter().any(|e| e.field == "population" && !e.message.contains("expected")), "{e:?}");
 }

@@ -96,6 +96,7 @@ pub struct CaseFile {
 #[serde(deny_unknown_fields)]
 pub struct ContractIn {
     pub signed: Date,
+    #[serde(deserialize_with = "crate::yaml::decimal_int")]
     pub population: i64,
     #[serde(default)]
     pub population_source: Option<String>,
@@ -118,7 +119,7 @@ pub struct AmendmentIn {
     #[serde(default)]
     pub reason: Option<String>,
     /// New population covered (a change of tier follows from it).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::decimal_int_opt")]
     pub population: Option<i64>,
     #[serde(default)]
     pub tier_at_boundary: Option<BoundarySide>,
@@ -654,7 +655,10 @@ mod tests {
         let es = errors(&CASE.replace("population: 75000", "population: 9223372036854775807"));
         assert!(has(&es, "contract.population` : population 9 223 372 036 854 775 807 hors limites"), "{es:?}");
         let es = errors(&CASE.replace("population: 75000", "population: 9223372036854775808"));
-        assert!(has(&es, "contract.population") && has(&es, "hors limites"), "{es:?}");
+        assert!(has(&es, "contract.population") && has(&es, "trop grand"), "{es:?}");
+        let es = errors(&CASE.replace("population: 75000", "population: 0x10"));
+        assert!(has(&es, "contract.population") && has(&es, "« 0x10 »"), "{es:?}");
+        assert_eq!(errors(&CASE.replace("population: 75000", "population: 75 000")), Vec::<String>::new());
         let amended = CASE.replace(
             "  missions:\n",
             "  amendments: [{effective: 2021-01-01, population: 9223372036854775807}]\n  missions:\n",
@@ -688,7 +692,7 @@ mod tests {
         assert!(has(&es, "ligne 3") && has(&es, "caractère inattendu"), "{es:?}");
         assert!(!es.iter().any(|e| e.contains("found") || e.contains("expected")), "{es:?}");
         let es = errors(&CASE.replace("population: 75000", "population: [1]"));
-        assert!(has(&es, "attendu un nombre entier, trouvé une liste"), "{es:?}");
+        assert!(has(&es, "attendu un nombre entier") && has(&es, "trouvé une liste"), "{es:?}");
         let es = errors(&CASE.replace("population: 75000", "population: 75000.5"));
         assert!(!has(&es, "trouvé un nombre entier"), "{es:?}");
     }

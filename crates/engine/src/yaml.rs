@@ -5,7 +5,12 @@
 //! Why bound first: the YAML parser takes worse than quadratic time in the nesting depth
 //! (80 000 `[` in a 160 KB file: 25 s), before any limit of the deserializer applies.
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, DeserializeOwned};
+
+use crate::rate::Dec;
 
 use crate::input::InputError;
 
@@ -261,6 +266,54 @@ pub fn from_value<T: DeserializeOwned>(v: &yaml_serde::Value) -> Result<T, Input
     let text = yaml_serde::to_string(v).map_err(|e| refusal(None, translate(&e.to_string())))?;
     // Lines of the rewritten text would mislead: the field names the place.
     from_str(&text).map_err(|e| InputError { line: None, ..e })
+}
+
+/// A whole number in decimal notation (`38000`, `38 000`), for `#[serde(deserialize_with)]`:
+/// the scalar's text is asked for, so `0x10` or `0o17` are refused, not converted.
+pub fn decimal_int<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<T, D::Error> {
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<T: TryFrom<i64>> de::Visitor<'_> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("un nombre entier (par exemple 38000)")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+            T::try_from(v).map_err(|_| E::custom(format!("{v} hors limites")))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+            let v = i64::try_from(v).map_err(|_| E::custom(format!("{v} hors limites")))?;
+            self.visit_i64(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            let d = Dec::parse(v).map_err(E::custom)?;
+            if d.scale() > 0 {
+                return Err(E::custom(format!("« {} » : attendu un nombre entier", excerpt(v.trim()))));
+            }
+            self.visit_i64(d.mantissa())
+        }
+    }
+    d.deserialize_str(V(std::marker::PhantomData))
+}
+
+/// `decimal_int` for an optional field (with `#[serde(default)]`).
+pub fn decimal_int_opt<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<Option<T>, D::Error> {
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: TryFrom<i64>> de::Visitor<'de> for V<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("un nombre entier (par exemple 38000)")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+            decimal_int(d).map(Some)
+        }
+    }
+    d.deserialize_option(V(std::marker::PhantomData))
 }
 
 /// At most `MAX_QUOTE` characters of a piece of input, to quote it back.
