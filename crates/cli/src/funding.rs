@@ -405,5 +405,11 @@ fn test_cmd(rules: &RuleSet, paths: &[PathBuf]) -> Result<(), CliError> {
         }
     }
     emit(&format!("{passed} passed, {failed} failed\n"));
+    if passed + failed == 0 {
+        return Err(CliError::Failed(
+            "aucun test exécuté (liste `tests` vide, ou dossier sans fichier .yaml) : un passage sans test est un échec"
+                .into(),
+        ));
+    }
     if failed > 0 { Err(CliError::Failed(format!("{failed} cas en échec"))) } else { Ok(()) }
 }

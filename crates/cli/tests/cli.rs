@@ -121,6 +121,43 @@ fn bad_case_files_get_clear_errors_and_exit_codes() {
 }
 
 #[test]
+fn hostile_case_reform_and_test_files_are_refused_quickly_in_french() {
+    // 80 000 nested brackets (160 KB): refused at once, naming the line.
+    let deep = temp("deep.yaml", format!("cpts: x\ncontract: {}", "[".repeat(80_000)).as_bytes());
+    let started = std::time::Instant::now();
+    let o = cpts(&["funding", "year", deep.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ligne 2") && err.contains("imbrication trop profonde"), "{err}");
+    assert!(started.elapsed().as_secs() < 2);
+
+    // A system file given as a reform: named as not a reform, its content never quoted.
+    let passwd =
+        temp("passwd", b"root:$6$Zx8secret$hash:0:0:root:/root:/bin/bash\nbin:x:2:2::/bin:/usr/sbin/nologin\n");
+    let o = cpts(&["funding", "simulate", "--reform", passwd.to_str().unwrap(), "examples"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("n'est pas une réforme cpts") && !err.contains("Zx8secret"), "{err}");
+
+    // Amounts in hexadecimal: refused, naming the field.
+    let case = std::fs::read_to_string(root().join("examples/cpts-2020.yaml")).unwrap();
+    let hex = temp("hex.yaml", case.replace("fixed: 40000", "fixed: 0x10").as_bytes());
+    let (_, err) = text(&cpts(&["funding", "year", hex.to_str().unwrap()]));
+    assert!(err.contains("contract.missions[0].fixed") && err.contains("« 0x10 »"), "{err}");
+
+    // A test run that ran no test is a failure.
+    let empty = temp("empty-tests.yaml", b"tests: []\n");
+    let o = cpts(&["funding", "test", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("aucun test exécuté"));
+    let dir = std::env::temp_dir().join(format!("cpts-cli-{}-no-tests", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = cpts(&["funding", "test", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("aucun test exécuté"));
+}
+
+#[test]
 fn utf8_bom_is_accepted() {
     let mut bytes = b"\xef\xbb\xbf".to_vec();
     bytes.extend_from_slice(&std::fs::read(root().join("examples/cpts-2020.yaml")).unwrap());
