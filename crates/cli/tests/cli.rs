@@ -655,7 +655,7 @@ fn free_texts_and_documents_are_checked_before_anything_is_recorded() {
             "l1\nl2",
         ],
     );
-    let huge = temp("huge-annex.yaml", &vec![b' '; 1_000_001]);
+    let huge = temp("huge-annex.yaml", &vec![b' '; (1 << 20) + 1]);
     let err = refused(
         &d,
         &[
@@ -674,5 +674,5 @@ fn free_texts_and_documents_are_checked_before_anything_is_recorded() {
             "ars",
         ],
     );
-    assert!(err.contains("fichier trop gros : 1000000 octets au plus"), "{err}");
+    assert!(err.contains("fichier trop gros : 1048576 octets au plus"), "{err}");
 }

@@ -16,8 +16,8 @@ pub const LINE_MAX: usize = 1_000;
 /// printed pages: a review comment or a summary never needs more).
 pub const TEXT_MAX: usize = 20_000;
 /// Whole documents given as files and stored verbatim: annexes, amendments, activity reports
-/// (the example annex is about 3 KB; a report with many actions stays far under this).
-pub const DOCUMENT_MAX: usize = 1_000_000;
+/// (the example annex is about 3 KB). They are YAML, so the YAML reader's own bound is theirs.
+pub const DOCUMENT_MAX: usize = cpts_engine::yaml::MAX_BYTES;
 /// User text quoted back in a message: enough to recognise it, never a flood.
 pub const QUOTE_MAX: usize = 60;
 
