@@ -8,5 +8,7 @@ pub mod ids;
 pub mod indicators;
 pub mod ledger;
 pub mod lifecycle;
+pub mod members;
 pub mod registry;
+pub mod table;
 pub mod values;

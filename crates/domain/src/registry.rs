@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::geo::Geo;
 use crate::ids::{Finess, InseeCode, Rna, Rpps, Siret};
 
+/// Member files are read in their own module; found here too, with the members.
+pub use crate::members::members_from;
+
 /// Defines a closed list with its French labels (what users type and read).
 macro_rules! labelled {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),* $(,)? }) => {
