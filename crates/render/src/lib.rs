@@ -206,6 +206,16 @@ mod tests {
     }
 
     #[test]
+    fn a_report_csv_neutralises_formulas_and_keeps_its_figures() {
+        let mut t = Table::new("Dépenses", &[("Poste", 3, false), ("Montant", 1, true)]);
+        t.rows.push(vec!["=HYPERLINK(\"http://x\")".into(), "-1 234,50 €".into()]);
+        let doc = Document { title: "@Rapport".into(), blocks: vec![Block::Table(t)], ..Default::default() };
+        let text = String::from_utf8(csv(&doc).unwrap()).unwrap();
+        assert!(text.starts_with("\u{feff}'@Rapport"), "{text}");
+        assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\";-1 234,50 €"), "{text}");
+    }
+
+    #[test]
     fn xlsx_exports_write_formula_text_as_a_string_cell() {
         use std::io::Read;
         let header = vec!["Nom".to_string()];

@@ -117,8 +117,19 @@ fn check_cell(text: &str, line: usize, column: usize) -> Result<(), LineError> {
     Ok(())
 }
 
-/// The header (first non-blank row) and the non-blank rows after it.
-fn table(mut rows: impl Iterator<Item = Result<(usize, Vec<String>), LineError>>) -> Result<RawTable, LineError> {
+/// The header (first non-blank row) and the non-blank rows after it, without their trailing
+/// empty cells (`a;;;;` holds one cell, not a vector of empty ones).
+fn table(rows: impl Iterator<Item = Result<(usize, Vec<String>), LineError>>) -> Result<RawTable, LineError> {
+    let mut rows = rows.map(|r| {
+        r.map(|(line, mut cells)| {
+            let kept = cells.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
+            if kept < cells.len() {
+                cells.truncate(kept);
+                cells.shrink_to_fit();
+            }
+            (line, cells)
+        })
+    });
     let blank = |cells: &[String]| cells.iter().all(|c| c.trim().is_empty());
     let header = loop {
         match rows.next() {
@@ -209,7 +220,10 @@ impl<'a> CsvRows<'a> {
                     self.line += part.matches('\n').count() + part.matches('\r').count() - part.matches("\r\n").count();
                     cell.push_str(part);
                     self.at += q + 1;
-                    check_cell(&cell, opened, column)?;
+                    // Bytes only here (a cell of `""` quotes loops once per quote); characters below.
+                    if cell.len() > MAX_CELL_CHARS.saturating_mul(4) {
+                        return Err(too_long(opened, column));
+                    }
                     if self.bytes.get(self.at) == Some(&b'"') {
                         cell.push('"');
                         self.at += 1;
@@ -558,7 +572,7 @@ mod tests {
         let t = csv("A;B\r\n\r\n\r\nx;1\r\n\r\ny;2\r\n").unwrap();
         assert_eq!(lines(&t), [4, 6]);
         // A quoted cell over two lines: the next row is numbered after it; `;;` rows are blank.
-        let t = csv("A;B\n\"x\ny\";\"a \"\"b\"\"\"\n;;\nz;3").unwrap();
+        let t = csv("A;B\n\"x\ny\";\"a \"\"b\"\"\"\n;;\nz;3;;").unwrap();
         assert_eq!(t.rows, [(2, vec!["x\ny".to_string(), "a \"b\"".to_string()]), (5, vec!["z".into(), "3".into()])]);
         let t = csv("A,B\nx,\"1,5\"\n").unwrap();
         assert_eq!(t.rows, [(2, vec!["x".to_string(), "1,5".to_string()])]);
@@ -598,6 +612,12 @@ mod tests {
         let e = csv(&long).unwrap_err();
         assert_eq!((e.line, e.column.as_str()), (2, "A"));
         assert!(e.message.contains("32767 caractères"), "{e}");
+        // A quoted cell of escaped quotes is refused in linear time, where it opens.
+        let quotes = format!("A;B\nx;\"{}\"\n", "\"\"".repeat(4 * MAX_CELL_CHARS));
+        let e = csv(&quotes).unwrap_err();
+        assert_eq!((e.line, e.column.as_str()), (2, "B"));
+        let accents = format!("A\n{}\n", "é".repeat(MAX_CELL_CHARS));
+        assert!(csv(&accents).is_ok());
         assert!(csv("").unwrap_err().message.contains("fichier vide"));
     }
 
