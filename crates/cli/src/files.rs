@@ -10,21 +10,29 @@ pub use cpts_domain::table::{LineError, RawTable};
 use crate::load::CliError;
 
 /// Bytes of an imported file (CSV or XLSX): above the largest import benchmarked (2.4 M
-/// values, a 95 MB CSV, docs/benchmarks.md); a bigger file is refused before it is read.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// values, a 95 MB CSV that took 1.4 GB, docs/benchmarks.md); a bigger file is refused
+/// before it is read, which bounds the memory of an import to a few GB.
+pub const MAX_FILE_BYTES: u64 = 128 << 20;
 
 /// Read a CSV or XLSX file (by content, not only by name), at most `MAX_FILE_BYTES`.
 pub fn read_table(path: &Path) -> Result<RawTable, LineError> {
     let unreadable = |e: std::io::Error| LineError::new(0, "", format!("lecture impossible : {e}"));
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
-        return Err(LineError::new(
+    let too_big = || {
+        LineError::new(
             0,
             "",
             format!("fichier de plus de {} Mo : découpez-le en plusieurs imports", MAX_FILE_BYTES >> 20),
-        ));
+        )
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    if file.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
+        return Err(too_big());
+    }
+    // Read through the cap all the same: a pipe or a growing file has no size up front.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
+        return Err(too_big());
     }
     cpts_render::read_table(&bytes)
 }

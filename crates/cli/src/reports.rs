@@ -530,6 +530,8 @@ async fn report_cmd(
     cmd: ReportCmd,
 ) -> Result<String, CliError> {
     let today = today();
+    // A draft's refusal names its file, like every import's.
+    let mut source: Option<PathBuf> = None;
     let (target, act, text, by) = match cmd {
         ReportCmd::List { id } => return list(store, id).await,
         ReportCmd::Show { target, version } => {
@@ -553,6 +555,7 @@ async fn report_cmd(
         }
         ReportCmd::Draft { target, file, by } => {
             let text = read(&file)?;
+            source = Some(file);
             (target, Act::Rediger, Some(text), by)
         }
         ReportCmd::Submit { target, by } => (target, Act::Soumettre, None, by),
@@ -567,7 +570,10 @@ async fn report_cmd(
     let on = by.on.unwrap_or(today);
     let yv = year_values(&l.contract, target.year, catalogue, &l.values);
     let ctx = Context { rules, contract: &l.contract, values: &yv, today };
-    let refused = |e: activity::Refusal| usage(e.to_string());
+    let refused = |e: activity::Refusal| match &source {
+        Some(file) => usage(format!("{} : {e}", file.display())),
+        None => usage(e.to_string()),
+    };
     let before = l.latest(target.year);
     // A draft starts a report, or a new version after a validated one.
     let (base, is_new) = match (before, act) {
