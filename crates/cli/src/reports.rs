@@ -224,18 +224,26 @@ async fn store_rows(
     what: &str,
 ) -> Result<String, CliError> {
     let mut scopes = BTreeMap::new();
-    let mut ids: std::collections::BTreeSet<CptsId> = rows.iter().filter_map(|r| r.cpts.trim().parse().ok()).collect();
+    let ids: std::collections::BTreeSet<CptsId> = rows.iter().filter_map(|r| r.cpts.trim().parse().ok()).collect();
     // Only the CPTS the store knows are looked up, each once: a file naming 100 000 unknown
     // CPTS costs one listing, not 200 000 queries.
+    let mut names: BTreeMap<CptsId, String> = BTreeMap::new();
     if ids.len() > 16 {
-        let known: std::collections::BTreeSet<CptsId> =
-            store.territories().await.map_err(store_err)?.into_iter().map(|(id, _, _)| id).collect();
-        ids.retain(|id| known.contains(id));
+        for (id, name, _) in store.territories().await.map_err(store_err)? {
+            if ids.contains(&id) {
+                names.insert(id, name);
+            }
+        }
+    } else {
+        for id in ids {
+            if let Ok(r) = store.get_cpts(&id).await {
+                names.insert(id, r.identity.name);
+            }
+        }
     }
-    for id in &ids {
-        let Ok(r) = store.get_cpts(id).await else { continue };
+    for (id, name) in &names {
         let agreements: Vec<Agreement> =
-            store.contracts(id, &r.identity.name).await.map_err(store_err)?.into_iter().map(|(a, _)| a).collect();
+            store.contracts(id, name).await.map_err(store_err)?.into_iter().map(|(a, _)| a).collect();
         scopes.insert(id.clone(), Scope::of(&agreements, rules).map_err(CliError::Failed)?);
     }
     let ids: Vec<CptsId> = scopes.keys().cloned().collect();

@@ -88,3 +88,26 @@ pub fn members_from(table: &RawTable, geo: &Geo) -> Result<Vec<Member>, Vec<Line
     }
     if errors.is_empty() { Ok(members) } else { Err(errors) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: &[&[&str]]) -> RawTable {
+        let cells = |r: &[&str]| r.iter().map(|c| (*c).to_string()).collect::<Vec<_>>();
+        RawTable { header: cells(&HEADER), rows: rows.iter().zip(2..).map(|(r, l)| (l, cells(r))).collect() }
+    }
+
+    #[test]
+    fn a_missing_cell_is_one_error_and_long_cells_are_quoted_short() {
+        let geo = Geo::builtin().unwrap();
+        let e = members_from(&table(&[&["Martin", "Anne", "", "", "75118", "01/03/2021", ""]]), &geo).unwrap_err();
+        assert_eq!(e, [LineError::new(2, "Profession", "valeur manquante")]);
+        let long = "z".repeat(5_000);
+        let e = members_from(&table(&[&["Martin", "Anne", &long, "", "75118", "01/03/2021", ""]]), &geo).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(e[0].message.len() < 1_000 && e[0].message.contains("…»"), "{}", e[0].message);
+        let ok = members_from(&table(&[&["Martin", "Anne", "infirmier", "", "75118", "1/3/2021", ""]]), &geo).unwrap();
+        assert_eq!(ok[0].joined, jiff::civil::date(2021, 3, 1));
+    }
+}
