@@ -3,7 +3,9 @@
 use clap::Subcommand;
 use cpts_domain::geo::{self, Geo};
 use cpts_domain::ids::CptsId;
-use cpts_domain::registry::{Identity, Territory, overlaps};
+use cpts_domain::registry::{Identity, Territory, members_from, overlaps};
+use cpts_domain::table::{LineError, error_list};
+use cpts_engine::dates::parse_french;
 use cpts_engine::money::group_thousands;
 use cpts_engine::rules::RuleSet;
 use cpts_store::{CptsRecord, Store};
@@ -388,27 +390,20 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let cid = id(&s)?;
                 let record = store.get_cpts(&cid).await.map_err(store_err)?;
                 let table = crate::files::read_table(&file).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
-                let members = crate::members::members_from(&table, &geo).map_err(|errors| {
-                    let shown: Vec<String> = errors.iter().take(200).map(|e| format!("  - {e}")).collect();
-                    let more = errors.len().saturating_sub(200);
-                    CliError::Usage(format!(
-                        "{} : {} erreur(s), rien n'a été enregistré :\n{}{}",
-                        file.display(),
-                        errors.len(),
-                        shown.join("\n"),
-                        if more > 0 { format!("\n  … et {more} autres") } else { String::new() }
-                    ))
-                })?;
+                let refused = |errors: &[LineError]| {
+                    CliError::Usage(format!("{} : {} erreur(s), rien n'a été enregistré :\n{}", file.display(), errors.len(), error_list(errors)))
+                };
+                let members = members_from(&table, &geo).map_err(|errors| refused(&errors))?;
                 // Members already stored: a repeated RPPS is reported with its line, before any write.
                 let existing = store.member_rpps(&cid).await.map_err(store_err)?;
-                let repeated: Vec<String> = table
+                let repeated: Vec<LineError> = table
                     .rows
                     .iter()
                     .zip(&members)
-                    .filter_map(|((line, _), m)| m.rpps.as_ref().filter(|r| existing.contains(r.as_str())).map(|r| format!("  - ligne {line}, colonne « RPPS » : {r} est déjà membre de cette CPTS")))
+                    .filter_map(|((line, _), m)| m.rpps.as_ref().filter(|r| existing.contains(r.as_str())).map(|r| LineError::new(*line, "RPPS", format!("{r} est déjà membre de cette CPTS"))))
                     .collect();
                 if !repeated.is_empty() {
-                    return Err(CliError::Usage(format!("{} : {} erreur(s), rien n'a été enregistré :\n{}", file.display(), repeated.len(), repeated.join("\n"))));
+                    return Err(refused(&repeated));
                 }
                 let total = members.len();
                 let mut last_report = 0;
@@ -451,7 +446,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
             Action::Members(MembersCmd::Export { id: s, output }) => {
                 let cid = id(&s)?;
                 let members = store.members(&cid).await.map_err(store_err)?;
-                crate::members::export(&output, &members, &geo).map_err(|e| CliError::Failed(format!("{} : {e}", output.display())))?;
+                crate::members::export(&output, &url, &members, &geo)?;
                 format!("{} membre(s) exporté(s) vers {}.\n", members.len(), output.display())
             }
             Action::Structures(StructuresCmd::Add { id: s, name, kind, commune, finess, joined }) => {
@@ -460,7 +455,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let kind = cpts_domain::registry::StructureKind::parse(&kind).map_err(|e| errors.push(e)).ok();
                 let commune = geo.resolve(&commune).map(|c| c.code.clone()).map_err(|e| errors.push(e)).ok();
                 let finess = finess.map(|f| f.parse()).transpose().map_err(|e| errors.push(e)).ok().flatten();
-                let joined = crate::members::parse_date(&joined).map_err(|e| errors.push(e)).ok();
+                let joined = parse_french(&joined).map_err(|e| errors.push(e)).ok();
                 let (Some(kind), Some(commune), Some(joined), true) = (kind, commune, joined, errors.is_empty()) else {
                     return Err(CliError::Usage(errors.join(" ; ")));
                 };
@@ -487,15 +482,15 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
             Action::Governance(GovernanceCmd::Add { id: s, role, person, from, until }) => {
                 let cid = id(&s)?;
                 let role = cpts_domain::registry::Role::parse(&role).map_err(CliError::Usage)?;
-                let from = crate::members::parse_date(&from).map_err(CliError::Usage)?;
-                let until = until.map(|u| crate::members::parse_date(&u)).transpose().map_err(CliError::Usage)?;
+                let from = parse_french(&from).map_err(CliError::Usage)?;
+                let until = until.map(|u| parse_french(&u)).transpose().map_err(CliError::Usage)?;
                 let m = cpts_domain::registry::Mandate { role, person, from, until };
                 let n = store.add_mandate(&cid, &m).await.map_err(store_err)?;
                 format!("Mandat n° {n} enregistré : {} — {} depuis le {}.\n", m.person, m.role.label(), cpts_engine::dates::fr(m.from))
             }
             Action::Governance(GovernanceCmd::End { id: s, seq, until }) => {
                 let cid = id(&s)?;
-                let until = crate::members::parse_date(&until).map_err(CliError::Usage)?;
+                let until = parse_french(&until).map_err(CliError::Usage)?;
                 store.end_mandate(&cid, seq, until).await.map_err(store_err)?;
                 format!("Mandat n° {seq} clos au {}.\n", cpts_engine::dates::fr(until))
             }

@@ -14,6 +14,7 @@ use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::lifecycle::Actor;
 use cpts_domain::text::Kind;
+use cpts_domain::table::{ColumnSpec, LineError, columns, error_list};
 use cpts_domain::values::{self, Entry, RawValue, Scope, year_values};
 use cpts_engine::contract::Contract;
 use cpts_engine::dates::fr;
@@ -21,7 +22,7 @@ use cpts_engine::rules::RuleSet;
 use cpts_store::{Provenance, Store};
 use jiff::civil::Date;
 
-use crate::files::{columns, read_table, write_table};
+use crate::files::{read_table, write_export, write_table};
 use crate::load::{CliError, read};
 use crate::registry::{store_err, today};
 use crate::table::Table;
@@ -172,13 +173,15 @@ pub enum Action {
 pub fn run(action: Action, db: Option<&Path>, rules_dir: Option<&Path>) -> Result<String, CliError> {
     let rules = crate::load::rules(rules_dir)?;
     let catalogue = Catalogue::builtin(&rules).map_err(CliError::Failed)?;
+    // Exports compare their output with the open database.
+    let url = crate::registry::store_url(db);
     crate::registry::block_on(db, |store| async move {
         match action {
-            Action::Values(cmd) => values_cmd(&store, &rules, &catalogue, cmd).await,
+            Action::Values(cmd) => values_cmd(&store, &url, &rules, &catalogue, cmd).await,
             Action::Achievement { id, year, contract } => {
                 achievement(&store, &rules, &catalogue, &id, year, contract).await
             }
-            Action::Report(cmd) => report_cmd(&store, &rules, &catalogue, cmd).await,
+            Action::Report(cmd) => report_cmd(&store, &url, &rules, &catalogue, cmd).await,
         }
     })
 }
@@ -191,9 +194,13 @@ fn cpts_id(s: &str) -> Result<CptsId, CliError> {
     s.parse().map_err(CliError::Usage)
 }
 
-fn line_errors(errors: &[values::LineError], what: &str) -> CliError {
-    let list: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
-    usage(format!("{what}, rien n'a été enregistré ({} erreur(s)) :\n{}", errors.len(), list.join("\n")))
+/// `what` names the file, if any: « valeurs.csv : import refusé ».
+fn line_errors(errors: &[LineError], what: &str) -> CliError {
+    usage(format!("{what}, rien n'a été enregistré ({} erreur(s)) :\n{}", errors.len(), error_list(errors)))
+}
+
+fn import_refused(file: &Path) -> String {
+    format!("{} : import refusé", file.display())
 }
 
 /// A report file's texts, each through the domain's text check (YAML escapes such as `\e`
@@ -242,13 +249,28 @@ async fn store_rows(
 ) -> Result<String, CliError> {
     let mut scopes = BTreeMap::new();
     let ids: std::collections::BTreeSet<CptsId> = rows.iter().filter_map(|r| r.cpts.trim().parse().ok()).collect();
-    for id in &ids {
-        let Ok(r) = store.get_cpts(id).await else { continue };
+    // Only the CPTS the store knows are looked up, each once: a file naming 100 000 unknown
+    // CPTS costs one listing, not 200 000 queries.
+    let mut names: BTreeMap<CptsId, String> = BTreeMap::new();
+    if ids.len() > 16 {
+        for (id, name, _) in store.territories().await.map_err(store_err)? {
+            if ids.contains(&id) {
+                names.insert(id, name);
+            }
+        }
+    } else {
+        for id in ids {
+            if let Ok(r) = store.get_cpts(&id).await {
+                names.insert(id, r.identity.name);
+            }
+        }
+    }
+    for (id, name) in &names {
         let agreements: Vec<Agreement> =
-            store.contracts(id, &r.identity.name).await.map_err(store_err)?.into_iter().map(|(a, _)| a).collect();
+            store.contracts(id, name).await.map_err(store_err)?.into_iter().map(|(a, _)| a).collect();
         scopes.insert(id.clone(), Scope::of(&agreements, rules).map_err(CliError::Failed)?);
     }
-    let ids: Vec<CptsId> = ids.into_iter().collect();
+    let ids: Vec<CptsId> = scopes.keys().cloned().collect();
     let existing = store.value_periods(&ids).await.map_err(store_err)?;
     let entries = values::check(rows, &scopes, &existing, catalogue).map_err(|e| line_errors(&e, what))?;
     let corrected = entries
@@ -263,7 +285,7 @@ async fn store_rows(
     ))
 }
 
-const VALUE_COLUMNS: &[(&str, &[&str], bool)] = &[
+const VALUE_COLUMNS: &[ColumnSpec<'static>] = &[
     ("CPTS", &["cpts", "identifiant", "identifiant cpts", "id cpts"], true),
     ("Indicateur", &["indicateur", "code indicateur", "code"], true),
     ("Période", &["periode"], true),
@@ -277,7 +299,7 @@ const VALUE_HEADER: [&str; 6] = ["CPTS", "Indicateur", "Période", "Valeur", "Nu
 /// Rows of a values file, cells untouched.
 pub fn value_rows(file: &Path) -> Result<Vec<RawValue>, CliError> {
     let table = read_table(file).map_err(|e| usage(format!("{} : {e}", file.display())))?;
-    let index = columns(&table, VALUE_COLUMNS).map_err(|e| line_errors(&e, "Import refusé"))?;
+    let index = columns(&table, VALUE_COLUMNS).map_err(|e| line_errors(&e, &import_refused(file)))?;
     Ok(table
         .rows
         .iter()
@@ -308,7 +330,13 @@ fn entry_row(e: &Entry) -> Vec<String> {
     ]
 }
 
-async fn values_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: ValuesCmd) -> Result<String, CliError> {
+async fn values_cmd(
+    store: &Store,
+    url: &str,
+    rules: &RuleSet,
+    catalogue: &Catalogue,
+    cmd: ValuesCmd,
+) -> Result<String, CliError> {
     match cmd {
         ValuesCmd::Set { id, indicator, period, value, numerator, denominator, by } => {
             let p = provenance(&by, "saisie", None)?;
@@ -326,7 +354,7 @@ async fn values_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
         ValuesCmd::Import { file, by } => {
             let p = provenance(&by, "import", Some(&file))?;
             let rows = value_rows(&file)?;
-            store_rows(store, rules, catalogue, &rows, &p, "Import refusé").await
+            store_rows(store, rules, catalogue, &rows, &p, &import_refused(&file)).await
         }
         ValuesCmd::List { id, indicator } => {
             let cid = cpts_id(&id)?;
@@ -383,8 +411,7 @@ async fn values_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
             store.get_cpts(&cid).await.map_err(store_err)?;
             let rows: Vec<Vec<String>> = store.values(&cid).await.map_err(store_err)?.iter().map(entry_row).collect();
             let header: Vec<String> = VALUE_HEADER.iter().map(|h| h.to_string()).collect();
-            write_table(&file, "Valeurs", &header, &rows)
-                .map_err(|e| CliError::Failed(format!("{} : {e}", file.display())))?;
+            write_table(&file, url, "Valeurs", &header, &rows)?;
             Ok(format!("{} valeur(s) exportée(s) dans {}.\n", rows.len(), file.display()))
         }
     }
@@ -502,10 +529,6 @@ async fn achievement(
     Ok(out)
 }
 
-fn render_err(file: &Path) -> impl Fn(String) -> CliError + '_ {
-    move |e| CliError::Failed(format!("{} : {e}", file.display()))
-}
-
 async fn received(store: &Store, rules: &RuleSet, cid: &CptsId) -> Result<Vec<Received>, CliError> {
     let lines = store.ledger(cid).await.map_err(store_err)?;
     let convs = store.conventions(cid).await.map_err(store_err)?;
@@ -531,8 +554,16 @@ async fn received(store: &Store, rules: &RuleSet, cid: &CptsId) -> Result<Vec<Re
         .collect())
 }
 
-async fn report_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: ReportCmd) -> Result<String, CliError> {
+async fn report_cmd(
+    store: &Store,
+    url: &str,
+    rules: &RuleSet,
+    catalogue: &Catalogue,
+    cmd: ReportCmd,
+) -> Result<String, CliError> {
     let today = today();
+    // A draft's refusal names its file, like every import's.
+    let mut source: Option<PathBuf> = None;
     let (target, act, text, by) = match cmd {
         ReportCmd::List { id } => return list(store, id).await,
         ReportCmd::Show { target, version } => {
@@ -541,14 +572,11 @@ async fn report_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
         }
         ReportCmd::Export { target, version, file } => {
             let (doc, r) = document(store, rules, catalogue, &target, version, today).await?;
-            let ext = file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-            let bytes = match ext.as_str() {
-                "pdf" => cpts_render::pdf(&doc),
-                "csv" => cpts_render::csv(&doc).map_err(render_err(&file))?,
-                "xlsx" => cpts_render::xlsx(&doc).map_err(render_err(&file))?,
-                _ => return Err(usage(format!("{} : extension attendue .pdf, .csv ou .xlsx", file.display()))),
-            };
-            std::fs::write(&file, bytes).map_err(|e| render_err(&file)(e.to_string()))?;
+            write_export(&file, url, &["pdf", "csv", "xlsx"], |ext| match ext {
+                "pdf" => Ok(cpts_render::pdf(&doc)),
+                "csv" => cpts_render::csv(&doc),
+                _ => cpts_render::xlsx(&doc),
+            })?;
             return Ok(format!(
                 "Rapport de l'année {} (version {}, {}) exporté dans {}.\n",
                 r.year,
@@ -560,6 +588,7 @@ async fn report_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
         ReportCmd::Draft { target, file, by } => {
             let text = read(&file)?;
             report_texts(&file, &text)?;
+            source = Some(file);
             (target, Act::Rediger, Some(text), by)
         }
         ReportCmd::Submit { target, by } => (target, Act::Soumettre, None, by),
@@ -576,7 +605,10 @@ async fn report_cmd(store: &Store, rules: &RuleSet, catalogue: &Catalogue, cmd: 
     let on = by.on.unwrap_or(today);
     let yv = year_values(&l.contract, target.year, catalogue, &l.values);
     let ctx = Context { rules, contract: &l.contract, values: &yv, today };
-    let refused = |e: activity::Refusal| usage(e.to_string());
+    let refused = |e: activity::Refusal| match &source {
+        Some(file) => usage(format!("{} : {e}", file.display())),
+        None => usage(e.to_string()),
+    };
     let before = l.latest(target.year);
     // A draft starts a report, or a new version after a validated one.
     let (base, is_new) = match (before, act) {

@@ -676,3 +676,204 @@ fn free_texts_and_documents_are_checked_before_anything_is_recorded() {
     );
     assert!(err.contains("fichier trop gros : 1048576 octets au plus"), "{err}");
 }
+
+/// An XLSX built part by part (the hostile ones of issue 10 cannot be made by a spreadsheet).
+fn xlsx(sheet: &str, shared: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let ns = "http://schemas.openxmlformats.org";
+    let parts = [
+        (
+            "[Content_Types].xml",
+            format!(
+                r#"<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/></Types>"#
+            ),
+        ),
+        (
+            "_rels/.rels",
+            format!(
+                r#"<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+            ),
+        ),
+        (
+            "xl/workbook.xml",
+            format!(
+                r#"<?xml version="1.0"?><workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships"><sheets><sheet name="Membres" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+            ),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            format!(
+                r#"<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{ns}/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#
+            ),
+        ),
+        ("xl/sharedStrings.xml", shared.to_string()),
+        (
+            "xl/worksheets/sheet1.xml",
+            format!(
+                r#"<?xml version="1.0"?><worksheet xmlns="{ns}/spreadsheetml/2006/main"><sheetData>{sheet}</sheetData></worksheet>"#
+            ),
+        ),
+    ];
+    for (name, text) in parts {
+        z.start_file(name, o).unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+const SST: &str = r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1"><si><t>Nom</t></si></sst>"#;
+
+#[test]
+fn hostile_xlsx_member_files_are_refused_without_crashing() {
+    let d = db("hostile-xlsx.sqlite");
+    ok(&d, &["create", "CPTS Hostile"]);
+    let import = |name: &str, bytes: &[u8]| {
+        let f = temp(name, bytes);
+        refused(&d, &["members", "import", "cpts-hostile", f.to_str().unwrap()])
+    };
+    // A1 and XFD1048576: the grid between them is never allocated.
+    let far = r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#;
+    let e = import("far.xlsx", &xlsx(far, SST));
+    assert!(e.contains("ligne 1048576 : plus de 64 colonnes"), "{e}");
+    // Declared shared-string counts are not allocated.
+    for n in ["18446744073709551615", "4000000000"] {
+        let e = import(
+            "count.xlsx",
+            &xlsx(
+                r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#,
+                &SST.replace("uniqueCount=\"1\"", &format!("uniqueCount=\"{n}\"")),
+            ),
+        );
+        assert!(e.contains("textes partagés"), "{n}: {e}");
+    }
+    // A header cell of 100 000 characters: refused, and not echoed back.
+    let long = format!(r#"<row r="1"><c r="A1" t="inlineStr"><is><t>{}</t></is></c></row>"#, "x".repeat(100_000));
+    let e = import("long.xlsx", &xlsx(&long, SST));
+    assert!(e.contains("ligne 1, colonne « A » : cellule de plus de 32767 caractères"), "{e}");
+    assert!(e.len() < 1_000, "{} bytes of error", e.len());
+    // An unknown header of 5 000 characters is quoted shortened.
+    let e = import("header.csv", format!("{};Nom\nx;y\n", "h".repeat(5_000)).as_bytes());
+    assert!(e.contains("colonne inconnue") && e.len() < 2_000, "{} bytes: {e}", e.len());
+    // A file above the size cap is refused before it is read (a sparse file: nothing written).
+    let big = temp("big.xlsx", b"");
+    std::fs::File::options().write(true).open(&big).unwrap().set_len((128 << 20) + 1).unwrap();
+    let e = refused(&d, &["members", "import", "cpts-hostile", big.to_str().unwrap()]);
+    assert!(e.contains("fichier de plus de 128 Mo"), "{e}");
+    std::fs::remove_file(&big).unwrap();
+    assert!(ok(&d, &["members", "list", "cpts-hostile"]).contains("0 membre(s)"));
+}
+
+#[test]
+fn member_csv_errors_name_the_right_line_quote_and_encoding() {
+    let d = db("csv-errors.sqlite");
+    ok(&d, &["create", "CPTS Lignes"]);
+    let import = |name: &str, bytes: &[u8]| {
+        let f = temp(name, bytes);
+        refused(&d, &["members", "import", "cpts-lignes", f.to_str().unwrap()])
+    };
+    let header = MEMBERS_HEADER.trim_end();
+    // Blank lines, with LF and CRLF endings: lines 4 and 6 as a text editor numbers them.
+    for eol in ["\n", "\r\n"] {
+        let text = [
+            header,
+            "",
+            "",
+            "Martin;Anne;astronaute;;75118;01/03/2021",
+            "",
+            "Durand;Paul;infirmier;;75118;31/02/2021",
+            "",
+        ]
+        .join(eol);
+        let e = import("blank.csv", text.as_bytes());
+        assert!(e.contains("ligne 4, colonne « Profession » : « astronaute » inconnu"), "{eol:?}: {e}");
+        assert!(e.contains("ligne 6, colonne « Date d'adhésion » : date impossible"), "{eol:?}: {e}");
+    }
+    // An unclosed quote is named where it opens, not as missing values on line 2.
+    let e = import("quote.csv", format!("{MEMBERS_HEADER}Martin;Anne;infirmier;;75118;01/03/2021\nDurand;\"Paul;infirmier;;75118;01/03/2021\nPetit;Léa;infirmier;;75118;01/03/2021\n").as_bytes());
+    assert!(e.contains("ligne 3, colonne « B » : guillemet ouvert ici et jamais fermé"), "{e}");
+    assert!(!e.contains("valeur manquante"), "{e}");
+    // UTF-16 (Excel's « Texte Unicode »), with or without its mark, and random bytes.
+    let utf16: Vec<u8> =
+        [0xFF, 0xFE].into_iter().chain(MEMBERS_HEADER.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    assert!(import("utf16.csv", &utf16).contains("le fichier est en UTF-16"));
+    let be: Vec<u8> = "Nom;Prenom\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+    assert!(import("utf16be.csv", &be).contains("le fichier est en UTF-16"));
+    let random: Vec<u8> = (0u32..300).map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap()).collect();
+    let e = import("random.csv", &random);
+    assert!(e.contains("pas un tableau CSV ou XLSX") && !e.contains("Windows-1252"), "{e}");
+    // 300 bad rows: the first 100 errors, then how many more.
+    let mut many = String::from(MEMBERS_HEADER);
+    for i in 0..300 {
+        many.push_str(&format!("Nom{i};P;astronaute;;75118;01/03/2021\n"));
+    }
+    let e = import("many.csv", many.as_bytes());
+    assert!(e.contains("300 erreur(s), rien n'a été enregistré"), "{e}");
+    assert_eq!(e.matches("  - ligne ").count(), 100, "{e}");
+    assert!(e.trim_end().ends_with("… et 200 autres erreurs"), "{e}");
+    assert!(ok(&d, &["members", "list", "cpts-lignes"]).contains("0 membre(s)"));
+}
+
+#[test]
+fn exports_never_overwrite_the_open_database() {
+    // A store whose file name ends in .csv: only the path comparison can protect it.
+    let d = db("store.csv");
+    ok(&d, &["create", "CPTS Export"]);
+    let members =
+        temp("export-members.csv", format!("{MEMBERS_HEADER}Martin;Anne;infirmier;;75118;01/03/2021\n").as_bytes());
+    ok(&d, &["members", "import", "cpts-export", members.to_str().unwrap()]);
+    let before = std::fs::metadata(&d).unwrap().len();
+    let dir = std::path::Path::new(&d).parent().unwrap();
+    let dotted = dir.join("..").join(dir.file_name().unwrap()).join("store.csv");
+    let linked = dir.join("linked.csv");
+    let _ = std::fs::remove_file(&linked);
+    std::fs::hard_link(&d, &linked).unwrap();
+    for output in [d.clone(), dotted.to_str().unwrap().to_string(), linked.to_str().unwrap().to_string()] {
+        let e = refused(&d, &["members", "export", "cpts-export", "-o", &output]);
+        assert!(e.contains("est la base de données ouverte (--db)") && e.contains("rien n'a été écrit"), "{e}");
+        let e = refused(&d, &["values", "export", "cpts-export", &output]);
+        assert!(e.contains("est la base de données ouverte (--db)"), "{e}");
+    }
+    let e = refused(&d, &["members", "export", "cpts-export", "-o", dir.join("copie.sqlite").to_str().unwrap()]);
+    assert!(e.contains("extension attendue .csv ou .xlsx"), "{e}");
+    assert!(!dir.join("copie.sqlite").exists());
+    // The store is intact and still opens.
+    assert_eq!(std::fs::metadata(&d).unwrap().len(), before);
+    assert!(ok(&d, &["members", "list", "cpts-export"]).contains("1 membre(s)"));
+    let _ = std::fs::remove_file(&linked);
+}
+
+#[test]
+fn csv_exports_neutralise_formulas_and_xlsx_keeps_them_as_text() {
+    let d = db("formulas.sqlite");
+    ok(&d, &["create", "CPTS Formules"]);
+    ok(&d, &["create", "CPTS Copie"]);
+    let names = ["=HYPERLINK(\"http://x\";\"clic\")", "=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "-2+3"];
+    let mut csv = String::from(MEMBERS_HEADER);
+    for n in names {
+        csv.push_str(&format!("\"{}\";Anne;infirmier;;75118;01/03/2021\n", n.replace('"', "\"\"")));
+    }
+    let f = temp("formulas.csv", csv.as_bytes());
+    ok(&d, &["members", "import", "cpts-formules", f.to_str().unwrap()]);
+    let out = std::env::temp_dir().join(format!("cpts-cli-{}/formulas-out.csv", std::process::id()));
+    ok(&d, &["members", "export", "cpts-formules", "-o", out.to_str().unwrap()]);
+    let text = String::from_utf8(std::fs::read(&out).unwrap()).unwrap();
+    for n in names {
+        let cell = n.replace('"', "\"\"");
+        assert!(
+            text.contains(&format!("'{cell}")) || text.contains(&format!("\"'{cell}\"")),
+            "{n} not neutralised:\n{text}"
+        );
+    }
+    // XLSX cells are strings: the names come back as typed.
+    let x = std::env::temp_dir().join(format!("cpts-cli-{}/formulas-out.xlsx", std::process::id()));
+    ok(&d, &["members", "export", "cpts-formules", "-o", x.to_str().unwrap()]);
+    ok(&d, &["members", "import", "cpts-copie", x.to_str().unwrap()]);
+    let list = ok(&d, &["members", "list", "cpts-copie"]);
+    for n in names {
+        assert!(list.contains(n), "{n} missing in:\n{list}");
+    }
+}

@@ -176,7 +176,7 @@ fn a_values_import_is_all_or_nothing_and_round_trips_through_xlsx_and_csv() {
         assert!(!o.status.success(), "[{engine}] a bad file was accepted: {out}");
         assert_eq!(o.status.code(), Some(2), "[{engine}] {err}");
         for expected in [
-            "Import refusé, rien n'a été enregistré (4 erreur(s))",
+            format!("{} : import refusé, rien n'a été enregistré (4 erreur(s))", path(&bad)).as_str(),
             "ligne 5, colonne « Indicateur » : indicateur « couverture_vaccinale » absent des objectifs du contrat n° 1",
             "ligne 10, colonne « Période » : la période 2020-12 commence le 01/12/2020, avant le contrat signé le 01/01/2021",
             "ligne 17, colonne « Valeur » : « sept » n'est pas un nombre",
@@ -216,6 +216,12 @@ fn a_values_import_is_all_or_nothing_and_round_trips_through_xlsx_and_csv() {
         assert!(out.contains("(lot n° 3, 1 CPTS), dont 24 correction(s)"), "{out}");
         assert_eq!(ok(&d, &["values", "list", ID]), list, "[{engine}] the CSV round trip changed values");
         assert_eq!(body(&ok(&d, &["values", "history", ID])).len(), 72);
+        // Never onto the open database: refused, nothing written, the store intact.
+        if engine == "sqlite" {
+            let e = refused(&d, &["values", "export", ID, &d]);
+            assert!(e.contains("extension attendue .csv ou .xlsx"), "{e}");
+            assert_eq!(ok(&d, &["values", "list", ID]), list, "the store changed");
+        }
         // The golden figures still hold.
         assert!(ok(&d, &["achievement", ID, "--year", "1"]).contains("Part variable de l'année : 7 040,00 €"));
     }
@@ -353,6 +359,7 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
             b"summary: x\nactions:\n  - {title: X, mission: qualite, from: 2021-02-01}\n",
         );
         let e = refused(&d, &draft_args(&bad, "C", "2021-11-15"));
+        assert!(e.contains(&format!("{} : ", path(&bad))), "the error names the file: {e}");
         assert!(e.contains("mission « qualite » absente du contrat"), "{e}");
         let draft = temp(&format!("{tag}-rapport.yaml"), DRAFT.as_bytes());
         let out = ok(&d, &draft_args(&draft, "Coordinatrice", "2021-11-15"));
@@ -535,6 +542,11 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
 
         let e = refused(&d, &["report", "export", ID, "--year", "1", path(&dir().join("rapport.docx"))]);
         assert!(e.contains("extension attendue .pdf, .csv ou .xlsx"), "{e}");
+        if engine == "sqlite" {
+            let e = refused(&d, &["report", "export", ID, "--year", "1", &d]);
+            assert!(e.contains("extension attendue .pdf, .csv ou .xlsx"), "{e}");
+            assert!(ok(&d, &["report", "list"]).contains("validé"), "the store changed");
+        }
         let e = refused(&d, &["report", "export", ID, "--year", "2", path(&pdf)]);
         assert!(e.contains("pas de rapport pour l'année 2"), "{e}");
     }
@@ -559,5 +571,24 @@ fn errors_name_the_right_line_with_crlf_and_blank_lines() {
         let f = temp(&format!("{tag}-blank.csv"), &csv_bytes(&blank, "\n"));
         let e = refused(&d, &["values", "import", path(&f), "--as", "cpts", "--by", "x"]);
         assert!(e.contains("ligne 4, colonne « Indicateur »"), "[{engine}] blank line:\n{e}");
+    }
+}
+
+/// A file naming thousands of unknown CPTS: one listing of the store, not two queries per id,
+/// and an error list that shows the first errors and counts the rest.
+#[test]
+fn many_unknown_cpts_give_a_short_error_list_quickly() {
+    for (engine, d) in dbs("unknown") {
+        ok(&d, &["create", NAME]);
+        let rows: Vec<String> =
+            (0..5_000).map(|i| format!("cpts-inconnue-{i};patients_sans_mt_aides;2021-05;7;;")).collect();
+        let f = csv_file(&format!("{engine}-unknown.csv"), &rows);
+        let started = std::time::Instant::now();
+        let e = refused(&d, &["values", "import", path(&f), "--as", "cpts", "--by", "x"]);
+        assert!(e.contains("import refusé, rien n'a été enregistré (5000 erreur(s))"), "[{engine}] {e}");
+        assert!(e.contains("ligne 2, colonne « CPTS » : CPTS « cpts-inconnue-0 » inconnue"), "[{engine}] {e}");
+        assert!(e.trim_end().ends_with("… et 4900 autres erreurs"), "[{engine}] {e}");
+        assert!(e.lines().count() < 110, "[{engine}] {} lines", e.lines().count());
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "[{engine}] {:?}", started.elapsed());
     }
 }

@@ -8,6 +8,8 @@ pub mod ids;
 pub mod indicators;
 pub mod ledger;
 pub mod lifecycle;
+pub mod members;
 pub mod registry;
+pub mod table;
 pub mod text;
 pub mod values;

@@ -12,6 +12,9 @@ use crate::geo::Geo;
 use crate::ids::{Finess, InseeCode, Rna, Rpps, Siret};
 use crate::text::{self, Kind};
 
+/// Member files are read in their own module; found here too, with the members.
+pub use crate::members::members_from;
+
 /// Defines a closed list with its French labels (what users type and read).
 macro_rules! labelled {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),* $(,)? }) => {

@@ -18,8 +18,6 @@ pub const TEXT_MAX: usize = 20_000;
 /// Whole documents given as files and stored verbatim: annexes, amendments, activity reports
 /// (the example annex is about 3 KB). They are YAML, so the YAML reader's own bound is theirs.
 pub const DOCUMENT_MAX: usize = cpts_engine::yaml::MAX_BYTES;
-/// User text quoted back in a message: enough to recognise it, never a flood.
-pub const QUOTE_MAX: usize = 60;
 
 /// What kind of text a field holds: its length limit and whether it may span lines.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -110,11 +108,10 @@ pub fn escape(s: &str, multiline: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// User text quoted back in a message: escaped, and cut to `QUOTE_MAX` characters with « … ».
+/// User text quoted back in a message: cut like every quotation (`cpts_engine::yaml::excerpt`)
+/// and escaped.
 pub fn quoted(s: &str) -> String {
-    let cut: String = s.chars().take(QUOTE_MAX).collect();
-    let more = if s.chars().nth(QUOTE_MAX).is_some() { "…" } else { "" };
-    format!("{}{more}", escape(&cut, false))
+    escape(&cpts_engine::yaml::excerpt(s), false).into_owned()
 }
 
 #[cfg(test)]
@@ -151,6 +148,6 @@ mod tests {
         assert_eq!(escape("x\u{202e}y\u{9b}\0", false), "x\\u{202e}y\\u{9b}\\u{0}");
         assert_eq!(escape("l1\nl2", true), "l1\nl2");
         assert_eq!(escape("l1\nl2", false), "l1\\u{a}l2");
-        assert_eq!(quoted(&"a".repeat(100)), format!("{}…", "a".repeat(QUOTE_MAX)));
+        assert_eq!(quoted(&"a".repeat(100)), format!("{}…", "a".repeat(cpts_engine::yaml::MAX_QUOTE)));
     }
 }

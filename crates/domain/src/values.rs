@@ -190,30 +190,7 @@ pub struct RawValue {
     pub denominator: String,
 }
 
-/// One problem in a file or form: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
-    pub line: usize,
-    pub column: String,
-    pub message: String,
-}
-
-impl LineError {
-    pub fn new(line: usize, column: &str, message: impl Into<String>) -> LineError {
-        LineError { line, column: column.into(), message: message.into() }
-    }
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column.is_empty()) {
-            (0, true) => write!(f, "{}", self.message),
-            (0, false) => write!(f, "{} : {}", self.column, self.message),
-            (_, true) => write!(f, "ligne {} : {}", self.line, self.message),
-            (_, false) => write!(f, "ligne {}, colonne « {} » : {}", self.line, self.column, self.message),
-        }
-    }
-}
+pub use crate::table::LineError;
 
 /// What the platform knows of an indicator of a contract: the catalogue's entry, or, for a
 /// contract-specific indicator, a count entered at any period.

@@ -35,6 +35,22 @@ pub fn fr(d: Date) -> String {
     format!("{:02}/{:02}/{:04}", d.day(), d.month(), d.year())
 }
 
+/// A date as typed in France: 01/03/2021, 1/3/2021, 1.3.2021, 01-03-2021, or ISO 2021-03-01.
+pub fn parse_french(s: &str) -> Result<Date, String> {
+    let s = s.trim();
+    if let Ok(d) = s.parse::<Date>() {
+        return Ok(d);
+    }
+    let parts: Vec<&str> = s.split(['/', '.', '-']).collect();
+    if let [d, m, y] = parts.as_slice()
+        && let (Ok(d), Ok(m), Ok(y)) = (d.parse::<i8>(), m.parse::<i8>(), y.parse::<i16>())
+        && y > 999
+    {
+        return Date::new(y, m, d).map_err(|_| format!("date impossible « {s} »"));
+    }
+    Err(format!("date « {s} » illisible : attendu JJ/MM/AAAA"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +64,17 @@ mod tests {
         assert_eq!(add_years(date(2020, 2, 29), 1), Some(date(2021, 2, 28)));
         assert_eq!(add_years(date(2020, 2, 29), 4), Some(date(2024, 2, 29)));
         assert_eq!(fr(date(2019, 8, 24)), "24/08/2019");
+    }
+
+    #[test]
+    fn french_dates_as_typed() {
+        for typed in ["01/03/2021", "1/3/2021", "1.3.2021", "01-03-2021", "2021-03-01", " 01/03/2021 "] {
+            assert_eq!(parse_french(typed), Ok(date(2021, 3, 1)), "{typed}");
+        }
+        assert_eq!(parse_french("31/02/2021"), Err("date impossible « 31/02/2021 »".into()));
+        for bad in ["", "mars 2021", "01/03/21", "1/3/99999", "01/03"] {
+            assert!(parse_french(bad).unwrap_err().contains("illisible"), "{bad}");
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Longest piece of the input quoted back in a message: enough to recognise a value, never
 /// the content of a file that is not ours.
-pub const MAX_QUOTE: usize = 40;
+pub const MAX_QUOTE: usize = 60;
 
 fn refusal(line: Option<usize>, message: String) -> InputError {
     InputError { field: String::new(), message, line }

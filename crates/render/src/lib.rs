@@ -1,42 +1,91 @@
-//! Rendering of domain documents: PDF (A4, the PDF standard font Helvetica, so nothing is
-//! embedded and the file opens everywhere), CSV (`;`, UTF-8 with BOM, for Excel), XLSX (one
-//! sheet per table) and plain text. Pure: bytes in memory, the caller writes them.
+//! Documents and tables, written and read. Written: PDF (A4, the PDF standard font Helvetica,
+//! so nothing is embedded and the file opens everywhere), CSV (`;`, UTF-8 with BOM, for Excel),
+//! XLSX (one sheet per table) and plain text. Read: CSV and XLSX tables (`read_table`). Pure:
+//! bytes in memory, the caller reads and writes files.
 
 mod metrics;
 mod pdf;
+mod read;
 
 pub use pdf::pdf;
+pub use read::{LIMITS, XlsxLimits, read_table, read_table_with};
+
+use std::borrow::Cow;
 
 use cpts_domain::document::{Block, Document, Table};
 
+/// A CSV writer whose every cell goes through `inert`.
+struct Csv<'a>(csv::Writer<&'a mut Vec<u8>>);
+
+impl Csv<'_> {
+    fn row<'c>(&mut self, cells: impl IntoIterator<Item = &'c String>) -> csv::Result<()> {
+        self.0.write_record(cells.into_iter().map(|c| Field(inert(c))))
+    }
+}
+
+struct Field<'c>(Cow<'c, str>);
+
+impl AsRef<[u8]> for Field<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// CSV bytes for Excel in French settings: UTF-8 with BOM, `;`, rows of any length.
-fn write_csv(rows: impl FnOnce(&mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()>) -> Result<Vec<u8>, String> {
+fn write_csv(rows: impl FnOnce(&mut Csv<'_>) -> csv::Result<()>) -> Result<Vec<u8>, String> {
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
-        let mut w = csv::WriterBuilder::new().delimiter(b';').flexible(true).from_writer(&mut out);
+        let mut w = Csv(csv::WriterBuilder::new().delimiter(b';').flexible(true).from_writer(&mut out));
         rows(&mut w).map_err(|e| e.to_string())?;
-        w.flush().map_err(|e| e.to_string())?;
+        w.0.flush().map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+/// A cell Excel or LibreOffice would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage
+/// return first: OWASP « CSV injection ») is written after a `'`, which makes it text; a number
+/// (`-12,5`, `+3`, `-1 234,50 €`, `-5 %`) stays as is, so numeric columns keep their figures.
+pub fn inert(cell: &str) -> Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && !is_number(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+}
+
+/// A signed decimal number as written in France or plainly (digits grouped by spaces,
+/// decimal comma or point), with an optional `%` or `€`: nothing a spreadsheet could run.
+fn is_number(cell: &str) -> bool {
+    let body = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let body = body.trim_end_matches(['%', '€']).trim_end_matches([' ', '\u{a0}', '\u{202f}']);
+    let mut digits = 0;
+    let mut separators = 0;
+    for c in body.chars() {
+        match c {
+            '0'..='9' => digits += 1,
+            ',' | '.' => separators += 1,
+            ' ' | '\u{a0}' | '\u{202f}' if digits > 0 => {}
+            _ => return false,
+        }
+    }
+    digits > 0 && separators <= 1 && body.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// A CSV file of one table.
 pub fn table_csv(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     write_csv(|w| {
-        w.write_record(header)?;
-        rows.iter().try_for_each(|r| w.write_record(r))
+        w.row(header)?;
+        rows.iter().try_for_each(|r| w.row(r))
     })
 }
 
 /// A document's tables as one CSV: each table preceded by its name, a blank line between.
 pub fn csv(doc: &Document) -> Result<Vec<u8>, String> {
     write_csv(|w| {
-        w.write_record([doc.title.as_str()])?;
+        w.row([&doc.title])?;
+        let blank = String::new();
         for t in tables(doc) {
-            w.write_record([""])?;
-            w.write_record([t.name.as_str()])?;
-            w.write_record(&t.header)?;
-            t.rows.iter().try_for_each(|r| w.write_record(r))?;
+            w.row([&blank])?;
+            w.row([&t.name])?;
+            w.row(&t.header)?;
+            t.rows.iter().try_for_each(|r| w.row(r))?;
         }
         Ok(())
     })
@@ -131,4 +180,53 @@ fn text_table(t: &Table) -> String {
         out.push_str(&line(r));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_that_would_run_as_formulas_are_written_as_text() {
+        let header = vec!["Nom".to_string(), "Montant".to_string()];
+        let hostile =
+            ["=HYPERLINK(\"http://x\";\"clic\")", "=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "-2+3", "\tx", "\rx"];
+        let numbers = ["-12,5", "+3", "-1 234,50 €", "-5 %", "-240\u{a0}000,00 €", "12.5", "-0.5"];
+        let rows: Vec<Vec<String>> =
+            hostile.iter().zip(numbers).map(|(h, n)| vec![(*h).to_string(), n.to_string()]).collect();
+        let bytes = table_csv(&header, &rows).unwrap();
+        let back = read_table(&bytes).unwrap();
+        for ((_, cells), (h, n)) in back.rows.iter().zip(hostile.iter().zip(numbers)) {
+            assert_eq!(cells[0], format!("'{h}"), "{h}");
+            assert_eq!(cells[1], n, "{n}");
+        }
+        assert_eq!(inert("Martin"), "Martin");
+        assert_eq!(inert("-"), "'-");
+        assert_eq!(inert("-1,2,3"), "'-1,2,3");
+    }
+
+    #[test]
+    fn a_report_csv_neutralises_formulas_and_keeps_its_figures() {
+        let mut t = Table::new("Dépenses", &[("Poste", 3, false), ("Montant", 1, true)]);
+        t.rows.push(vec!["=HYPERLINK(\"http://x\")".into(), "-1 234,50 €".into()]);
+        let doc = Document { title: "@Rapport".into(), blocks: vec![Block::Table(t)], ..Default::default() };
+        let text = String::from_utf8(csv(&doc).unwrap()).unwrap();
+        assert!(text.starts_with("\u{feff}'@Rapport"), "{text}");
+        assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\";-1 234,50 €"), "{text}");
+    }
+
+    #[test]
+    fn xlsx_exports_write_formula_text_as_a_string_cell() {
+        use std::io::Read;
+        let header = vec!["Nom".to_string()];
+        let rows = vec![vec!["=HYPERLINK(\"http://x\")".to_string()], vec!["-12,5".to_string()]];
+        let bytes = sheets_xlsx([("Membres", header.as_slice(), rows.as_slice())]).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut sheet = String::new();
+        zip.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut sheet).unwrap();
+        assert!(!sheet.contains("<f>"), "{sheet}");
+        let back = read_table(&bytes).unwrap();
+        assert_eq!(back.rows[0].1, ["=HYPERLINK(\"http://x\")"]);
+        assert_eq!(back.rows[1].1, ["-12,5"]);
+    }
 }
