@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{cpts, ok, refused, root, text};
+use common::{cpts, ok, refused, root, sign_args, text};
 
 fn temp(name: &str, content: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cpts-cli-{}", std::process::id()));
@@ -656,24 +656,7 @@ fn free_texts_and_documents_are_checked_before_anything_is_recorded() {
         ],
     );
     let huge = temp("huge-annex.yaml", &vec![b' '; (1 << 20) + 1]);
-    let err = refused(
-        &d,
-        &[
-            "contract",
-            "sign",
-            "cpts-textes",
-            "--file",
-            huge.to_str().unwrap(),
-            "--on",
-            "2024-11-04",
-            "--as",
-            "cpam",
-            "--by",
-            "CPAM",
-            "--cosigned-by",
-            "ars",
-        ],
-    );
+    let err = refused(&d, &sign_args("cpts-textes", huge.to_str().unwrap(), "2024-11-04"));
     assert!(err.contains("fichier trop gros : 1048576 octets au plus"), "{err}");
 }
 
@@ -727,14 +710,17 @@ fn xlsx(sheet: &str, shared: &str) -> Vec<u8> {
 
 const SST: &str = r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1"><si><t>Nom</t></si></sst>"#;
 
+/// A member file that must be refused; its error.
+fn refused_import(d: &str, id: &str, name: &str, bytes: &[u8]) -> String {
+    let f = temp(name, bytes);
+    refused(d, &["members", "import", id, f.to_str().unwrap()])
+}
+
 #[test]
 fn hostile_xlsx_member_files_are_refused_without_crashing() {
     let d = db("hostile-xlsx.sqlite");
     ok(&d, &["create", "CPTS Hostile"]);
-    let import = |name: &str, bytes: &[u8]| {
-        let f = temp(name, bytes);
-        refused(&d, &["members", "import", "cpts-hostile", f.to_str().unwrap()])
-    };
+    let import = |name: &str, bytes: &[u8]| refused_import(&d, "cpts-hostile", name, bytes);
     // A1 and XFD1048576: the grid between them is never allocated.
     let far = r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#;
     let e = import("far.xlsx", &xlsx(far, SST));
@@ -771,10 +757,7 @@ fn hostile_xlsx_member_files_are_refused_without_crashing() {
 fn member_csv_errors_name_the_right_line_quote_and_encoding() {
     let d = db("csv-errors.sqlite");
     ok(&d, &["create", "CPTS Lignes"]);
-    let import = |name: &str, bytes: &[u8]| {
-        let f = temp(name, bytes);
-        refused(&d, &["members", "import", "cpts-lignes", f.to_str().unwrap()])
-    };
+    let import = |name: &str, bytes: &[u8]| refused_import(&d, "cpts-lignes", name, bytes);
     let header = MEMBERS_HEADER.trim_end();
     // Blank lines, with LF and CRLF endings: lines 4 and 6 as a text editor numbers them.
     for eol in ["\n", "\r\n"] {

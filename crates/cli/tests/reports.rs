@@ -13,7 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{ok, on_db, refused, text};
+use common::{ok, on_db, refused, sign_args, text};
 
 fn dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cpts-cli-reports-{}", std::process::id()));
@@ -97,24 +97,7 @@ fn signed(d: &str, tag: &str) {
     }
     ok(d, &["lifecycle", "statutes", ID, "--on", "2019-11-01"]);
     let annex = temp(&format!("{tag}-annexe.yaml"), ANNEX.as_bytes());
-    let out = ok(
-        d,
-        &[
-            "contract",
-            "sign",
-            ID,
-            "--file",
-            path(&annex),
-            "--on",
-            "2021-01-01",
-            "--as",
-            "cpam",
-            "--by",
-            "CPAM",
-            "--cosigned-by",
-            "ars",
-        ],
-    );
+    let out = ok(d, &sign_args(ID, path(&annex), "2021-01-01"));
     assert!(out.contains("signé le 01/01/2021 par CPAM Paris (75), ARS Île-de-France"), "{out}");
 }
 

@@ -40,3 +40,8 @@ pub fn refused(d: &str, args: &[&str]) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err
 }
+
+/// `contract sign` of an annex by the CPAM, co-signed by the ARS.
+pub fn sign_args<'a>(id: &'a str, annex: &'a str, on: &'a str) -> [&'a str; 13] {
+    ["contract", "sign", id, "--file", annex, "--on", on, "--as", "cpam", "--by", "CPAM", "--cosigned-by", "ars"]
+}
