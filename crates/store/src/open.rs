@@ -34,10 +34,11 @@ pub fn masked(url: &str) -> String {
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     match authority.rsplit_once('@') {
-        Some((user, host)) => {
-            let user = user.split_once(':').map_or(user, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
+        // Only a password is hidden; a URL without one is shown as given.
+        Some((user, host)) => match user.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
         None => url.to_string(),
     }
 }
@@ -205,5 +206,6 @@ mod tests {
         assert_eq!(server_of("postgres:///cpts"), "localhost");
         assert_eq!(masked("postgres://u:secret@h:1/x"), "postgres://u:***@h:1/x");
         assert_eq!(masked("postgres://h/x"), "postgres://h/x");
+        assert_eq!(masked("postgres://u@h/x"), "postgres://u@h/x");
     }
 }
