@@ -1,6 +1,6 @@
 //! Member files (`cpts members import ID FILE`): the table reader, then the member rows checked
 //! against the INSEE communes. Needs `cpts_render::read_table` and
-//! `cpts_domain::registry::members_from` (feature `moved-apis`).
+//! `cpts_domain::registry::members_from`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

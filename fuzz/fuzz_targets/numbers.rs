@@ -26,7 +26,6 @@ fuzz_target!(|data: &[u8]| {
         assert!(p.first_day() < p.end());
         let _ = (p.label(), p.months());
     }
-    #[cfg(feature = "moved-apis")]
     if let Ok(d) = cpts_engine::dates::parse_french(&text) {
         // JJ/MM/AAAA: four-digit years only (a shorter year is refused as ambiguous).
         if (1000..=9999).contains(&d.year()) {

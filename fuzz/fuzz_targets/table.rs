@@ -1,5 +1,5 @@
 //! The CSV/XLSX table reader of every import (`cpts members import`, `cpts values import`):
-//! any bytes, CSV or XLSX by content. Needs `cpts_render::read_table` (feature `moved-apis`).
+//! any bytes, CSV or XLSX by content. Needs `cpts_render::read_table`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
