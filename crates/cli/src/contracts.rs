@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
-use cpts_domain::calendar::{Alert, calendar, mission_alerts};
+use cpts_domain::calendar::{Alert, Urgency, calendar, contract_alerts};
 use cpts_domain::geo::Geo;
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Source, Status, component_label};
@@ -27,8 +27,13 @@ use cpts_domain::text::Kind;
 
 #[derive(Subcommand)]
 pub enum LifecycleCmd {
-    /// Étape actuelle, historique daté et étapes possibles
-    Show { id: String },
+    /// Étape actuelle (ou à la date --on), historique daté et étapes possibles
+    Show {
+        id: String,
+        /// Date de la situation (par défaut aujourd'hui)
+        #[arg(long)]
+        on: Option<Date>,
+    },
     /// Enregistrer une étape : declarer, formaliser, valider-lettre, phase-1, deposer-projet,
     /// valider-projet, opposer-projet, echeance (la signature et la résiliation passent par `cpts contract`)
     Step {
@@ -304,16 +309,32 @@ pub fn run(
 
 async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Result<String, CliError> {
     match cmd {
-        LifecycleCmd::Show { id } => {
+        LifecycleCmd::Show { id, on } => {
             let cid = cpts_id(&id)?;
+            let on = on.unwrap_or_else(today);
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let h = store.lifecycle(&cid).await.map_err(store_err)?;
+            let all = store.lifecycle(&cid).await.map_err(store_err)?;
+            // What was recorded by `on`; the term of the last contract signed by then.
+            let h: Vec<Event> = all.iter().take_while(|e| e.date <= on).cloned().collect();
+            let contracts = store.contracts(&cid, &r.identity.name).await.map_err(store_err)?;
+            let end = contracts
+                .iter()
+                .rfind(|(a, _)| a.signed() <= on)
+                .and_then(|(a, _)| a.contract(rules).ok())
+                .and_then(|c| c.anniversaries.last().copied());
             let stage = lifecycle::stage(&h);
+            let now = lifecycle::stage_on(&h, end, on);
+            let derived = match (now, end.and_then(cpts_engine::dates::day_before)) {
+                (Some(Stage::Expired), Some(last)) if stage != Some(Stage::Expired) => {
+                    format!(" (terme du contrat le {}, d'après ses dates)", fr(last))
+                }
+                _ => String::new(),
+            };
             let mut out = format!(
-                "{} ({}) — étape : {}\n",
+                "{} ({}) — étape : {}{derived}\n",
                 r.identity.name,
                 r.id,
-                stage.map_or("aucune (pas encore de déclaration d'intérêt)", Stage::label)
+                now.map_or("aucune (pas encore de déclaration d'intérêt)", Stage::label)
             );
             if let Some((on, doc)) = store.statutes(&cid).await.map_err(store_err)? {
                 out.push_str(&format!(
@@ -822,24 +843,20 @@ async fn alerts_of(
 ) -> Result<Vec<Alert>, CliError> {
     let mut out = Vec::new();
     let contracts = store.contracts(&r.id, &r.identity.name).await.map_err(store_err)?;
-    if let Some((a, _)) = contracts.last()
-        && let Ok(c) = a.contract(rules)
-        && a.terminated.is_none()
-    {
-        let cal = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
-        out.extend(mission_alerts(&cal, on, days));
-        let reports: Vec<_> =
-            store.reports(&r.id).await.map_err(store_err)?.into_iter().filter(|x| x.contract == a.seq).collect();
-        out.extend(cpts_domain::activity::report_alerts(&c, &reports, on));
-        if let Some(end) = c.anniversaries.last().copied() {
-            let left = cpts_engine::dates::days_between(on, end);
-            if (0..=days).contains(&left) {
-                out.push(Alert {
-                    date: end,
-                    late: false,
-                    text: format!("contrat ACI à échéance le {} : préparer le renouvellement", fr(end)),
-                });
-            }
+    let reports = store.reports(&r.id).await.map_err(store_err)?;
+    // Only contracts signed by `on` count; the last of them is the one in force.
+    let known: Vec<_> = contracts.iter().filter(|(a, _)| a.signed() <= on).collect();
+    for (i, (a, _)) in known.iter().enumerate() {
+        let Ok(mut c) = a.contract(rules) else { continue };
+        // A termination recorded for a later day was not known on `on`.
+        if c.terminated.is_some_and(|t| t > on) {
+            c.terminated = None;
+        }
+        let mine: Vec<_> = reports.iter().filter(|x| x.contract == a.seq).cloned().collect();
+        out.extend(cpts_domain::activity::report_alerts(&c, &mine, on));
+        if i + 1 == known.len() {
+            let cal = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
+            out.extend(contract_alerts(&c, a.seq, &cal, on, days));
         }
     }
     let gates = store.gates(&r.id).await.map_err(store_err)?;
@@ -847,7 +864,7 @@ async fn alerts_of(
         match l.status(on, &gates) {
             Status::Due => out.push(Alert {
                 date: l.planned.due,
-                late: true,
+                urgency: Urgency::Late,
                 text: format!(
                     "ligne n° {} exigible et non payée : {} ({})",
                     l.id,
@@ -857,7 +874,7 @@ async fn alerts_of(
             }),
             Status::ToRepay => out.push(Alert {
                 date: l.planned.due,
-                late: true,
+                urgency: Urgency::Late,
                 text: format!(
                     "ligne n° {} : {} à reverser ({})",
                     l.id,
@@ -870,7 +887,7 @@ async fn alerts_of(
             {
                 out.push(Alert {
                     date: l.planned.due,
-                    late: false,
+                    urgency: Urgency::Soon,
                     text: format!(
                         "ligne n° {} : {} exigible le {} ({})",
                         l.id,
@@ -901,7 +918,15 @@ async fn alerts(store: &Store, rules: &RuleSet, id: Option<String>, days: i64, o
         }
         out.push_str(&format!("\n{} ({})\n", r.identity.name, r.id));
         for a in &list {
-            out.push_str(&format!("  {} {}\n", if a.late { "! en retard :" } else { "- à venir :" }, a.text));
+            out.push_str(&format!(
+                "  {} {}\n",
+                match a.urgency {
+                    Urgency::Late => "! en retard :",
+                    Urgency::Soon => "- à venir :",
+                    Urgency::ToDo => "- à faire :",
+                },
+                a.text
+            ));
         }
         count += list.len();
     }

@@ -9,12 +9,11 @@ use clap::Subcommand;
 use cpts_domain::activity::{self, Act, Context, Received, Report, Sheet, Status};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::Op;
-use cpts_domain::calendar::calendar;
 use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::lifecycle::Actor;
-use cpts_domain::text::Kind;
 use cpts_domain::table::{ColumnSpec, LineError, columns, error_list};
+use cpts_domain::text::Kind;
 use cpts_domain::values::{self, Entry, RawValue, Scope, year_values};
 use cpts_engine::contract::Contract;
 use cpts_engine::dates::fr;
@@ -687,12 +686,10 @@ async fn document(
     let l = load(store, rules, &target.id, target.contract).await?;
     l.check_year(target.year)?;
     let r = l.version(target.year, version)?.clone();
-    let cal = calendar(rules, &l.contract, &|code| l.agreement.progress.get(code).copied().unwrap_or_default(), today);
     let yv = year_values(&l.contract, target.year, catalogue, &l.values);
     let received = received(store, rules, &l.cid).await?;
     // Every version but a draft shows its own frozen results (the agreement holds the latest).
-    let sheet =
-        Sheet { rules, catalogue, agreement: &l.agreement, calendar: &cal, values: &yv, received: &received, today };
+    let sheet = Sheet { rules, catalogue, agreement: &l.agreement, values: &yv, received: &received, today };
     let doc = activity::document(&r, &sheet).map_err(CliError::Failed)?;
     Ok((doc, r))
 }

@@ -476,7 +476,13 @@ fn from_interest_to_contract_payments_and_termination() {
     ok(&d, &["lifecycle", "statutes", id, "--on", "2019-11-01"]);
     let out = ok(&d, &sign);
     assert!(out.contains("CPAM Paris (75), ARS Île-de-France"), "{out}");
-    assert!(ok(&d, &["lifecycle", "show", id]).contains("étape : contrat ACI signé"));
+    // Signed on 15/01/2020 for 5 years: in force in 2020, échu from its dates once over.
+    assert!(ok(&d, &["lifecycle", "show", id, "--on", "2020-02-01"]).contains("étape : contrat ACI signé"));
+    let now = ok(&d, &["lifecycle", "show", id]);
+    assert!(
+        now.contains("étape : contrat arrivé à échéance (terme du contrat le 14/01/2025, d'après ses dates)"),
+        "{now}"
+    );
 
     let e = refused(&d, &["contract", "start", id, "acces_soins", "--on", "2019-12-01"]);
     assert!(e.contains("avant la signature du contrat"), "{e}");
@@ -537,6 +543,17 @@ fn from_interest_to_contract_payments_and_termination() {
     let ledger = ok(&d, &["ledger", "show", id, "--on", "2020-07-02"]);
     assert!(ledger.contains("à reverser : 32 868,85 €"), "{ledger}");
     assert!(ok(&d, &["lifecycle", "show", id]).contains("étape : contrat résilié"));
+    // Terminated in year 1: its report still gates the balances and stays awaited, never late.
+    let alerts = ok(&d, &["alerts", id, "--days", "0"]);
+    assert!(
+        alerts
+            .contains("- à faire : rapport d'activité de l'année 1 à rédiger et soumettre (année close le 30/06/2020"),
+        "{alerts}"
+    );
+    assert!(!alerts.contains("échu") && !alerts.contains("démarrage"), "{alerts}");
+    // As of a day before the termination, it was not known: missions were awaited.
+    let before = ok(&d, &["alerts", id, "--on", "2020-06-20", "--days", "30"]);
+    assert!(!before.contains("rapport d'activité"), "{before}");
     let e = refused(&d, &["contract", "start", id, "parcours", "--on", "2020-08-01"]);
     assert!(e.contains("contrat résilié"), "{e}");
 }
@@ -545,7 +562,22 @@ fn from_interest_to_contract_payments_and_termination() {
 fn the_demo_shows_paris_in_october_2021() {
     let d = db("demo-2021.sqlite");
     ok(&d, &["demo"]);
-    assert!(ok(&d, &["lifecycle", "show", "cpts-paris-18"]).contains("étape : contrat ACI signé"));
+    assert!(
+        ok(&d, &["lifecycle", "show", "cpts-paris-18", "--on", "2021-10-25"]).contains("étape : contrat ACI signé")
+    );
+    // Its contract ended on 30/11/2024: échu from the dates, and the alerts say so.
+    let now = ok(&d, &["lifecycle", "show", "cpts-paris-18"]);
+    assert!(now.contains("étape : contrat arrivé à échéance (terme du contrat le 30/11/2024"), "{now}");
+    let alerts = ok(&d, &["alerts", "cpts-paris-18"]);
+    assert!(alerts.contains("- à faire : contrat ACI n° 1 échu : arrivé à son terme le 30/11/2024"), "{alerts}");
+    assert!(alerts.contains("rapport d'activité de l'année 5 à rédiger et soumettre (année close le 30/11/2024"));
+    assert!(!alerts.contains("! en retard : rapport"), "{alerts}");
+    // A view as of a date ignores what came after it: acces_soins was deployed on 01/02/2021.
+    let cal = ok(&d, &["contract", "calendar", "cpts-paris-18", "--on", "2020-01-01"]);
+    let row = cal.lines().find(|l| l.starts_with("acces_soins")).unwrap();
+    assert!(!row.contains("01/02/2021") && !row.contains("01/03/2020") && row.trim_end().ends_with("à venir"), "{cal}");
+    let old = ok(&d, &["alerts", "cpts-paris-18", "--on", "2020-06-01", "--days", "30"]);
+    assert!(!old.contains("échu") && !old.contains("rapport d'activité"), "{old}");
     assert!(ok(&d, &["lifecycle", "show", "cpts-paris-5"]).contains("étape : phase 1"));
     assert!(ok(&d, &["lifecycle", "show", "projet-paris-7"]).contains("étape : déclaration d'intérêt"));
     let c = ok(&d, &["contract", "show", "cpts-paris-10"]);

@@ -535,6 +535,35 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
     }
 }
 
+/// A report version shows its year as it stood on its last day: printed after a later
+/// deployment (and years after the year), the PDF and the CSV are the same bytes.
+#[test]
+fn a_validated_report_is_the_same_document_after_a_later_deployment() {
+    for (engine, d) in dbs("frozen") {
+        let tag = format!("{engine}-frozen");
+        signed(&d, &tag);
+        review_until_answer(&d, &tag);
+        ok(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
+        let export = |name: &str| {
+            let f = dir().join(format!("{tag}-{name}"));
+            let _ = std::fs::remove_file(&f);
+            ok(&d, &["report", "export", ID, "--year", "1", path(&f)]);
+            std::fs::read(&f).unwrap()
+        };
+        let (pdf, csv) = (export("v1.pdf"), export("v1.csv"));
+        let shown = ok(&d, &["report", "show", ID, "--year", "1"]);
+        let missions: Vec<&str> = shown.lines().filter(|l| l.contains("(socle)")).collect();
+        assert_eq!(missions.len(), 3, "[{engine}] {shown}");
+        assert!(missions.iter().all(|l| l.contains("démarrée") && !l.contains("en retard")), "[{engine}] {shown}");
+        assert!(shown.contains("Situation au 31/12/2021"), "{shown}");
+        ok(&d, &["contract", "deploy", ID, "parcours", "--on", "2022-06-01"]);
+        assert!(ok(&d, &["contract", "calendar", ID]).contains("01/06/2022"));
+        assert_eq!(ok(&d, &["report", "show", ID, "--year", "1"]), shown, "[{engine}]");
+        assert!(export("v1-again.pdf") == pdf, "[{engine}] the PDF changed");
+        assert_eq!(String::from_utf8(export("v1-again.csv")).unwrap(), String::from_utf8(csv).unwrap(), "[{engine}]");
+    }
+}
+
 /// Excel's « CSV UTF-8 » ends lines with CRLF, and people leave blank lines: the error must
 /// still name the line as the spreadsheet numbers it (the csv crate's own line numbers are one
 /// short there: BurntSushi/rust-csv#395 and #208).

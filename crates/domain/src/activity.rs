@@ -19,7 +19,7 @@ use cpts_engine::rate::{Dec, Fraction};
 use cpts_engine::rules::RuleSet;
 
 use crate::agreement::Agreement;
-use crate::calendar::{Alert, MissionDates};
+use crate::calendar::{Alert, Urgency, calendar};
 use crate::document::{Document, Table};
 use crate::indicators::Catalogue;
 use crate::lifecycle::Actor;
@@ -304,6 +304,21 @@ impl Report {
         Report::draft(self.contract, self.year, self.version + 1, &self.text, ctx)
     }
 
+    /// This version as it stood on `on`: its status after the steps taken by then and the last
+    /// of them; None if it did not exist yet.
+    pub fn as_of(&self, on: Date) -> Option<(&Report, Status, Option<&ReportEvent>)> {
+        if self.events.is_empty() {
+            return Some((self, self.status, None));
+        }
+        let mut status = None;
+        let mut last = None;
+        for e in self.events.iter().take_while(|e| e.on <= on) {
+            status = Some(e.act.edge().1.or(status).unwrap_or(Status::Brouillon));
+            last = Some(e);
+        }
+        status.map(|s| (self, s, last))
+    }
+
     /// The engine's input for the year: frozen values and the crisis facts.
     pub fn year_in(&self) -> YearIn {
         YearIn {
@@ -366,11 +381,11 @@ impl Report {
                     let end = ctx.contract.terminated.map_or(end, |t| t.min(end));
                     if on < end {
                         why.push(format!(
-                            "{} le {} avant la fin de l'année {} ({}) : le rapport couvre l'année entière",
+                            "{} le {} avant la fin de l'année {} (dernier jour : {}) : le rapport couvre l'année entière",
                             act.label(),
                             fr(on),
                             self.year,
-                            fr(end)
+                            fr(cpts_engine::dates::day_before(end).unwrap_or(end))
                         ));
                     }
                 }
@@ -501,7 +516,6 @@ pub struct Sheet<'a> {
     pub rules: &'a RuleSet,
     pub catalogue: &'a Catalogue,
     pub agreement: &'a Agreement,
-    pub calendar: &'a [MissionDates],
     /// The year's values as they stand (used while the report is a draft).
     pub values: &'a [YearValue],
     pub received: &'a [Received],
@@ -551,7 +565,11 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
         d.text(r.content.summary.trim());
     }
 
+    // The report covers its year: missions are judged on its last day, with what was recorded
+    // by then, so a version reads the same whenever it is printed.
+    let deployment = calendar(s.rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), last_day);
     d.heading("Déploiement des missions");
+    d.text(format!("Situation au {}, dernier jour de l'année du rapport.", fr(last_day)));
     let mut t = Table::new(
         "Missions",
         &[
@@ -564,7 +582,7 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
         ],
     );
     let opt = |x: Option<Date>| x.map_or_else(|| "–".to_string(), fr);
-    for m in s.calendar {
+    for m in &deployment {
         t.row(vec![
             format!("{}{}", m.label, if m.socle { " (socle)" } else { "" }),
             opt(m.start_deadline),
@@ -696,8 +714,10 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
 }
 
 /// What waits on the reports of a contract on `today`: years over without a submitted report,
-/// reports in review, reports returned for corrections. No submission deadline is known
-/// nationally: none is invented.
+/// reports in review, reports returned for corrections, as they stood that day (later steps
+/// and versions are ignored). A terminated contract still awaits the reports of its years,
+/// which gate its balances. No submission deadline is known nationally: none is invented,
+/// so a report is « à faire », never « en retard ».
 pub fn report_alerts(c: &Contract, reports: &[Report], today: Date) -> Vec<Alert> {
     let mut out = Vec::new();
     for year in 1..=c.last_year() {
@@ -706,35 +726,32 @@ pub fn report_alerts(c: &Contract, reports: &[Report], today: Date) -> Vec<Alert
         if end > today {
             continue;
         }
-        let latest = reports.iter().filter(|r| r.year == year).max_by_key(|r| r.version);
-        let since = |r: &Report| r.events.last().map_or(end, |e| e.on);
-        let (late, text) = match latest {
-            None => (
-                true,
-                format!("rapport d'activité de l'année {year} à rédiger et soumettre (année close le {})", fr(end)),
+        let last_day = cpts_engine::dates::day_before(end).unwrap_or(end);
+        // Each version as it stood on `today`: its steps up to that day.
+        let latest =
+            reports.iter().filter(|r| r.year == year).filter_map(|r| r.as_of(today)).max_by_key(|x| x.0.version);
+        let since = |e: Option<&ReportEvent>| fr(e.map_or(end, |e| e.on));
+        let text = match latest {
+            None => format!(
+                "rapport d'activité de l'année {year} à rédiger et soumettre (année close le {} ; pas de délai national connu)",
+                fr(last_day)
             ),
-            Some(r) => match r.status {
+            Some((_, status, last)) => match status {
                 Status::Valide => continue,
-                Status::Brouillon => (true, format!("rapport d'activité de l'année {year} en brouillon, à soumettre")),
-                Status::Soumis | Status::EnRevue => (
-                    false,
-                    format!(
-                        "rapport d'activité de l'année {year} {} depuis le {} : revue CPAM/ARS en cours",
-                        r.status.label(),
-                        fr(since(r))
-                    ),
+                Status::Brouillon => format!("rapport d'activité de l'année {year} en brouillon, à soumettre"),
+                Status::Soumis | Status::EnRevue => format!(
+                    "rapport d'activité de l'année {year} {} depuis le {} : revue CPAM/ARS en cours",
+                    status.label(),
+                    since(last)
                 ),
-                Status::ACorriger => (
-                    true,
-                    format!(
-                        "rapport d'activité de l'année {year} à corriger depuis le {} : {}",
-                        fr(since(r)),
-                        r.events.last().and_then(|e| e.text.clone()).unwrap_or_default()
-                    ),
+                Status::ACorriger => format!(
+                    "rapport d'activité de l'année {year} à corriger depuis le {} : {}",
+                    since(last),
+                    last.and_then(|e| e.text.clone()).unwrap_or_default()
                 ),
             },
         };
-        out.push(Alert { date: end, late, text });
+        out.push(Alert { date: last_day, urgency: Urgency::ToDo, text });
     }
     out
 }

@@ -6,7 +6,7 @@ use jiff::civil::Date;
 
 use cpts_engine::compute::deadline;
 use cpts_engine::contract::Contract;
-use cpts_engine::dates::{days_between, fr};
+use cpts_engine::dates::{day_before, days_between, fr};
 use cpts_engine::rules::{MissionIdx, MissionKind, MissionParam, RuleSet};
 
 use crate::agreement::Progress;
@@ -79,7 +79,14 @@ impl MissionDates {
     }
 }
 
-/// The calendar of a contract on `today`.
+/// What was recorded of a mission's progress by `on`: a view as of a date ignores later facts.
+fn as_of(p: Progress, on: Date) -> Progress {
+    let started = p.started.filter(|d| *d <= on);
+    Progress { started, deployed: p.deployed.filter(|d| started.is_some() && *d <= on) }
+}
+
+/// The calendar of a contract on `today`, as it stood that day: starts and deployments
+/// recorded for later days are not counted.
 pub fn calendar(rules: &RuleSet, c: &Contract, progress: &dyn Fn(&str) -> Progress, today: Date) -> Vec<MissionDates> {
     c.missions
         .iter()
@@ -87,7 +94,7 @@ pub fn calendar(rules: &RuleSet, c: &Contract, progress: &dyn Fn(&str) -> Progre
             let def = rules.mission(cm.mission)?;
             let start_deadline = deadline(rules, c, cm.mission, MissionParam::StartDelay).map(|(d, _)| d);
             let deploy_deadline = deadline(rules, c, cm.mission, MissionParam::DeploymentDelay).map(|(d, _)| d);
-            let p = progress(&def.code);
+            let p = as_of(progress(&def.code), today);
             let passed = |d: Option<Date>| d.is_some_and(|d| d < today);
             let status = match (p.started, p.deployed) {
                 (_, Some(_)) => MissionStatus::Deployed,
@@ -110,12 +117,32 @@ pub fn calendar(rules: &RuleSet, c: &Contract, progress: &dyn Fn(&str) -> Progre
         .collect()
 }
 
+/// How pressing an alert is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Urgency {
+    /// A deadline known from the rules or the ledger has passed.
+    Late,
+    /// A known deadline falls within the horizon.
+    Soon,
+    /// Something waits with no deadline known: none is invented, so it is never « en retard ».
+    ToDo,
+}
+
+impl Urgency {
+    pub fn label(self) -> &'static str {
+        match self {
+            Urgency::Late => "en retard",
+            Urgency::Soon => "à venir",
+            Urgency::ToDo => "à faire",
+        }
+    }
+}
+
 /// An item of `cpts alerts`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alert {
     pub date: Date,
-    /// True when the date has passed.
-    pub late: bool,
+    pub urgency: Urgency,
     pub text: String,
 }
 
@@ -128,16 +155,51 @@ pub fn mission_alerts(days: &[MissionDates], today: Date, horizon: i64) -> Vec<A
         if d < today {
             out.push(Alert {
                 date: d,
-                late: true,
+                urgency: Urgency::Late,
                 text: format!("{} : {what} attendu au plus tard le {} ({})", m.label, fr(d), m.status.label()),
             });
         } else if left <= horizon {
             out.push(Alert {
                 date: d,
-                late: false,
+                urgency: Urgency::Soon,
                 text: format!("{} : {what} à faire d'ici le {} (dans {left} jours)", m.label, fr(d)),
             });
         }
+    }
+    out
+}
+
+/// Alerts of the contract in force on `today` (its calendar in `days`): mission deadlines and
+/// its end. A contract whose term is over is « échu » from its dates alone, with no recorded
+/// step; a termination known on `today` ends every alert here (its reports are still awaited:
+/// see `activity::report_alerts`).
+pub fn contract_alerts(c: &Contract, seq: i64, days: &[MissionDates], today: Date, horizon: i64) -> Vec<Alert> {
+    if c.terminated.is_some_and(|t| t <= today) {
+        return Vec::new();
+    }
+    let Some(end) = c.anniversaries.last().copied() else { return Vec::new() };
+    let last_day = day_before(end).unwrap_or(end);
+    if end <= today {
+        return vec![Alert {
+            date: last_day,
+            urgency: Urgency::ToDo,
+            text: format!(
+                "contrat ACI n° {seq} échu : arrivé à son terme le {} ; plus de mission à déployer, renouvellement à signer le cas échéant",
+                fr(last_day)
+            ),
+        }];
+    }
+    let mut out = mission_alerts(days, today, horizon);
+    let left = days_between(today, last_day);
+    if left <= horizon {
+        out.push(Alert {
+            date: last_day,
+            urgency: Urgency::Soon,
+            text: format!(
+                "contrat ACI n° {seq} à échéance le {} (dernier jour) : préparer le renouvellement",
+                fr(last_day)
+            ),
+        });
     }
     out
 }

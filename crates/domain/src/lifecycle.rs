@@ -271,6 +271,19 @@ pub fn stage(history: &[Event]) -> Option<Stage> {
     history.last().map(|e| e.step.edge().1)
 }
 
+/// The stage on `on`: the steps recorded by then, and « échu » once the term of the contract in
+/// force is over. `contract_end` is that term (exclusive: the last anniversary of the signature);
+/// its end follows from the dates, so no recorded step is needed (the « echeance » step only
+/// dates it explicitly). A termination is a recorded step, not a date of the term.
+pub fn stage_on(history: &[Event], contract_end: Option<Date>, on: Date) -> Option<Stage> {
+    let recorded = history.iter().take_while(|e| e.date <= on).last().map(|e| e.step.edge().1)?;
+    if recorded.under_contract() && contract_end.is_some_and(|end| end <= on) {
+        Some(Stage::Expired)
+    } else {
+        Some(recorded)
+    }
+}
+
 /// Check that `ev` may follow `history`. Every reason is given at once.
 pub fn check(history: &[Event], ev: &Event, facts: &Eligibility, today: Date) -> Result<Stage, Refusal> {
     let mut why = Vec::new();
@@ -440,6 +453,23 @@ mod tests {
         // Nothing before the declaration.
         let e = check(&[], &ev(Step::Formalise, date(2020, 2, 1), Actor::Cpts), &eligible(), today).unwrap_err();
         assert!(e.to_string().contains("commencez par la déclaration"), "{e}");
+    }
+
+    #[test]
+    fn a_contract_past_its_term_is_expired_from_its_dates_and_views_ignore_later_steps() {
+        let h = vec![
+            ev(Step::Declare, date(2019, 1, 1), Actor::Cpts),
+            ev(Step::ValidateProject, date(2019, 6, 1), Actor::Ars),
+            ev(Step::Sign, date(2019, 12, 1), Actor::Cpam),
+        ];
+        let end = Some(date(2024, 12, 1));
+        assert_eq!(stage_on(&h, end, date(2024, 11, 30)), Some(Stage::Signed));
+        assert_eq!(stage_on(&h, end, date(2024, 12, 1)), Some(Stage::Expired));
+        assert_eq!(stage_on(&h, end, date(2019, 7, 1)), Some(Stage::ProjectValidated));
+        assert_eq!(stage_on(&h, end, date(2018, 7, 1)), None);
+        let mut t = h.clone();
+        t.push(ev(Step::Terminate, date(2022, 3, 1), Actor::Cpam));
+        assert_eq!(stage_on(&t, end, date(2026, 1, 1)), Some(Stage::Terminated));
     }
 
     #[test]

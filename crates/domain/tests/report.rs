@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 
 use golden::{ANNEX, live, row, year_one};
 
-use cpts_domain::activity::{Act, Context, Report, Status};
+use cpts_domain::activity::{Act, Context, Report, Sheet, Status, document, report_alerts};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
+use cpts_domain::calendar::Urgency;
+use cpts_domain::document::{Block, Document};
 use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::ledger::{Gates, Line, Status as LineStatus};
@@ -181,6 +183,78 @@ expenses:
     let after = live(&book.lines, 1, "acces_soins.variable");
     assert_eq!(after.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 704_000);
     assert!(after.iter().all(|l| l.status(today, &book.gates) == LineStatus::Due), "{after:?}");
+}
+
+/// The mission deployment of a report version is judged on the last day of its year, with what
+/// was recorded by then: printed years later, after a later deployment, it reads the same.
+#[test]
+fn a_validated_report_shows_its_year_and_never_changes() {
+    let (rules, catalogue, a, scopes) = setup();
+    let c = a.contract(&rules).unwrap();
+    let entries = check(&year_one(), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    let values = year_values(&c, 1, &catalogue, &entries);
+    let ctx = Context { rules: &rules, contract: &c, values: &values, today: date(2022, 2, 1) };
+    let mut r = Report::draft(1, 1, 1, "summary: x\n", &ctx).unwrap();
+    for (act, role, on, text) in [
+        (Act::Rediger, Actor::Cpts, date(2021, 11, 15), Some("summary: x\n")),
+        (Act::Soumettre, Actor::Cpts, date(2022, 1, 20), None),
+        (Act::Valider, Actor::Cpam, date(2022, 2, 1), None),
+    ] {
+        r = r.act(act, role, "x", on, text, &ctx).unwrap();
+    }
+    let print = |agreement: &Agreement, today| {
+        let sheet = Sheet { rules: &rules, catalogue: &catalogue, agreement, values: &values, received: &[], today };
+        document(&r, &sheet).unwrap()
+    };
+    let at_validation = print(&a, date(2022, 2, 1));
+    let deployment = |d: &Document| match d.blocks.iter().find(|b| matches!(b, Block::Table(t) if t.name == "Missions"))
+    {
+        Some(Block::Table(t)) => t.rows.clone(),
+        _ => panic!("no deployment table"),
+    };
+    // Started at signature, deployment deadline not passed on 31/12/2021: « démarrée ».
+    let rows = deployment(&at_validation);
+    assert!(rows.iter().all(|row| row.last().unwrap() == "démarrée"), "{rows:?}");
+    assert!(
+        at_validation
+            .blocks
+            .contains(&Block::Text("Situation au 31/12/2021, dernier jour de l'année du rapport.".into()))
+    );
+    // Years later, after a deployment in year 2: the same document but for its edition date.
+    let (later, _) = a.deploy_mission("parcours", date(2022, 6, 1), &rules).unwrap();
+    let mut reprinted = print(&later, date(2026, 11, 30));
+    assert_eq!(reprinted.subtitle.iter().filter(|l| l.starts_with("Édité le 30/11/2026")).count(), 1);
+    reprinted.subtitle.retain(|l| !l.starts_with("Édité le"));
+    let mut original = at_validation.clone();
+    original.subtitle.retain(|l| !l.starts_with("Édité le"));
+    assert_eq!(reprinted, original);
+}
+
+/// No national deadline for the activity report: an awaited report is « à faire », never late,
+/// dated on the last day of its year; a view as of a date ignores later steps.
+#[test]
+fn report_alerts_invent_no_deadline_and_ignore_later_steps() {
+    let (rules, catalogue, a, scopes) = setup();
+    let c = a.contract(&rules).unwrap();
+    let entries = check(&year_one(), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    let values = year_values(&c, 1, &catalogue, &entries);
+    let ctx = Context { rules: &rules, contract: &c, values: &values, today: date(2022, 3, 1) };
+    let none = report_alerts(&c, &[], date(2022, 3, 1));
+    assert_eq!(none.len(), 1, "{none:?}");
+    assert_eq!((none[0].date, none[0].urgency), (date(2021, 12, 31), Urgency::ToDo));
+    assert!(none[0].text.contains("année close le 31/12/2021"), "{none:?}");
+    let r = Report::draft(1, 1, 1, "summary: x\n", &ctx)
+        .unwrap()
+        .act(Act::Rediger, Actor::Cpts, "x", date(2022, 1, 10), Some("summary: x\n"), &ctx)
+        .unwrap()
+        .act(Act::Soumettre, Actor::Cpts, "x", date(2022, 1, 20), None, &ctx)
+        .unwrap();
+    let on = |d| report_alerts(&c, std::slice::from_ref(&r), d).into_iter().map(|x| x.text).collect::<Vec<_>>();
+    assert!(on(date(2022, 1, 5))[0].contains("à rédiger et soumettre"));
+    assert!(on(date(2022, 1, 15))[0].contains("en brouillon, à soumettre"));
+    assert!(on(date(2022, 2, 1))[0].contains("soumis depuis le 20/01/2022"));
+    let v = r.act(Act::Valider, Actor::Cpam, "x", date(2022, 2, 1), None, &ctx).unwrap();
+    assert!(report_alerts(&c, &[v], date(2022, 3, 1)).is_empty());
 }
 
 #[test]
