@@ -59,6 +59,20 @@ pub fn fold(s: &str) -> String {
         .join(" ")
 }
 
+/// Whether `c` is called `folded` (a folded name): its INSEE name, or for an arrondissement
+/// the name without « Arrondissement » (« Paris 18e »).
+/// The folded names a commune is found under: its name, and for an arrondissement its short
+/// name too (« paris 18e »), as lists print it.
+fn folded_names(c: &Commune) -> Vec<String> {
+    let n = fold(&c.name);
+    let short = (c.kind == Kind::Arrondissement).then(|| n.strip_suffix(" arrondissement").map(str::to_string));
+    std::iter::once(n).chain(short.flatten()).collect()
+}
+
+fn named(c: &Commune, folded: &str) -> bool {
+    folded_names(c).iter().any(|n| n == folded)
+}
+
 fn rows(text: &str) -> impl Iterator<Item = Vec<&str>> {
     text.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(';').collect())
 }
@@ -129,11 +143,14 @@ impl Geo {
     }
 
     /// Communes whose name matches (accents and case folded); several communes share names.
+    /// An arrondissement is found by its short name too (« Paris 18e »), as lists print it.
     pub fn by_name(&self, name: &str) -> Vec<&Commune> {
         let names = self.names.get_or_init(|| {
             let mut index: std::collections::BTreeMap<String, Vec<usize>> = std::collections::BTreeMap::new();
             for (i, c) in self.communes.iter().enumerate() {
-                index.entry(fold(&c.name)).or_default().push(i);
+                for n in folded_names(c) {
+                    index.entry(n).or_default().push(i);
+                }
             }
             index
         });
@@ -159,6 +176,16 @@ impl Geo {
         if let Ok(code) = input.parse::<InseeCode>() {
             return self.commune(&code).ok_or_else(|| format!("code INSEE inconnu : « {input} »"));
         }
+        // « Code Nom », as `cpts show` lists a territory.
+        if let Some((code, name)) = input.split_once(' ')
+            && code.len() == 5
+            && let Ok(code) = code.parse::<InseeCode>()
+        {
+            return self
+                .commune(&code)
+                .filter(|c| named(c, &fold(name)))
+                .ok_or_else(|| format!("commune inconnue : « {input} »"));
+        }
         let (name, dep) = match input.rsplit_once('(') {
             Some((n, d)) => (n.trim(), Some(d.trim_end_matches(')').trim())),
             None => (input, None),
@@ -170,7 +197,7 @@ impl Geo {
         {
             return self
                 .commune(&code)
-                .filter(|c| fold(&c.name) == fold(name))
+                .filter(|c| named(c, &fold(name)))
                 .ok_or_else(|| format!("commune inconnue : « {input} »"));
         }
         let found: Vec<&Commune> =
@@ -210,6 +237,16 @@ mod tests {
         assert_eq!(g.resolve("Saint-Denis (93)").unwrap().code.as_str(), "93066");
         assert_eq!(g.resolve("Paris 18e Arrondissement (75118)").unwrap().code.as_str(), "75118");
         assert!(g.resolve("Lyon (75118)").is_err());
+        // The forms cpts prints: short names in lists, « Nom (code) », « code Nom ».
+        for printed in
+            ["Paris 18e", "paris 18E", "Paris 18e (75118)", "75118 Paris 18e Arrondissement", "75118 Paris 18e"]
+        {
+            assert_eq!(g.resolve(printed).map(|c| c.code.as_str().to_string()), Ok("75118".into()), "{printed}");
+        }
+        assert_eq!(g.resolve("Lyon 1er").unwrap().code.as_str(), "69381");
+        assert!(g.resolve("75118 Lyon").is_err());
+        // A commune is not found by a truncated name.
+        assert!(g.resolve("Saint").is_err());
         assert!(g.resolve("99999").unwrap_err().contains("inconnu"));
     }
 
