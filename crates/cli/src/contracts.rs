@@ -907,7 +907,11 @@ async fn alerts_of(
 async fn alerts(store: &Store, rules: &RuleSet, id: Option<String>, days: i64, on: Date) -> Result<String, CliError> {
     let records = match id {
         Some(s) => vec![store.get_cpts(&cpts_id(&s)?).await.map_err(store_err)?],
-        None => store.list_cpts().await.map_err(store_err)?,
+        None => {
+            let mut all = store.list_cpts().await.map_err(store_err)?;
+            all.sort_by(|a, b| cpts_domain::registry::natural_cmp(a.id.as_str(), b.id.as_str()));
+            all
+        }
     };
     let mut out = format!("Alertes au {} (échéances dans les {days} jours et retards)\n", fr(on));
     let mut count = 0;

@@ -195,6 +195,8 @@ fn list_text(geo: &Geo, rules: &RuleSet, records: &[CptsRecord], on: Date) -> St
         ("Population", true),
         ("Taille", true),
     ]);
+    let mut records: Vec<&CptsRecord> = records.iter().collect();
+    records.sort_by(|a, b| cpts_domain::registry::natural_cmp(a.id.as_str(), b.id.as_str()));
     for r in records {
         let names: Vec<String> =
             r.territory.communes.iter().map(|c| geo.commune(c).map_or(c.to_string(), |x| x.name.clone())).collect();

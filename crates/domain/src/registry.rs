@@ -47,8 +47,8 @@ macro_rules! labelled {
                     .copied()
                     .find(|v| {
                         let label = crate::geo::fold(v.label()).replace(' ', "_");
-                        // Feminine forms: infirmière, pharmacienne, chirurgienne-dentiste…
-                        let feminine = [format!("{label}e"), format!("{label}ne"), label.replacen("ien_", "ienne_", 1), label.replacen("eur_", "euse_", 1)];
+                        // Feminine forms: infirmière, pharmacienne, chirurgienne-dentiste, coordinatrice…
+                        let feminine = [format!("{label}e"), format!("{label}ne"), label.replacen("ien_", "ienne_", 1), label.replacen("eur_", "euse_", 1), label.replace("teur", "trice")];
                         label == f || feminine.contains(&f) || crate::geo::fold(&format!("{v:?}")) == f.replace('_', "")
                     })
                     .ok_or_else(|| format!(
@@ -108,6 +108,41 @@ labelled!(
         ComitePilotage => "membre du comité de pilotage",
     }
 );
+
+/// Natural order of identifiers and names: digit runs compare as numbers, so « cpts-paris-5 »
+/// comes before « cpts-paris-10 ».
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut digits = None;
+        for (i, c) in s.char_indices() {
+            let d = c.is_ascii_digit();
+            if digits.is_some_and(|x| x != d) {
+                out.push((digits == Some(true), s.get(start..i).unwrap_or("")));
+                start = i;
+            }
+            digits = Some(d);
+        }
+        out.push((digits == Some(true), s.get(start..).unwrap_or("")));
+        out
+    }
+    let (x, y) = (chunks(a), chunks(b));
+    for (p, q) in x.iter().zip(&y) {
+        let o = match (p, q) {
+            // Numbers by value: fewer significant digits is smaller, then digit by digit.
+            ((true, m), (true, n)) => {
+                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                m.len().cmp(&n.len()).then_with(|| m.cmp(n))
+            }
+            ((_, m), (_, n)) => m.cmp(n),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    x.len().cmp(&y.len()).then_with(|| a.cmp(b))
+}
 
 /// The identity of a CPTS.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -399,6 +434,34 @@ pub fn check_mandates(mandates: &[Mandate]) -> Result<(), String> {
 mod tests {
     use super::*;
     use jiff::civil::date;
+
+    #[test]
+    fn governance_roles_in_feminine_and_masculine() {
+        for (typed, role) in [
+            ("présidente", Role::President),
+            ("Président", Role::President),
+            ("trésorière", Role::Tresorier),
+            ("secrétaire", Role::Secretaire),
+            ("coordinatrice", Role::Coordinateur),
+            ("Coordinateur", Role::Coordinateur),
+            ("membre du bureau", Role::Bureau),
+        ] {
+            assert_eq!(Role::parse(typed), Ok(role), "{typed}");
+        }
+        assert!(Role::parse("coordinatrix").is_err());
+    }
+
+    #[test]
+    fn identifiers_sort_in_natural_order() {
+        let mut ids =
+            vec!["cpts-paris-10", "cpts-paris-5", "projet-paris-7", "cpts-paris-18", "cpts-paris-05b", "cpts-lyon"];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            ids,
+            ["cpts-lyon", "cpts-paris-5", "cpts-paris-05b", "cpts-paris-10", "cpts-paris-18", "projet-paris-7"]
+        );
+        assert_eq!(natural_cmp("a-05", "a-5"), "a-05".cmp("a-5"), "equal numbers fall back to the text");
+    }
 
     fn geo() -> Geo {
         Geo::builtin().unwrap()

@@ -659,6 +659,13 @@ mod tests {
         let es = errors(&CASE.replace("population: 75000", "population: 0x10"));
         assert!(has(&es, "contract.population") && has(&es, "« 0x10 »"), "{es:?}");
         assert_eq!(errors(&CASE.replace("population: 75000", "population: 75 000")), Vec::<String>::new());
+        // French digit grouping, quoted or not, with the spaces a word processor puts there.
+        for grouped in ["\"75 000\"", "75\u{a0}000", "\"75\u{202f}000\""] {
+            assert_eq!(
+                errors(&CASE.replace("population: 75000", &format!("population: {grouped}"))),
+                Vec::<String>::new()
+            );
+        }
         let amended = CASE.replace(
             "  missions:\n",
             "  amendments: [{effective: 2021-01-01, population: 9223372036854775807}]\n  missions:\n",
