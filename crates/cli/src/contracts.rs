@@ -427,8 +427,9 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
                 && agreement.signed() < end
             {
                 return Err(usage(format!(
-                    "le contrat n° {} arrive à échéance le {} : le renouvellement prend effet à cette date au plus tôt",
+                    "le contrat n° {} court jusqu'au {} inclus : le renouvellement prend effet le {} au plus tôt",
                     prev.seq,
+                    cpts_engine::dates::day_before(end).map_or_else(|| fr(end), fr),
                     fr(end)
                 )));
             }
@@ -438,12 +439,12 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             store.sign_contract(&cid, &ev, h.len(), &agreement, &lines).await.map_err(store_err)?;
             let total = Cents::sum(lines.iter().map(|l| l.amount)).map_err(|e| CliError::Failed(e.to_string()))?;
             Ok(format!(
-                "Contrat ACI n° {seq} de {} signé le {} par {}, {} et la CPTS ; échéance le {}.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
+                "Contrat ACI n° {seq} de {} signé le {} par {}, {} et la CPTS, jusqu'au {} inclus.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
                 r.identity.name,
                 fr(agreement.signed()),
                 cpam,
                 ars,
-                c.anniversaries.last().map_or("?".into(), |d| fr(*d)),
+                c.anniversaries.last().and_then(|d| cpts_engine::dates::day_before(*d)).map_or("?".into(), fr),
                 lines.len(),
                 total
             ))

@@ -99,6 +99,7 @@ fn signed(d: &str, tag: &str) {
     let annex = temp(&format!("{tag}-annexe.yaml"), ANNEX.as_bytes());
     let out = ok(d, &sign_args(ID, path(&annex), "2021-01-01"));
     assert!(out.contains("signé le 01/01/2021 par CPAM Paris (75), ARS Île-de-France"), "{out}");
+    assert!(out.contains("jusqu'au 31/12/2025 inclus"), "{out}");
 }
 
 const HEADER: &str = "CPTS;Indicateur;Période;Valeur;Numérateur;Dénominateur";
@@ -357,7 +358,7 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
         import_golden(&d, &tag);
         // Inside the year: refused; by the ARS: refused.
         let e = refused(&d, &step("submit", "cpts", "Coordinatrice", "2021-12-01"));
-        assert!(e.contains("soumission le 01/12/2021 avant la fin de l'année 1 (01/01/2022)"), "{e}");
+        assert!(e.contains("soumission le 01/12/2021 avant la fin de l'année 1 (dernier jour : 31/12/2021)"), "{e}");
         assert!(!e.contains("sans valeur"), "{e}");
         let e = refused(&d, &step("submit", "ars", "Agent ARS", "2022-01-20"));
         assert!(e.contains("soumission réservée à la CPTS"), "{e}");

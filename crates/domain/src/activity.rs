@@ -204,7 +204,11 @@ impl Content {
                 why.push(format!("{at} : fin avant le début"));
             }
             if a.from >= end || a.to.is_some_and(|t| t < start) {
-                why.push(format!("{at} : hors de l'année {year} (du {} au {})", fr(start), fr(end)));
+                why.push(format!(
+                    "{at} : hors de l'année {year} (du {} au {})",
+                    fr(start),
+                    fr(cpts_engine::dates::day_before(end).unwrap_or(end))
+                ));
             }
         }
         let mut total = Some(Cents::ZERO);

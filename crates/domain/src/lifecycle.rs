@@ -339,9 +339,10 @@ pub fn check(history: &[Event], ev: &Event, facts: &Eligibility, today: Date) ->
     }
     if ev.step == Step::Expire {
         match facts.contract_end {
-            Some(end) if ev.date < end => {
-                why.push(format!("le contrat court jusqu'au {} : pas encore arrivé à échéance", fr(end)))
-            }
+            Some(end) if ev.date < end => why.push(format!(
+                "le contrat court jusqu'au {} inclus : pas encore arrivé à échéance",
+                fr(cpts_engine::dates::day_before(end).unwrap_or(end))
+            )),
             None => why.push("aucun contrat en cours".into()),
             _ => {}
         }
@@ -467,6 +468,11 @@ mod tests {
         assert_eq!(stage_on(&h, end, date(2024, 12, 1)), Some(Stage::Expired));
         assert_eq!(stage_on(&h, end, date(2019, 7, 1)), Some(Stage::ProjectValidated));
         assert_eq!(stage_on(&h, end, date(2018, 7, 1)), None);
+        // Recording the expiry early is refused, naming the term's last day.
+        let mut f = eligible();
+        f.contract_end = end;
+        let e = check(&h, &ev(Step::Expire, date(2024, 6, 1), Actor::Cpam), &f, date(2025, 1, 1)).unwrap_err();
+        assert!(e.to_string().contains("court jusqu'au 30/11/2024 inclus"), "{e}");
         let mut t = h.clone();
         t.push(ev(Step::Terminate, date(2022, 3, 1), Actor::Cpam));
         assert_eq!(stage_on(&t, end, date(2026, 1, 1)), Some(Stage::Terminated));

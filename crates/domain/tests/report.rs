@@ -138,6 +138,7 @@ expenses:
     let bad = "actions:\n  - {title: X, mission: qualite, from: 2021-02-01}\n  - {title: Y, mission: parcours, from: 2022-03-01}\n";
     let e = Report::draft(1, 1, 1, bad, &ctx).unwrap_err();
     assert_eq!(e.0.len(), 2, "{e:?}");
+    assert!(e.0[1].contains("hors de l'année 1 (du 01/01/2021 au 31/12/2021)"), "{e:?}");
 
     // Submitting without values: refused, naming the indicators.
     let e = r.act(Act::Soumettre, Actor::Cpts, "Coordinatrice", today, None, &ctx).unwrap_err();
