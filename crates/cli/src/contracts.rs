@@ -10,7 +10,7 @@ use cpts_domain::book::{Book, Op};
 use cpts_domain::calendar::{Alert, Urgency, calendar, contract_alerts};
 use cpts_domain::geo::Geo;
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Source, Status, component_label};
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source, Status, component_label};
 use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Stage, Step};
 use cpts_domain::registry::parties;
 use cpts_engine::dates::fr;
@@ -146,11 +146,19 @@ pub enum LedgerCmd {
     Pay {
         id: String,
         line: i64,
+        /// Date du virement
         #[arg(long)]
         on: Date,
-        /// Montant en euros (par défaut le reste dû)
+        /// Montant en euros (par défaut le reste dû) ; une ligne ACI se paie en une fois, les versements
+        /// des conventions et les remboursements peuvent être fractionnés
         #[arg(long)]
         amount: Option<String>,
+        /// Qui a payé (service ou agent du financeur ; pour un remboursement, la CPTS)
+        #[arg(long)]
+        by: String,
+        /// Référence du virement
+        #[arg(long)]
+        reference: Option<String>,
     },
 }
 
@@ -641,7 +649,7 @@ fn source_text(rules: &RuleSet, l: &Line) -> String {
     }
 }
 
-fn ledger_text(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: bool) -> String {
+fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Gates, on: Date, all: bool) -> String {
     let mut t = Table::new(&[
         ("N°", true),
         ("Échéance", false),
@@ -659,7 +667,7 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: bo
         }
         let mut status = s.label().to_string();
         if s == Status::Planned
-            && let Some(w) = l.waiting_for(gates)
+            && let Some(w) = l.waiting_for(gates, on)
         {
             status = format!("prévu ({w})");
         }
@@ -684,7 +692,32 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: bo
     for ((f, s), v) in by_funder {
         out.push_str(&format!("  {f} — {} : {}\n", s.label(), Cents::new(v)));
     }
+    let shown: Vec<String> = payments
+        .iter()
+        .filter(|p| p.on <= on)
+        .filter_map(|p| Some((p, lines.iter().find(|l| l.id == p.line)?)))
+        .map(|(p, l)| payment_text(p, l))
+        .collect();
+    if !shown.is_empty() {
+        out.push_str("\nPaiements :\n");
+        for x in shown {
+            out.push_str(&format!("  {x}\n"));
+        }
+    }
     out
+}
+
+/// One payment as a line of text: date, line, amount, who paid, the transfer's reference.
+fn payment_text(p: &Payment, l: &Line) -> String {
+    format!(
+        "{} ligne n° {} : {}{} — par {} — virement {}",
+        fr(p.on),
+        p.line,
+        Cents::new(p.amount.get().abs()),
+        if p.early(l) { format!(" (avant l'échéance du {})", fr(l.planned.due)) } else { String::new() },
+        if p.by.is_empty() { "(non renseigné)" } else { p.by.as_str() },
+        p.reference.as_deref().unwrap_or("(sans référence)")
+    )
 }
 
 async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<String, CliError> {
@@ -696,6 +729,7 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
                 return Ok(format!("Aucune ligne au grand livre de {cid}.\n"));
             }
             let gates = store.gates(&cid).await.map_err(store_err)?;
+            let payments = store.payment_records(&cid).await.map_err(store_err)?;
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
             let notes: String = store
                 .contracts(&cid, &r.identity.name)
@@ -707,7 +741,7 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
             Ok(format!(
                 "{} ({cid})\n{notes}{}",
                 r.identity.name,
-                ledger_text(rules, &lines, &gates, on.unwrap_or_else(today), all)
+                ledger_text(rules, &lines, &payments, &gates, on.unwrap_or_else(today), all)
             ))
         }
         LedgerCmd::Explain { id, line } => {
@@ -715,12 +749,12 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
             let lines = store.ledger(&cid).await.map_err(store_err)?;
             let l = lines.iter().find(|l| l.id == line).ok_or_else(|| usage(format!("ligne n° {line} introuvable")))?;
             let payments: Vec<String> = store
-                .payments(&cid)
+                .payment_records(&cid)
                 .await
                 .map_err(store_err)?
-                .into_iter()
-                .filter(|(id, _, _)| *id == line)
-                .map(|(_, d, a)| format!("  payé le {} : {a}", fr(d)))
+                .iter()
+                .filter(|p| p.line == line)
+                .map(|p| format!("  {}", payment_text(p, l)))
                 .collect();
             Ok(format!(
                 "Ligne n° {line} — {}\nFinanceur : {}\nÉchéance : {} — montant {}\n{}\n{}{}",
@@ -733,7 +767,7 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
                 l.cancelled.map(|d| format!("Annulée le {} (échéancier recalculé)\n", fr(d))).unwrap_or_default()
             ))
         }
-        LedgerCmd::Pay { id, line, on, amount } => {
+        LedgerCmd::Pay { id, line, on, amount, by, reference } => {
             let cid = cpts_id(&id)?;
             let lines = store.ledger(&cid).await.map_err(store_err)?;
             let l = lines.iter().find(|l| l.id == line).ok_or_else(|| usage(format!("ligne n° {line} introuvable")))?;
@@ -741,21 +775,22 @@ async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<St
                 Some(s) => euros(&s)?,
                 None => Cents::new(l.remaining().get().abs()),
             };
+            let payment = Payment { line, amount, on, by, reference };
             match &l.planned.source {
                 Source::Aci { contract, .. } => {
                     let r = store.get_cpts(&cid).await.map_err(store_err)?;
                     let (book, version) =
                         store.book(&cid, &r.identity.name, Some(*contract)).await.map_err(store_err)?;
                     let today = today();
-                    let o = book.decide(&Op::Pay { line, amount, on }, rules, today).map_err(usage)?;
+                    let o = book.decide(&Op::Pay(payment), rules, today).map_err(usage)?;
                     store.save_outcome(&cid, version, &book.agreement, &o, None, today).await.map_err(store_err)?;
                     Ok(format!("{}\n", o.summary))
                 }
                 Source::Convention { .. } => {
                     let gates = store.gates(&cid).await.map_err(store_err)?;
-                    let signed = l.check_payment(amount, on, today(), &gates).map_err(usage)?;
-                    store.pay_line(&cid, line, signed, on).await.map_err(store_err)?;
-                    Ok(format!("Paiement de {amount} enregistré sur la ligne n° {line}.\n"))
+                    let paid = l.pay(&payment, today(), &gates).map_err(usage)?;
+                    store.pay_line(&cid, &paid).await.map_err(store_err)?;
+                    Ok(format!("{}\n", cpts_domain::book::paid_summary(l, &paid)))
                 }
             }
         }
@@ -884,7 +919,7 @@ async fn alerts_of(
                 ),
             }),
             Status::Planned
-                if cpts_engine::dates::days_between(on, l.planned.due) <= days && l.waiting_for(&gates).is_none() =>
+                if cpts_engine::dates::days_between(on, l.planned.due) <= days && l.waiting_for(&gates, on).is_none() =>
             {
                 out.push(Alert {
                     date: l.planned.due,

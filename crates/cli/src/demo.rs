@@ -172,7 +172,14 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
             // The first half was paid two weeks after the start (synthetic).
             if let Some(line) = store.ledger(&cid).await.map_err(failed)?.first() {
                 let on = months(start, 0).checked_add(jiff::Span::new().days(14)).unwrap_or(start);
-                store.pay_line(&cid, line.id, line.planned.amount, on).await.map_err(failed)?;
+                let pay = cpts_domain::ledger::Payment {
+                    line: line.id,
+                    amount: line.planned.amount,
+                    on,
+                    by: format!("{} (DÉMONSTRATION)", grant.funder),
+                    reference: None,
+                };
+                store.pay_line(&cid, &pay).await.map_err(failed)?;
             }
         }
         if let Some(sign) = sign {
@@ -273,7 +280,14 @@ async fn pay_due(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str) -> Re
             (l.status(DEMO_DAY, &book.gates) == Status::Due && on <= DEMO_DAY).then_some((l, on))
         });
         let Some((l, on)) = due else { break };
-        step(store, rules, cid, name, Op::Pay { line: l.id, amount: l.remaining(), on }).await?;
+        let pay = cpts_domain::ledger::Payment {
+            line: l.id,
+            amount: l.remaining(),
+            on,
+            by: format!("{} (DÉMONSTRATION)", book.agreement.cpam),
+            reference: None,
+        };
+        step(store, rules, cid, name, Op::Pay(pay)).await?;
     }
     Ok(())
 }

@@ -430,6 +430,13 @@ fn governance_history_and_structures_from_the_command_line() {
     assert!(text(&cpts(&["--db", &d, "structures", "list", "cpts-paris-14"])).0.contains("1 structure(s)"));
 }
 
+/// `ledger pay` paid by the CPAM's accounting office, with more options.
+fn pay_args<'a>(id: &'a str, line: &'a str, on: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["ledger", "pay", id, line, "--on", on, "--by", "CPAM Paris, agence comptable"];
+    args.extend_from_slice(more);
+    args
+}
+
 #[test]
 fn from_interest_to_contract_payments_and_termination() {
     let d = db("lifecycle.sqlite");
@@ -502,13 +509,26 @@ fn from_interest_to_contract_payments_and_termination() {
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect();
     assert_eq!(due.len(), 2, "{ledger}");
-    let e = refused(&d, &["ledger", "pay", id, &due[0], "--on", "2020-02-01", "--amount", "999999"]);
+    let e = refused(&d, &pay_args(id, &due[0], "2020-02-01", &["--amount", "999999"]));
     assert!(e.contains("supérieur au reste dû"), "{e}");
+    // An ACI line is paid in one transfer: a part is refused with the rule.
+    let e = refused(&d, &pay_args(id, &due[0], "2020-02-01", &["--amount", "1000"]));
+    assert!(e.contains("une ligne ACI se règle en une fois"), "{e}");
+    // Who paid is required.
+    let e = refused(&d, &["ledger", "pay", id, &due[0], "--on", "2020-02-01"]);
+    assert!(e.contains("--by"), "{e}");
     for line in &due {
-        ok(&d, &["ledger", "pay", id, line, "--on", "2020-02-01"]);
+        ok(&d, &pay_args(id, line, "2020-02-01", &["--reference", "VIR-2020-0042"]));
     }
-    let e = refused(&d, &["ledger", "pay", id, &due[0], "--on", "2020-02-02"]);
+    let e = refused(&d, &pay_args(id, &due[0], "2020-02-02", &[]));
     assert!(e.contains("déjà entièrement réglée"), "{e}");
+    // Who paid and the transfer's reference are shown with each payment.
+    let ledger = ok(&d, &["ledger", "show", id, "--on", "2020-02-01"]);
+    assert!(
+        ledger.contains("Paiements :")
+            && ledger.contains("par CPAM Paris, agence comptable — virement VIR-2020-0042"),
+        "{ledger}"
+    );
 
     // An amendment dated before the contract is refused; a valid one is recorded.
     let bad = temp("avenant-bad.yaml", b"effective: 2019-06-01\npopulation: 45000\n");

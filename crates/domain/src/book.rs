@@ -8,9 +8,10 @@ use cpts_engine::dates::fr;
 use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
+use cpts_engine::schedule::PaymentKind;
 
 use crate::agreement::Agreement;
-use crate::ledger::{Changes, Gates, Line, Planned, aci_plan, reconcile};
+use crate::ledger::{Changes, Gates, Line, Payment, Planned, Source, aci_plan, reconcile};
 
 /// What can happen to a signed contract.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,11 +37,8 @@ pub enum Op {
         on: Date,
         results: YearIn,
     },
-    Pay {
-        line: i64,
-        amount: Cents,
-        on: Date,
-    },
+    /// A funder's payment (or the CPTS's repayment) on one of the contract's lines.
+    Pay(Payment),
 }
 
 #[derive(Clone, Debug)]
@@ -56,10 +54,28 @@ pub struct Book {
 pub struct Outcome {
     pub agreement: Agreement,
     pub changes: Changes,
-    /// A payment to record: line, signed amount, date.
-    pub payment: Option<(i64, Cents, Date)>,
+    /// A payment to record (amount signed like its line).
+    pub payment: Option<Payment>,
     /// Summary for the user, in French.
     pub summary: String,
+}
+
+/// What the user is told once a payment is recorded.
+pub fn paid_summary(l: &Line, p: &Payment) -> String {
+    let mut s = format!("Paiement de {} enregistré sur la ligne n° {} (par {}", Cents::new(p.amount.get().abs()), p.line, p.by);
+    if let Some(r) = &p.reference {
+        s.push_str(&format!(", virement {r}"));
+    }
+    s.push(')');
+    if p.early(l) {
+        s.push_str(&format!(", avant l'échéance du {}", fr(l.planned.due)));
+    }
+    let rest = Cents::new(l.remaining().get().saturating_sub(p.amount.get()).abs());
+    if rest != Cents::ZERO {
+        s.push_str(&format!(" ; reste dû {rest}"));
+    }
+    s.push('.');
+    s
 }
 
 fn joined(es: Vec<cpts_engine::input::InputError>) -> String {
@@ -75,19 +91,30 @@ impl Book {
 
     pub fn decide(&self, op: &Op, rules: &RuleSet, today: Date) -> Result<Outcome, String> {
         let a = &self.agreement;
-        if let Op::Pay { line, amount, on } = op {
+        if let Op::Pay(p) = op {
+            let line = p.line;
             let l = self
                 .lines
                 .iter()
-                .find(|l| l.id == *line)
+                .find(|l| l.id == line)
                 .ok_or_else(|| format!("ligne n° {line} introuvable dans ce contrat"))?;
-            let signed = l.check_payment(*amount, *on, today, &self.gates)?;
-            return Ok(Outcome {
-                agreement: a.clone(),
-                changes: Changes::default(),
-                payment: Some((*line, signed, *on)),
-                summary: format!("Paiement de {amount} enregistré sur la ligne n° {line}."),
-            });
+            // No ACI money before the contract, except the lettre d'intention payment, owed
+            // from the letter's validation (its due date).
+            let opens = match &l.planned.source {
+                Source::Aci { kind: PaymentKind::OneOff, .. } => l.planned.due,
+                _ => a.signed(),
+            };
+            if p.on < opens {
+                return Err(format!(
+                    "paiement daté du {} avant {} ({}) : rien n'était dû",
+                    fr(p.on),
+                    if opens == a.signed() { "la signature du contrat" } else { "la validation de la lettre d'intention" },
+                    fr(opens)
+                ));
+            }
+            let paid = l.pay(p, today, &self.gates)?;
+            let summary = paid_summary(l, &paid);
+            return Ok(Outcome { agreement: a.clone(), changes: Changes::default(), payment: Some(paid), summary });
         }
         let future = |d: Date| {
             if d > today {
@@ -120,7 +147,7 @@ impl Book {
                 let (n, c) = a.release_year(*year, *on, results.clone(), rules).map_err(joined)?;
                 (n, c, format!("Rapport de l'année {year} validé : ses soldes deviennent exigibles."))
             }
-            Op::Pay { .. } => return Err("opération inattendue".into()),
+            Op::Pay(_) => return Err("opération inattendue".into()),
         };
         let plan = aci_plan(rules, &c, next.seq, &next.cpam).map_err(|e| e.to_string())?;
         let changes = reconcile(&self.lines, &plan, c.terminated.is_some(), today)?;
@@ -138,13 +165,13 @@ impl Book {
         for (id, p) in (first..).zip(o.changes.insert) {
             self.lines.push(Line { id, planned: p, paid: Cents::ZERO, cancelled: None });
         }
-        if let Some((id, amount, _)) = o.payment
-            && let Some(l) = self.lines.iter_mut().find(|l| l.id == id)
+        if let Some(p) = &o.payment
+            && let Some(l) = self.lines.iter_mut().find(|l| l.id == p.line)
         {
-            l.paid = Cents::new(l.paid.get().saturating_add(amount.get()));
+            l.paid = Cents::new(l.paid.get().saturating_add(p.amount.get()));
         }
-        for y in o.agreement.released.keys() {
-            self.gates.released.insert((o.agreement.seq, *y));
+        for (y, on) in &o.agreement.released {
+            self.gates.released.insert((o.agreement.seq, *y), *on);
         }
         for y in o.agreement.results.keys() {
             self.gates.reported.insert((o.agreement.seq, *y));

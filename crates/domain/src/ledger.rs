@@ -19,6 +19,8 @@ use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 use cpts_engine::schedule::{PaymentKind, schedule};
 
+use crate::text::{self, Kind};
+
 /// A line's status, derived on a date.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -73,10 +75,38 @@ pub struct Line {
 /// What gates a line beyond its date.
 #[derive(Clone, Debug, Default)]
 pub struct Gates {
-    /// ACI contract years whose activity report is validated (contract seq, year).
-    pub released: BTreeSet<(i64, u8)>,
+    /// ACI contract years whose activity report is validated (contract seq, year), with the
+    /// validation date: a balance is fixed, so payable, from that day on.
+    pub released: BTreeMap<(i64, u8), Date>,
     /// Contract years whose indicator results are known (else the variable part is a hypothesis).
     pub reported: BTreeSet<(i64, u8)>,
+}
+
+impl Gates {
+    /// The year's report was validated on or before `on`.
+    pub fn released_on(&self, contract: i64, year: u8, on: Date) -> bool {
+        self.released.get(&(contract, year)).is_some_and(|d| *d <= on)
+    }
+}
+
+/// A payment as the funder made it: on which line, how much, when, who paid and the
+/// transfer's reference. Once decided, `amount` carries the line's sign (a repayment is negative).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payment {
+    pub line: i64,
+    pub amount: Cents,
+    pub on: Date,
+    /// Who paid (the funder's agent or service; for a repayment, the CPTS).
+    pub by: String,
+    /// The bank transfer's reference, when known.
+    pub reference: Option<String>,
+}
+
+impl Payment {
+    /// Paid before the line's due date (allowed for a line whose amount is fixed; shown).
+    pub fn early(&self, line: &Line) -> bool {
+        self.on < line.planned.due
+    }
 }
 
 impl Line {
@@ -84,11 +114,21 @@ impl Line {
         Cents::new(self.planned.amount.get().saturating_sub(self.paid.get()))
     }
 
-    /// Why the line is not due yet on `today` (None: due, if its date has come).
-    pub fn waiting_for(&self, gates: &Gates) -> Option<String> {
-        let Source::Aci { contract, year, component, kind } = &self.planned.source else { return None };
-        let settles = matches!(kind, PaymentKind::Balance | PaymentKind::Settlement);
-        if settles && !gates.released.contains(&(*contract, *year)) {
+    /// The ACI report year whose validation fixes this line's amount (balances, settlements,
+    /// variable parts and crisis activations are all paid as balances or settlements).
+    pub fn gated_by(&self) -> Option<(i64, u8)> {
+        match &self.planned.source {
+            Source::Aci { contract, year, kind: PaymentKind::Balance | PaymentKind::Settlement, .. } => {
+                Some((*contract, *year))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why the line is not due yet on `on` (None: due, if its date has come).
+    pub fn waiting_for(&self, gates: &Gates, on: Date) -> Option<String> {
+        let Source::Aci { contract, year, component, .. } = &self.planned.source else { return None };
+        if self.gated_by().is_some() && !gates.released_on(*contract, *year, on) {
             return Some(format!("rapport d'activité de l'année {year} à valider"));
         }
         let results = component.ends_with(".variable");
@@ -108,11 +148,27 @@ impl Line {
         if self.planned.amount.is_negative() {
             return Status::ToRepay;
         }
-        if self.planned.due <= today && self.waiting_for(gates).is_none() { Status::Due } else { Status::Planned }
+        if self.planned.due <= today && self.waiting_for(gates, today).is_none() { Status::Due } else { Status::Planned }
     }
 
-    /// Check a payment (a positive amount; for a line to repay, the amount repaid).
-    pub fn check_payment(&self, amount: Cents, on: Date, today: Date, gates: &Gates) -> Result<Cents, String> {
+    /// Decide a payment on this line (a positive amount; for a line to repay, the amount
+    /// repaid). Returns the payment to record, its amount signed like the line's.
+    ///
+    /// Rules (rules/aci/README.md, « Conventions »): a balance is paid only once the report
+    /// that fixes it is validated, and not dated before that validation; a payment before the
+    /// due date is accepted for any other line (its amount is fixed: the ledger records what
+    /// the funder did); an ACI line is paid in one transfer, while a convention's installment
+    /// and a repayment may come in parts.
+    pub fn pay(&self, p: &Payment, today: Date, gates: &Gates) -> Result<Payment, String> {
+        text::check("payé par", &p.by, Kind::Name)?;
+        if p.by.trim().is_empty() {
+            return Err("payeur manquant : qui a fait le virement (service ou agent du financeur) ?".into());
+        }
+        text::check_opt("référence du virement", p.reference.as_deref(), Kind::Line)?;
+        if p.line != self.id {
+            return Err(format!("paiement de la ligne n° {} présenté sur la ligne n° {}", p.line, self.id));
+        }
+        let (amount, on) = (p.amount, p.on);
         if self.cancelled.is_some() {
             return Err("ligne annulée : aucun paiement possible".into());
         }
@@ -130,20 +186,42 @@ impl Line {
         if signed.get().unsigned_abs() > remaining.get().unsigned_abs() {
             return Err(format!("paiement de {amount} supérieur au reste dû ({})", Cents::new(remaining.get().abs())));
         }
-        if !self.planned.amount.is_negative() {
-            // A funder pays a line in full; only repayments may come in several parts. (Partial
-            // payments would leave advances half-paid that a later recomputation could not net.)
-            if signed != remaining {
-                return Err(format!("paiement partiel : la ligne est payée en une fois ({remaining})"));
-            }
-            if on < self.planned.due {
-                return Err(format!("paiement le {} avant l'échéance du {}", fr(on), fr(self.planned.due)));
-            }
-            if let Some(w) = self.waiting_for(gates) {
-                return Err(format!("ligne non exigible : {w}"));
+        if let Some((contract, year)) = self.gated_by() {
+            match gates.released.get(&(contract, year)) {
+                None => {
+                    return Err(format!(
+                        "ligne non exigible : ce solde est fixé par le rapport d'activité de l'année {year}, pas encore validé"
+                    ));
+                }
+                Some(v) if on < *v => {
+                    return Err(format!(
+                        "paiement daté du {} avant la validation du rapport d'activité de l'année {year} le {} : ce solde n'était pas encore fixé",
+                        fr(on),
+                        fr(*v)
+                    ));
+                }
+                Some(_) => {}
             }
         }
-        Ok(signed)
+        if !self.planned.amount.is_negative() {
+            if let Some(w) = self.waiting_for(gates, today) {
+                return Err(format!("ligne non exigible : {w}"));
+            }
+            if matches!(self.planned.source, Source::Aci { .. }) && signed != remaining {
+                return Err(format!(
+                    "paiement partiel de {amount} refusé : une ligne ACI se règle en une fois, pour son montant ({remaining}) \
+                     (convention cpts : un versement partiel ne pourrait pas être rapproché lors d'un recalcul de l'échéancier) ; \
+                     seuls les versements des conventions et les remboursements peuvent être fractionnés"
+                ));
+            }
+        }
+        Ok(Payment {
+            line: self.id,
+            amount: signed,
+            on,
+            by: p.by.trim().to_string(),
+            reference: p.reference.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
+        })
     }
 }
 

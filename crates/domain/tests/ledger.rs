@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
-use cpts_domain::ledger::{Gates, Line, Source, Status};
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source, Status};
 use cpts_engine::explain::Explanation;
 use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
 use cpts_engine::rate::Dec;
 use cpts_engine::rules::RuleSet;
-use cpts_engine::schedule::schedule;
+use cpts_engine::schedule::{PaymentKind, schedule};
 use jiff::civil::{Date, date};
 use proptest::prelude::*;
 
@@ -27,6 +27,10 @@ missions:
   - {code: prevention, fixed: 12345.67, variable: 0}
   - {code: qualite, fixed: 9000, variable: 0}
 ";
+
+fn pay(line: i64, amount: Cents, on: Date) -> Payment {
+    Payment { line, amount, on, by: "CPAM test".into(), reference: Some("VIR-1".into()) }
+}
 
 fn day(offset: u16) -> Date {
     date(2020, 1, 1).checked_add(jiff::Span::new().days(i64::from(offset))).unwrap()
@@ -119,8 +123,8 @@ proptest! {
                     // Mostly a due line paid in full today (or a repayment), sometimes anything.
                     let open: Vec<&Line> = book.lines.iter().filter(|x| matches!(x.status(today, &book.gates), Status::Due | Status::ToRepay)).collect();
                     match open.get(usize::from(l) % open.len().max(1)) {
-                        Some(x) if a % 4 != 0 => Op::Pay { line: x.id, amount: Cents::new(x.remaining().get().abs()), on: today },
-                        _ => Op::Pay { line: i64::from(l % 40) + 1, amount: Cents::new(i64::from(a)), on: day(d).min(today) },
+                        Some(x) if a % 4 != 0 => Op::Pay(pay(x.id, Cents::new(x.remaining().get().abs()), today)),
+                        _ => Op::Pay(pay(i64::from(l % 40) + 1, Cents::new(i64::from(a)), day(d).min(today))),
                     }
                 }
             };
@@ -162,12 +166,12 @@ fn termination_after_advances_asks_for_repayment() {
         book.lines.iter().filter(|l| l.status(today, &gates) == Status::Due).map(|l| (l.id, l.remaining())).collect();
     assert_eq!(due.len(), 2, "{:#?}", book.lines);
     for (id, amount) in due {
-        let o = book.decide(&Op::Pay { line: id, amount, on: today }, &rules, today).unwrap();
+        let o = book.decide(&Op::Pay(pay(id, amount, today)), &rules, today).unwrap();
         book.apply(o, today);
     }
     // A payment larger than due is refused.
     let first = book.lines[0].id;
-    assert!(book.decide(&Op::Pay { line: first, amount: Cents::new(1), on: today }, &rules, today).is_err());
+    assert!(book.decide(&Op::Pay(pay(first, Cents::new(1), today)), &rules, today).is_err());
     // Terminated on 1 July 2020: the year is settled on that date.
     let o = book
         .decide(&Op::Terminate { on: date(2020, 7, 1), reason: "missions non mises en œuvre".into() }, &rules, today)
@@ -187,4 +191,94 @@ fn termination_after_advances_asks_for_repayment() {
         .unwrap();
     assert_eq!(acc.planned.amount, Cents::new(-581_967));
     check_invariants(&book, &rules);
+}
+
+fn open_book(rules: &RuleSet) -> Book {
+    let (agreement, _) = Agreement::new(1, "CPTS test", ANNEX, "CPAM test", "ARS test", rules).unwrap();
+    let plan = Book::open(&agreement, rules).unwrap();
+    let lines =
+        plan.into_iter().zip(1..).map(|(p, id)| Line { id, planned: p, paid: Cents::ZERO, cancelled: None }).collect();
+    Book { agreement, lines, gates: Gates::default() }
+}
+
+fn line_of<'a>(book: &'a Book, year: u8, component: &str, kind: PaymentKind) -> &'a Line {
+    book.lines
+        .iter()
+        .find(|l| {
+            l.cancelled.is_none()
+                && matches!(&l.planned.source, Source::Aci { year: y, component: c, kind: k, .. } if *y == year && c == component && *k == kind)
+        })
+        .unwrap_or_else(|| panic!("no {component} {kind:?} line for year {year}: {:#?}", book.lines))
+}
+
+#[test]
+fn a_balance_is_paid_only_once_its_report_is_validated_and_not_dated_before() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut book = open_book(&rules);
+    let today = date(2021, 12, 1);
+    let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
+    book.apply(o, today);
+    let balance = line_of(&book, 1, "acces_soins.variable", PaymentKind::Balance).id;
+    // Before the year-1 report is validated: refused, whatever the payment's date.
+    let e = book.decide(&Op::Pay(pay(balance, Cents::new(1), date(2021, 2, 1))), &rules, today).unwrap_err();
+    assert!(e.contains("rapport d'activité de l'année 1, pas encore validé"), "{e}");
+    let results = YearIn { values: BTreeMap::from([("mt".to_string(), Dec::parse("80").unwrap())]), ..YearIn::default() };
+    let o = book.decide(&Op::Release { year: 1, on: date(2021, 11, 29), results }, &rules, today).unwrap();
+    book.apply(o, today);
+    assert_eq!(book.gates.released.get(&(1, 1)), Some(&date(2021, 11, 29)));
+    let l = line_of(&book, 1, "acces_soins.variable", PaymentKind::Balance).clone();
+    // Validated on 29/11/2021: a payment dated 10/12/2020 (before the validation) is refused…
+    let e = book.decide(&Op::Pay(pay(l.id, l.remaining(), date(2020, 12, 10))), &rules, today).unwrap_err();
+    assert!(e.contains("avant la validation du rapport d'activité de l'année 1 le 29/11/2021"), "{e}");
+    // …and the balance is not due as of a date before the validation either.
+    assert_eq!(l.status(date(2021, 6, 1), &book.gates), Status::Planned);
+    assert_eq!(l.status(date(2021, 11, 29), &book.gates), Status::Due);
+    // On or after the validation: accepted, with who paid and the transfer's reference.
+    let o = book.decide(&Op::Pay(pay(l.id, l.remaining(), date(2021, 11, 30))), &rules, today).unwrap();
+    let p = o.payment.clone().unwrap();
+    assert_eq!((p.by.as_str(), p.reference.as_deref()), ("CPAM test", Some("VIR-1")));
+    assert!(o.summary.contains("par CPAM test, virement VIR-1"), "{}", o.summary);
+}
+
+#[test]
+fn early_and_partial_payments_follow_explicit_rules() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut book = open_book(&rules);
+    let today = date(2021, 3, 1);
+    let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
+    book.apply(o, today);
+    // The year-2 operating advance, due at the anniversary of 15/01/2021, paid three days before: accepted.
+    let adv = line_of(&book, 2, "operating", PaymentKind::Advance).clone();
+    assert_eq!(adv.planned.due, date(2021, 1, 15));
+    let early = pay(adv.id, adv.remaining(), date(2021, 1, 12));
+    let o = book.decide(&Op::Pay(early.clone()), &rules, today).unwrap();
+    assert!(o.summary.contains("avant l'échéance du 15/01/2021"), "{}", o.summary);
+    assert!(o.payment.as_ref().unwrap().early(&adv));
+    // An ACI line is paid in one transfer: a part is refused, saying why.
+    let full = line_of(&book, 1, "operating", PaymentKind::Full).clone();
+    let e = book.decide(&Op::Pay(pay(full.id, Cents::new(100_000), today)), &rules, today).unwrap_err();
+    assert!(e.contains("paiement partiel") && e.contains("se règle en une fois"), "{e}");
+    // Nothing is owed before the signature (15/01/2020).
+    let e = book.decide(&Op::Pay(pay(full.id, full.remaining(), date(2020, 1, 10))), &rules, today).unwrap_err();
+    assert!(e.contains("avant la signature du contrat"), "{e}");
+    // Who paid is required.
+    let mut nobody = pay(full.id, full.remaining(), today);
+    nobody.by = "  ".into();
+    assert!(book.decide(&Op::Pay(nobody), &rules, today).unwrap_err().contains("payeur manquant"));
+
+    // A convention's installment may be paid early and in parts.
+    let conv = Convention {
+        kind: FunderKind::Ars,
+        funder: "ARS test".into(),
+        purpose: "Phase 1".into(),
+        amount: Cents::new(3_000_000),
+        start: date(2021, 1, 1),
+        end: date(2022, 1, 1),
+        deliverables: vec![],
+        installments: vec![(date(2021, 3, 4), Cents::new(3_000_000))],
+    };
+    let planned = conv.plan(1).remove(0);
+    let line = Line { id: 99, planned, paid: Cents::ZERO, cancelled: None };
+    let part = line.pay(&pay(99, Cents::new(1_000_000), date(2021, 3, 1)), today, &Gates::default()).unwrap();
+    assert_eq!(part.amount, Cents::new(1_000_000));
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
 use cpts_domain::book::{Book, Outcome};
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Planned, Source};
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Planned, Source};
 use cpts_domain::lifecycle::{Actor, Event, Stage, Step};
 use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
@@ -373,7 +373,7 @@ impl Store {
 
     /// What releases lines beyond their dates.
     pub async fn gates(&self, id: &CptsId) -> Result<Gates> {
-        let rows = sqlx::query("SELECT contract_seq, year FROM year_release WHERE cpts_id = $1")
+        let rows = sqlx::query("SELECT contract_seq, year, released_on FROM year_release WHERE cpts_id = $1")
             .bind(id.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -381,7 +381,7 @@ impl Store {
         for r in &rows {
             let y = u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()))?;
             // Validation brings the results: balances and variable parts are both released.
-            g.released.insert((r.try_get("contract_seq")?, y));
+            g.released.insert((r.try_get("contract_seq")?, y), date(&r.try_get::<String, _>("released_on")?)?);
             g.reported.insert((r.try_get("contract_seq")?, y));
         }
         Ok(g)
@@ -519,19 +519,14 @@ impl Store {
             }
         }
         Store::insert_lines(tx, id, &o.changes.insert).await?;
-        if let Some((line, amount, on)) = o.payment {
-            Store::insert_payment(tx, id, line, amount, on).await?;
+        if let Some(p) = &o.payment {
+            Store::insert_payment(tx, id, p).await?;
         }
         Ok(())
     }
 
-    async fn insert_payment(
-        tx: &mut Transaction<'_, Any>,
-        id: &CptsId,
-        line: i64,
-        amount: Cents,
-        on: Date,
-    ) -> Result<()> {
+    async fn insert_payment(tx: &mut Transaction<'_, Any>, id: &CptsId, p: &Payment) -> Result<()> {
+        let (line, amount) = (p.line, p.amount);
         // Guarded: the line must still be live and not be overpaid by this payment.
         let done = sqlx::query("UPDATE ledger_line SET paid = paid + $1 WHERE cpts_id = $2 AND id = $3 AND cancelled_on IS NULL AND ABS(paid + $1) <= ABS(amount)")
             .bind(amount.get())
@@ -548,25 +543,25 @@ impl Store {
             .fetch_one(&mut **tx)
             .await?;
         let seq = row.try_get::<i64, _>("n")? + 1;
-        sqlx::query(
-            "INSERT INTO payment (cpts_id, line_id, seq, paid_on, amount, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id.as_str())
-        .bind(line)
-        .bind(seq)
-        .bind(on.to_string())
-        .bind(amount.get())
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("INSERT INTO payment (cpts_id, line_id, seq, paid_on, amount, recorded_at, paid_by, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(id.as_str())
+            .bind(line)
+            .bind(seq)
+            .bind(p.on.to_string())
+            .bind(amount.get())
+            .bind(now())
+            .bind(&p.by)
+            .bind(p.reference.as_deref())
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
-    /// Record a payment on a convention's line (checked by `Line::check_payment`).
-    pub async fn pay_line(&self, id: &CptsId, line: i64, signed: Cents, on: Date) -> Result<()> {
+    /// Record a payment on a convention's line (decided by `Line::pay`).
+    pub async fn pay_line(&self, id: &CptsId, p: &Payment) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
-        Store::insert_payment(&mut tx, id, line, signed, on).await?;
+        Store::insert_payment(&mut tx, id, p).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -586,6 +581,28 @@ impl Store {
                     date(&r.try_get::<String, _>("paid_on")?)?,
                     Cents::new(r.try_get("amount")?),
                 ))
+            })
+            .collect()
+    }
+
+    /// Payments recorded on a CPTS's lines with who paid and the transfer's reference, by date
+    /// (`by` is empty for payments recorded before the payer was asked for).
+    pub async fn payment_records(&self, id: &CptsId) -> Result<Vec<Payment>> {
+        let rows = sqlx::query(
+            "SELECT line_id, paid_on, amount, paid_by, reference FROM payment WHERE cpts_id = $1 ORDER BY paid_on, line_id, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Payment {
+                    line: r.try_get("line_id")?,
+                    amount: Cents::new(r.try_get("amount")?),
+                    on: date(&r.try_get::<String, _>("paid_on")?)?,
+                    by: r.try_get::<Option<String>, _>("paid_by")?.unwrap_or_default(),
+                    reference: r.try_get("reference")?,
+                })
             })
             .collect()
     }

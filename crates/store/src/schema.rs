@@ -254,6 +254,15 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         )",
         ],
     ),
+    (
+        5,
+        "payments: who paid and the transfer's reference",
+        &[
+            // NULL on payments recorded before: nobody said who paid.
+            "ALTER TABLE payment ADD COLUMN paid_by TEXT",
+            "ALTER TABLE payment ADD COLUMN reference TEXT",
+        ],
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -10,14 +10,14 @@ use common::{ev, identity, stores};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::{Convention, FunderKind, Source, Status};
+use cpts_domain::ledger::{Convention, FunderKind, Payment, Source, Status};
 use cpts_domain::lifecycle::{Actor, Step};
 use cpts_engine::explain::Explanation;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 use cpts_engine::schedule::schedule;
 use cpts_store::StoreError;
-use jiff::civil::date;
+use jiff::civil::{Date, date};
 
 const ANNEX: &str = "signed: 2020-01-15
 population: 38000
@@ -26,6 +26,10 @@ missions:
   - {code: parcours, fixed: 15000, variable: 0}
   - {code: prevention, fixed: 12000, variable: 0}
 ";
+
+fn pay(line: i64, amount: Cents, on: Date) -> Payment {
+    Payment { line, amount, on, by: "CPAM Paris (75)".into(), reference: Some("VIR-2020-0042".into()) }
+}
 
 #[tokio::test]
 async fn a_contract_and_its_ledger_live_and_end() {
@@ -59,7 +63,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
         let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         let first = book.lines.iter().find(|l| l.planned.due == date(2020, 1, 15)).unwrap().id;
         let o = book
-            .decide(&Op::Pay { line: first, amount: Cents::new(5_000_000), on: date(2020, 1, 20) }, &rules, today)
+            .decide(&Op::Pay(pay(first, Cents::new(5_000_000), date(2020, 1, 20))), &rules, today)
             .unwrap();
         store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
         // The same decision saved again against the old version: refused, nothing written.
@@ -67,6 +71,9 @@ async fn a_contract_and_its_ledger_live_and_end() {
         assert!(matches!(again, Err(StoreError::Conflict { .. })), "{engine}: {again:?}");
         let paid = store.payments(&id).await.unwrap();
         assert_eq!(paid, vec![(first, date(2020, 1, 20), Cents::new(5_000_000))], "{engine}");
+        // Who paid and the transfer's reference are kept with the payment.
+        let records = store.payment_records(&id).await.unwrap();
+        assert_eq!(records, vec![pay(first, Cents::new(5_000_000), date(2020, 1, 20))], "{engine}");
 
         // Amendment then termination; the ledger adds up to the engine's entitlement throughout.
         let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
@@ -126,9 +133,9 @@ async fn conventions_and_their_payments() {
         let lines = store.ledger(&id).await.unwrap();
         assert_eq!(lines.len(), 2);
         assert!(matches!(lines[0].planned.source, Source::Convention { convention: 1, installment: 1 }));
-        store.pay_line(&id, lines[0].id, Cents::new(1_500_000), date(2021, 3, 10)).await.unwrap();
+        store.pay_line(&id, &pay(lines[0].id, Cents::new(1_500_000), date(2021, 3, 10))).await.unwrap();
         // Overpaying is refused by the store itself, whatever the caller checked.
-        assert!(store.pay_line(&id, lines[0].id, Cents::new(1), date(2021, 3, 11)).await.is_err(), "{engine}");
+        assert!(store.pay_line(&id, &pay(lines[0].id, Cents::new(1), date(2021, 3, 11))).await.is_err(), "{engine}");
         let lines = store.ledger(&id).await.unwrap();
         assert_eq!(lines[0].paid, Cents::new(1_500_000));
         assert_eq!(store.payments(&id).await.unwrap().len(), 1, "{engine}");

@@ -348,7 +348,7 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
         assert_eq!(a.results[&1].values["patients_sans_mt_aides"], Dec::from_int(84), "{engine}");
         assert_eq!(a.released[&1], on, "{engine}");
         let gates = store.gates(&id()).await.unwrap();
-        assert!(gates.released.contains(&(1, 1)) && gates.reported.contains(&(1, 1)), "{engine}: {gates:?}");
+        assert!(gates.released.contains_key(&(1, 1)) && gates.reported.contains(&(1, 1)), "{engine}: {gates:?}");
         // 0.6 × 84 % + 0.4 × (65 − 50)/(80 − 50) = 70.4 % of 10 000 € = 7 040 €, now due.
         let ledger = store.ledger(&id()).await.unwrap();
         let variable = live(&ledger, 1, "acces_soins.variable");
