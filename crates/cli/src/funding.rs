@@ -345,7 +345,8 @@ fn rules_cmd(rules: &RuleSet, grade: Option<&str>, json: bool) -> Result<(), Cli
     let mut rows = Vec::new();
     for (key, label, values) in rules.listing() {
         for (meta, value) in values {
-            if want.is_some_and(|g| g != meta.grade) {
+            // A value graded per tier is listed under each grade one of its tiers has.
+            if want.is_some_and(|g| g != meta.grade && !meta.per_tier.iter().any(|p| p.grade == g)) {
                 continue;
             }
             rows.push((key.clone(), label.to_string(), value, meta.clone()));
@@ -359,6 +360,7 @@ fn rules_cmd(rules: &RuleSet, grade: Option<&str>, json: bool) -> Result<(), Cli
                     "parameter": k, "label": l, "value": v, "grade": m.grade, "from": m.from, "until": m.until,
                     "source": m.source, "source_title": rules.source(&m.source).map(|s| &s.title),
                     "reference": m.reference, "note": m.note, "checked": m.checked,
+                    "per_tier": m.per_tier,
                 })
             })
             .collect();
@@ -376,6 +378,11 @@ fn rules_cmd(rules: &RuleSet, grade: Option<&str>, json: bool) -> Result<(), Cli
         out.push_str(&format!("    source : {src}{}\n", m.reference.map(|r| format!(", {r}")).unwrap_or_default()));
         if let Some(n) = m.note {
             out.push_str(&format!("    note : {n}\n"));
+        }
+        for (p, t) in m.per_tier.iter().zip(1u8..) {
+            let src = rules.source(&p.source).map_or(p.source.clone(), |s| s.short.clone());
+            let note = p.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
+            out.push_str(&format!("    taille {t} : {} {src}{note}\n", p.grade));
         }
         out.push_str(&format!("    vérifié le {}\n", fr(m.checked)));
     }

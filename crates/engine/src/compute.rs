@@ -165,7 +165,7 @@ fn flag_grade(grade: Grade) -> Flags {
 }
 
 fn national(key: ParamKey, index: u16) -> ParamRef {
-    ParamRef { id: ParamId::National(key), index }
+    ParamRef::new(ParamId::National(key), index)
 }
 
 /// The tier of a population on a date.
@@ -225,7 +225,7 @@ pub fn deadline(rules: &RuleSet, c: &Contract, m: MissionIdx, which: MissionPara
     let at = p.at(base)?;
     match at.entry.value? {
         Delay::Months(n) => {
-            Some((dates::add_months(base, n)?, ParamRef { id: ParamId::Mission(m, which), index: at.index }))
+            Some((dates::add_months(base, n)?, ParamRef::new(ParamId::Mission(m, which), at.index)))
         }
         Delay::Free => None,
     }
@@ -254,7 +254,7 @@ fn envelope<T: Trace>(
     let def = rules.mission(cm.mission);
     let grid = def.and_then(|d| d.envelopes.at(date));
     let param =
-        grid.as_ref().map(|g| ParamRef { id: ParamId::Mission(cm.mission, MissionParam::Envelopes), index: g.index });
+        grid.as_ref().map(|g| ParamRef::new(ParamId::Mission(cm.mission, MissionParam::Envelopes), g.index));
     let national = grid.and_then(|g| g.entry.value.as_ref()).and_then(|v| v.get(tier)).and_then(|e| match part {
         Part::Fixed => Some(e.fixed),
         Part::Variable => e.variable,
@@ -346,8 +346,12 @@ pub fn year_core<T: Trace>(
         component: Component::Operating,
         amount: operating,
         detail: Detail::Yearly { annual: op_annual, origin: EnvelopeOrigin::National, prorata: op_prorata, tier },
-        params: Refs::one(national(ParamKey::operating_allocation, op_at.index)),
-        flags: Flags { convention: terminated_here || changes_on.is_some(), ..flag_grade(op_at.entry.meta.grade) },
+        params: Refs::one(national(ParamKey::operating_allocation, op_at.index).for_tier(tier)),
+        // The grade of the tier's value: the 2019 allocation is official for some tiers only.
+        flags: Flags {
+            convention: terminated_here || changes_on.is_some(),
+            ..flag_grade(op_at.entry.meta.grade_for(tier))
+        },
     });
 
     let mut fixed_total = Cents::ZERO;

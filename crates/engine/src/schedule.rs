@@ -289,8 +289,8 @@ fn lettre_intention<T: Trace>(
         component: Component::LettreIntention,
         amount,
         detail: Detail::OneOff { date, tier },
-        params: Refs::one(ParamRef { id: ParamId::National(ParamKey::lettre_intention_payment), index: at.index }),
-        flags: Flags { secondary: at.entry.meta.grade == crate::rules::Grade::S, ..Flags::default() },
+        params: Refs::one(ParamRef::new(ParamId::National(ParamKey::lettre_intention_payment), at.index).for_tier(tier)),
+        flags: Flags { secondary: at.entry.meta.grade_for(tier) == crate::rules::Grade::S, ..Flags::default() },
     });
     Ok(amount)
 }

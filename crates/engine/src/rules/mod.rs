@@ -55,8 +55,8 @@ macro_rules! national_params {
         }
 
         impl Params {
-            fn view(&self, key: ParamKey, index: u16) -> Option<(&str, String, &ValueMeta)> {
-                match key { $( ParamKey::$field => view_of(&self.$field, index), )* }
+            fn view(&self, key: ParamKey, index: u16, tier: Option<Tier>) -> Option<(&str, String, &ValueMeta)> {
+                match key { $( ParamKey::$field => view_of(&self.$field, index, tier), )* }
             }
 
             fn check(&self, sources: &[Source], problems: &mut Vec<String>) {
@@ -91,9 +91,11 @@ national_params! {
     max_total: ByTier<Option<Cents>>,
 }
 
-fn view_of<T: ShowValue>(p: &Param<T>, index: u16) -> Option<(&str, String, &ValueMeta)> {
+/// A dated value's label, its text (only the tier's value when a tier is named) and metadata.
+fn view_of<T: ShowValue>(p: &Param<T>, index: u16, tier: Option<Tier>) -> Option<(&str, String, &ValueMeta)> {
     let d = p.values.get(usize::from(index))?;
-    Some((p.label.as_str(), d.value.show(), &d.meta))
+    let value = tier.and_then(|t| d.value.show_tier(t)).unwrap_or_else(|| d.value.show());
+    Some((p.label.as_str(), value, &d.meta))
 }
 
 fn values_of<T: ShowValue>(p: &Param<T>) -> Vec<(&ValueMeta, String)> {
@@ -133,6 +135,20 @@ fn check_param<T>(name: &str, p: &Param<T>, sources: &[Source], problems: &mut V
         if !sources.iter().any(|s| s.id == m.source) {
             problems.push(format!("{at} : source inconnue « {} »", m.source));
         }
+        // Per-tier grades: the entry says the weakest, so a reader of the entry alone is not misled.
+        if let Some(weakest) = m.per_tier.iter().map(|x| x.grade).max()
+            && weakest != m.grade
+        {
+            problems.push(format!("{at} : grade {} alors que le plus faible de ses valeurs par taille est {weakest}", m.grade));
+        }
+        for (x, t) in m.per_tier.iter().zip(1u8..) {
+            if x.grade == Grade::U {
+                problems.push(format!("{at}, taille {t} : grade U pour une valeur donnée (une valeur inconnue ne s'écrit pas)"));
+            }
+            if !sources.iter().any(|s| s.id == x.source) {
+                problems.push(format!("{at}, taille {t} : source inconnue « {} »", x.source));
+            }
+        }
         match p.values.get(i + 1) {
             Some(next) => match m.until {
                 None => problems.push(format!("{at} : sans date de fin alors qu'une valeur suit (chevauchement)")),
@@ -157,6 +173,13 @@ fn check_param<T>(name: &str, p: &Param<T>, sources: &[Source], problems: &mut V
                 }
             }
         }
+    }
+}
+
+/// A parameter that is not given per tier has no per-tier grades.
+fn single<T>(name: &str, p: &Param<T>, problems: &mut Vec<String>) {
+    for d in p.values.iter().filter(|d| !d.meta.per_tier.is_empty()) {
+        problems.push(format!("{name} du {} : grades par taille pour une valeur unique", dates::fr(d.meta.from)));
     }
 }
 
@@ -225,6 +248,19 @@ pub enum ParamId {
 pub struct ParamRef {
     pub id: ParamId,
     pub index: u16,
+    /// For a value given per tier, the tier whose value was used (its own grade and source).
+    pub tier: Option<Tier>,
+}
+
+impl ParamRef {
+    pub fn new(id: ParamId, index: u16) -> ParamRef {
+        ParamRef { id, index, tier: None }
+    }
+
+    /// The same value, only `tier`'s part of it.
+    pub fn for_tier(self, tier: Tier) -> ParamRef {
+        ParamRef { tier: Some(tier), ..self }
+    }
 }
 
 /// The (at most two) dated values one explained amount used; no allocation.
@@ -253,13 +289,18 @@ impl From<Option<ParamRef>> for Refs {
     }
 }
 
-/// A dated value as shown to a user.
+/// A dated value as shown to a user: for one tier's value of a per-tier list, that value's
+/// own grade, source, reference and note.
 #[derive(Debug, Serialize)]
 pub struct ParamView<'a> {
     pub key: String,
     pub label: &'a str,
     pub value: String,
     pub meta: &'a ValueMeta,
+    pub grade: Grade,
+    pub source_id: &'a str,
+    pub reference: Option<&'a str>,
+    pub note: Option<&'a str>,
     pub source: Option<&'a Source>,
 }
 
@@ -427,6 +468,10 @@ impl RuleSet {
         self.check_tiers("operating_allocation", &p.operating_allocation, &mut problems);
         self.check_tiers("lettre_intention_payment", &p.lettre_intention_payment, &mut problems);
         self.check_tiers("max_total", &p.max_total, &mut problems);
+        single("tier_thresholds", &p.tier_thresholds, &mut problems);
+        single("tier_at_boundary", &p.tier_at_boundary, &mut problems);
+        single("contract_years", &p.contract_years, &mut problems);
+        single("advance_rate", &p.advance_rate, &mut problems);
         for t in &p.tier_thresholds.values {
             if let Some(v) = &t.value
                 && !v.0.windows(2).all(|w| matches!(w, [a, b] if a < b))
@@ -444,6 +489,9 @@ impl RuleSet {
             check_param(&name("deployment_delay"), &m.deployment_delay, &self.sources, &mut problems);
             check_param(&name("envelopes"), &m.envelopes, &self.sources, &mut problems);
             self.check_tiers(&name("envelopes"), &m.envelopes, &mut problems);
+            single(&name("available"), &m.available, &mut problems);
+            single(&name("start_delay"), &m.start_delay, &mut problems);
+            single(&name("deployment_delay"), &m.deployment_delay, &mut problems);
         }
         if self.missions.len() > usize::from(u8::MAX) {
             problems.push("trop de missions".into());
@@ -462,6 +510,14 @@ impl RuleSet {
                     dates::fr(d.meta.from),
                     v.0.len(),
                     tiers.map_or("?".into(), |t| t.to_string())
+                ));
+            }
+            if !d.meta.per_tier.is_empty() && d.meta.per_tier.len() != v.0.len() {
+                problems.push(format!(
+                    "{name} du {} : {} grades par taille pour {} valeurs",
+                    dates::fr(d.meta.from),
+                    d.meta.per_tier.len(),
+                    v.0.len()
                 ));
             }
         }
@@ -491,19 +547,32 @@ impl RuleSet {
     /// The dated value behind a reference, for display.
     pub fn view(&self, r: ParamRef) -> Option<ParamView<'_>> {
         let (key, (label, value, meta)) = match r.id {
-            ParamId::National(k) => (k.name().to_string(), self.params.view(k, r.index)?),
+            ParamId::National(k) => (k.name().to_string(), self.params.view(k, r.index, r.tier)?),
             ParamId::Mission(m, which) => {
                 let def = self.mission(m)?;
                 let (name, v) = match which {
-                    MissionParam::Available => ("available", view_of(&def.available, r.index)),
-                    MissionParam::StartDelay => ("start_delay", view_of(&def.start_delay, r.index)),
-                    MissionParam::DeploymentDelay => ("deployment_delay", view_of(&def.deployment_delay, r.index)),
-                    MissionParam::Envelopes => ("envelopes", view_of(&def.envelopes, r.index)),
+                    MissionParam::Available => ("available", view_of(&def.available, r.index, r.tier)),
+                    MissionParam::StartDelay => ("start_delay", view_of(&def.start_delay, r.index, r.tier)),
+                    MissionParam::DeploymentDelay => ("deployment_delay", view_of(&def.deployment_delay, r.index, r.tier)),
+                    MissionParam::Envelopes => ("envelopes", view_of(&def.envelopes, r.index, r.tier)),
                 };
                 (format!("missions.{}.{name}", def.code), v?)
             }
         };
-        Some(ParamView { key, label, value, meta, source: self.source(&meta.source) })
+        let part = r.tier.and_then(|t| meta.part(t));
+        let source_id = part.map_or(meta.source.as_str(), |p| p.source.as_str());
+        Some(ParamView {
+            key,
+            label,
+            value,
+            meta,
+            grade: part.map_or(meta.grade, |p| p.grade),
+            source_id,
+            // A tier's own source has its own reference (the entry's names a place in another text).
+            reference: part.map_or(meta.reference.as_deref(), |p| p.reference.as_deref()),
+            note: part.and_then(|p| p.note.as_deref()).or(meta.note.as_deref()),
+            source: self.source(source_id),
+        })
     }
 
     /// Every dated value of the rules, for listings (`cpts funding rules`).

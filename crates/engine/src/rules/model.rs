@@ -85,11 +85,38 @@ pub struct ValueMeta {
     pub note: Option<String>,
     /// When a person last checked this value against its source.
     pub checked: Date,
+    /// Per-tier values whose grades or sources differ: one entry per tier, each value's own
+    /// grade and source (empty: the grade and source above hold for every value). The grade
+    /// above is then the weakest of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_tier: Vec<PartMeta>,
+}
+
+/// One value's own grade and source inside a per-tier list.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartMeta {
+    pub grade: Grade,
+    pub source: String,
+    #[serde(default, rename = "ref")]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl ValueMeta {
     pub fn covers(&self, d: Date) -> bool {
         self.from <= d && self.until.is_none_or(|u| d <= u)
+    }
+
+    /// The grade of the value used for `tier` (the entry's grade when values share it).
+    pub fn grade_for(&self, tier: Tier) -> Grade {
+        self.part(tier).map_or(self.grade, |p| p.grade)
+    }
+
+    /// The tier's own grade and source, when the entry grades its values one by one.
+    pub fn part(&self, tier: Tier) -> Option<&PartMeta> {
+        usize::from(tier.0).checked_sub(1).and_then(|i| self.per_tier.get(i))
     }
 }
 
@@ -115,6 +142,8 @@ struct RawDated<T> {
     #[serde(default)]
     note: Option<String>,
     checked: Date,
+    #[serde(default)]
+    per_tier: Vec<PartMeta>,
 }
 
 fn none<T>() -> Option<T> {
@@ -133,6 +162,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Dated<T> {
                 reference: r.reference,
                 note: r.note,
                 checked: r.checked,
+                per_tier: r.per_tier,
             },
             value: r.value,
         })
@@ -180,6 +210,11 @@ impl<T> Param<T> {
 /// Values that can be shown to users, in French.
 pub trait ShowValue {
     fn show(&self) -> String;
+
+    /// The one value of `tier`, for a value given per tier.
+    fn show_tier(&self, _tier: Tier) -> Option<String> {
+        None
+    }
 }
 
 impl ShowValue for Cents {
@@ -212,6 +247,10 @@ impl<T: ShowValue> ShowValue for Option<T> {
             Some(v) => v.show(),
             None => "inconnu".into(),
         }
+    }
+
+    fn show_tier(&self, tier: Tier) -> Option<String> {
+        self.as_ref().and_then(|v| v.show_tier(tier))
     }
 }
 
@@ -270,6 +309,10 @@ impl<T: ShowValue> ShowValue for ByTier<T> {
             .map(|(i, v)| format!("taille {} : {}", i + 1, v.show()))
             .collect::<Vec<_>>()
             .join(" ; ")
+    }
+
+    fn show_tier(&self, tier: Tier) -> Option<String> {
+        self.get(tier).map(|v| format!("{tier} : {}", v.show()))
     }
 }
 
