@@ -213,16 +213,24 @@ fn schedule_text(r: &ScheduleReport, detail: bool) -> String {
         t.row(vec![fr(p.date), p.year.to_string(), p.label.clone(), p.kind_label.into(), p.amount.clone()]);
     }
     out.push_str(&t.render());
+    // The lettre d'intention payment comes before the contract years: one line of its own in
+    // the yearly table, and in every total (the same total as `funding simulate`).
+    let letter = r.payments.iter().find(|p| p.year == 0);
     out.push_str(&format!(
-        "\nTotal versé {} = droits {}{}\n",
+        "\nTotal versé {} = droits {}{}{}\n",
         r.total_paid_cents,
         r.total_entitlement_cents,
+        letter.map_or(String::new(), |p| format!(", dont {} versés à la validation de la lettre d'intention, avant le contrat", p.amount)),
         if r.repaid_cents == Cents::ZERO { String::new() } else { format!(" (dont {} à reverser)", r.repaid_cents) }
     ));
-    let mut y = Table::new(&[("Année", true), ("Début", false), ("Taille", true), ("Droit de l'année", true)]);
+    let mut y = Table::new(&[("Année", false), ("Début", false), ("Taille", true), ("Droit de l'année", true)]);
+    if let Some(p) = letter {
+        y.row(vec!["lettre d'intention".into(), fr(p.date), String::new(), p.amount.clone()]);
+    }
     for x in &r.years {
         y.row(vec![x.year.to_string(), fr(x.start), x.tier.to_string(), x.total_cents.to_string()]);
     }
+    y.row(vec!["Total".into(), String::new(), String::new(), r.total_entitlement_cents.to_string()]);
     out.push('\n');
     out.push_str(&y.render());
     if detail {
@@ -274,7 +282,7 @@ fn simulate_cmd(base: &RuleSet, reform_id: &str, paths: &[PathBuf], json: bool) 
         return Ok(());
     }
     let mut out = format!(
-        "Réforme : {} {}\nParamètres remplacés : {}\nDroits cumulés sur la durée de chaque contrat, réforme − règles en vigueur.\n\n",
+        "Réforme : {} {}\nParamètres remplacés : {}\nDroits cumulés sur la durée de chaque contrat (versement à la validation de la lettre d'intention compris, comme l'échéancier), réforme − règles en vigueur.\n\n",
         info.map_or("?", |i| i.label.as_str()),
         info.map_or(String::new(), |i| i.grade.to_string()),
         reform.reformed.join(", ")
@@ -330,6 +338,7 @@ fn totals_json(t: &Totals) -> serde_json::Value {
         "fixed_cents": t.fixed,
         "variable_cents": t.variable,
         "activation_cents": t.activation,
+        "lettre_intention_cents": t.lettre_intention,
         "total_cents": t.total,
     })
 }

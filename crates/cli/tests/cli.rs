@@ -58,6 +58,18 @@ fn schedule_payments_add_up() {
     assert_eq!(v["payments"][0]["amount_cents"], 1_750_000);
     let table = cpts(&["funding", "schedule", "examples/cpts-exemple.yaml", "--detail"]);
     assert!(text(&table).0.contains("Calcul des versements"));
+    // One total everywhere, the lettre d'intention payment said apart: the schedule's total, its
+    // yearly table (a line for the letter, before the contract) and `funding simulate`.
+    let out = text(&cpts(&["funding", "schedule", "examples/cpts-exemple.yaml"])).0;
+    assert!(
+        out.contains("Total versé 1 783 700,69 € = droits 1 783 700,69 €, dont 17 500,00 € versés à la validation de la lettre d'intention"),
+        "{out}"
+    );
+    let row = |start: &str| out.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{out}")).to_string();
+    assert!(row("lettre d'intention").contains("20/04/2022") && row("lettre d'intention").ends_with("17 500,00 €"));
+    assert!(row("Total  ").ends_with("1 783 700,69 €"), "{out}");
+    let sim = text(&cpts(&["funding", "simulate", "--reform", "projet-cnam-2019-04", "examples/cpts-exemple.yaml"])).0;
+    assert!(sim.contains("lettre d'intention compris") && sim.contains("1 783 700,69 €"), "{sim}");
 }
 
 #[test]

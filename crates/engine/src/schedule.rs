@@ -168,7 +168,14 @@ pub fn schedule<T: Trace>(rules: &RuleSet, c: &Contract, trace: &mut T) -> Resul
         help: "complétez les règles",
     })?;
     let mut payments = Vec::new();
-    let lettre_intention = lettre_intention(rules, c, trace, &mut payments)?;
+    let lettre_intention = match lettre_intention_payment(rules, c, trace)? {
+        Some(p) => {
+            let amount = p.amount;
+            payments.push(p);
+            amount
+        }
+        None => Cents::ZERO,
+    };
 
     let mut years = Vec::new();
     for n in 1..=c.last_year() {
@@ -260,30 +267,23 @@ fn settle(
     Ok(())
 }
 
-/// The one-off payment at the ARS's validation of the lettre d'intention (avenant 2).
-fn lettre_intention<T: Trace>(
+/// The one-off payment at the ARS's validation of the lettre d'intention (avenant 2), if the
+/// contract has one: paid before the contract, outside its years, and part of every total of
+/// the contract's entitlement (schedule, yearly table, simulation), always shown as its own line.
+pub fn lettre_intention_payment<T: Trace>(
     rules: &RuleSet,
     c: &Contract,
     trace: &mut T,
-    payments: &mut Vec<Payment>,
-) -> Result<Cents, EngineError> {
-    let Some(date) = c.lettre_intention else { return Ok(Cents::ZERO) };
+) -> Result<Option<Payment>, EngineError> {
+    let Some(date) = c.lettre_intention else { return Ok(None) };
     // Before avenant 2 the payment did not exist: nothing is due.
-    let Some(at) = rules.params.lettre_intention_payment.at(date) else { return Ok(Cents::ZERO) };
+    let Some(at) = rules.params.lettre_intention_payment.at(date) else { return Ok(None) };
     let tier = tier_of(rules, c.population, date, c.tier_at_boundary, trace)?;
     let amount = *at.entry.value.as_ref().and_then(|v| v.get(tier)).ok_or_else(|| EngineError::Unknown {
         what: format!("versement à la validation de la lettre d'intention ({tier})"),
         date,
         help: "complétez les règles",
     })?;
-    payments.push(Payment {
-        date,
-        year: 0,
-        component: Component::LettreIntention,
-        kind: PaymentKind::OneOff,
-        amount,
-        basis: Basis::OneOff,
-    });
     trace.line(|| Line {
         year: 0,
         component: Component::LettreIntention,
@@ -292,5 +292,12 @@ fn lettre_intention<T: Trace>(
         params: Refs::one(ParamRef::new(ParamId::National(ParamKey::lettre_intention_payment), at.index).for_tier(tier)),
         flags: Flags { secondary: at.entry.meta.grade_for(tier) == crate::rules::Grade::S, ..Flags::default() },
     });
-    Ok(amount)
+    Ok(Some(Payment {
+        date,
+        year: 0,
+        component: Component::LettreIntention,
+        kind: PaymentKind::OneOff,
+        amount,
+        basis: Basis::OneOff,
+    }))
 }

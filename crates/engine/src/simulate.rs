@@ -5,14 +5,18 @@ use crate::compute::{EngineError, NoTrace, YearAmounts, compute_year};
 use crate::contract::Contract;
 use crate::money::{Cents, Overflow};
 use crate::rules::{RuleSet, Tier};
+use crate::schedule::lettre_intention_payment;
 
-/// Sums over a contract's years.
+/// Sums over a contract's years, plus the lettre d'intention payment made before them: `total`
+/// is the whole contract's entitlement, the same as its schedule's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub operating: Cents,
     pub fixed: Cents,
     pub variable: Cents,
     pub activation: Cents,
+    /// The one-off payment at the validation of the lettre d'intention (outside the contract years).
+    pub lettre_intention: Cents,
     pub total: Cents,
 }
 
@@ -23,6 +27,7 @@ impl From<&YearAmounts> for Totals {
             fixed: y.fixed,
             variable: y.variable,
             activation: y.activation,
+            lettre_intention: Cents::ZERO,
             total: y.total,
         }
     }
@@ -34,6 +39,7 @@ impl Totals {
         self.fixed = self.fixed.checked_add(o.fixed)?;
         self.variable = self.variable.checked_add(o.variable)?;
         self.activation = self.activation.checked_add(o.activation)?;
+        self.lettre_intention = self.lettre_intention.checked_add(o.lettre_intention)?;
         self.total = self.total.checked_add(o.total)?;
         Ok(())
     }
@@ -44,6 +50,7 @@ impl Totals {
             fixed: self.fixed.checked_sub(o.fixed)?,
             variable: self.variable.checked_sub(o.variable)?,
             activation: self.activation.checked_sub(o.activation)?,
+            lettre_intention: self.lettre_intention.checked_sub(o.lettre_intention)?,
             total: self.total.checked_sub(o.total)?,
         })
     }
@@ -75,6 +82,9 @@ fn totals(rules: &RuleSet, c: &Contract, tiers: &mut Vec<Tier>) -> Result<Totals
         let y = compute_year(rules, c, n, &mut NoTrace)?;
         tiers.push(y.tier);
         t.sum(&Totals::from(&y))?;
+    }
+    if let Some(p) = lettre_intention_payment(rules, c, &mut NoTrace)? {
+        t.sum(&Totals { lettre_intention: p.amount, total: p.amount, ..Totals::default() })?;
     }
     Ok(t)
 }
