@@ -264,24 +264,55 @@ async fn store_rows(
             }
         }
     }
+    // Cells that are not a known identifier may be a CPTS's name: one listing resolves them
+    // (exact names are accepted, near ones get their identifier suggested by the check).
+    let loose = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let others: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r.cpts.trim().parse::<CptsId>().map_or(true, |id| !names.contains_key(&id)))
+        .map(|r| loose(&r.cpts))
+        .collect();
+    if !others.is_empty() {
+        for (id, name, _) in store.territories().await.map_err(store_err)? {
+            if others.contains(&loose(&name)) {
+                names.insert(id, name);
+            }
+        }
+    }
     for (id, name) in &names {
         let agreements: Vec<Agreement> =
             store.contracts(id, name).await.map_err(store_err)?.into_iter().map(|(a, _)| a).collect();
-        scopes.insert(id.clone(), Scope::of(&agreements, rules).map_err(CliError::Failed)?);
+        let scope = Scope { name: name.clone(), ..Scope::of(&agreements, rules).map_err(CliError::Failed)? };
+        scopes.insert(id.clone(), scope);
     }
     let ids: Vec<CptsId> = scopes.keys().cloned().collect();
     let existing = store.value_periods(&ids).await.map_err(store_err)?;
     let entries = values::check(rows, &scopes, &existing, catalogue).map_err(|e| line_errors(&e, what))?;
+    let mut current = Vec::new();
+    for id in entries.iter().map(|e| &e.cpts).collect::<std::collections::BTreeSet<_>>() {
+        current.extend(store.values(id).await.map_err(store_err)?);
+    }
+    let (entries, unchanged) = values::without_unchanged(entries, &current);
+    let warnings = values::validated_warnings(&entries, &scopes);
     let corrected = entries
         .iter()
         .filter(|e| existing.get(&(e.cpts.clone(), e.indicator.clone())).is_some_and(|ps| ps.contains(&e.period)))
         .count();
-    let batch = store.add_values(p, &entries).await.map_err(store_err)?;
-    Ok(format!(
-        "{} valeur(s) enregistrée(s) (lot n° {batch}, {} CPTS), dont {corrected} correction(s) : les valeurs précédentes restent dans l'historique.\n",
-        entries.len(),
-        ids.len()
-    ))
+    let mut out = if entries.is_empty() {
+        format!("Aucune valeur enregistrée : {unchanged} inchangée(s), identique(s) aux valeurs actuelles.\n")
+    } else {
+        let n_cpts = entries.iter().map(|e| &e.cpts).collect::<std::collections::BTreeSet<_>>().len();
+        let batch = store.add_values(p, &entries).await.map_err(store_err)?;
+        format!(
+            "{} valeur(s) enregistrée(s) (lot n° {batch}, {n_cpts} CPTS), dont {corrected} correction(s) : les valeurs précédentes restent dans l'historique ; {unchanged} inchangée(s), non enregistrée(s).\n",
+            entries.len(),
+        )
+    };
+    for w in warnings {
+        out.push_str(&w);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 const VALUE_COLUMNS: &[ColumnSpec<'static>] = &[

@@ -179,17 +179,17 @@ fn a_values_import_is_all_or_nothing_and_round_trips_through_xlsx_and_csv() {
         let row = body(&list).into_iter().find(|l| l.contains("snp_taux_reponse") && l.contains("2021-07")).unwrap();
         assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["snp_taux_reponse", "2021-07", "65", "65", "100"]);
 
-        // Exported to XLSX and imported again: accepted, one more batch, the same values.
+        // Exported to XLSX and imported again: accepted, the same values, all unchanged: no
+        // batch, no correction, nothing added to the history.
         let x = dir().join(format!("{tag}-valeurs.xlsx"));
         assert!(ok(&d, &["values", "export", ID, path(&x)]).contains("24 valeur(s) exportée(s)"));
         assert!(std::fs::read(&x).unwrap().starts_with(b"PK"), "[{engine}] not an XLSX file");
         let out = ok(&d, &["values", "import", path(&x), "--as", "cpam", "--by", "Agent CPAM"]);
-        assert!(out.contains("24 valeur(s) enregistrée(s) (lot n° 2, 1 CPTS), dont 24 correction(s)"), "{out}");
+        assert_eq!(out, "Aucune valeur enregistrée : 24 inchangée(s), identique(s) aux valeurs actuelles.\n");
         assert_eq!(ok(&d, &["values", "list", ID]), list, "[{engine}] the XLSX round trip changed values");
         let history = ok(&d, &["values", "history", ID]);
-        let xlsx_name = format!("import ({tag}-valeurs.xlsx)");
-        assert_eq!(history.lines().filter(|l| l.contains(&xlsx_name) && l.contains("actuelle")).count(), 24);
-        assert_eq!(history.lines().filter(|l| l.contains("corrigée (lot 2)")).count(), 24, "{history}");
+        assert_eq!(body(&history).len(), 24, "{history}");
+        assert!(!history.contains("corrigée"), "{history}");
 
         // The same through CSV: BOM, `;`, the import's header.
         let c = dir().join(format!("{tag}-valeurs.csv"));
@@ -197,9 +197,24 @@ fn a_values_import_is_all_or_nothing_and_round_trips_through_xlsx_and_csv() {
         let bytes = std::fs::read(&c).unwrap();
         assert!(bytes.starts_with(format!("\u{feff}{HEADER}").as_bytes()), "{}", String::from_utf8_lossy(&bytes));
         let out = ok(&d, &["values", "import", path(&c), "--as", "cpts", "--by", "Coordinatrice"]);
-        assert!(out.contains("(lot n° 3, 1 CPTS), dont 24 correction(s)"), "{out}");
+        assert!(out.contains("24 inchangée(s)"), "{out}");
         assert_eq!(ok(&d, &["values", "list", ID]), list, "[{engine}] the CSV round trip changed values");
-        assert_eq!(body(&ok(&d, &["values", "history", ID])).len(), 72);
+        assert_eq!(body(&ok(&d, &["values", "history", ID])).len(), 24);
+        // The file with one value changed and the CPTS named by its name: one correction.
+        let mut rows = golden_rows();
+        rows[0] = format!("{NAME};patients_sans_mt_aides;2021-01;8;;");
+        let f = csv_file(&format!("{tag}-one-change.csv"), &rows);
+        let out = ok(&d, &["values", "import", path(&f), "--as", "cpts", "--by", "Coordinatrice"]);
+        assert!(out.starts_with("1 valeur(s) enregistrée(s) (lot n° 2, 1 CPTS), dont 1 correction(s)"), "{out}");
+        assert!(out.contains("23 inchangée(s), non enregistrée(s)"), "{out}");
+        assert_eq!(body(&ok(&d, &["values", "history", ID])).len(), 25);
+        // 29 lines naming an unknown CPTS: one error saying what to write.
+        let rows: Vec<String> =
+            (1..=12).map(|m| format!("Paris Nord;patients_sans_mt_aides;2021-{m:02};7;;")).collect();
+        let f = csv_file(&format!("{tag}-unknown.csv"), &rows);
+        let e = refused(&d, &["values", "import", path(&f), "--as", "cpts", "--by", "x"]);
+        assert!(e.contains("(1 erreur(s))") && e.contains("ligne 2, colonne « CPTS » : CPTS « Paris Nord » inconnue : indiquez l'identifiant de la CPTS (ex. cpts-paris-18) ou son nom exact (et 11 autres lignes)"), "{e}");
+        ok(&d, &["values", "set", ID, "patients_sans_mt_aides", "2021-01", "7", "--as", "cpts", "--by", "x"]);
         // Never onto the open database: refused, nothing written, the store intact.
         if engine == "sqlite" {
             let e = refused(&d, &["values", "export", ID, &d]);
@@ -426,6 +441,20 @@ fn the_report_goes_from_draft_to_validation_and_releases_the_balance() {
             a.contains("résultats du rapport validé") && a.contains("Part variable de l'année : 7 040,00 €"),
             "{a}"
         );
+
+        // A value corrected in the validated year is stored, with a warning: the report and
+        // the ledger keep the validated results.
+        let ledger = ok(&d, &["ledger", "show", ID]);
+        let set = ["values", "set", ID, "patients_sans_mt_aides", "2021-03", "9", "--as", "cpts", "--by", "x"];
+        let out = ok(&d, &set);
+        assert!(out.contains("dont 1 correction(s)"), "{out}");
+        assert!(
+            out.contains("Attention : 1 valeur(s) de cpts-test-rapport comptent dans l'année 1 du contrat n° 1, dont le rapport est validé : elles sont enregistrées, mais le rapport validé garde ses résultats et le grand livre ses montants."),
+            "[{engine}] {out}"
+        );
+        assert_eq!(ok(&d, &["ledger", "show", ID]), ledger, "[{engine}] the ledger changed");
+        assert!(ok(&d, &["achievement", ID, "--year", "1"]).contains("Part variable de l'année : 7 040,00 €"));
+        ok(&d, &["values", "set", ID, "patients_sans_mt_aides", "2021-03", "7", "--as", "cpts", "--by", "x"]);
 
         // Validated: it no longer changes; a new draft is version 2.
         let e = refused(&d, &step("comment", "cpam", "Agent CPAM", "2022-02-02"));

@@ -213,19 +213,27 @@ pub fn kind(catalogue: &Catalogue, code: &str) -> Kind {
 /// The contracts of one CPTS (every one, renewals included), to place periods.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
+    /// The CPTS's name: a values file may name the CPTS by it instead of its identifier.
+    pub name: String,
     pub contracts: Vec<(i64, Contract)>,
+    /// (contract number, contract year) whose activity report is validated: their results
+    /// are fixed, a value entered for them changes neither the report nor the ledger.
+    pub validated: BTreeSet<(i64, u8)>,
 }
 
 impl Scope {
     pub fn of(agreements: &[Agreement], rules: &cpts_engine::rules::RuleSet) -> Result<Scope, String> {
         let mut contracts = Vec::new();
+        let mut validated = BTreeSet::new();
         for a in agreements {
+            validated.extend(a.released.keys().map(|y| (a.seq, *y)));
             let c = a.contract(rules).map_err(|e| {
                 format!("contrat n° {} : {}", a.seq, e.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; "))
             })?;
             contracts.push((a.seq, c));
         }
-        Ok(Scope { contracts })
+        let name = agreements.first().map(|a| a.cpts_name.clone()).unwrap_or_default();
+        Ok(Scope { name, contracts, validated })
     }
 
     /// The contract (number and terms) and the contract year in which a period counts.
@@ -255,25 +263,42 @@ fn objective_indicators(c: &Contract) -> impl Iterator<Item = &str> {
 }
 
 /// Check one row in its scope: every problem is reported.
+/// The CPTS a cell names: its identifier, or its exact name (what people type in a sheet).
+fn resolve_cpts(cell: &str, scopes: &BTreeMap<CptsId, Scope>) -> Result<CptsId, String> {
+    let cell = cell.trim();
+    if let Ok(id) = cell.parse::<CptsId>()
+        && scopes.contains_key(&id)
+    {
+        return Ok(id);
+    }
+    if let Some((id, _)) = scopes.iter().find(|(_, s)| !s.name.is_empty() && s.name == cell) {
+        return Ok(id.clone());
+    }
+    if cell.is_empty() {
+        return Err("valeur manquante : l'identifiant de la CPTS (ex. cpts-paris-18) ou son nom exact".into());
+    }
+    // A name that differs only by case or spacing: say which identifier it is.
+    let loose = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    if let Some((id, s)) = scopes.iter().find(|(_, s)| !s.name.is_empty() && loose(&s.name) == loose(cell)) {
+        return Err(format!(
+            "CPTS « {cell} » inconnue : indiquez son identifiant « {id} » ou son nom exact « {} »",
+            s.name
+        ));
+    }
+    Err(format!("CPTS « {cell} » inconnue : indiquez l'identifiant de la CPTS (ex. cpts-paris-18) ou son nom exact"))
+}
+
+/// Check one row in its scope: every problem is reported except an unknown CPTS
+/// (`cpts` is `None`), reported once per distinct cell by `check`.
 fn check_row(
     r: &RawValue,
+    cpts: Option<CptsId>,
     scopes: &BTreeMap<CptsId, Scope>,
     catalogue: &Catalogue,
     errors: &mut Vec<LineError>,
 ) -> Option<Entry> {
     let before = errors.len();
     let mut fail = |column: &str, m: String| errors.push(LineError::new(r.line, column, m));
-    let cpts = match r.cpts.trim().parse::<CptsId>() {
-        Ok(id) if scopes.contains_key(&id) => Some(id),
-        Ok(id) => {
-            fail("CPTS", format!("CPTS « {id} » inconnue"));
-            None
-        }
-        Err(e) => {
-            fail("CPTS", e);
-            None
-        }
-    };
     let indicator = r.indicator.trim();
     if indicator.is_empty() {
         fail("Indicateur", "valeur manquante".into());
@@ -283,7 +308,20 @@ fn check_row(
     if let (Some(id), Some(p)) = (&cpts, period) {
         match scopes.get(id).map(|s| s.place(p)) {
             Some(Ok((seq, c, _))) if !indicator.is_empty() && !objective_indicators(c).any(|i| i == indicator) => {
-                fail("Indicateur", format!("indicateur « {indicator} » absent des objectifs du contrat n° {seq}"));
+                // Refused, whether a typo or a national indicator the contract does not follow:
+                // a value counts only for an objective of the contract. The codes are listed.
+                let mut codes: Vec<&str> = objective_indicators(c).collect();
+                codes.sort_unstable();
+                codes.dedup();
+                let known =
+                    if k.national { "indicateur du catalogue national" } else { "code inconnu du catalogue national" };
+                fail(
+                    "Indicateur",
+                    format!(
+                        "indicateur « {indicator} » absent des objectifs du contrat n° {seq} ({known}) ; indicateurs du contrat : {}",
+                        codes.join(", ")
+                    ),
+                );
             }
             Some(Err(e)) => fail("Période", e),
             _ => {}
@@ -374,7 +412,7 @@ fn check_row(
             }
         },
     };
-    if errors.len() != before {
+    if errors.len() != before || cpts.is_none() {
         return None;
     }
     Some(Entry { cpts: cpts?, indicator: indicator.to_string(), period: period?, reading: reading? })
@@ -393,10 +431,20 @@ pub fn check(
     let mut errors = Vec::new();
     let mut entries = Vec::with_capacity(rows.len());
     let mut lines = Vec::with_capacity(rows.len());
-    let mut seen: BTreeMap<(&str, &str, Period), usize> = BTreeMap::new();
+    let mut seen: BTreeMap<(CptsId, &str, Period), usize> = BTreeMap::new();
+    // An unknown CPTS is said once per distinct cell, with its lines: a file naming the CPTS
+    // the same wrong way on 29 lines gets one error, not 29.
+    let mut unknown: BTreeMap<&str, (String, Vec<usize>)> = BTreeMap::new();
     for r in rows {
-        if let Some(e) = check_row(r, scopes, catalogue, &mut errors) {
-            if let Some(first) = seen.insert((r.cpts.trim(), r.indicator.trim(), e.period), r.line) {
+        let cpts = match resolve_cpts(&r.cpts, scopes) {
+            Ok(id) => Some(id),
+            Err(m) => {
+                unknown.entry(r.cpts.trim()).or_insert_with(|| (m, Vec::new())).1.push(r.line);
+                None
+            }
+        };
+        if let Some(e) = check_row(r, cpts, scopes, catalogue, &mut errors) {
+            if let Some(first) = seen.insert((e.cpts.clone(), r.indicator.trim(), e.period), r.line) {
                 errors.push(LineError::new(
                     r.line,
                     "Période",
@@ -445,6 +493,18 @@ pub fn check(
             }
         }
     }
+    for (message, lines) in unknown.into_values() {
+        let (first, others) = match lines.split_first() {
+            Some((first, others)) => (*first, others.len()),
+            None => continue,
+        };
+        let message = match others {
+            0 => message,
+            1 => format!("{message} (et 1 autre ligne)"),
+            n => format!("{message} (et {n} autres lignes)"),
+        };
+        errors.push(LineError::new(first, "CPTS", message));
+    }
     if rows.is_empty() {
         errors.push(LineError::new(2, "", "aucune valeur"));
     }
@@ -454,6 +514,49 @@ pub fn check(
         errors.sort_by_key(|e| e.line);
         Err(errors)
     }
+}
+
+/// Same figures, whatever their writing (`7` and `7,0`).
+fn same(a: &Reading, b: &Reading) -> bool {
+    let n = |d: Option<Dec>| d.map(Dec::to_nano_units);
+    a.value.to_nano_units() == b.value.to_nano_units()
+        && n(a.numerator) == n(b.numerator)
+        && n(a.denominator) == n(b.denominator)
+}
+
+/// Split checked entries into those to store and the number left out because the current
+/// value (`current`, of the same CPTS) is already the same: re-importing an export is not a
+/// correction and adds nothing to the history.
+pub fn without_unchanged(entries: Vec<Entry>, current: &[Entry]) -> (Vec<Entry>, usize) {
+    let now: BTreeMap<(&CptsId, &str, Period), &Reading> =
+        current.iter().map(|e| ((&e.cpts, e.indicator.as_str(), e.period), &e.reading)).collect();
+    let (unchanged, changed): (Vec<Entry>, Vec<Entry>) = entries
+        .into_iter()
+        .partition(|e| now.get(&(&e.cpts, e.indicator.as_str(), e.period)).is_some_and(|r| same(r, &e.reading)));
+    (changed, unchanged.len())
+}
+
+/// Warnings for entries counting in a contract year whose report is validated: the values
+/// are stored, but the validated report keeps its results and the ledger its amounts.
+/// One line per CPTS, contract and year.
+pub fn validated_warnings(entries: &[Entry], scopes: &BTreeMap<CptsId, Scope>) -> Vec<String> {
+    let mut hits: BTreeMap<(&CptsId, i64, u8), usize> = BTreeMap::new();
+    for e in entries {
+        let Some(scope) = scopes.get(&e.cpts) else { continue };
+        if let Ok((seq, _, year)) = scope.place(e.period)
+            && scope.validated.contains(&(seq, year))
+        {
+            *hits.entry((&e.cpts, seq, year)).or_default() += 1;
+        }
+    }
+    hits.into_iter()
+        .map(|((cpts, seq, year), n)| {
+            format!(
+                "Attention : {n} valeur(s) de {cpts} comptent dans l'année {year} du contrat n° {seq}, dont le rapport est validé : \
+                 elles sont enregistrées, mais le rapport validé garde ses résultats et le grand livre ses montants."
+            )
+        })
+        .collect()
 }
 
 /// An indicator's value over a contract year, from the periods that count in it.

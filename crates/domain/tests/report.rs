@@ -19,7 +19,7 @@ use cpts_domain::ids::CptsId;
 use cpts_domain::indicators::Catalogue;
 use cpts_domain::ledger::{Gates, Line, Status as LineStatus};
 use cpts_domain::lifecycle::Actor;
-use cpts_domain::values::{Entry, Period, RawValue, Scope, check, year_values};
+use cpts_domain::values::{Entry, Period, RawValue, Scope, check, validated_warnings, without_unchanged, year_values};
 use cpts_engine::compute::{NoTrace, compute_year};
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
@@ -113,6 +113,72 @@ fn bad_values_are_all_reported_and_nothing_is_kept() {
     assert!(e[0].message.contains("chevauche 2021-02, déjà enregistrée"), "{e:?}");
     // The same period corrects the stored value.
     assert!(check(&[row(2, "patients_sans_mt_aides", "2021-02", "9", "", "")], &scopes, &existing, &catalogue).is_ok());
+}
+
+#[test]
+fn values_name_their_cpts_by_name_and_report_an_unknown_one_once() {
+    let (_, catalogue, _, scopes) = setup();
+    // The CPTS's exact name stands for its identifier.
+    let named = RawValue { cpts: " CPTS test ".into(), ..row(2, "patients_sans_mt_aides", "2021-03", "7", "", "") };
+    let entries = check(std::slice::from_ref(&named), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    assert_eq!(entries[0].cpts.as_str(), "cpts-test");
+    // Named both ways for the same period: one CPTS, a duplicate.
+    let e = check(
+        &[row(2, "patients_sans_mt_aides", "2021-03", "7", "", ""), RawValue { line: 3, ..named }],
+        &scopes,
+        &BTreeMap::new(),
+        &catalogue,
+    )
+    .unwrap_err();
+    assert!(e[0].message.contains("que la ligne 2"), "{e:?}");
+    // 29 lines with an unknown name: one error, on the first line, saying what to write.
+    let rows: Vec<RawValue> = (2..=30)
+        .map(|l| RawValue { cpts: "Paris Nord".into(), ..row(l, "patients_sans_mt_aides", "2021-03", "7", "", "") })
+        .collect();
+    let e = check(&rows, &scopes, &BTreeMap::new(), &catalogue).unwrap_err();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(
+        e[0].to_string(),
+        "ligne 2, colonne « CPTS » : CPTS « Paris Nord » inconnue : indiquez l'identifiant de la CPTS (ex. cpts-paris-18) ou son nom exact (et 28 autres lignes)"
+    );
+    // A name off by case or spacing: its identifier is given.
+    let near = RawValue { cpts: "cpts  TEST".into(), ..row(2, "patients_sans_mt_aides", "2021-03", "7", "", "") };
+    let e = check(&[near], &scopes, &BTreeMap::new(), &catalogue).unwrap_err();
+    assert!(e[0].message.contains("indiquez son identifiant « cpts-test » ou son nom exact « CPTS test »"), "{e:?}");
+    // An indicator in neither the contract nor the catalogue: refused, the contract's codes listed.
+    let e = check(&[row(2, "patients_sans_mt_aide", "2021-03", "7", "", "")], &scopes, &BTreeMap::new(), &catalogue)
+        .unwrap_err();
+    assert!(
+        e[0].message.contains(
+            "(code inconnu du catalogue national) ; indicateurs du contrat : patients_sans_mt_aides, snp_taux_reponse"
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unchanged_values_are_not_corrections_and_a_validated_year_is_said() {
+    let (_, catalogue, _, mut scopes) = setup();
+    let stored = check(&year_one(), &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    // The same figures written otherwise (7,0; 65 of 100 again) are unchanged; one real change.
+    let mut again = year_one();
+    again[0].value = "7,0".into();
+    again[2].value = "8".into();
+    let entries = check(&again, &scopes, &BTreeMap::new(), &catalogue).unwrap();
+    let (changed, unchanged) = without_unchanged(entries, &stored);
+    assert_eq!(unchanged, 23);
+    assert_eq!(changed.len(), 1);
+    assert_eq!((changed[0].period, changed[0].reading.value.to_string()), (Period::Month(2021, 2), "8".to_string()));
+    // Nothing said while year 1 is open; once its report is validated, one warning.
+    assert!(validated_warnings(&changed, &scopes).is_empty());
+    scopes.values_mut().for_each(|s| {
+        s.validated.insert((1, 1));
+    });
+    assert_eq!(
+        validated_warnings(&changed, &scopes),
+        ["Attention : 1 valeur(s) de cpts-test comptent dans l'année 1 du contrat n° 1, dont le rapport est validé : \
+          elles sont enregistrées, mais le rapport validé garde ses résultats et le grand livre ses montants."]
+    );
 }
 
 #[test]
