@@ -13,7 +13,7 @@ mod table;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -165,8 +165,116 @@ fn show(out: &str) {
     funding::emit(&cpts_domain::text::escape(out, true));
 }
 
+/// One date syntax on every date option: JJ/MM/AAAA or AAAA-MM-JJ, refused in French.
+fn date_arg(s: &str) -> Result<jiff::civil::Date, String> {
+    cpts_engine::dates::parse_french(s)
+}
+
+/// The command line in French: help headings and flags, and every `Date` option read by
+/// `date_arg` (set here once rather than on each declaration), down every subcommand.
+fn french(cmd: clap::Command) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let cmd = cmd
+        .help_template("{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}")
+        .subcommand_help_heading("Commandes")
+        .subcommand_value_name("COMMANDE")
+        .disable_help_subcommand(true)
+        .disable_help_flag(true)
+        .arg(Arg::new("help").short('h').long("help").action(ArgAction::Help).help("Afficher l'aide"))
+        .mut_args(|a| {
+            if a.get_value_parser().type_id() == std::any::TypeId::of::<jiff::civil::Date>() {
+                a.value_parser(date_arg).value_name("DATE")
+            } else {
+                a
+            }
+        });
+    let cmd = if cmd.get_version().is_some() {
+        cmd.disable_version_flag(true).arg(
+            Arg::new("version").short('V').long("version").action(ArgAction::Version).help("Afficher la version"),
+        )
+    } else {
+        cmd
+    };
+    cmd.mut_subcommands(french)
+}
+
+/// clap's errors in French: the kind and its context (argument, value, suggestion), then the
+/// usage of the command at fault.
+struct French;
+
+impl clap::error::ErrorFormatter for French {
+    fn format_error(error: &clap::error::Error<Self>) -> clap::builder::StyledStr {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let text = |k: ContextKind| match error.get(k) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(v)) => Some(v.join(", ")),
+            Some(ContextValue::StyledStr(s)) => Some(s.to_string()),
+            Some(ContextValue::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let arg = text(ContextKind::InvalidArg).unwrap_or_default();
+        let value = text(ContextKind::InvalidValue).unwrap_or_default();
+        let mut m = match error.kind() {
+            ErrorKind::InvalidValue => match text(ContextKind::ValidValue) {
+                Some(valid) => format!("valeur « {value} » invalide pour « {arg} » (valeurs possibles : {valid})"),
+                None => format!("valeur manquante pour « {arg} »"),
+            },
+            ErrorKind::ValueValidation => {
+                let why = std::error::Error::source(error).map(|e| match e.downcast_ref::<std::num::ParseIntError>() {
+                    Some(p) => match p.kind() {
+                        std::num::IntErrorKind::Empty => "valeur vide".to_string(),
+                        std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                            "nombre hors limites".to_string()
+                        }
+                        _ => "nombre entier attendu".to_string(),
+                    },
+                    None => e.to_string(),
+                });
+                match why {
+                    Some(why) => format!("valeur « {value} » invalide pour « {arg} » : {why}"),
+                    None => format!("valeur « {value} » invalide pour « {arg} »"),
+                }
+            }
+            ErrorKind::UnknownArgument => format!("argument inattendu « {arg} »"),
+            ErrorKind::InvalidSubcommand => {
+                format!("commande inconnue « {} »", text(ContextKind::InvalidSubcommand).unwrap_or_default())
+            }
+            ErrorKind::NoEquals => format!("« {arg} » attend sa valeur après un signe ="),
+            ErrorKind::TooManyValues => format!("valeur « {value} » en trop pour « {arg} »"),
+            ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+                format!("nombre de valeurs incorrect pour « {arg} »")
+            }
+            ErrorKind::ArgumentConflict => match text(ContextKind::PriorArg) {
+                Some(prior) => format!("« {arg} » ne va pas avec « {prior} »"),
+                None => format!("« {arg} » ne peut être donné qu'une fois"),
+            },
+            ErrorKind::MissingRequiredArgument => format!("argument(s) obligatoire(s) manquant(s) : {arg}"),
+            ErrorKind::MissingSubcommand => "commande manquante".to_string(),
+            _ => "ligne de commande invalide".to_string(),
+        };
+        for k in [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue] {
+            if let Some(s) = text(k) {
+                m.push_str(&format!(" ; vouliez-vous dire « {s} » ?"));
+            }
+        }
+        let mut out = format!("erreur : {m}\n");
+        if let Some(usage) = text(ContextKind::Usage) {
+            let usage = usage.trim().trim_start_matches("Usage:").trim();
+            out.push_str(&format!("\nUtilisation : {usage}\n"));
+        }
+        out.push_str("\nPour plus d'informations, essayez « --help ».\n");
+        out.into()
+    }
+}
+
+/// The arguments, parsed with the French command; a usage error exits with status 2.
+fn parse() -> Cli {
+    let matches = french(Cli::command()).try_get_matches().unwrap_or_else(|e| e.apply::<French>().exit());
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.apply::<French>().exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let db = cli.db.as_deref();
     let registry = |action| registry::run(action, db).map(|out| show(&out));
     let rules_dir = cli.rules.as_deref();
@@ -203,5 +311,33 @@ fn main() -> ExitCode {
             eprintln!("{}", cpts_domain::text::escape(&e.to_string(), true));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+
+    use super::*;
+
+    /// Every argument of every command, with its command path, lacking a help text.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            if a.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                out.push(format!("{path} {}", a.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_argument_of_every_command_has_a_french_help_text() {
+        let cmd = french(Cli::command());
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        undocumented(&cmd, "cpts", &mut missing);
+        assert!(missing.is_empty(), "{} sans aide :\n{}", missing.len(), missing.join("\n"));
     }
 }

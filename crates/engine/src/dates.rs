@@ -48,7 +48,7 @@ pub fn parse_french(s: &str) -> Result<Date, String> {
     {
         return Date::new(y, m, d).map_err(|_| format!("date impossible « {s} »"));
     }
-    Err(format!("date « {s} » illisible : attendu JJ/MM/AAAA"))
+    Err(format!("date « {s} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ"))
 }
 
 #[cfg(test)]
