@@ -29,6 +29,7 @@ use cpts_domain::text::Kind;
 pub enum LifecycleCmd {
     /// Étape actuelle (ou à la date --on), historique daté et étapes possibles
     Show {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Date de la situation (par défaut aujourd'hui)
         #[arg(long)]
@@ -37,16 +38,21 @@ pub enum LifecycleCmd {
     /// Enregistrer une étape : declarer, formaliser, valider-lettre, phase-1, deposer-projet,
     /// valider-projet, opposer-projet, echeance (la signature et la résiliation passent par `cpts contract`)
     Step {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Étape à enregistrer (declarer, formaliser, valider-lettre…)
         step: String,
         #[command(flatten)]
         who: Who,
     },
     /// Enregistrer la vérification des statuts (association conforme aux critères de l'ACI)
     Statutes {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Date de la vérification
         #[arg(long)]
         on: Date,
+        /// Référence du document (statuts, délibération…)
         #[arg(long)]
         document: Option<String>,
     },
@@ -55,7 +61,7 @@ pub enum LifecycleCmd {
 /// Who acts, when, with which document.
 #[derive(clap::Args)]
 pub struct Who {
-    /// Date de l'étape (AAAA-MM-JJ)
+    /// Date de l'étape (JJ/MM/AAAA ou AAAA-MM-JJ)
     #[arg(long)]
     pub on: Date,
     /// Rôle de l'auteur : cpts, ars ou cpam
@@ -67,6 +73,7 @@ pub struct Who {
     /// Référence du document (courrier, délibération, contrat signé…)
     #[arg(long)]
     pub document: Option<String>,
+    /// Remarque libre
     #[arg(long)]
     pub note: Option<String>,
 }
@@ -76,6 +83,7 @@ pub enum ContractCmd {
     /// Signer le contrat ACI (annexe YAML : signature, missions, enveloppes, objectifs) ;
     /// cosigné par la CPAM et l'ARS
     Sign {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Annexe du contrat signé (YAML)
         #[arg(long)]
@@ -88,39 +96,53 @@ pub enum ContractCmd {
     },
     /// Afficher le contrat en cours (ou --seq N) : parties, durée, missions, avenants
     Show {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Numéro du contrat (par défaut le contrat en cours)
         #[arg(long)]
         seq: Option<i64>,
     },
     /// Calendrier de déploiement des missions
     Calendar {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Date de la situation (par défaut aujourd'hui)
         #[arg(long)]
         on: Option<Date>,
     },
     /// Enregistrer le démarrage d'une mission
     Start {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Mission (code de l'annexe, ex. acces_soins)
         mission: String,
+        /// Date du démarrage
         #[arg(long)]
         on: Date,
     },
     /// Enregistrer le déploiement complet d'une mission
     Deploy {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Mission (code de l'annexe, ex. acces_soins)
         mission: String,
+        /// Date du déploiement complet
         #[arg(long)]
         on: Date,
     },
     /// Enregistrer un avenant (YAML : effective, reason, population, missions)
     Amend {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Avenant (YAML : effective, reason, population, missions)
         #[arg(long)]
         file: PathBuf,
     },
     /// Résilier le contrat (CPAM) : l'échéancier est soldé à la date, le trop-perçu est à reverser
     Terminate {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Motif de la résiliation
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -132,6 +154,7 @@ pub enum ContractCmd {
 pub enum LedgerCmd {
     /// Grand livre : lignes par financeur, statut et montants
     Show {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Date des statuts (par défaut aujourd'hui)
         #[arg(long)]
@@ -141,10 +164,17 @@ pub enum LedgerCmd {
         all: bool,
     },
     /// Explication d'une ligne
-    Explain { id: String, line: i64 },
+    Explain {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Numéro de la ligne du grand livre (voir `cpts ledger show`)
+        line: i64,
+    },
     /// Enregistrer un paiement (ou un remboursement pour une ligne à reverser)
     Pay {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Numéro de la ligne du grand livre (voir `cpts ledger show`)
         line: i64,
         /// Date du virement
         #[arg(long)]
@@ -166,19 +196,24 @@ pub enum LedgerCmd {
 pub enum ConventionCmd {
     /// Ajouter une convention de financement (ARS, collectivité, fonds européens, partenaire privé)
     Add {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// ars, collectivite, europe, prive, autre
         #[arg(long)]
         kind: String,
+        /// Nom du financeur
         #[arg(long)]
         funder: String,
+        /// Objet de la convention
         #[arg(long)]
         purpose: String,
         /// Montant total en euros
         #[arg(long)]
         amount: String,
+        /// Début de la convention
         #[arg(long)]
         from: Date,
+        /// Fin de la convention
         #[arg(long)]
         to: Date,
         /// Échéance de versement AAAA-MM-JJ=MONTANT (répétable)
@@ -189,7 +224,10 @@ pub enum ConventionCmd {
         deliverables: Vec<String>,
     },
     /// Lister les conventions
-    List { id: String },
+    List {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+    },
 }
 
 fn usage(m: impl Into<String>) -> CliError {
@@ -919,7 +957,8 @@ async fn alerts_of(
                 ),
             }),
             Status::Planned
-                if cpts_engine::dates::days_between(on, l.planned.due) <= days && l.waiting_for(&gates, on).is_none() =>
+                if cpts_engine::dates::days_between(on, l.planned.due) <= days
+                    && l.waiting_for(&gates, on).is_none() =>
             {
                 out.push(Alert {
                     date: l.planned.due,

@@ -31,21 +31,27 @@ pub enum FundingCmd {
     },
     /// Échéancier daté des versements sur toute la durée du contrat
     Schedule {
+        /// Dossier du contrat (YAML)
         case: PathBuf,
+        /// Sortie JSON (montants en centimes)
         #[arg(long)]
         json: bool,
         /// Afficher le calcul de chaque versement et de chaque droit annuel
         #[arg(long)]
         detail: bool,
+        /// Échelonner sous une réforme (identifiant livré ou fichier)
         #[arg(long)]
         reform: Option<String>,
     },
     /// Comparer une réforme aux règles en vigueur sur des contrats (fichiers ou dossiers)
     Simulate {
+        /// Réforme à comparer (identifiant livré ou fichier)
         #[arg(long)]
         reform: String,
+        /// Dossiers de contrat (YAML) ou dossiers qui en contiennent
         #[arg(required = true)]
         cases: Vec<PathBuf>,
+        /// Sortie JSON (montants en centimes)
         #[arg(long)]
         json: bool,
     },
@@ -54,6 +60,7 @@ pub enum FundingCmd {
         /// Seulement les valeurs de ce grade (P, S ou U)
         #[arg(long)]
         grade: Option<String>,
+        /// Sortie JSON
         #[arg(long)]
         json: bool,
     },
@@ -61,6 +68,7 @@ pub enum FundingCmd {
     Check,
     /// Exécuter des fichiers de cas de test (style OpenFisca)
     Test {
+        /// Fichiers de cas de test ou dossiers qui en contiennent
         #[arg(default_value = "tests/funding")]
         paths: Vec<PathBuf>,
     },
@@ -220,7 +228,10 @@ fn schedule_text(r: &ScheduleReport, detail: bool) -> String {
         "\nTotal versé {} = droits {}{}{}\n",
         r.total_paid_cents,
         r.total_entitlement_cents,
-        letter.map_or(String::new(), |p| format!(", dont {} versés à la validation de la lettre d'intention, avant le contrat", p.amount)),
+        letter.map_or(String::new(), |p| format!(
+            ", dont {} versés à la validation de la lettre d'intention, avant le contrat",
+            p.amount
+        )),
         if r.repaid_cents == Cents::ZERO { String::new() } else { format!(" (dont {} à reverser)", r.repaid_cents) }
     ));
     let mut y = Table::new(&[("Année", false), ("Début", false), ("Taille", true), ("Droit de l'année", true)]);

@@ -42,13 +42,15 @@ enum Command {
     Demo,
     /// Lister les CPTS avec leur population et leur taille
     List {
-        /// Date des règles de taille (AAAA-MM-JJ ; par défaut aujourd'hui)
+        /// Date des règles de taille (JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut aujourd'hui)
         #[arg(long)]
         on: Option<jiff::civil::Date>,
     },
     /// Afficher une CPTS
     Show {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Date des règles de taille (JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut aujourd'hui)
         #[arg(long)]
         on: Option<jiff::civil::Date>,
     },
@@ -59,6 +61,7 @@ enum Command {
         /// Identifiant (par défaut tiré du nom : cpts-paris-18)
         #[arg(long)]
         id: Option<String>,
+        /// Forme juridique (par défaut « association loi 1901 »)
         #[arg(long)]
         legal_form: Option<String>,
         #[command(flatten)]
@@ -66,9 +69,12 @@ enum Command {
     },
     /// Modifier l'identité d'une CPTS (refusé si quelqu'un a enregistré depuis la version donnée)
     Edit {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Version de la CPTS que vous modifiez (voir `cpts show`) : refus si quelqu'un a enregistré entre-temps
         #[arg(long)]
         version: i64,
+        /// Nouveau nom de la CPTS
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
@@ -105,6 +111,7 @@ enum Command {
     Values(reports::ValuesCmd),
     /// Atteinte des objectifs et part variable d'une année (calcul du moteur, expliqué)
     Achievement {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Année du contrat (par défaut l'année en cours)
         #[arg(long)]
@@ -181,21 +188,82 @@ fn french(cmd: clap::Command) -> clap::Command {
         .disable_help_subcommand(true)
         .disable_help_flag(true)
         .arg(Arg::new("help").short('h').long("help").action(ArgAction::Help).help("Afficher l'aide"))
-        .mut_args(|a| {
-            if a.get_value_parser().type_id() == std::any::TypeId::of::<jiff::civil::Date>() {
-                a.value_parser(date_arg).value_name("DATE")
-            } else {
-                a
-            }
-        });
+        .mut_args(french_arg);
     let cmd = if cmd.get_version().is_some() {
-        cmd.disable_version_flag(true).arg(
-            Arg::new("version").short('V').long("version").action(ArgAction::Version).help("Afficher la version"),
-        )
+        cmd.disable_version_flag(true)
+            .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help("Afficher la version"))
     } else {
         cmd
     };
     cmd.mut_subcommands(french)
+}
+
+/// One argument in French: date parser and syntax, placeholder names, default value.
+fn french_arg(a: clap::Arg) -> clap::Arg {
+    let mut help = a.get_help().map(ToString::to_string).unwrap_or_default();
+    // Said inside the help's closing parenthesis, if any: « (JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut …) ».
+    let mut note = |n: &str| {
+        help = match help.strip_suffix(')').and_then(|h| h.rsplit_once('(')) {
+            Some((text, inside)) => format!("{text}({n} ; {inside})"),
+            None => format!("{help} ({n})"),
+        }
+    };
+    let date = a.get_value_parser().type_id() == std::any::TypeId::of::<jiff::civil::Date>();
+    if date && !a.get_help().is_some_and(|h| h.to_string().contains("AAAA")) {
+        note("JJ/MM/AAAA ou AAAA-MM-JJ");
+    }
+    let defaults: Vec<String> = a.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+    let shown = !defaults.is_empty() && !a.is_hide_default_value_set() && a.get_action().takes_values();
+    if shown {
+        note(&format!("par défaut {}", defaults.join(", ")));
+    }
+    // Placeholders clap derives from field names (<YEAR>), in French.
+    let derived = a
+        .get_value_names()
+        .is_none_or(|n| n.len() == 1 && n.iter().all(|v| v.as_str() == a.get_id().as_str().to_uppercase()));
+    let name = match a.get_id().as_str() {
+        _ if date => Some("DATE"),
+        "year" => Some("ANNÉE"),
+        "amount" => Some("MONTANT"),
+        "line" => Some("LIGNE"),
+        "file" | "output" => Some("FICHIER"),
+        "indicator" => Some("INDICATEUR"),
+        "period" => Some("PÉRIODE"),
+        "value" => Some("VALEUR"),
+        "numerator" => Some("NUMÉRATEUR"),
+        "denominator" => Some("DÉNOMINATEUR"),
+        "version" => Some("VERSION"),
+        "contract" | "seq" => Some("NUMÉRO"),
+        "days" => Some("JOURS"),
+        "name" => Some("NOM"),
+        "person" => Some("PERSONNE"),
+        "funder" => Some("FINANCEUR"),
+        "purpose" => Some("OBJET"),
+        "kind" => Some("TYPE"),
+        "reason" => Some("MOTIF"),
+        "text" => Some("TEXTE"),
+        "mission" => Some("MISSION"),
+        "step" => Some("ÉTAPE"),
+        "reform" => Some("RÉFORME"),
+        "case" | "cases" => Some("CONTRAT"),
+        "paths" => Some("CHEMIN"),
+        "communes" => Some("COMMUNE"),
+        "installments" => Some("ÉCHÉANCE"),
+        "deliverables" => Some("LIVRABLE"),
+        "grade" => Some("GRADE"),
+        "reference" => Some("RÉFÉRENCE"),
+        "by" => Some("NOM"),
+        "from" | "until" | "joined" | "to" => Some("DATE"),
+        "commune" | "seat" => Some("COMMUNE"),
+        _ => None,
+    };
+    let a = if date { a.value_parser(date_arg) } else { a };
+    let a = match name {
+        Some(n) if derived && a.get_action().takes_values() => a.value_name(n),
+        _ => a,
+    };
+    let a = if shown { a.hide_default_value(true) } else { a };
+    if help.is_empty() { a } else { a.help(help) }
 }
 
 /// clap's errors in French: the kind and its context (argument, value, suggestion), then the

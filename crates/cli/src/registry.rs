@@ -18,10 +18,12 @@ use crate::table::Table;
 pub enum TerritoryCmd {
     /// Remplacer le territoire d'une CPTS (codes INSEE ou noms de communes)
     Set {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Version de la CPTS que vous modifiez (voir `cpts show`) : refus si quelqu'un a enregistré entre-temps
         #[arg(long)]
         version: i64,
+        /// Communes du territoire : codes INSEE ou noms
         #[arg(required = true)]
         communes: Vec<String>,
     },
@@ -32,12 +34,22 @@ pub enum TerritoryCmd {
 #[derive(Subcommand)]
 pub enum MembersCmd {
     /// Importer des membres depuis un fichier CSV (;) ou XLSX : tout ou rien
-    Import { id: String, file: std::path::PathBuf },
+    Import {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Fichier CSV (;) ou XLSX des membres
+        file: std::path::PathBuf,
+    },
     /// Lister les membres
-    List { id: String },
+    List {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+    },
     /// Exporter les membres (CSV ou XLSX selon l'extension)
     Export {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Fichier à écrire (.csv ou .xlsx)
         #[arg(long, short)]
         output: std::path::PathBuf,
     },
@@ -47,7 +59,9 @@ pub enum MembersCmd {
 pub enum StructuresCmd {
     /// Ajouter une structure membre
     Add {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Nom de la structure
         #[arg(long)]
         name: String,
         /// MSP, centre de santé, ESP, ESS, établissement de santé, ESSMS, DAC, autre structure
@@ -56,43 +70,54 @@ pub enum StructuresCmd {
         /// Commune (code INSEE ou nom)
         #[arg(long)]
         commune: String,
+        /// Numéro FINESS de la structure
         #[arg(long)]
         finess: Option<String>,
-        /// Date d'adhésion (JJ/MM/AAAA)
+        /// Date d'adhésion (JJ/MM/AAAA ou AAAA-MM-JJ)
         #[arg(long)]
         joined: String,
     },
     /// Lister les structures membres
-    List { id: String },
+    List {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum GovernanceCmd {
     /// Ajouter un mandat (refusé s'il y aurait deux présidents, trésoriers ou secrétaires à la fois)
     Add {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// président, trésorier, secrétaire, coordinateur, membre du bureau, membre du comité de pilotage
         #[arg(long)]
         role: String,
+        /// Nom de la personne
         #[arg(long)]
         person: String,
-        /// Début du mandat (JJ/MM/AAAA)
+        /// Début du mandat (JJ/MM/AAAA ou AAAA-MM-JJ)
         #[arg(long)]
         from: String,
+        /// Fin du mandat (JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut sans fin)
         #[arg(long)]
         until: Option<String>,
     },
     /// Clore un mandat (il reste dans l'historique)
     End {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Numéro du mandat (voir `cpts governance list`)
         seq: i64,
+        /// Fin du mandat (JJ/MM/AAAA ou AAAA-MM-JJ)
         #[arg(long)]
         until: String,
     },
     /// Historique des mandats et titulaires à une date
     List {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Titulaires à cette date (par défaut aujourd'hui)
         #[arg(long)]
         on: Option<Date>,
     },
@@ -101,10 +126,13 @@ pub enum GovernanceCmd {
 /// Identity fields given on the command line.
 #[derive(clap::Args)]
 pub struct IdentityArgs {
+    /// Numéro RNA de l'association (W suivi de 9 chiffres)
     #[arg(long)]
     pub rna: Option<String>,
+    /// Numéro SIRET (14 chiffres)
     #[arg(long)]
     pub siret: Option<String>,
+    /// Numéro FINESS
     #[arg(long)]
     pub finess: Option<String>,
     /// Commune du siège (code INSEE ou nom)

@@ -43,6 +43,7 @@ pub struct By {
 /// Which report: a CPTS, a contract year (the latest contract by default).
 #[derive(clap::Args)]
 pub struct Target {
+    /// Identifiant de la CPTS (ex. cpts-paris-18)
     pub id: String,
     /// Année du contrat (1 à 5)
     #[arg(long)]
@@ -57,12 +58,18 @@ pub enum ValuesCmd {
     /// Saisir une valeur : CPTS, indicateur, période (2021-03, 2021-T1, 2021), valeur ;
     /// pour un taux, la valeur ou --numerator/--denominator. Une période déjà saisie est corrigée.
     Set {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Code de l'indicateur (voir `cpts indicators` et les objectifs du contrat)
         indicator: String,
+        /// Période : mois (2021-03 ou 03/2021), trimestre (2021-T1) ou année civile (2021)
         period: String,
+        /// Valeur (virgule décimale acceptée) ; pour un taux, facultative avec --numerator et --denominator
         value: Option<String>,
+        /// Numérateur d'un taux
         #[arg(long)]
         numerator: Option<String>,
+        /// Dénominateur d'un taux
         #[arg(long)]
         denominator: Option<String>,
         #[command(flatten)]
@@ -71,34 +78,48 @@ pub enum ValuesCmd {
     /// Importer un fichier CSV (;) ou XLSX : colonnes CPTS, Indicateur, Période, Valeur,
     /// Numérateur, Dénominateur. Tout ou rien : chaque ligne fautive est signalée.
     Import {
+        /// Fichier CSV (;) ou XLSX des valeurs
         file: PathBuf,
         #[command(flatten)]
         by: By,
     },
     /// Valeurs actuelles d'une CPTS
     List {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Seulement cet indicateur
         #[arg(long)]
         indicator: Option<String>,
     },
     /// Toutes les valeurs saisies, corrections comprises, avec leur provenance
     History {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
+        /// Seulement cet indicateur
         #[arg(long)]
         indicator: Option<String>,
     },
     /// Exporter les valeurs actuelles (CSV ou XLSX selon l'extension, format de l'import)
-    Export { id: String, file: PathBuf },
+    Export {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Fichier à écrire (.csv ou .xlsx)
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
     /// Rapports de toutes les CPTS (ou d'une) et leur statut
-    List { id: Option<String> },
+    List {
+        /// Identifiant de la CPTS (toutes par défaut)
+        id: Option<String>,
+    },
     /// Afficher un rapport (la dernière version par défaut)
     Show {
         #[command(flatten)]
         target: Target,
+        /// Version du rapport (par défaut la dernière)
         #[arg(long)]
         version: Option<i64>,
     },
@@ -107,6 +128,7 @@ pub enum ReportCmd {
     Draft {
         #[command(flatten)]
         target: Target,
+        /// Rapport (YAML : summary, actions, expenses, crisis_plan, crisis_declared)
         #[arg(long)]
         file: PathBuf,
         #[command(flatten)]
@@ -123,6 +145,7 @@ pub enum ReportCmd {
     Comment {
         #[command(flatten)]
         target: Target,
+        /// Texte du commentaire
         #[arg(long)]
         text: String,
         #[command(flatten)]
@@ -132,6 +155,7 @@ pub enum ReportCmd {
     Answer {
         #[command(flatten)]
         target: Target,
+        /// Texte de la réponse
         #[arg(long)]
         text: String,
         #[command(flatten)]
@@ -141,6 +165,7 @@ pub enum ReportCmd {
     Return {
         #[command(flatten)]
         target: Target,
+        /// Ce qui est à corriger
         #[arg(long)]
         text: String,
         #[command(flatten)]
@@ -157,8 +182,10 @@ pub enum ReportCmd {
     Export {
         #[command(flatten)]
         target: Target,
+        /// Version du rapport (par défaut la dernière)
         #[arg(long)]
         version: Option<i64>,
+        /// Fichier à écrire (.csv ou .xlsx ; pour un rapport aussi .pdf)
         file: PathBuf,
     },
 }

@@ -928,3 +928,48 @@ fn csv_exports_neutralise_formulas_and_xlsx_keeps_them_as_text() {
         assert!(list.contains(n), "{n} missing in:\n{list}");
     }
 }
+
+/// clap speaks French: help headings and flags, usage errors, values refused, and every date
+/// option reads JJ/MM/AAAA as well as AAAA-MM-JJ.
+#[test]
+fn the_command_line_speaks_french_and_reads_both_date_syntaxes() {
+    let help = text(&cpts(&["values", "set", "--help"])).0;
+    for expected in ["Utilisation : cpts values set", "Arguments:", "Options:", "-h, --help", "Afficher l'aide"] {
+        assert!(help.contains(expected), "« {expected} » absent de :\n{help}");
+    }
+    assert!(help.contains("<PÉRIODE>  ") && help.contains("Période : mois"), "{help}");
+    let top = text(&cpts(&["--help"])).0;
+    assert!(top.contains("Commandes:") && top.contains("-V, --version") && top.contains("Afficher la version"), "{top}");
+    for english in ["Usage", "Print help", "Commands", "[default", "Print version"] {
+        assert!(!help.contains(english) && !top.contains(english), "« {english} » :\n{top}\n{help}");
+    }
+    let alerts = text(&cpts(&["alerts", "--help"])).0;
+    assert!(alerts.contains("Horizon en jours (par défaut 30)"), "{alerts}");
+    assert!(alerts.contains("--on <DATE>") && alerts.contains("(JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut aujourd'hui)"));
+
+    let d = std::env::temp_dir().join(format!("cpts-french-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&d);
+    let d = d.to_str().unwrap();
+    let e = refused(d, &["list", "--onn", "2021-01-01"]);
+    assert!(e.starts_with("erreur : argument inattendu « --onn » ; vouliez-vous dire « --on » ?"), "{e}");
+    assert!(e.contains("Utilisation : cpts list") && e.contains("Pour plus d'informations, essayez « --help »."), "{e}");
+    let e = refused(d, &["list", "--on", "2021-13-45"]);
+    assert!(
+        e.starts_with("erreur : valeur « 2021-13-45 » invalide pour « --on <DATE> » : date « 2021-13-45 » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ"),
+        "{e}"
+    );
+    let e = refused(d, &["achievement", "x", "--year", "un"]);
+    assert!(e.contains("valeur « un » invalide pour « --year <ANNÉE> » : nombre entier attendu"), "{e}");
+    let e = refused(d, &["valeurs"]);
+    assert!(e.starts_with("erreur : commande inconnue « valeurs »"), "{e}");
+    let e = refused(d, &["report", "show"]);
+    assert!(e.starts_with("erreur : argument(s) obligatoire(s) manquant(s) : --year <ANNÉE>, <ID>"), "{e}");
+    for e in [&e, &refused(d, &["list", "--on", "x"])] {
+        assert!(!e.contains("error:") && !e.contains("Usage") && !e.contains("failed to parse"), "{e}");
+    }
+    // Both syntaxes, the same day.
+    assert_eq!(ok(d, &["list", "--on", "25/10/2021"]), ok(d, &["list", "--on", "2021-10-25"]));
+    ok(d, &["create", "CPTS Dates"]);
+    let on = ["alerts", "cpts-dates", "--on"];
+    assert_eq!(ok(d, &[&on[..], &["01/03/2022"]].concat()), ok(d, &[&on[..], &["2022-03-01"]].concat()));
+}
