@@ -216,7 +216,7 @@ pub enum ConventionCmd {
         /// Fin de la convention
         #[arg(long)]
         to: Date,
-        /// Échéance de versement AAAA-MM-JJ=MONTANT (répétable)
+        /// Échéance de versement DATE=MONTANT, date JJ/MM/AAAA ou AAAA-MM-JJ (répétable)
         #[arg(long = "installment", required = true)]
         installments: Vec<String>,
         /// Livrable attendu (répétable)
@@ -848,8 +848,8 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
             let mut parsed = Vec::new();
             for i in &installments {
                 let (d, a) =
-                    i.split_once('=').ok_or_else(|| usage(format!("échéance « {i} » : attendu AAAA-MM-JJ=MONTANT")))?;
-                let d: Date = d.trim().parse().map_err(|e| usage(format!("échéance « {i} » : date invalide ({e})")))?;
+                    i.split_once('=').ok_or_else(|| usage(format!("échéance « {i} » : attendu DATE=MONTANT (date JJ/MM/AAAA ou AAAA-MM-JJ)")))?;
+                let d = cpts_engine::dates::parse_french(d).map_err(|e| usage(format!("échéance « {i} » : {e}")))?;
                 parsed.push((d, euros(a.trim())?));
             }
             let c = Convention {

@@ -972,4 +972,14 @@ fn the_command_line_speaks_french_and_reads_both_date_syntaxes() {
     ok(d, &["create", "CPTS Dates"]);
     let on = ["alerts", "cpts-dates", "--on"];
     assert_eq!(ok(d, &[&on[..], &["01/03/2022"]].concat()), ok(d, &[&on[..], &["2022-03-01"]].concat()));
+    // Convention installments take both syntaxes too, in French errors.
+    fn convention(installment: &str) -> Vec<&str> {
+        let mut args = vec!["convention", "add", "cpts-dates", "--kind", "ars", "--funder", "ARS", "--purpose"];
+        args.extend(["Phase 1", "--amount", "30000", "--from", "2024-03-01", "--to", "2025-03-01"]);
+        args.extend(["--installment", installment, "--installment", "2025-03-01=15000"]);
+        args
+    }
+    ok(d, &convention("15/03/2024=15000"));
+    let e = refused(d, &convention("15/13/2024=15000"));
+    assert!(e.contains("échéance « 15/13/2024=15000 » : date impossible") && !e.contains("invalid"), "{e}");
 }
