@@ -590,11 +590,11 @@ async fn received(store: &Store, rules: &RuleSet, cid: &CptsId) -> Result<Vec<Re
     let lines = store.ledger(cid).await.map_err(store_err)?;
     let convs = store.conventions(cid).await.map_err(store_err)?;
     Ok(store
-        .payments(cid)
+        .payment_records(cid)
         .await
         .map_err(store_err)?
         .into_iter()
-        .filter_map(|(line, on, amount)| {
+        .filter_map(|cpts_domain::ledger::Payment { line, on, amount, .. }| {
             let l = lines.iter().find(|l| l.id == line)?;
             let what = match &l.planned.source {
                 cpts_domain::ledger::Source::Convention { convention, installment } => {

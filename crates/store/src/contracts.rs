@@ -566,25 +566,6 @@ impl Store {
         Ok(())
     }
 
-    /// Payments recorded on a CPTS's lines: (line, date, amount).
-    pub async fn payments(&self, id: &CptsId) -> Result<Vec<(i64, Date, Cents)>> {
-        let rows = sqlx::query(
-            "SELECT line_id, paid_on, amount FROM payment WHERE cpts_id = $1 ORDER BY paid_on, line_id, seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("line_id")?,
-                    date(&r.try_get::<String, _>("paid_on")?)?,
-                    Cents::new(r.try_get("amount")?),
-                ))
-            })
-            .collect()
-    }
-
     /// Payments recorded on a CPTS's lines with who paid and the transfer's reference, by date
     /// (`by` is empty for payments recorded before the payer was asked for).
     pub async fn payment_records(&self, id: &CptsId) -> Result<Vec<Payment>> {
