@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use cpts_engine::dates::parse_french;
+use cpts_engine::dates::{fr, parse_french};
+use jiff::civil::Date;
 
-use crate::geo::Geo;
+use crate::geo::{Geo, fold};
 use crate::ids::Rpps;
 use crate::registry::{Member, Profession};
 use crate::table::{ColumnSpec, LineError, RawTable, columns};
@@ -89,6 +90,170 @@ pub fn members_from(table: &RawTable, geo: &Geo) -> Result<Vec<Member>, Vec<Line
     if errors.is_empty() { Ok(members) } else { Err(errors) }
 }
 
+/// How an import treats the members already stored.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Add the file's new members; members already stored and unchanged are skipped; a stored
+    /// member that the file changes is refused (an addition never modifies).
+    Add,
+    /// The file is the whole list: new members added, stored ones corrected, stored members
+    /// absent from the file end their membership (they stay in the list as former members).
+    Replace,
+}
+
+impl ImportMode {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match fold(s.trim()).as_str() {
+            "ajout" => Ok(ImportMode::Add),
+            "remplacement" => Ok(ImportMode::Replace),
+            _ => Err(format!("mode d'import « {} » inconnu : ajout ou remplacement", s.trim())),
+        }
+    }
+}
+
+/// A stored member changed by an import: its number, the state before and after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberChange {
+    pub seq: i64,
+    pub before: Member,
+    pub after: Member,
+}
+
+impl MemberChange {
+    /// The labels of the columns that differ, in file order.
+    pub fn fields(&self) -> Vec<&'static str> {
+        differences(&self.before, &self.after)
+    }
+}
+
+/// What an import would do, computed before anything is written (shown, then applied as a whole).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportPlan {
+    /// New members, with their line in the file.
+    pub added: Vec<(usize, Member)>,
+    /// Stored members corrected by the file.
+    pub changed: Vec<MemberChange>,
+    /// Stored members absent from the file (replacement): their membership ends.
+    pub ended: Vec<MemberChange>,
+    /// Lines identical to a stored member.
+    pub unchanged: usize,
+}
+
+impl ImportPlan {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.ended.is_empty()
+    }
+}
+
+/// The column labels where two members differ.
+pub fn differences(a: &Member, b: &Member) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |label: &'static str, differs: bool| {
+        if differs {
+            out.push(label);
+        }
+    };
+    check("Nom", a.last_name != b.last_name);
+    check("Prénom", a.first_name != b.first_name);
+    check("Profession", a.profession != b.profession);
+    check("RPPS", a.rpps != b.rpps);
+    check("Commune d'exercice", a.commune != b.commune);
+    check("Date d'adhésion", a.joined != b.joined);
+    check("Date de départ", a.left != b.left);
+    out
+}
+
+/// The same person without an RPPS: names as people type them (case, accents), and the profession.
+fn same_name(a: &Member, b: &Member) -> bool {
+    a.profession == b.profession && fold(&a.last_name) == fold(&b.last_name) && fold(&a.first_name) == fold(&b.first_name)
+}
+
+/// Compare a file (`incoming`, with line numbers) with the stored members (`stored`, with their
+/// numbers). A line is the stored member with its RPPS; failing that, the stored member with the
+/// same name and profession whose RPPS does not contradict it (homonyms pair in order). In
+/// replacement, active stored members absent from the file leave on `ended_on`.
+pub fn plan_import(
+    stored: &[(i64, Member)],
+    incoming: &[(usize, Member)],
+    mode: ImportMode,
+    ended_on: Date,
+) -> Result<ImportPlan, Vec<LineError>> {
+    let mut taken = vec![false; stored.len()];
+    let mut matched: Vec<Option<usize>> = vec![None; incoming.len()];
+    // RPPS first, so that a name match never takes a member another line names by RPPS.
+    for (slot, (_, m)) in matched.iter_mut().zip(incoming) {
+        if let Some(r) = &m.rpps
+            && let Some(i) = stored.iter().position(|(_, s)| s.rpps.as_ref() == Some(r))
+            && let Some(t) = taken.get_mut(i)
+            && !*t
+        {
+            *t = true;
+            *slot = Some(i);
+        }
+    }
+    for (slot, (_, m)) in matched.iter_mut().zip(incoming) {
+        if slot.is_some() {
+            continue;
+        }
+        let found = stored.iter().zip(taken.iter()).position(|((_, s), t)| {
+            !*t && same_name(s, m) && (s.rpps.is_none() || m.rpps.is_none() || s.rpps == m.rpps)
+        });
+        if let Some(i) = found
+            && let Some(t) = taken.get_mut(i)
+        {
+            *t = true;
+            *slot = Some(i);
+        }
+    }
+    let mut plan = ImportPlan::default();
+    let mut errors = Vec::new();
+    for ((line, m), slot) in incoming.iter().zip(&matched) {
+        match slot.and_then(|i| stored.get(i)) {
+            None => plan.added.push((*line, m.clone())),
+            Some((_, s)) if s == m => plan.unchanged += 1,
+            Some((seq, s)) => {
+                let change = MemberChange { seq: *seq, before: s.clone(), after: m.clone() };
+                if mode == ImportMode::Add {
+                    errors.push(LineError::new(
+                        *line,
+                        "",
+                        format!(
+                            "diffère du membre enregistré n° {seq} ({}) : un ajout ne modifie pas les membres enregistrés",
+                            change.fields().join(", ")
+                        ),
+                    ));
+                } else {
+                    plan.changed.push(change);
+                }
+            }
+        }
+    }
+    if mode == ImportMode::Replace {
+        for ((seq, s), t) in stored.iter().zip(&taken) {
+            if *t || s.left.is_some() {
+                continue;
+            }
+            if ended_on < s.joined {
+                errors.push(LineError::new(
+                    0,
+                    "",
+                    format!(
+                        "membre n° {seq} ({} {}) absent du fichier : son départ au {} serait avant son adhésion le {}",
+                        s.first_name,
+                        s.last_name,
+                        fr(ended_on),
+                        fr(s.joined)
+                    ),
+                ));
+                continue;
+            }
+            let after = Member { left: Some(ended_on), ..s.clone() };
+            plan.ended.push(MemberChange { seq: *seq, before: s.clone(), after });
+        }
+    }
+    if errors.is_empty() { Ok(plan) } else { Err(errors) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +274,60 @@ mod tests {
         assert!(e[0].message.len() < 1_000 && e[0].message.contains("… »"), "{}", e[0].message);
         let ok = members_from(&table(&[&["Martin", "Anne", "infirmier", "", "75118", "1/3/2021", ""]]), &geo).unwrap();
         assert_eq!(ok[0].joined, jiff::civil::date(2021, 3, 1));
+    }
+
+    fn member(last: &str, rpps: Option<&str>) -> Member {
+        Member {
+            last_name: last.into(),
+            first_name: "Anne".into(),
+            profession: Profession::parse("infirmier").unwrap(),
+            rpps: rpps.map(|r| r.parse().unwrap()),
+            commune: "75118".parse().unwrap(),
+            joined: jiff::civil::date(2021, 3, 1),
+            left: None,
+        }
+    }
+
+    #[test]
+    fn reimporting_the_same_list_changes_nothing_even_without_rpps() {
+        let stored = vec![(1, member("Martin", Some("10000000009"))), (2, member("Durand", None))];
+        let incoming: Vec<(usize, Member)> = vec![(2, stored[0].1.clone()), (3, member("DURAND", None))];
+        let day = jiff::civil::date(2024, 1, 1);
+        let plan = plan_import(&stored, &incoming, ImportMode::Add, day).unwrap_err();
+        // « DURAND » is the stored Durand, with another spelling: a change, refused in an addition.
+        assert_eq!(plan.len(), 1);
+        assert!(plan[0].to_string().contains("ligne 3 : diffère du membre enregistré n° 2 (Nom)"), "{}", plan[0]);
+        let same: Vec<(usize, Member)> = stored.iter().zip(2..).map(|((_, m), l)| (l, m.clone())).collect();
+        let plan = plan_import(&stored, &same, ImportMode::Add, day).unwrap();
+        assert!(plan.is_empty() && plan.unchanged == 2, "{plan:?}");
+    }
+
+    #[test]
+    fn replacement_adds_corrects_and_ends_absent_members() {
+        let gone = Member { left: Some(jiff::civil::date(2022, 1, 1)), ..member("Parti", None) };
+        let stored = vec![(1, member("Martin", Some("10000000009"))), (2, member("Durand", None)), (3, gone)];
+        let corrected = Member { last_name: "Martin-Roy".into(), ..member("Martin", Some("10000000009")) };
+        let incoming = vec![(2, corrected.clone()), (3, member("Leroy", None))];
+        let day = jiff::civil::date(2024, 1, 1);
+        let plan = plan_import(&stored, &incoming, ImportMode::Replace, day).unwrap();
+        assert_eq!(plan.added, [(3, member("Leroy", None))]);
+        assert_eq!(plan.changed.len(), 1);
+        assert_eq!((plan.changed[0].seq, plan.changed[0].fields()), (1, vec!["Nom"]));
+        // Durand is absent: ends on the given day; the former member stays as he was.
+        assert_eq!(plan.ended.len(), 1);
+        assert_eq!((plan.ended[0].seq, plan.ended[0].after.left), (2, Some(day)));
+        // A departure before the adhesion is refused, not invented.
+        let e = plan_import(&stored, &incoming, ImportMode::Replace, jiff::civil::date(2020, 1, 1)).unwrap_err();
+        assert!(e[0].to_string().contains("membre n° 2 (Anne Durand) absent du fichier"), "{}", e[0]);
+        assert_eq!(ImportMode::parse("Remplacement"), Ok(ImportMode::Replace));
+        assert!(ImportMode::parse("tout").is_err());
+    }
+
+    #[test]
+    fn a_member_is_active_from_adhesion_until_departure() {
+        let m = Member { left: Some(jiff::civil::date(2023, 6, 1)), ..member("Martin", None) };
+        assert!(!m.active_on(jiff::civil::date(2021, 2, 28)));
+        assert!(m.active_on(jiff::civil::date(2023, 5, 31)));
+        assert!(!m.active_on(jiff::civil::date(2023, 6, 1)));
     }
 }

@@ -348,6 +348,11 @@ impl Member {
         Ok(())
     }
 
+    /// A member on `day`: joined by then and not yet left (the departure day is the first day out).
+    pub fn active_on(&self, day: Date) -> bool {
+        self.joined <= day && self.left.is_none_or(|l| day < l)
+    }
+
     /// The user texts only: what the store checks before any write.
     pub fn check_text(&self) -> Result<(), String> {
         if self.last_name.trim().is_empty() {

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use cpts_domain::ids::{CptsId, InseeCode};
+use cpts_domain::members::ImportPlan;
 use cpts_domain::registry::{
     Identity, Mandate, Member, Profession, Role, Structure, StructureKind, Territory, check_mandates,
 };
@@ -293,15 +294,43 @@ impl Store {
         &self,
         id: &CptsId,
         members: &[Member],
-        mut progress: impl FnMut(usize),
+        progress: impl FnMut(usize),
     ) -> Result<usize> {
-        for (n, m) in members.iter().enumerate() {
+        let plan = ImportPlan {
+            added: members.iter().cloned().enumerate().collect(),
+            ..ImportPlan::default()
+        };
+        self.apply_member_import(id, &plan, progress).await?;
+        Ok(members.len())
+    }
+
+    /// Apply an import plan (`cpts_domain::members::plan_import`) in one transaction: all of it, or
+    /// nothing. Each corrected or ended member's previous state goes to the history first; a member
+    /// changed by someone else since the plan was made refuses the whole plan.
+    pub async fn apply_member_import(
+        &self,
+        id: &CptsId,
+        plan: &ImportPlan,
+        mut progress: impl FnMut(usize),
+    ) -> Result<()> {
+        for (n, m) in plan.added.iter().map(|(_, m)| m).chain(plan.changed.iter().chain(&plan.ended).map(|c| &c.after)).enumerate() {
             m.check_text().map_err(|e| {
                 StoreError::Invalid(format!("membre n° {} : {e} ; import refusé, rien n'a été enregistré", n + 1))
             })?;
         }
         let mut tx = self.pool.begin().await?;
         Store::claim(&mut tx, id, None).await?;
+        for c in plan.changed.iter().chain(&plan.ended) {
+            let now = Store::member_in(&mut tx, id, c.seq).await?;
+            if now.as_ref() != Some(&c.before) {
+                return Err(StoreError::Invalid(format!(
+                    "le membre n° {} a été modifié entre-temps : rien n'a été enregistré ; recommencez",
+                    c.seq
+                )));
+            }
+            Store::archive_member(&mut tx, id, c.seq, "modification").await?;
+            Store::write_member(&mut tx, id, c.seq, &c.after).await?;
+        }
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM member WHERE cpts_id = $1")
             .bind(id.as_str())
             .fetch_one(&mut *tx)
@@ -309,7 +338,8 @@ impl Store {
         let mut seq: i64 = row.try_get("n")?;
         // Multi-row inserts: far fewer round trips; under both engines' parameter limits.
         let mut written = 0usize;
-        for chunk in members.chunks(500) {
+        let added: Vec<&Member> = plan.added.iter().map(|(_, m)| m).collect();
+        for chunk in added.chunks(500) {
             let sql = format!(
                 "INSERT INTO member (cpts_id, seq, last_name, first_name, profession, rpps, commune, joined, left_on) VALUES {}",
                 reports::placeholders(self.backend, chunk.len(), 9)
@@ -318,16 +348,7 @@ impl Store {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for m in chunk {
                 seq += 1;
-                q = q
-                    .bind(id.as_str())
-                    .bind(seq)
-                    .bind(&m.last_name)
-                    .bind(&m.first_name)
-                    .bind(m.profession.code())
-                    .bind(m.rpps.as_ref().map(|r| r.to_string()))
-                    .bind(m.commune.to_string())
-                    .bind(m.joined.to_string())
-                    .bind(m.left.map(|d| d.to_string()));
+                q = bind_member(q.bind(id.as_str()).bind(seq), m);
             }
             q.execute(&mut *tx).await.map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(
@@ -339,7 +360,109 @@ impl Store {
             progress(written);
         }
         tx.commit().await?;
-        Ok(members.len())
+        Ok(())
+    }
+
+    /// One stored member, inside a transaction.
+    async fn member_in(tx: &mut Transaction<'_, Any>, id: &CptsId, seq: i64) -> Result<Option<Member>> {
+        let row = sqlx::query("SELECT * FROM member WHERE cpts_id = $1 AND seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(member_of).transpose()
+    }
+
+    /// Copy a member's current state to its history (before a correction or a removal).
+    async fn archive_member(tx: &mut Transaction<'_, Any>, id: &CptsId, seq: i64, action: &str) -> Result<()> {
+        let row = sqlx::query("SELECT COALESCE(MAX(rev), 0) AS n FROM member_history WHERE cpts_id = $1 AND seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .fetch_one(&mut **tx)
+            .await?;
+        let rev = row.try_get::<i64, _>("n")?.checked_add(1).ok_or_else(|| StoreError::Invalid("historique du membre plein".into()))?;
+        sqlx::query(
+            "INSERT INTO member_history (cpts_id, seq, rev, action, recorded_at, last_name, first_name, profession, rpps, commune, joined, left_on)
+             SELECT cpts_id, seq, $3, $4, $5, last_name, first_name, profession, rpps, commune, joined, left_on FROM member WHERE cpts_id = $1 AND seq = $2",
+        )
+        .bind(id.as_str())
+        .bind(seq)
+        .bind(rev)
+        .bind(action)
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Overwrite a member's row (its previous state archived by the caller).
+    async fn write_member(tx: &mut Transaction<'_, Any>, id: &CptsId, seq: i64, m: &Member) -> Result<()> {
+        sqlx::query(
+            "UPDATE member SET last_name = $1, first_name = $2, profession = $3, rpps = $4, commune = $5, joined = $6, left_on = $7 WHERE cpts_id = $8 AND seq = $9",
+        )
+        .bind(&m.last_name)
+        .bind(&m.first_name)
+        .bind(m.profession.code())
+        .bind(m.rpps.as_ref().map(|r| r.to_string()))
+        .bind(m.commune.to_string())
+        .bind(m.joined.to_string())
+        .bind(m.left.map(|d| d.to_string()))
+        .bind(id.as_str())
+        .bind(seq)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(format!(
+                "RPPS déjà porté par un autre membre de cette CPTS : membre n° {seq} non modifié"
+            )),
+            _ => StoreError::Db(e),
+        })?;
+        Ok(())
+    }
+
+    /// Correct a member (departure included); its previous state is kept in the history.
+    pub async fn update_member(&self, id: &CptsId, seq: i64, m: &Member) -> Result<()> {
+        m.check_text().map_err(StoreError::Invalid)?;
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
+        if before == *m {
+            return Ok(());
+        }
+        Store::archive_member(&mut tx, id, seq, "modification").await?;
+        Store::write_member(&mut tx, id, seq, m).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remove a member entered by mistake; its last state is kept in the history.
+    pub async fn remove_member(&self, id: &CptsId, seq: i64) -> Result<Member> {
+        let mut tx = self.pool.begin().await?;
+        Store::claim(&mut tx, id, None).await?;
+        let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
+        Store::archive_member(&mut tx, id, seq, "suppression").await?;
+        sqlx::query("DELETE FROM member WHERE cpts_id = $1 AND seq = $2").bind(id.as_str()).bind(seq).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+
+    /// The previous states of the CPTS's members, by member, oldest first.
+    pub async fn member_history(&self, id: &CptsId) -> Result<Vec<MemberRevision>> {
+        let rows = sqlx::query("SELECT * FROM member_history WHERE cpts_id = $1 ORDER BY seq, rev")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let action: String = r.try_get("action")?;
+                Ok(MemberRevision {
+                    seq: r.try_get("seq")?,
+                    removed: action == "suppression",
+                    recorded_at: r.try_get("recorded_at")?,
+                    before: member_of(r)?,
+                })
+            })
+            .collect()
     }
 
     /// The rows of one of our per-CPTS tables, in order.
@@ -358,23 +481,13 @@ impl Store {
     }
 
     pub async fn members(&self, id: &CptsId) -> Result<Vec<Member>> {
+        Ok(self.numbered_members(id).await?.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// The members with their numbers (for corrections), former members included.
+    pub async fn numbered_members(&self, id: &CptsId) -> Result<Vec<(i64, Member)>> {
         let rows = self.rows_of("member", id).await?;
-        rows.iter()
-            .map(|r| {
-                let profession: String = r.try_get("profession")?;
-                let (joined, left) = Store::membership_dates(r)?;
-                Ok(Member {
-                    last_name: r.try_get("last_name")?,
-                    first_name: r.try_get("first_name")?,
-                    profession: Profession::from_code(&profession)
-                        .ok_or_else(|| StoreError::Invalid(format!("profession stockée inconnue « {profession} »")))?,
-                    rpps: parse(r.try_get("rpps")?)?,
-                    commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
-                    joined,
-                    left,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("seq")?, member_of(r)?))).collect()
     }
 
     /// The RPPS numbers of a CPTS's members (to name repeated ones before an import).
@@ -517,4 +630,48 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A member's previous state, kept when it was corrected or removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRevision {
+    pub seq: i64,
+    /// Removed (else corrected) at `recorded_at`.
+    pub removed: bool,
+    pub recorded_at: String,
+    pub before: Member,
+}
+
+fn no_member(id: &CptsId, seq: i64) -> StoreError {
+    StoreError::Invalid(format!("membre n° {seq} introuvable dans la CPTS « {id} »"))
+}
+
+/// A member from a `member` or `member_history` row.
+fn member_of(r: &AnyRow) -> Result<Member> {
+    let profession: String = r.try_get("profession")?;
+    let (joined, left) = Store::membership_dates(r)?;
+    Ok(Member {
+        last_name: r.try_get("last_name")?,
+        first_name: r.try_get("first_name")?,
+        profession: Profession::from_code(&profession)
+            .ok_or_else(|| StoreError::Invalid(format!("profession stockée inconnue « {profession} »")))?,
+        rpps: parse(r.try_get("rpps")?)?,
+        commune: r.try_get::<String, _>("commune")?.parse().map_err(StoreError::Invalid)?,
+        joined,
+        left,
+    })
+}
+
+/// The member columns after `cpts_id, seq`, in table order.
+fn bind_member<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    m: &'q Member,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    q.bind(&m.last_name)
+        .bind(&m.first_name)
+        .bind(m.profession.code())
+        .bind(m.rpps.as_ref().map(|r| r.to_string()))
+        .bind(m.commune.to_string())
+        .bind(m.joined.to_string())
+        .bind(m.left.map(|d| d.to_string()))
 }

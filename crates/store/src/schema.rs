@@ -263,6 +263,28 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "ALTER TABLE payment ADD COLUMN reference TEXT",
         ],
     ),
+    (
+        6,
+        "member history",
+        &[
+            // The state of a member before each correction or removal: never overwritten silently.
+            "CREATE TABLE member_history (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            seq BIGINT NOT NULL,
+            rev BIGINT NOT NULL,
+            action TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            first_name TEXT NOT NULL,
+            profession TEXT NOT NULL,
+            rpps TEXT,
+            commune TEXT NOT NULL,
+            joined TEXT NOT NULL,
+            left_on TEXT,
+            PRIMARY KEY (cpts_id, seq, rev)
+        )",
+        ],
+    ),
 ];
 
 /// The newest schema version this binary knows.

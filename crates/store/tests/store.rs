@@ -103,6 +103,46 @@ async fn a_member_import_lands_whole_or_not_at_all() {
 }
 
 #[tokio::test]
+async fn members_are_corrected_ended_and_removed_with_their_history() {
+    use cpts_domain::members::{ImportMode, plan_import};
+    for (label, s) in stores().await {
+        let id: CptsId = "cpts-h".parse().unwrap();
+        s.create_cpts(&id, &identity("H")).await.unwrap();
+        s.import_members(&id, &[member("Martin", Some("10000000009")), member("Durand", None), member("Leroy", None)])
+            .await
+            .unwrap();
+        // A departure recorded on member 1: the previous state is kept.
+        let left = Member { left: Some(date(2023, 6, 30)), ..member("Martin", Some("10000000009")) };
+        s.update_member(&id, 1, &left).await.unwrap();
+        // An erroneous entry removed: gone from the list, kept in the history.
+        assert_eq!(s.remove_member(&id, 3).await.unwrap(), member("Leroy", None), "{label}");
+        assert!(s.remove_member(&id, 3).await.unwrap_err().to_string().contains("membre n° 3 introuvable"), "{label}");
+        // Re-importing the same list in replacement: nothing duplicated (Durand has no RPPS).
+        let stored = s.numbered_members(&id).await.unwrap();
+        assert_eq!(stored.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2], "{label}");
+        let file: Vec<(usize, Member)> = stored.iter().map(|(n, m)| (usize::try_from(*n).unwrap() + 1, m.clone())).collect();
+        let plan = plan_import(&stored, &file, ImportMode::Replace, date(2024, 1, 1)).unwrap();
+        assert!(plan.is_empty() && plan.unchanged == 2, "{label}: {plan:?}");
+        // Durand corrected by a file made from an older list: refused as stale, nothing written.
+        let fixed = Member { first_name: "Paul".into(), ..member("Durand", None) };
+        let plan = plan_import(&stored, &[(2, stored[0].1.clone()), (3, fixed.clone())], ImportMode::Replace, date(2024, 1, 1))
+            .unwrap();
+        s.update_member(&id, 2, &Member { commune: "75117".parse().unwrap(), ..member("Durand", None) }).await.unwrap();
+        let err = s.apply_member_import(&id, &plan, |_| {}).await.unwrap_err();
+        assert!(err.to_string().contains("membre n° 2 a été modifié entre-temps"), "{label}: {err}");
+        let history = s.member_history(&id).await.unwrap();
+        assert_eq!(
+            history.iter().map(|h| (h.seq, h.removed)).collect::<Vec<_>>(),
+            [(1, false), (2, false), (3, true)],
+            "{label}"
+        );
+        assert_eq!(history[0].before, member("Martin", Some("10000000009")), "{label}");
+        assert_eq!(s.members(&id).await.unwrap()[0].left, Some(date(2023, 6, 30)), "{label}");
+        s.close().await;
+    }
+}
+
+#[tokio::test]
 async fn reopening_keeps_data_and_migrations_are_idempotent() {
     let dir = std::env::temp_dir().join(format!("cpts-reopen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
