@@ -3,7 +3,8 @@
 use clap::Subcommand;
 use cpts_domain::geo::{self, Geo};
 use cpts_domain::ids::CptsId;
-use cpts_domain::registry::{Identity, Territory, members_from, overlaps};
+use cpts_domain::members::{ImportMode, ImportPlan, differences, numbers_from, plan_import};
+use cpts_domain::registry::{Identity, Member, Territory, members_from, overlaps};
 use cpts_domain::table::{LineError, error_list};
 use cpts_engine::dates::parse_french;
 use cpts_engine::money::group_thousands;
@@ -33,14 +34,23 @@ pub enum TerritoryCmd {
 
 #[derive(Subcommand)]
 pub enum MembersCmd {
-    /// Importer des membres depuis un fichier CSV (;) ou XLSX : tout ou rien
+    /// Importer des membres depuis un fichier CSV (;) ou XLSX : tout ou rien, ce qui change est affiché
     Import {
         /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Fichier CSV (;) ou XLSX des membres
         file: std::path::PathBuf,
+        /// ajout : ajoute les nouveaux membres, sans modifier ceux enregistrés ; remplacement : le fichier est la liste complète (ajouts, corrections, départs des absents)
+        #[arg(long, default_value = "ajout")]
+        mode: String,
+        /// Afficher ce que l'import ferait, sans rien enregistrer
+        #[arg(long)]
+        dry_run: bool,
+        /// En remplacement : date de départ des membres absents du fichier (JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut aujourd'hui)
+        #[arg(long)]
+        left_on: Option<String>,
     },
-    /// Lister les membres
+    /// Lister les membres (actifs et partis), avec leur numéro
     List {
         /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
@@ -52,6 +62,56 @@ pub enum MembersCmd {
         /// Fichier à écrire (.csv ou .xlsx)
         #[arg(long, short)]
         output: std::path::PathBuf,
+    },
+    /// Enregistrer le départ d'un membre (il reste dans la liste, comme ancien membre)
+    Leave {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Numéro du membre (voir `cpts members list`)
+        num: i64,
+        /// Date de départ (JJ/MM/AAAA ou AAAA-MM-JJ)
+        #[arg(long)]
+        on: String,
+    },
+    /// Corriger un membre (l'état précédent est gardé dans l'historique)
+    Edit {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Numéro du membre (voir `cpts members list`)
+        num: i64,
+        /// Nom
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Prénom
+        #[arg(long)]
+        first_name: Option<String>,
+        /// Profession
+        #[arg(long)]
+        profession: Option<String>,
+        /// Numéro RPPS (11 chiffres ; « - » pour l'effacer)
+        #[arg(long)]
+        rpps: Option<String>,
+        /// Commune d'exercice (code INSEE ou nom)
+        #[arg(long)]
+        commune: Option<String>,
+        /// Date d'adhésion (JJ/MM/AAAA ou AAAA-MM-JJ)
+        #[arg(long)]
+        joined: Option<String>,
+        /// Date de départ (JJ/MM/AAAA ou AAAA-MM-JJ ; « - » pour l'effacer)
+        #[arg(long)]
+        left: Option<String>,
+    },
+    /// Supprimer un membre saisi par erreur (il reste dans l'historique ; un départ se note avec `leave`)
+    Remove {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Numéro du membre (voir `cpts members list`)
+        num: i64,
+    },
+    /// Historique des corrections et suppressions de membres
+    History {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
     },
 }
 
@@ -337,6 +397,57 @@ fn overlaps_text(geo: &Geo, records: &[CptsRecord]) -> String {
     format!("{} chevauchement(s) :\n{}", found.len(), t.render())
 }
 
+/// One stored member by its number, or a usage error naming it.
+async fn member_numbered(store: &Store, cid: &CptsId, num: i64) -> Result<Member, CliError> {
+    let all = store.numbered_members(cid).await.map_err(store_err)?;
+    all.into_iter().find(|(n, _)| *n == num).map(|(_, m)| m).ok_or_else(|| {
+        CliError::Usage(format!("membre n° {num} introuvable dans la CPTS « {cid} » (voir cpts members list {cid})"))
+    })
+}
+
+/// What an import does, shown before it is applied (and alone with `--dry-run`).
+fn plan_text(geo: &Geo, plan: &ImportPlan, mode: ImportMode, name: &str, cid: &CptsId) -> String {
+    // A long list is summed up: the counts are always complete.
+    const SHOWN: usize = 20;
+    let mode = match mode {
+        ImportMode::Add => "ajout",
+        ImportMode::Replace => "remplacement",
+    };
+    let mut out = format!(
+        "Import en mode {mode} pour {name} ({cid}) : {} ajout(s), {} correction(s), {} départ(s), {} inchangé(s).\n",
+        plan.added.len(),
+        plan.changed.len(),
+        plan.ended.len(),
+        plan.unchanged
+    );
+    let who = |m: &Member| format!("{} {} ({})", m.first_name, m.last_name, m.profession.label());
+    let mut lines: Vec<String> = Vec::new();
+    lines.extend(plan.added.iter().map(|(line, m)| {
+        let commune = geo.commune(&m.commune).map_or(m.commune.to_string(), |c| c.name.clone());
+        format!("  + ligne {line} : {}, {commune}", who(m))
+    }));
+    lines.extend(
+        plan.changed.iter().map(|c| format!("  ~ n° {} {} : {}", c.seq, who(&c.before), c.fields().join(", "))),
+    );
+    lines.extend(plan.ended.iter().map(|c| {
+        format!(
+            "  - n° {} {} : absent du fichier, départ au {}",
+            c.seq,
+            who(&c.before),
+            c.after.left.map_or(String::new(), cpts_engine::dates::fr)
+        )
+    }));
+    let more = lines.len().saturating_sub(SHOWN);
+    for l in lines.into_iter().take(SHOWN) {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    if more > 0 {
+        out.push_str(&format!("  … et {more} autre(s)\n"));
+    }
+    out
+}
+
 async fn open(db: &str) -> Result<Store, CliError> {
     Store::open(db).await.map_err(|e| {
         let m = format!("ouverture de la base « {} » impossible : {e}", cpts_store::masked(db));
@@ -416,68 +527,147 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 out
             }
             Action::Territory(TerritoryCmd::Overlaps) => overlaps_text(&geo, &store.list_cpts().await.map_err(store_err)?),
-            Action::Members(MembersCmd::Import { id: s, file }) => {
+            Action::Members(MembersCmd::Import { id: s, file, mode, dry_run, left_on }) => {
                 let cid = id(&s)?;
+                let mode = ImportMode::parse(&mode).map_err(CliError::Usage)?;
+                let ended_on = left_on.map(|d| parse_french(&d)).transpose().map_err(CliError::Usage)?.unwrap_or_else(today);
                 let record = store.get_cpts(&cid).await.map_err(store_err)?;
                 let table = crate::files::read_table(&file).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
                 let refused = |errors: &[LineError]| {
                     CliError::Usage(format!("{} : {} erreur(s), rien n'a été enregistré :\n{}", file.display(), errors.len(), error_list(errors)))
                 };
                 let members = members_from(&table, &geo).map_err(|errors| refused(&errors))?;
-                // Members already stored: a repeated RPPS is reported with its line, before any write.
-                let existing = store.member_rpps(&cid).await.map_err(store_err)?;
-                let repeated: Vec<LineError> = table
-                    .rows
-                    .iter()
-                    .zip(&members)
-                    .filter_map(|((line, _), m)| m.rpps.as_ref().filter(|r| existing.contains(r.as_str())).map(|r| LineError::new(*line, "RPPS", format!("{r} est déjà membre de cette CPTS"))))
-                    .collect();
-                if !repeated.is_empty() {
-                    return Err(refused(&repeated));
-                }
-                let total = members.len();
-                let mut last_report = 0;
-                let n = store
-                    .import_members_with_progress(&cid, &members, |written| {
-                        if total >= 50_000 && (written - last_report >= 50_000 || written == total) {
-                            eprintln!("import : {written}/{total} lignes écrites (transaction en cours)");
-                            last_report = written;
-                        }
-                    })
-                    .await
-                    .map_err(store_err)?;
-                let units = record.territory.units(&geo);
-                let outside = members.iter().filter(|m| m.outside_units(&geo, &units)).count();
-                let mut out = format!("{n} membre(s) importé(s) pour {} ({cid}).\n", record.identity.name);
-                if outside > 0 {
-                    out.push_str(&format!("  ! {outside} exerce(nt) hors du territoire de la CPTS (signalé, pas refusé).\n"));
+                let numbers = numbers_from(&table).map_err(|errors| refused(&errors))?;
+                let incoming: Vec<(usize, Option<i64>, Member)> =
+                    table.rows.iter().zip(numbers).zip(members).map(|(((line, _), n), m)| (*line, n, m)).collect();
+                let stored = store.numbered_members(&cid).await.map_err(store_err)?;
+                let plan = plan_import(&stored, &incoming, mode, ended_on).map_err(|errors| {
+                    let hint = if mode == ImportMode::Add { "\n(pour corriger des membres enregistrés : --mode remplacement, voir d'abord --dry-run)" } else { "" };
+                    CliError::Usage(format!("{}{hint}", match refused(&errors) { CliError::Usage(m) => m, e => e.to_string() }))
+                })?;
+                let mut out = plan_text(&geo, &plan, mode, &record.identity.name, &cid);
+                if dry_run {
+                    out.push_str("Simulation : rien n'a été enregistré.\n");
+                } else {
+                    let total = plan.added.len();
+                    let mut last_report = 0;
+                    store
+                        .apply_member_import(&cid, &plan, |written| {
+                            if total >= 50_000 && (written - last_report >= 50_000 || written == total) {
+                                eprintln!("import : {written}/{total} lignes écrites (transaction en cours)");
+                                last_report = written;
+                            }
+                        })
+                        .await
+                        .map_err(store_err)?;
+                    let units = record.territory.units(&geo);
+                    let outside = plan.added.iter().filter(|(_, m)| m.outside_units(&geo, &units)).count();
+                    out.push_str(&format!(
+                        "{} membre(s) importé(s), {} corrigé(s), {} départ(s) enregistré(s) pour {} ({cid}).\n",
+                        plan.added.len(),
+                        plan.changed.len(),
+                        plan.ended.len(),
+                        record.identity.name
+                    ));
+                    if outside > 0 {
+                        out.push_str(&format!("  ! {outside} exerce(nt) hors du territoire de la CPTS (signalé, pas refusé).\n"));
+                    }
                 }
                 out
             }
             Action::Members(MembersCmd::List { id: s }) => {
                 let cid = id(&s)?;
                 let record = store.get_cpts(&cid).await.map_err(store_err)?;
-                let members = store.members(&cid).await.map_err(store_err)?;
+                let members = store.numbered_members(&cid).await.map_err(store_err)?;
                 let units = record.territory.units(&geo);
-                let mut t = Table::new(&[("Nom", false), ("Prénom", false), ("Profession", false), ("RPPS", false), ("Commune", false), ("Adhésion", false), ("", false)]);
-                for m in &members {
+                let day = today();
+                let mut t = Table::new(&[("N°", true), ("Nom", false), ("Prénom", false), ("Profession", false), ("RPPS", false), ("Commune", false), ("Adhésion", false), ("Départ", false), ("", false)]);
+                for (n, m) in &members {
                     t.row(vec![
+                        n.to_string(),
                         m.last_name.clone(),
                         m.first_name.clone(),
                         m.profession.label().into(),
                         m.rpps.as_ref().map_or(String::new(), ToString::to_string),
                         geo.commune(&m.commune).map_or(m.commune.to_string(), |c| c.name.clone()),
                         cpts_engine::dates::fr(m.joined),
+                        m.left.map_or(String::new(), cpts_engine::dates::fr),
                         if m.outside_units(&geo, &units) { "hors territoire".into() } else { String::new() },
                     ]);
                 }
-                format!("{} — {} membre(s)\n{}", record.identity.name, members.len(), t.render())
+                let active = members.iter().filter(|(_, m)| m.active_on(day)).count();
+                let others = members.len().saturating_sub(active);
+                let others = if others > 0 { format!(" ; {others} autre(s) : partis ou pas encore adhérents") } else { String::new() };
+                format!("{} — {active} membre(s) actif(s) au {}{others}\n{}", record.identity.name, cpts_engine::dates::fr(day), t.render())
             }
             Action::Members(MembersCmd::Export { id: s, output }) => {
                 let cid = id(&s)?;
-                let members = store.members(&cid).await.map_err(store_err)?;
+                let members = store.numbered_members(&cid).await.map_err(store_err)?;
                 crate::members::export(&output, &url, &members, &geo)?;
                 format!("{} membre(s) exporté(s) vers {}.\n", members.len(), output.display())
+            }
+            Action::Members(MembersCmd::Leave { id: s, num, on }) => {
+                let cid = id(&s)?;
+                let left = parse_french(&on).map_err(CliError::Usage)?;
+                let current = member_numbered(&store, &cid, num).await?;
+                let next = Member { left: Some(left), ..current };
+                next.validate(&geo).map_err(|e| CliError::Usage(format!("membre n° {num} : {e}")))?;
+                store.update_member(&cid, num, &next).await.map_err(store_err)?;
+                format!("Départ enregistré : {} {} (n° {num}) le {}.\n", next.first_name, next.last_name, cpts_engine::dates::fr(left))
+            }
+            Action::Members(MembersCmd::Edit { id: s, num, last_name, first_name, profession, rpps, commune, joined, left }) => {
+                let cid = id(&s)?;
+                let before = member_numbered(&store, &cid, num).await?;
+                let mut m = before.clone();
+                let mut errors = Vec::new();
+                let clear = |v: &str| v.trim() == "-";
+                if let Some(v) = last_name { m.last_name = v; }
+                if let Some(v) = first_name { m.first_name = v; }
+                if let Some(v) = profession { cpts_domain::registry::Profession::parse(&v).map(|p| m.profession = p).unwrap_or_else(|e| errors.push(e)); }
+                if let Some(v) = rpps { if clear(&v) { m.rpps = None } else { v.parse().map(|r| m.rpps = Some(r)).unwrap_or_else(|e: String| errors.push(e)) } }
+                if let Some(v) = commune { geo.resolve(&v).map(|c| m.commune = c.code.clone()).unwrap_or_else(|e| errors.push(e)); }
+                if let Some(v) = joined { parse_french(&v).map(|d| m.joined = d).unwrap_or_else(|e| errors.push(e)); }
+                if let Some(v) = left { if clear(&v) { m.left = None } else { parse_french(&v).map(|d| m.left = Some(d)).unwrap_or_else(|e| errors.push(e)) } }
+                if !errors.is_empty() {
+                    return Err(CliError::Usage(format!("membre n° {num} non modifié : {}", errors.join(" ; "))));
+                }
+                m.validate(&geo).map_err(|e| CliError::Usage(format!("membre n° {num} non modifié : {e}")))?;
+                let fields = differences(&before, &m);
+                if fields.is_empty() {
+                    format!("Membre n° {num} : rien à changer.\n")
+                } else {
+                    store.update_member(&cid, num, &m).await.map_err(store_err)?;
+                    format!("Membre n° {num} corrigé ({}) ; l'état précédent est gardé dans l'historique.\n", fields.join(", "))
+                }
+            }
+            Action::Members(MembersCmd::Remove { id: s, num }) => {
+                let cid = id(&s)?;
+                let gone = store.remove_member(&cid, num).await.map_err(store_err)?;
+                format!("Membre n° {num} supprimé : {} {} ; il reste dans l'historique (cpts members history {cid}).\n", gone.first_name, gone.last_name)
+            }
+            Action::Members(MembersCmd::History { id: s }) => {
+                let cid = id(&s)?;
+                let history = store.member_history(&cid).await.map_err(store_err)?;
+                if history.is_empty() {
+                    "Aucune correction ni suppression de membre.\n".into()
+                } else {
+                    let mut t = Table::new(&[("N°", true), ("Action", false), ("Le", false), ("Nom", false), ("Prénom", false), ("Profession", false), ("RPPS", false), ("Adhésion", false), ("Départ", false)]);
+                    for h in &history {
+                        let m = &h.before;
+                        t.row(vec![
+                            h.seq.to_string(),
+                            if h.removed { "suppression".into() } else { "correction".into() },
+                            h.recorded_at.parse::<jiff::Timestamp>().map_or_else(|_| h.recorded_at.clone(), |t| cpts_engine::dates::fr(t.to_zoned(jiff::tz::TimeZone::UTC).date())),
+                            m.last_name.clone(),
+                            m.first_name.clone(),
+                            m.profession.label().into(),
+                            m.rpps.as_ref().map_or(String::new(), ToString::to_string),
+                            cpts_engine::dates::fr(m.joined),
+                            m.left.map_or(String::new(), cpts_engine::dates::fr),
+                        ]);
+                    }
+                    format!("États précédents des membres ({} ligne(s)) :\n{}", history.len(), t.render())
+                }
             }
             Action::Structures(StructuresCmd::Add { id: s, name, kind, commune, finess, joined }) => {
                 let cid = id(&s)?;

@@ -302,11 +302,55 @@ fn member_files_import_export_and_round_trip() {
     let c = std::env::temp_dir().join(format!("cpts-cli-{}/m.csv", std::process::id()));
     assert!(cpts(&["--db", &d, "members", "export", "cpts-paris-17", "-o", c.to_str().unwrap()]).status.success());
     assert!(std::fs::read(&c).unwrap().starts_with(b"\xef\xbb\xbfNom;"));
-    // Importing the same RPPS again names the line and stores nothing.
+    // Importing the same file again adds nothing (members without RPPS included) and is not refused.
     let o = cpts(&["--db", &d, "members", "import", "cpts-paris-18", f.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("ligne 2, colonne « RPPS » : 10000000009 est déjà membre"), "{}", text(&o).1);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(text(&o).0.contains("0 ajout(s), 0 correction(s), 0 départ(s), 3 inchangé(s)"), "{}", text(&o).0);
     assert!(text(&cpts(&["--db", &d, "members", "list", "cpts-paris-18"])).0.contains("3 membre(s)"));
+}
+
+#[test]
+fn members_are_corrected_ended_removed_and_replaced_from_an_edited_export() {
+    let d = db("members-edit.sqlite");
+    ok(&d, &["create", "CPTS Edit"]);
+    let f = temp(
+        "edit.csv",
+        format!("{MEMBERS_HEADER}Martin;Anne;infirmier;10000000009;75118;01/03/2021\nDurand;Paul;médecin généraliste;;75118;15/04/2021\nLeroy;Julie;pharmacien;;75118;01/05/2021\n").as_bytes(),
+    );
+    ok(&d, &["members", "import", "cpts-edit", f.to_str().unwrap()]);
+    // A departure: shown in its column, not counted among the active members.
+    let out = ok(&d, &["members", "leave", "cpts-edit", "1", "--on", "30/06/2023"]);
+    assert!(out.contains("Départ enregistré : Anne Martin (n° 1) le 30/06/2023"), "{out}");
+    let list = ok(&d, &["members", "list", "cpts-edit"]);
+    assert!(list.contains("2 membre(s) actif(s)") && list.contains("1 autre(s)") && list.contains("30/06/2023"), "{list}");
+    assert!(list.contains("Départ"), "{list}");
+    // A correction and a removal, both kept in the history.
+    let out = ok(&d, &["members", "edit", "cpts-edit", "2", "--first-name", "Pierre"]);
+    assert!(out.contains("Membre n° 2 corrigé (Prénom)"), "{out}");
+    ok(&d, &["members", "remove", "cpts-edit", "3"]);
+    let history = ok(&d, &["members", "history", "cpts-edit"]);
+    assert!(history.contains("Paul") && history.contains("suppression") && history.contains("Leroy"), "{history}");
+    assert!(refused(&d, &["members", "edit", "cpts-edit", "9", "--last-name", "X"]).contains("membre n° 9 introuvable"));
+    // An edited export: refused in an addition (saying why), shown then applied in replacement.
+    let x = std::env::temp_dir().join(format!("cpts-cli-{}/edit-export.csv", std::process::id()));
+    ok(&d, &["members", "export", "cpts-edit", "-o", x.to_str().unwrap()]);
+    let exported = std::fs::read_to_string(&x).unwrap();
+    let edited = exported.replace("Pierre", "Jean") + "Petit;Léa;infirmier;;75118;01/01/2024;\n";
+    let edited = edited.lines().filter(|l| !l.starts_with("Martin")).collect::<Vec<_>>().join("\n");
+    std::fs::write(&x, edited).unwrap();
+    let e = refused(&d, &["members", "import", "cpts-edit", x.to_str().unwrap()]);
+    assert!(e.contains("diffère du membre enregistré n° 2 (Prénom)") && e.contains("--mode remplacement"), "{e}");
+    let args = ["members", "import", "cpts-edit", x.to_str().unwrap(), "--mode", "remplacement", "--left-on", "31/12/2024"];
+    let dry = ok(&d, &[&args[..], &["--dry-run"]].concat());
+    assert!(dry.contains("1 ajout(s), 1 correction(s), 0 départ(s), 0 inchangé(s)"), "{dry}");
+    assert!(dry.contains("~ n° 2 Pierre Durand") && dry.contains("+ ligne") && dry.contains("rien n'a été enregistré"), "{dry}");
+    assert!(ok(&d, &["members", "list", "cpts-edit"]).contains("Pierre"));
+    let done = ok(&d, &args);
+    assert!(done.contains("1 membre(s) importé(s), 1 corrigé(s)"), "{done}");
+    let list = ok(&d, &["members", "list", "cpts-edit"]);
+    assert!(list.contains("Jean") && list.contains("Petit") && !list.contains("Pierre"), "{list}");
+    // Martin (absent but already gone) keeps his departure; nothing duplicated.
+    assert!(list.contains("Martin") && list.matches("Durand").count() == 1, "{list}");
 }
 
 #[test]

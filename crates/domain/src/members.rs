@@ -21,11 +21,43 @@ pub const COLUMNS: &[ColumnSpec<'static>] = &[
     ("Commune d'exercice", &["commune d exercice", "commune", "code insee", "commune d exercice code insee"], true),
     ("Date d'adhésion", &["date d adhesion", "adhesion", "date adhesion"], true),
     ("Date de départ", &["date de depart", "depart", "date depart"], false),
+    // The member's number in the store (exports carry it): a re-import corrects that member.
+    ("N°", &["n", "no", "numero", "n membre", "numero de membre"], false),
 ];
 
-/// The header of an export, read back by `members_from`.
-pub const HEADER: [&str; 7] =
-    ["Nom", "Prénom", "Profession", "RPPS", "Commune d'exercice", "Date d'adhésion", "Date de départ"];
+/// The header of an export, read back by `members_from` and `numbers_from`.
+pub const HEADER: [&str; 8] =
+    ["Nom", "Prénom", "Profession", "RPPS", "Commune d'exercice", "Date d'adhésion", "Date de départ", "N°"];
+
+/// The members' numbers given in the file (column « N° », optional), one per row.
+pub fn numbers_from(table: &RawTable) -> Result<Vec<Option<i64>>, Vec<LineError>> {
+    let index = columns(table, COLUMNS)?;
+    let mut errors = Vec::new();
+    let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
+    let numbers = table
+        .rows
+        .iter()
+        .map(|(line, cells)| {
+            let cell = index.get("N°").and_then(|i| cells.get(*i)).map_or("", |s| s.trim());
+            if cell.is_empty() {
+                return None;
+            }
+            match cell.parse::<i64>() {
+                Ok(n) if n > 0 => {
+                    if let Some(other) = seen.insert(n, *line) {
+                        errors.push(LineError::new(*line, "N°", format!("n° {n} déjà donné ligne {other}")));
+                    }
+                    Some(n)
+                }
+                _ => {
+                    errors.push(LineError::new(*line, "N°", format!("« {cell} » n'est pas un numéro de membre")));
+                    None
+                }
+            }
+        })
+        .collect();
+    if errors.is_empty() { Ok(numbers) } else { Err(errors) }
+}
 
 /// Turn a table into members; every error is collected (in line order).
 pub fn members_from(table: &RawTable, geo: &Geo) -> Result<Vec<Member>, Vec<LineError>> {
@@ -164,39 +196,75 @@ pub fn differences(a: &Member, b: &Member) -> Vec<&'static str> {
 }
 
 /// The same person without an RPPS: names as people type them (case, accents), and the profession.
-fn same_name(a: &Member, b: &Member) -> bool {
-    a.profession == b.profession && fold(&a.last_name) == fold(&b.last_name) && fold(&a.first_name) == fold(&b.first_name)
+fn name_key(m: &Member) -> (String, String, &'static str) {
+    (fold(&m.last_name), fold(&m.first_name), m.profession.code())
 }
 
-/// Compare a file (`incoming`, with line numbers) with the stored members (`stored`, with their
-/// numbers). A line is the stored member with its RPPS; failing that, the stored member with the
+/// Compare a file (`incoming`: line, number if given, member) with the stored members (`stored`,
+/// with their numbers). A line is the stored member with its number (see below), else with its RPPS; failing that, the stored member with the
 /// same name and profession whose RPPS does not contradict it (homonyms pair in order). In
 /// replacement, active stored members absent from the file leave on `ended_on`.
 pub fn plan_import(
     stored: &[(i64, Member)],
-    incoming: &[(usize, Member)],
+    incoming: &[(usize, Option<i64>, Member)],
     mode: ImportMode,
     ended_on: Date,
 ) -> Result<ImportPlan, Vec<LineError>> {
     let mut taken = vec![false; stored.len()];
     let mut matched: Vec<Option<usize>> = vec![None; incoming.len()];
-    // RPPS first, so that a name match never takes a member another line names by RPPS.
-    for (slot, (_, m)) in matched.iter_mut().zip(incoming) {
-        if let Some(r) = &m.rpps
-            && let Some(i) = stored.iter().position(|(_, s)| s.rpps.as_ref() == Some(r))
-            && let Some(t) = taken.get_mut(i)
-            && !*t
-        {
+    let mut errors = Vec::new();
+    // A number first: the line is that member, corrected. It must share its RPPS or one of its
+    // names, so that another CPTS's export never rewrites this one's members.
+    let by_seq: BTreeMap<i64, usize> = stored.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+    for (slot, (line, num, m)) in matched.iter_mut().zip(incoming) {
+        let Some((i, (n, s))) = num.and_then(|n| by_seq.get(&n)).and_then(|i| stored.get(*i).map(|s| (*i, s))) else {
+            continue;
+        };
+        let shares = (m.rpps.is_some() && s.rpps == m.rpps)
+            || fold(&s.last_name) == fold(&m.last_name)
+            || fold(&s.first_name) == fold(&m.first_name);
+        if !shares {
+            errors.push(LineError::new(
+                *line,
+                "N°",
+                format!(
+                    "le membre n° {n} de cette CPTS est {} {}, sans nom ni RPPS en commun : fichier d'une autre CPTS ? laissez « N° » vide pour ajouter ce membre",
+                    s.first_name, s.last_name
+                ),
+            ));
+        } else if let Some(t) = taken.get_mut(i) {
             *t = true;
             *slot = Some(i);
         }
     }
-    for (slot, (_, m)) in matched.iter_mut().zip(incoming) {
+    // Indexed: lists of 300 000 members are compared in one pass.
+    let by_rpps: BTreeMap<&str, usize> =
+        stored.iter().enumerate().filter_map(|(i, (_, m))| m.rpps.as_ref().map(|r| (r.as_str(), i))).collect();
+    let mut by_name: BTreeMap<(String, String, &str), Vec<usize>> = BTreeMap::new();
+    for (i, (_, m)) in stored.iter().enumerate() {
+        by_name.entry(name_key(m)).or_default().push(i);
+    }
+    // RPPS first, so that a name match never takes a member another line names by RPPS.
+    for (slot, (_, _, m)) in matched.iter_mut().zip(incoming) {
         if slot.is_some() {
             continue;
         }
-        let found = stored.iter().zip(taken.iter()).position(|((_, s), t)| {
-            !*t && same_name(s, m) && (s.rpps.is_none() || m.rpps.is_none() || s.rpps == m.rpps)
+        if let Some(i) = m.rpps.as_ref().and_then(|r| by_rpps.get(r.as_str()))
+            && let Some(t) = taken.get_mut(*i)
+            && !*t
+        {
+            *t = true;
+            *slot = Some(*i);
+        }
+    }
+    for (slot, (_, _, m)) in matched.iter_mut().zip(incoming) {
+        if slot.is_some() {
+            continue;
+        }
+        let candidates = by_name.get(&name_key(m)).map_or(&[][..], Vec::as_slice);
+        let found = candidates.iter().copied().find(|i| {
+            !taken.get(*i).copied().unwrap_or(true)
+                && stored.get(*i).is_some_and(|(_, s)| s.rpps.is_none() || m.rpps.is_none() || s.rpps == m.rpps)
         });
         if let Some(i) = found
             && let Some(t) = taken.get_mut(i)
@@ -206,8 +274,7 @@ pub fn plan_import(
         }
     }
     let mut plan = ImportPlan::default();
-    let mut errors = Vec::new();
-    for ((line, m), slot) in incoming.iter().zip(&matched) {
+    for ((line, _, m), slot) in incoming.iter().zip(&matched) {
         match slot.and_then(|i| stored.get(i)) {
             None => plan.added.push((*line, m.clone())),
             Some((_, s)) if s == m => plan.unchanged += 1,
@@ -291,13 +358,13 @@ mod tests {
     #[test]
     fn reimporting_the_same_list_changes_nothing_even_without_rpps() {
         let stored = vec![(1, member("Martin", Some("10000000009"))), (2, member("Durand", None))];
-        let incoming: Vec<(usize, Member)> = vec![(2, stored[0].1.clone()), (3, member("DURAND", None))];
+        let incoming = vec![(2, None, stored[0].1.clone()), (3, None, member("DURAND", None))];
         let day = jiff::civil::date(2024, 1, 1);
         let plan = plan_import(&stored, &incoming, ImportMode::Add, day).unwrap_err();
         // « DURAND » is the stored Durand, with another spelling: a change, refused in an addition.
         assert_eq!(plan.len(), 1);
         assert!(plan[0].to_string().contains("ligne 3 : diffère du membre enregistré n° 2 (Nom)"), "{}", plan[0]);
-        let same: Vec<(usize, Member)> = stored.iter().zip(2..).map(|((_, m), l)| (l, m.clone())).collect();
+        let same: Vec<(usize, Option<i64>, Member)> = stored.iter().zip(2..).map(|((_, m), l)| (l, None, m.clone())).collect();
         let plan = plan_import(&stored, &same, ImportMode::Add, day).unwrap();
         assert!(plan.is_empty() && plan.unchanged == 2, "{plan:?}");
     }
@@ -307,7 +374,7 @@ mod tests {
         let gone = Member { left: Some(jiff::civil::date(2022, 1, 1)), ..member("Parti", None) };
         let stored = vec![(1, member("Martin", Some("10000000009"))), (2, member("Durand", None)), (3, gone)];
         let corrected = Member { last_name: "Martin-Roy".into(), ..member("Martin", Some("10000000009")) };
-        let incoming = vec![(2, corrected.clone()), (3, member("Leroy", None))];
+        let incoming = vec![(2, None, corrected.clone()), (3, None, member("Leroy", None))];
         let day = jiff::civil::date(2024, 1, 1);
         let plan = plan_import(&stored, &incoming, ImportMode::Replace, day).unwrap();
         assert_eq!(plan.added, [(3, member("Leroy", None))]);
@@ -320,6 +387,13 @@ mod tests {
         let e = plan_import(&stored, &incoming, ImportMode::Replace, jiff::civil::date(2020, 1, 1)).unwrap_err();
         assert!(e[0].to_string().contains("membre n° 2 (Anne Durand) absent du fichier"), "{}", e[0]);
         assert_eq!(ImportMode::parse("Remplacement"), Ok(ImportMode::Replace));
+        // By its number, a member without RPPS is renamed, not duplicated; another CPTS's number is refused.
+        let renamed = Member { first_name: "Paul".into(), ..member("Durand", None) };
+        let plan = plan_import(&stored, &[(2, Some(2), renamed)], ImportMode::Replace, day).unwrap();
+        assert_eq!((plan.added.len(), plan.changed.len(), plan.changed[0].fields()), (0, 1, vec!["Prénom"]));
+        let other = Member { first_name: "Zoé".into(), ..member("Autre", None) };
+        let e = plan_import(&stored, &[(2, Some(2), other)], ImportMode::Add, day);
+        assert!(e.unwrap_err()[0].to_string().contains("fichier d'une autre CPTS"));
         assert!(ImportMode::parse("tout").is_err());
     }
 

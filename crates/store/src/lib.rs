@@ -296,10 +296,7 @@ impl Store {
         members: &[Member],
         progress: impl FnMut(usize),
     ) -> Result<usize> {
-        let plan = ImportPlan {
-            added: members.iter().cloned().enumerate().collect(),
-            ..ImportPlan::default()
-        };
+        let plan = ImportPlan { added: members.iter().cloned().enumerate().collect(), ..ImportPlan::default() };
         self.apply_member_import(id, &plan, progress).await?;
         Ok(members.len())
     }
@@ -313,7 +310,13 @@ impl Store {
         plan: &ImportPlan,
         mut progress: impl FnMut(usize),
     ) -> Result<()> {
-        for (n, m) in plan.added.iter().map(|(_, m)| m).chain(plan.changed.iter().chain(&plan.ended).map(|c| &c.after)).enumerate() {
+        for (n, m) in plan
+            .added
+            .iter()
+            .map(|(_, m)| m)
+            .chain(plan.changed.iter().chain(&plan.ended).map(|c| &c.after))
+            .enumerate()
+        {
             m.check_text().map_err(|e| {
                 StoreError::Invalid(format!("membre n° {} : {e} ; import refusé, rien n'a été enregistré", n + 1))
             })?;
@@ -380,7 +383,10 @@ impl Store {
             .bind(seq)
             .fetch_one(&mut **tx)
             .await?;
-        let rev = row.try_get::<i64, _>("n")?.checked_add(1).ok_or_else(|| StoreError::Invalid("historique du membre plein".into()))?;
+        let rev = row
+            .try_get::<i64, _>("n")?
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Invalid("historique du membre plein".into()))?;
         sqlx::query(
             "INSERT INTO member_history (cpts_id, seq, rev, action, recorded_at, last_name, first_name, profession, rpps, commune, joined, left_on)
              SELECT cpts_id, seq, $3, $4, $5, last_name, first_name, profession, rpps, commune, joined, left_on FROM member WHERE cpts_id = $1 AND seq = $2",
@@ -441,7 +447,11 @@ impl Store {
         Store::claim(&mut tx, id, None).await?;
         let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
         Store::archive_member(&mut tx, id, seq, "suppression").await?;
-        sqlx::query("DELETE FROM member WHERE cpts_id = $1 AND seq = $2").bind(id.as_str()).bind(seq).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM member WHERE cpts_id = $1 AND seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(before)
     }

@@ -120,13 +120,19 @@ async fn members_are_corrected_ended_and_removed_with_their_history() {
         // Re-importing the same list in replacement: nothing duplicated (Durand has no RPPS).
         let stored = s.numbered_members(&id).await.unwrap();
         assert_eq!(stored.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2], "{label}");
-        let file: Vec<(usize, Member)> = stored.iter().map(|(n, m)| (usize::try_from(*n).unwrap() + 1, m.clone())).collect();
+        let file: Vec<(usize, Option<i64>, Member)> =
+            stored.iter().map(|(n, m)| (usize::try_from(*n).unwrap() + 1, None, m.clone())).collect();
         let plan = plan_import(&stored, &file, ImportMode::Replace, date(2024, 1, 1)).unwrap();
         assert!(plan.is_empty() && plan.unchanged == 2, "{label}: {plan:?}");
         // Durand corrected by a file made from an older list: refused as stale, nothing written.
         let fixed = Member { first_name: "Paul".into(), ..member("Durand", None) };
-        let plan = plan_import(&stored, &[(2, stored[0].1.clone()), (3, fixed.clone())], ImportMode::Replace, date(2024, 1, 1))
-            .unwrap();
+        let plan = plan_import(
+            &stored,
+            &[(2, None, stored[0].1.clone()), (3, Some(2), fixed.clone())],
+            ImportMode::Replace,
+            date(2024, 1, 1),
+        )
+        .unwrap();
         s.update_member(&id, 2, &Member { commune: "75117".parse().unwrap(), ..member("Durand", None) }).await.unwrap();
         let err = s.apply_member_import(&id, &plan, |_| {}).await.unwrap_err();
         assert!(err.to_string().contains("membre n° 2 a été modifié entre-temps"), "{label}: {err}");
