@@ -570,7 +570,7 @@ async fn achievement(
         });
         t.row(vec![
             o.label.clone(),
-            o.value.map_or_else(|| "–".into(), |v| v.to_string()),
+            o.value_text(),
             o.baseline.to_string(),
             o.target.map_or_else(|| "–".into(), |v| v.to_string()),
             o.achieved.to_string(),

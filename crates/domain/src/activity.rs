@@ -12,7 +12,7 @@ use serde::Deserialize;
 use cpts_engine::compute::compute_year;
 use cpts_engine::contract::Contract;
 use cpts_engine::dates::fr;
-use cpts_engine::explain::{Component, Explanation};
+use cpts_engine::explain::{Component, Detail, Explanation, NOT_ENTERED};
 use cpts_engine::input::YearIn;
 use cpts_engine::money::Cents;
 use cpts_engine::rate::{Dec, Fraction};
@@ -441,6 +441,14 @@ pub struct ObjectiveResult {
     pub rule: String,
 }
 
+impl ObjectiveResult {
+    /// The value as every table shows it, with its unit; « non saisie » when not entered.
+    pub fn value_text(&self) -> String {
+        let unit = if self.unit == "%" { " %" } else { "" };
+        self.value.map_or_else(|| NOT_ENTERED.to_string(), |v| format!("{v}{unit}"))
+    }
+}
+
 /// A year's achievement and variable part, computed by the engine from given values.
 #[derive(Clone, Debug)]
 pub struct Achievement {
@@ -468,9 +476,38 @@ pub fn achievement(
     }
     let mut a = agreement.clone();
     a.results.insert(year, YearIn { values: filled, crisis_plan: crisis.0, crisis_declared: crisis.1 });
-    let c = a.contract(rules).map_err(joined)?;
+    let mut c = a.contract(rules).map_err(joined)?;
+    // The reader sees the catalogue's name of an indicator the annex does not name.
+    for o in c.missions.iter_mut().flat_map(|m| &mut m.objectives) {
+        if o.label.is_none() {
+            o.label = catalogue.get(&o.indicator).map(|i| i.label.clone());
+        }
+    }
     let mut ex = Explanation::default();
     compute_year(rules, &c, year, &mut ex).map_err(|e| e.to_string())?;
+    // A value filled in at its baseline to compute was not entered: the explanation says so,
+    // as the table does.
+    let mut missing = Vec::new();
+    for l in &ex.lines {
+        if let (Component::Variable(m), Detail::Variable { indicators, .. }) = (l.component, &l.detail) {
+            let os = c.missions.iter().find(|cm| cm.mission == m).map_or(&[][..], |cm| cm.objectives.as_slice());
+            for k in indicators.clone() {
+                let entered = usize::try_from(k)
+                    .ok()
+                    .and_then(|k| ex.indicators.get(k))
+                    .and_then(|t| os.get(usize::from(t.objective)))
+                    .is_none_or(|o| values.contains_key(&o.indicator));
+                if !entered {
+                    missing.push(k);
+                }
+            }
+        }
+    }
+    for k in missing {
+        if let Some(t) = usize::try_from(k).ok().and_then(|k| ex.indicators.get_mut(k)) {
+            t.value = None;
+        }
+    }
     let mut objectives = Vec::new();
     let mut variable = Vec::new();
     for m in &c.missions {
@@ -633,7 +670,7 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
 
     d.heading("Résultats des indicateurs et part variable");
     if !frozen {
-        d.text("Résultats provisoires : valeurs saisies à ce jour (elles seront figées à la soumission). Un indicateur sans valeur compte pour sa référence (0 %).");
+        d.text(format!("Résultats provisoires : valeurs saisies à ce jour (elles seront figées à la soumission). Un indicateur dont la valeur est « {NOT_ENTERED} » compte pour sa référence (0 %)."));
     }
     let ach =
         achievement(s.rules, s.catalogue, a, r.year, &values, (r.content.crisis_plan, r.content.crisis_declared))?;
@@ -655,7 +692,7 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
         let unit = if o.unit == "%" { " %" } else { "" };
         t.row(vec![
             o.label.clone(),
-            o.value.map_or_else(|| "–".into(), |v| format!("{v}{unit}")),
+            o.value_text(),
             format!("{}{unit}", o.baseline),
             o.target.map_or_else(|| "–".into(), |v| format!("{v}{unit}")),
             o.achieved.to_string(),

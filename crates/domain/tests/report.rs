@@ -390,3 +390,22 @@ fn annexes_and_amendments_refuse_out_of_range_populations_in_french() {
     let e = a.amend("effective: 2022-01-01\npopulation: 0x10\n", &rules).unwrap_err();
     assert!(e.iter().any(|e| e.field == "population" && !e.message.contains("expected")), "{e:?}");
 }
+
+#[test]
+fn explanations_name_indicators_read_missing_values_and_rates_as_the_table_does() {
+    let (rules, catalogue, a, _) = setup();
+    // 84 patients entered; the SNP rate not entered (counted at its baseline, 50).
+    let values = [("patients_sans_mt_aides".to_string(), cpts_engine::rate::Dec::from_int(84))].into();
+    let ach = cpts_domain::activity::achievement(&rules, &catalogue, &a, 1, &values, (false, false)).unwrap();
+    let snp = ach.objectives.iter().find(|o| o.indicator == "snp_taux_reponse").unwrap();
+    assert_eq!(snp.value_text(), "non saisie");
+    let (_, _, text) = &ach.variable[0];
+    // The annex names no indicator: the catalogue's labels, never the raw codes.
+    assert!(text.contains("« Patients sans médecin traitant aidés à en trouver un » : valeur 84"), "{text}");
+    assert!(!text.contains("« snp_taux_reponse »") && !text.contains("« patients_sans_mt_aides »"), "{text}");
+    // Not « valeur 50 » (its baseline) where the table says « non saisie ».
+    assert!(text.contains("valeur non saisie (comptée à sa référence), référence 50"), "{text}");
+    assert!(!text.contains("valeur 50"), "{text}");
+    // 0.6 × 84 % = 50,4 %.
+    assert!(text.contains("taux d'atteinte pondéré 50,4 %"), "{text}");
+}

@@ -13,6 +13,10 @@ use crate::money::group_thousands;
 use crate::rate::{Dec, Fraction};
 use crate::rules::{Grade, MissionIdx, Refs, RuleSet, Tier};
 
+/// How a result that was not entered reads, in every table and explanation: it counts at its
+/// baseline (0 %), and is never shown as if the baseline had been reported.
+pub const NOT_ENTERED: &str = "non saisie";
+
 /// What an amount is for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Component {
@@ -391,7 +395,9 @@ impl Line {
                 for i in ex.indicators_of(indicators) {
                     let o = objectives.and_then(|os| os.get(usize::from(i.objective)));
                     let name = o.map_or("?", |o| o.label.as_deref().unwrap_or(&o.indicator));
-                    let value = i.value.map_or("non saisi".to_string(), |v| v.to_string());
+                    let value = i
+                        .value
+                        .map_or_else(|| format!("{NOT_ENTERED} (comptée à sa référence)"), |v| v.to_string());
                     s.push_str(&format!(
                         " « {name} » : valeur {value}, référence {}, cible {} ({}) → atteinte {}, poids {} → {}.",
                         i.baseline,

@@ -4,6 +4,11 @@
 //! exact quotient truncated to nine decimals (`Fraction`), then capped to [0, 1].
 //! Truncation never pays more than the exact rule would. A rate computed from counts
 //! (numerator and denominator of an indicator) is truncated to 0.01 point (`Dec::percent`).
+//!
+//! Display rule for rates (the only one, `Fraction`'s `Display`): a percentage rounded to the
+//! nearest 0.01 point, trailing zeros dropped (`80 %`, `62,5 %`, `33,33 %`), so that a reader sees
+//! 80 % and not the computation's 79,9999999 %; a rate below one never reads `100 %` (it shows
+//! `99,99 %`). Amounts are computed from the exact fraction, never from the text.
 
 use std::fmt;
 
@@ -194,10 +199,17 @@ impl Fraction {
 }
 
 impl fmt::Display for Fraction {
-    /// As a French percentage with up to 7 decimals, trailing zeros removed: `62,5 %`.
+    /// As a French percentage rounded to 0.01 point, trailing zeros removed: `62,5 %` (see the
+    /// module's display rule).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // percent = nano / 1e7
-        let d = Dec { mantissa: self.0, scale: 7 };
+        // 1 point = 1e7 nano; a hundredth of a point = 1e5 nano; round half away from zero.
+        const HUNDREDTH: i64 = 100_000;
+        let half = if self.0 < 0 { -HUNDREDTH / 2 } else { HUNDREDTH / 2 };
+        let mut hundredths = self.0.saturating_add(half) / HUNDREDTH;
+        if hundredths == 10_000 && self.0 < Self::DENOM {
+            hundredths = 9_999;
+        }
+        let d = Dec { mantissa: hundredths, scale: 2 };
         let trimmed = Dec::parse(&d.to_string()).unwrap_or(d);
         f.pad(&format!("{trimmed} %"))
     }
@@ -229,7 +241,20 @@ mod tests {
         assert_eq!(Fraction::ratio_capped(-1, -4), Fraction(250_000_000));
         assert_eq!(Fraction::from_percent(Dec::from_int(75)), Ok(Fraction(750_000_000)));
         assert_eq!(Fraction(625_000_000).to_string(), "62,5 %");
-        assert_eq!(Fraction(333_333_333).to_string(), "33,3333333 %");
+        assert_eq!(Fraction(333_333_333).to_string(), "33,33 %");
+    }
+
+    #[test]
+    fn rates_read_as_a_reader_expects() {
+        assert_eq!(Fraction(799_999_999).to_string(), "80 %");
+        assert_eq!(Fraction(706_679_999).to_string(), "70,67 %");
+        assert_eq!(Fraction(666_666_666).to_string(), "66,67 %");
+        assert_eq!(Fraction(758_333_333).to_string(), "75,83 %");
+        assert_eq!(Fraction(629_200_000).to_string(), "62,92 %");
+        assert_eq!(Fraction::ONE.to_string(), "100 %");
+        assert_eq!(Fraction::ZERO.to_string(), "0 %");
+        // Not reached is never shown as reached.
+        assert_eq!(Fraction(999_999_999).to_string(), "99,99 %");
     }
 
     #[test]
