@@ -539,6 +539,10 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
             ] {
                 assert!(t.contains(expected), "[{engine}] missing « {expected} » in the PDF:\n{t}");
             }
+            // Arrows set in Symbol read as arrows (not « -> »); rates as a reader expects.
+            assert!(t.contains("→ atteinte 84 %"), "[{engine}] no arrow in the PDF:\n{t}");
+            assert!(!t.contains("->"), "[{engine}] « -> » in the PDF:\n{t}");
+            assert!(t.contains("taux d'atteinte pondéré 70,4 %"), "[{engine}]\n{t}");
         }
 
         let csv = dir().join(format!("{tag}-rapport.csv"));

@@ -1,6 +1,8 @@
 //! A small A4 layout: title, headings, wrapped paragraphs and tables whose header repeats on
 //! each page, a footer with page numbers. Text is set in Helvetica (a PDF standard font,
-//! WinAnsi encoding: every French character and €), measured with its AFM widths.
+//! WinAnsi encoding: every French character and €), measured with its AFM widths. The few
+//! signs WinAnsi lacks (→, ≥, ≤) are set in Symbol, the standard font that has them, so a reader
+//! sees the same arrow as on screen and not « -> ».
 
 use cpts_domain::document::{Block, Document, Table};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
@@ -16,21 +18,28 @@ const BODY: f32 = 9.5;
 const CELL: f32 = 8.0;
 const PAD: f32 = 3.0;
 
-/// WinAnsi code and width (1/1000 em) of a character; `?` for what the font cannot show.
-fn glyph(c: char, bold: bool) -> (u8, u16) {
+/// Signs set in the Symbol font (its built-in encoding): code and width (Adobe Core 14 AFM).
+const SYMBOL: [(char, u8, u16); 3] = [('→', 0xAE, 987), ('≤', 0xA3, 549), ('≥', 0xB3, 549)];
+
+/// Which font sets a character, its code there and its width (1/1000 em); `?` for what no
+/// font can show.
+fn glyph(c: char, bold: bool) -> (bool, u8, u16) {
+    if let Some(&(_, code, w)) = SYMBOL.iter().find(|g| g.0 == c) {
+        return (true, code, w);
+    }
     let c = match c {
         '\u{202f}' | '\u{2009}' => '\u{a0}',
         '\u{2212}' => '-',
         c => c,
     };
     match WIN_ANSI.binary_search_by_key(&u32::from(c), |g| g.0) {
-        Ok(i) => WIN_ANSI.get(i).map_or((b'?', 556), |g| (g.1, if bold { g.3 } else { g.2 })),
-        Err(_) => (b'?', if bold { 611 } else { 556 }),
+        Ok(i) => WIN_ANSI.get(i).map_or((false, b'?', 556), |g| (false, g.1, if bold { g.3 } else { g.2 })),
+        Err(_) => (false, b'?', if bold { 611 } else { 556 }),
     }
 }
 
-/// Text as the font can set it: arrows and comparison signs spelled with WinAnsi characters,
-/// and spaces inside amounts (`1 234,56 €`, `75 %`) made non-breaking so lines never cut them.
+/// Text as the fonts can set it: spaces inside amounts (`1 234,56 €`, `75 %`) made
+/// non-breaking so lines never cut them.
 fn normalize(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -38,9 +47,6 @@ fn normalize(s: &str) -> String {
         let prev = i.checked_sub(1).and_then(|j| chars.get(j));
         let next = chars.get(i + 1);
         match c {
-            '→' => out.push_str("->"),
-            '≥' => out.push_str(">="),
-            '≤' => out.push_str("<="),
             ' ' if prev.is_some_and(char::is_ascii_digit)
                 && next.is_some_and(|n| n.is_ascii_digit() || *n == '€' || *n == '%') =>
             {
@@ -52,12 +58,37 @@ fn normalize(s: &str) -> String {
     out
 }
 
-fn encode(s: &str) -> Vec<u8> {
-    s.chars().map(|c| glyph(c, false).0).collect()
+/// Runs of one font: (in Symbol, codes).
+fn encode(s: &str) -> Vec<(bool, Vec<u8>)> {
+    let mut runs: Vec<(bool, Vec<u8>)> = Vec::new();
+    for c in s.chars() {
+        let (symbol, code, _) = glyph(c, false);
+        match runs.last_mut() {
+            Some((f, codes)) if *f == symbol => codes.push(code),
+            _ => runs.push((symbol, vec![code])),
+        }
+    }
+    runs
 }
 
 fn width(s: &str, bold: bool, size: f32) -> f32 {
-    s.chars().map(|c| f32::from(glyph(c, bold).1)).sum::<f32>() * size / 1000.0
+    s.chars().map(|c| f32::from(glyph(c, bold).2)).sum::<f32>() * size / 1000.0
+}
+
+/// Set a line of text at (x, y), switching to Symbol for the signs WinAnsi lacks.
+fn put(page: &mut Content, x: f32, y: f32, s: &str, bold: bool, size: f32) {
+    page.begin_text();
+    page.next_line(x, y);
+    for (symbol, codes) in encode(s) {
+        let font: &[u8] = match (symbol, bold) {
+            (true, _) => b"F3",
+            (false, true) => b"F2",
+            (false, false) => b"F1",
+        };
+        page.set_font(Name(font), size);
+        page.show(Str(&codes));
+    }
+    page.end_text();
 }
 
 /// Lines of at most `max` points; words longer than a line are cut.
@@ -113,11 +144,7 @@ impl Pager {
     }
 
     fn show(&mut self, x: f32, y: f32, s: &str, bold: bool, size: f32) {
-        self.page.begin_text();
-        self.page.set_font(Name(if bold { b"F2" } else { b"F1" }), size);
-        self.page.next_line(x, y);
-        self.page.show(Str(&encode(s)));
-        self.page.end_text();
+        put(&mut self.page, x, y, s, bold, size);
     }
 
     fn paragraph(&mut self, s: &str, bold: bool, size: f32, gap: f32) {
@@ -208,7 +235,8 @@ pub fn pdf(doc: &Document) -> Vec<u8> {
 
     let mut pdf = Pdf::new();
     let (catalog, tree, regular, bold, info) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5));
-    let mut next = 6;
+    let symbol = Ref::new(6);
+    let mut next = 7;
     let mut alloc = || {
         let r = Ref::new(next);
         next += 1;
@@ -221,6 +249,8 @@ pub fn pdf(doc: &Document) -> Vec<u8> {
     for (font, name) in [(regular, b"Helvetica".as_slice()), (bold, b"Helvetica-Bold".as_slice())] {
         pdf.type1_font(font).base_font(Name(name)).encoding_predefined(Name(b"WinAnsiEncoding"));
     }
+    // Symbol keeps its built-in encoding.
+    pdf.type1_font(symbol).base_font(Name(b"Symbol"));
     for (n, (mut content, (page_id, content_id))) in p.pages.into_iter().zip(&ids).enumerate() {
         // Footer: the document's line, then the page number.
         let size = 7.5;
@@ -228,15 +258,11 @@ pub fn pdf(doc: &Document) -> Vec<u8> {
         content.set_fill_gray(0.35);
         for (x, s) in [(MARGIN, doc.footer.as_str()), (PAGE_W - MARGIN - width(&number, false, size), number.as_str())]
         {
-            content.begin_text();
-            content.set_font(Name(b"F1"), size);
-            content.next_line(x, 32.0);
-            content.show(Str(&encode(s)));
-            content.end_text();
+            put(&mut content, x, 32.0, s, false, size);
         }
         let mut page = pdf.page(*page_id);
         page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H)).parent(tree).contents(*content_id);
-        page.resources().fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold);
+        page.resources().fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold).pair(Name(b"F3"), symbol);
         page.finish();
         pdf.stream(*content_id, &content.finish());
     }
@@ -250,12 +276,15 @@ mod tests {
 
     #[test]
     fn french_text_is_encoded_in_win_ansi_and_measured() {
-        assert_eq!(encode("été €"), vec![0xE9, b't', 0xE9, b' ', 0x80]);
-        assert_eq!(encode("œ→"), vec![0x9C, b'?']);
+        assert_eq!(encode("été €"), vec![(false, vec![0xE9, b't', 0xE9, b' ', 0x80])]);
+        // → is not in WinAnsi: Symbol sets it (arrowright); what no font has is `?`.
+        assert_eq!(encode("œ→x"), vec![(false, vec![0x9C]), (true, vec![0xAE]), (false, vec![b'x'])]);
+        assert_eq!(encode("≥≤"), vec![(true, vec![0xB3, 0xA3])]);
+        assert_eq!(encode("✓"), vec![(false, vec![b'?'])]);
         // Helvetica: « a » is 556/1000 em, « i » 222.
         assert!((width("ai", false, 10.0) - 7.78).abs() < 1e-4);
         assert_eq!(wrap("un deux trois", false, 10.0, 30.0), vec!["un", "deux", "trois"]);
-        // Amounts are never cut; arrows are spelled out.
-        assert_eq!(wrap("5 049,18 € → x", false, 10.0, 60.0), vec!["5\u{a0}049,18\u{a0}€ ->", "x"]);
+        // Amounts are never cut; arrows stay arrows.
+        assert_eq!(wrap("5 049,18 € → x", false, 10.0, 60.0), vec!["5\u{a0}049,18\u{a0}€ →", "x"]);
     }
 }
