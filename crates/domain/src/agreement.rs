@@ -52,10 +52,17 @@ fn one(field: &str, message: impl Into<String>) -> Vec<InputError> {
     vec![InputError { field: field.into(), message: message.into(), line: None }]
 }
 
-/// Parse the annex: the `contract:` section of a case file (wrapped to reuse its parser).
-/// Mission start dates written in it are returned as progress.
+/// Parse the annex: the `contract:` section of a case file (wrapped to reuse its parser), or a
+/// whole case file, of which only `contract:` is read (its `years:` are results, which come
+/// from the activity reports). Mission start dates written in it are returned as progress.
 pub fn parse_annex(annex: &str) -> Result<(ContractIn, BTreeMap<String, Progress>), Vec<InputError>> {
-    let mut terms = parse_inside("cpts: x\ncontract:\n", "  ", annex, "contract.")?.contract;
+    // A whole case file has a top-level `contract:` key; the section alone never has one.
+    let whole = annex.lines().any(|l| l.strip_prefix("contract").is_some_and(|r| r.trim_start().starts_with(':')));
+    let mut terms = if whole {
+        parse_case(annex).map_err(|e| vec![e])?.contract
+    } else {
+        parse_inside("cpts: x\ncontract:\n", "  ", annex, "contract.")?.contract
+    };
     if terms.terminated.is_some() || !terms.amendments.is_empty() {
         return Err(one(
             "terminated",

@@ -409,3 +409,35 @@ fn explanations_name_indicators_read_missing_values_and_rates_as_the_table_does(
     // 0.6 × 84 % = 50,4 %.
     assert!(text.contains("taux d'atteinte pondéré 50,4 %"), "{text}");
 }
+
+#[test]
+fn the_annex_is_read_as_a_contract_section_or_a_whole_case_file_and_the_examples_hold() {
+    let rules = RuleSet::builtin().unwrap();
+    let read = |p: &str| std::fs::read_to_string(format!("{}/../../{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    // A whole case file: only its `contract:` section is read.
+    let whole = read("examples/cpts-exemple.yaml");
+    let section: String = whole
+        .lines()
+        .skip_while(|l| !l.starts_with("contract:"))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' ') || l.starts_with('#'))
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    let (a, ca) = Agreement::new(1, "CPTS", &whole, "CPAM", "ARS", &rules).unwrap();
+    let (b, cb) = Agreement::new(1, "CPTS", &section, "CPAM", "ARS", &rules).unwrap();
+    assert_eq!((a.terms.signed, a.terms.population), (b.terms.signed, b.terms.population));
+    assert_eq!(a.progress, b.progress);
+    assert_eq!(ca.missions.len(), cb.missions.len());
+    assert_eq!(format!("{:?}", ca.missions), format!("{:?}", cb.missions));
+    // A case file's errors still name their field.
+    let bad = whole.replacen("population: 62000", "population: beaucoup", 1);
+    let e = Agreement::new(1, "CPTS", &bad, "CPAM", "ARS", &rules).unwrap_err();
+    assert!(e.iter().any(|e| e.field.contains("population")), "{e:?}");
+
+    // The documented examples: the annex signs, the report reads against its first year.
+    let (_, c) = Agreement::new(1, "CPTS", &read("examples/annexe-exemple.yaml"), "CPAM", "ARS", &rules).unwrap();
+    let content = cpts_domain::activity::Content::parse(&read("examples/rapport-exemple.yaml"), &c, 1, &rules).unwrap();
+    assert_eq!(content.actions.len(), 2);
+    assert_eq!(content.spent().unwrap().to_string(), "63 600,50 €");
+    assert!(content.crisis_plan && !content.crisis_declared);
+}
