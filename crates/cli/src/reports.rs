@@ -570,7 +570,7 @@ async fn achievement(
         });
         t.row(vec![
             o.label.clone(),
-            o.value_text(),
+            o.value.map_or_else(|| cpts_engine::explain::NOT_ENTERED.into(), |v| v.to_string()),
             o.baseline.to_string(),
             o.target.map_or_else(|| "–".into(), |v| v.to_string()),
             o.achieved.to_string(),
@@ -747,7 +747,15 @@ async fn document(
     let yv = year_values(&l.contract, target.year, catalogue, &l.values);
     let received = received(store, rules, &l.cid).await?;
     // Every version but a draft shows its own frozen results (the agreement holds the latest).
-    let sheet = Sheet { rules, catalogue, agreement: &l.agreement, values: &yv, received: &received, today };
+    let r0 = store.get_cpts(&l.cid).await.map_err(store_err)?;
+    let geo = cpts_domain::geo::Geo::builtin().map_err(CliError::Failed)?;
+    let identity = activity::Identity {
+        siret: r0.identity.siret.as_ref().map(ToString::to_string),
+        finess: r0.identity.finess.as_ref().map(ToString::to_string),
+        seat: r0.identity.seat.as_ref().and_then(|s| geo.commune(s)).map(|c| format!("{} ({})", c.name, c.code)),
+    };
+    let sheet =
+        Sheet { rules, catalogue, agreement: &l.agreement, values: &yv, received: &received, today, identity: &identity };
     let doc = activity::document(&r, &sheet).map_err(CliError::Failed)?;
     Ok((doc, r))
 }

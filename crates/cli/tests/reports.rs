@@ -498,6 +498,11 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
         signed(&d, &tag);
         review_until_answer(&d, &tag);
         ok(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
+        // The registry's identifiers are printed on the report.
+        let shown = ok(&d, &["show", ID]);
+        let version = shown.split("— version ").nth(1).and_then(|v| v.split_whitespace().next()).unwrap().to_string();
+        let edit = ["edit", ID, "--version", &version, "--siret", "123 456 789 00015", "--finess", "750012345"];
+        ok(&d, &[&edit[..], &["--seat", "75118"]].concat());
         let pdf = dir().join(format!("{tag}-rapport.pdf"));
         let out = ok(&d, &["report", "export", ID, "--year", "1", path(&pdf)]);
         assert!(out.contains("Rapport de l'année 1 (version 1, validé) exporté dans"), "{out}");
@@ -543,6 +548,19 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
             assert!(t.contains("→ atteinte 84 %"), "[{engine}] no arrow in the PDF:\n{t}");
             assert!(!t.contains("->"), "[{engine}] « -> » in the PDF:\n{t}");
             assert!(t.contains("taux d'atteinte pondéré 70,4 %"), "[{engine}]\n{t}");
+            // Identifiers, the variable part as a table, a signature block.
+            for expected in [
+                "SIRET : 12345678900015 ; FINESS : 750012345 ; siège : Paris 18e Arrondissement (75118)",
+                "Enveloppe annuelle",
+                "Signatures",
+                "Rapport validé le 01/02/2022 par Agent CPAM.",
+                "Pour la CPTS :",
+                "Pour l'Assurance Maladie :",
+            ] {
+                assert!(t.contains(expected), "[{engine}] missing « {expected} » in the PDF:\n{t}");
+            }
+            let row = t.lines().find(|l| l.contains("10 000,00 €")).unwrap_or_else(|| panic!("{t}"));
+            assert!(row.contains("70,4 %") && row.contains("7 040,00 €"), "[{engine}] variable row: {row}");
         }
 
         let csv = dir().join(format!("{tag}-rapport.csv"));

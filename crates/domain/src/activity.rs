@@ -456,7 +456,21 @@ pub struct Achievement {
     pub objectives: Vec<ObjectiveResult>,
     /// Per mission with a variable part: label, amount earned, the engine's explanation.
     pub variable: Vec<(String, Cents, String)>,
+    /// The same, as the figures of a table (same order).
+    pub variable_rows: Vec<VariableRow>,
     pub total: Cents,
+}
+
+/// A mission's variable part in figures: envelope × share of the year × weighted achievement.
+#[derive(Clone, Debug)]
+pub struct VariableRow {
+    pub mission: String,
+    pub envelope: Cents,
+    /// Days counted of the year's days, when the mission ran part of the year.
+    pub days: Option<(i64, i64)>,
+    /// `None`: results not entered, 100 % assumed.
+    pub achievement: Option<Fraction>,
+    pub amount: Cents,
 }
 
 /// Compute year `year` with these values (indicators without one count at their baseline,
@@ -510,6 +524,7 @@ pub fn achievement(
     }
     let mut objectives = Vec::new();
     let mut variable = Vec::new();
+    let mut variable_rows = Vec::new();
     for m in &c.missions {
         let def = rules.mission(m.mission);
         let mission = def.map_or_else(String::new, |d| d.label.clone());
@@ -533,10 +548,19 @@ pub fn achievement(
         }
         for l in ex.lines.iter().filter(|l| l.component == Component::Variable(m.mission)) {
             variable.push((mission.clone(), l.amount, l.text(&c, &ex)));
+            if let Detail::Variable { envelope, prorata, achievement, hypothesis, .. } = &l.detail {
+                variable_rows.push(VariableRow {
+                    mission: mission.clone(),
+                    envelope: *envelope,
+                    days: (!prorata.is_full()).then_some((prorata.days, prorata.year_days)),
+                    achievement: (!hypothesis).then_some(*achievement),
+                    amount: l.amount,
+                });
+            }
         }
     }
     let total = Cents::sum(variable.iter().map(|v| v.1)).map_err(|e| e.to_string())?;
-    Ok(Achievement { year, objectives, variable, total })
+    Ok(Achievement { year, objectives, variable, variable_rows, total })
 }
 
 fn joined(es: Vec<cpts_engine::input::InputError>) -> String {
@@ -561,6 +585,17 @@ pub struct Sheet<'a> {
     pub values: &'a [YearValue],
     pub received: &'a [Received],
     pub today: Date,
+    /// The CPTS's identifiers as the registry holds them (shown « non renseigné » when absent).
+    pub identity: &'a Identity,
+}
+
+/// The CPTS's identifiers printed on its report, as text.
+#[derive(Clone, Debug, Default)]
+pub struct Identity {
+    pub siret: Option<String>,
+    pub finess: Option<String>,
+    /// The seat's commune, « Nom (code) ».
+    pub seat: Option<String>,
 }
 
 /// The report as a document to send: header, deployment, actions, results and the variable
@@ -601,6 +636,14 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
             r.status.label()
         ),
     };
+    let known = |x: &Option<String>| x.clone().unwrap_or_else(|| "non renseigné".into());
+    d.text(format!(
+        "{} – SIRET : {} ; FINESS : {} ; siège : {}",
+        a.cpts_name,
+        known(&s.identity.siret),
+        known(&s.identity.finess),
+        known(&s.identity.seat)
+    ));
     if !r.content.summary.trim().is_empty() {
         d.heading("Synthèse");
         d.text(r.content.summary.trim());
@@ -701,10 +744,31 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
         ]);
     }
     d.table(t);
-    for (mission, amount, text) in &ach.variable {
-        d.text(format!("{mission} – part variable de l'année : {amount}. {text}"));
+    let mut t = Table::new(
+        "Part variable",
+        &[
+            ("Mission", 36, false),
+            ("Enveloppe annuelle", 16, true),
+            ("Jours de l'année", 14, true),
+            ("Atteinte pondérée", 14, true),
+            ("Montant", 16, true),
+        ],
+    );
+    for v in &ach.variable_rows {
+        t.row(vec![
+            v.mission.clone(),
+            v.envelope.to_string(),
+            v.days.map_or_else(|| "année complète".into(), |(n, of)| format!("{n}/{of}")),
+            v.achievement.map_or_else(|| "100 % (hypothèse)".into(), |a| a.to_string()),
+            v.amount.to_string(),
+        ]);
     }
+    t.row(vec!["Total".into(), String::new(), String::new(), String::new(), ach.total.to_string()]);
+    d.table(t);
     d.text(format!("Part variable totale de l'année : {}.", ach.total));
+    for (mission, _, text) in &ach.variable {
+        d.text(format!("Détail – {mission} : {text}"));
+    }
     if c.missions.iter().any(|m| s.rules.mission(m.mission).is_some_and(|x| x.code == "crises")) {
         d.text(format!(
             "Crises sanitaires graves : plan {} ; crise déclarée dans l'année : {}.",
@@ -751,6 +815,21 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
         }
         d.table(t);
     }
+
+    // Where the parties sign the printed report; a validated version names its validation.
+    d.heading("Signatures");
+    let validated = r.events.iter().rev().find(|e| e.act == Act::Valider);
+    if let Some(v) = validated {
+        d.text(format!("Rapport validé le {} par {}.", fr(v.on), v.by));
+    }
+    let mut t = Table::new(
+        "Signatures",
+        &[("Partie", 34, false), ("Nom et qualité", 33, false), ("Date et signature", 33, false)],
+    );
+    for party in [format!("Pour la CPTS : {}", a.cpts_name), format!("Pour l'Assurance Maladie : {}", a.cpam)] {
+        t.row(vec![party, String::new(), "\n\n\n".into()]);
+    }
+    d.table(t);
     Ok(d)
 }
 

@@ -270,7 +270,9 @@ fn a_validated_report_shows_its_year_and_never_changes() {
         r = r.act(act, role, "x", on, text, &ctx).unwrap();
     }
     let print = |agreement: &Agreement, today| {
-        let sheet = Sheet { rules: &rules, catalogue: &catalogue, agreement, values: &values, received: &[], today };
+        let identity = cpts_domain::activity::Identity::default();
+        let sheet =
+            Sheet { rules: &rules, catalogue: &catalogue, agreement, values: &values, received: &[], today, identity: &identity };
         document(&r, &sheet).unwrap()
     };
     let at_validation = print(&a, date(2022, 2, 1));

@@ -117,6 +117,43 @@ fn wrap(s: &str, bold: bool, size: f32, max: f32) -> Vec<String> {
     lines
 }
 
+/// A table row's cells wrapped to their columns, and the row's height.
+fn cell_lines(cols: &[(f32, f32)], cells: &[String], header: bool) -> (Vec<Vec<String>>, f32) {
+    let wrapped: Vec<Vec<String>> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (_, w))| wrap(cells.get(i).map_or("", String::as_str), header, CELL, w - 2.0 * PAD))
+        .collect();
+    let n = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    (wrapped, f32::from(u16::try_from(n).unwrap_or(u16::MAX)) * CELL * 1.25 + 2.0 * PAD)
+}
+
+/// Height of a paragraph set at `size` across the page.
+fn height(s: &str, size: f32) -> f32 {
+    let n = wrap(s, false, size, PAGE_W - 2.0 * MARGIN).len();
+    f32::from(u16::try_from(n).unwrap_or(u16::MAX)) * size * 1.3
+}
+
+/// Columns of a table across the page: (x, width).
+fn columns(t: &Table) -> Vec<(f32, f32)> {
+    let total: f32 = t.widths.iter().map(|w| f32::from(*w)).sum::<f32>().max(1.0);
+    let mut x = MARGIN;
+    (0..t.header.len())
+        .map(|i| {
+            let w = f32::from(t.widths.get(i).copied().unwrap_or(1)) / total * (PAGE_W - 2.0 * MARGIN);
+            let c = (x, w);
+            x += w;
+            c
+        })
+        .collect()
+}
+
+/// Height of a whole table.
+fn table_height(t: &Table) -> f32 {
+    let cols = columns(t);
+    std::iter::once(&t.header).chain(&t.rows).map(|r| cell_lines(&cols, r, false).1).sum()
+}
+
 struct Pager {
     pages: Vec<Content>,
     page: Content,
@@ -163,13 +200,7 @@ impl Pager {
 
     fn row(&mut self, t: &Table, cols: &[(f32, f32)], cells: &[String], header: bool) {
         let leading = CELL * 1.25;
-        let wrapped: Vec<Vec<String>> = cols
-            .iter()
-            .enumerate()
-            .map(|(i, (_, w))| wrap(cells.get(i).map_or("", String::as_str), header, CELL, w - 2.0 * PAD))
-            .collect();
-        let n = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let h = f32::from(u16::try_from(n).unwrap_or(u16::MAX)) * leading + 2.0 * PAD;
+        let (wrapped, h) = cell_lines(cols, cells, header);
         if self.room(h) && !header {
             self.row(t, cols, &t.header, true);
         }
@@ -192,18 +223,10 @@ impl Pager {
     }
 
     fn table(&mut self, t: &Table) {
-        let total: f32 = t.widths.iter().map(|w| f32::from(*w)).sum::<f32>().max(1.0);
-        let mut x = MARGIN;
-        let cols: Vec<(f32, f32)> = (0..t.header.len())
-            .map(|i| {
-                let w = f32::from(t.widths.get(i).copied().unwrap_or(1)) / total * (PAGE_W - 2.0 * MARGIN);
-                let c = (x, w);
-                x += w;
-                c
-            })
-            .collect();
-        // Keep the header with at least one row.
-        self.room(4.0 * CELL * 1.25 + 4.0 * PAD);
+        let cols = columns(t);
+        // Keep the header with at least one row, and a short table (a signature block) whole.
+        let whole = table_height(t);
+        self.room(if whole < (TOP - BOTTOM) / 4.0 { whole } else { 4.0 * CELL * 1.25 + 4.0 * PAD });
         self.row(t, &cols, &t.header, true);
         for r in &t.rows {
             self.row(t, &cols, r, false);
@@ -220,10 +243,22 @@ pub fn pdf(doc: &Document) -> Vec<u8> {
         p.paragraph(l, false, BODY, 0.0);
     }
     p.y -= 8.0;
-    for b in &doc.blocks {
+    for (i, b) in doc.blocks.iter().enumerate() {
         match b {
             Block::Heading(h) => {
-                p.room(60.0);
+                // A short section (a signature block) starts on the page that can hold it whole.
+                let rest = doc.blocks.get(i + 1..).unwrap_or(&[]);
+                let section: f32 = rest
+                    .iter()
+                    .take_while(|b| !matches!(b, Block::Heading(_)))
+                    .map(|b| match b {
+                        Block::Text(t) => height(t, BODY) + 4.0,
+                        Block::Table(t) => table_height(t) + 10.0,
+                        Block::Heading(_) => 0.0,
+                    })
+                    .sum::<f32>()
+                    + 30.0;
+                p.room(if section < (TOP - BOTTOM) / 4.0 { section } else { 60.0 });
                 p.y -= 6.0;
                 p.paragraph(h, true, 12.0, 3.0);
             }
