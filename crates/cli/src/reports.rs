@@ -754,8 +754,15 @@ async fn document(
         finess: r0.identity.finess.as_ref().map(ToString::to_string),
         seat: r0.identity.seat.as_ref().and_then(|s| geo.commune(s)).map(|c| format!("{} ({})", c.name, c.code)),
     };
-    let sheet =
-        Sheet { rules, catalogue, agreement: &l.agreement, values: &yv, received: &received, today, identity: &identity };
+    let sheet = Sheet {
+        rules,
+        catalogue,
+        agreement: &l.agreement,
+        values: &yv,
+        received: &received,
+        today,
+        identity: &identity,
+    };
     let doc = activity::document(&r, &sheet).map_err(CliError::Failed)?;
     Ok((doc, r))
 }

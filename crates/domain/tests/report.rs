@@ -271,8 +271,15 @@ fn a_validated_report_shows_its_year_and_never_changes() {
     }
     let print = |agreement: &Agreement, today| {
         let identity = cpts_domain::activity::Identity::default();
-        let sheet =
-            Sheet { rules: &rules, catalogue: &catalogue, agreement, values: &values, received: &[], today, identity: &identity };
+        let sheet = Sheet {
+            rules: &rules,
+            catalogue: &catalogue,
+            agreement,
+            values: &values,
+            received: &[],
+            today,
+            identity: &identity,
+        };
         document(&r, &sheet).unwrap()
     };
     let at_validation = print(&a, date(2022, 2, 1));
@@ -437,8 +444,10 @@ fn the_annex_is_read_as_a_contract_section_or_a_whole_case_file_and_the_examples
     assert!(e.iter().any(|e| e.field.contains("population")), "{e:?}");
 
     // The documented examples: the annex signs, the report reads against its first year.
-    let (_, c) = Agreement::new(1, "CPTS", &read("examples/annexe-exemple.yaml"), "CPAM", "ARS", &rules).unwrap();
-    let content = cpts_domain::activity::Content::parse(&read("examples/rapport-exemple.yaml"), &c, 1, &rules).unwrap();
+    let (_, c) =
+        Agreement::new(1, "CPTS", &read("examples/fichiers/annexe-exemple.yaml"), "CPAM", "ARS", &rules).unwrap();
+    let content =
+        cpts_domain::activity::Content::parse(&read("examples/fichiers/rapport-exemple.yaml"), &c, 1, &rules).unwrap();
     assert_eq!(content.actions.len(), 2);
     assert_eq!(content.spent().unwrap().to_string(), "63 600,50 €");
     assert!(content.crisis_plan && !content.crisis_declared);

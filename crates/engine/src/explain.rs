@@ -395,9 +395,8 @@ impl Line {
                 for i in ex.indicators_of(indicators) {
                     let o = objectives.and_then(|os| os.get(usize::from(i.objective)));
                     let name = o.map_or("?", |o| o.label.as_deref().unwrap_or(&o.indicator));
-                    let value = i
-                        .value
-                        .map_or_else(|| format!("{NOT_ENTERED} (comptée à sa référence)"), |v| v.to_string());
+                    let value =
+                        i.value.map_or_else(|| format!("{NOT_ENTERED} (comptée à sa référence)"), |v| v.to_string());
                     s.push_str(&format!(
                         " « {name} » : valeur {value}, référence {}, cible {} ({}) → atteinte {}, poids {} → {}.",
                         i.baseline,
