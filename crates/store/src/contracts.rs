@@ -142,7 +142,7 @@ impl Store {
 
     /// Record a step checked by the domain; `expected` is the history length it was checked against.
     pub async fn record_event(&self, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         Store::insert_event(&mut tx, id, ev, expected).await?;
         tx.commit().await?;
@@ -158,7 +158,7 @@ impl Store {
     }
 
     pub async fn set_statutes(&self, id: &CptsId, on: Date, document: Option<&str>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         sqlx::query("DELETE FROM statutes WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO statutes (cpts_id, checked_on, document) VALUES ($1, $2, $3)")
@@ -220,7 +220,7 @@ impl Store {
         a: &Agreement,
         lines: &[Planned],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         Store::insert_event(&mut tx, id, ev, expected_events).await?;
         let seq = Store::next_seq(&mut tx, "contract", id).await?;
@@ -424,7 +424,7 @@ impl Store {
         event: Option<(&Event, usize)>,
         today: Date,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         Store::write_outcome(&mut tx, id, version, before, o, event, today).await?;
         tx.commit().await?;
@@ -559,7 +559,7 @@ impl Store {
 
     /// Record a payment on a convention's line (decided by `Line::pay`).
     pub async fn pay_line(&self, id: &CptsId, p: &Payment) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         Store::insert_payment(&mut tx, id, p).await?;
         tx.commit().await?;
@@ -591,7 +591,7 @@ impl Store {
     /// Add a validated convention and its installments as ledger lines.
     pub async fn add_convention(&self, id: &CptsId, c: &Convention) -> Result<i64> {
         c.validate().map_err(|e| invalid(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let seq = Store::next_seq(&mut tx, "convention", id).await?;
         sqlx::query("INSERT INTO convention (cpts_id, seq, kind, funder, purpose, amount, start_on, end_on, deliverables, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")

@@ -154,6 +154,17 @@ impl Store {
         self.backend
     }
 
+    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads then writes cannot wait for another writer (SQLite
+    /// refuses the upgrade with « database is locked » whatever the busy timeout), while an
+    /// immediate one waits its turn. PostgreSQL locks rows as they are written.
+    async fn write(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub async fn close(self) {
         self.pool.close().await;
     }
@@ -161,7 +172,7 @@ impl Store {
     /// Create a CPTS (version 1, empty territory).
     pub async fn create_cpts(&self, id: &CptsId, identity: &Identity) -> Result<CptsRecord> {
         identity.check_text().map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let exists = sqlx::query("SELECT 1 FROM cpts WHERE id = $1").bind(id.as_str()).fetch_optional(&mut *tx).await?;
         if exists.is_some() {
             return Err(StoreError::AlreadyExists(id.to_string()));
@@ -253,7 +264,7 @@ impl Store {
     /// Save a new identity; refused if the CPTS changed since `expected_version`.
     pub async fn update_identity(&self, id: &CptsId, expected_version: i64, identity: &Identity) -> Result<i64> {
         identity.check_text().map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
         let q = sqlx::query(
             "UPDATE cpts SET name = $1, legal_form = $2, rna = $3, siret = $4, finess = $5, seat = $6 WHERE id = $7",
@@ -265,7 +276,7 @@ impl Store {
 
     /// Replace the territory; refused if the CPTS changed since `expected_version`.
     pub async fn set_territory(&self, id: &CptsId, expected_version: i64, t: &Territory) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
         sqlx::query("DELETE FROM territory WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         for code in &t.communes {
@@ -321,7 +332,7 @@ impl Store {
                 StoreError::Invalid(format!("membre n° {} : {e} ; import refusé, rien n'a été enregistré", n + 1))
             })?;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         for c in plan.changed.iter().chain(&plan.ended) {
             let now = Store::member_in(&mut tx, id, c.seq).await?;
@@ -429,7 +440,7 @@ impl Store {
     /// Correct a member (departure included); its previous state is kept in the history.
     pub async fn update_member(&self, id: &CptsId, seq: i64, m: &Member) -> Result<()> {
         m.check_text().map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
         if before == *m {
@@ -443,7 +454,7 @@ impl Store {
 
     /// Remove a member entered by mistake; its last state is kept in the history.
     pub async fn remove_member(&self, id: &CptsId, seq: i64) -> Result<Member> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
         Store::archive_member(&mut tx, id, seq, "suppression").await?;
@@ -527,7 +538,7 @@ impl Store {
     /// Add a member structure; returns its number.
     pub async fn add_structure(&self, id: &CptsId, s: &Structure) -> Result<i64> {
         s.check_text().map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let seq = Store::next_seq(&mut tx, "structure", id).await?;
         sqlx::query("INSERT INTO structure (cpts_id, seq, name, kind, finess, commune, joined, left_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -599,7 +610,7 @@ impl Store {
     /// Add a mandate; refused (nothing written) if it breaks the governance rules.
     pub async fn add_mandate(&self, id: &CptsId, m: &Mandate) -> Result<i64> {
         m.check_text().map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let mut all: Vec<Mandate> = Store::mandates_in(&mut tx, id).await?.into_iter().map(|(_, m)| m).collect();
         all.push(m.clone());
@@ -622,7 +633,7 @@ impl Store {
 
     /// Close a mandate on `until` (kept in the history).
     pub async fn end_mandate(&self, id: &CptsId, seq: i64, until: Date) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let mut all = Store::mandates_in(&mut tx, id).await?;
         let target = all

@@ -106,7 +106,7 @@ impl Store {
         entries: &[Entry],
         mut progress: impl FnMut(usize),
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut cpts: Vec<&CptsId> = entries.iter().map(|e| &e.cpts).collect();
         cpts.sort();
         cpts.dedup();
@@ -306,7 +306,7 @@ impl Store {
         outcome: Option<(i64, &Agreement, &Outcome)>,
         today: Date,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         Store::claim(&mut tx, id, None).await?;
         let year = i64::from(after.year);
         let steps = |r: &Report| i64::try_from(r.events.len()).unwrap_or(i64::MAX);

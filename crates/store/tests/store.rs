@@ -332,3 +332,29 @@ async fn over_long_and_control_character_texts_are_refused_before_any_write() {
         s.close().await;
     }
 }
+
+#[tokio::test]
+async fn concurrent_writers_wait_for_each_other_instead_of_failing() {
+    // Eight writers at once, each editing its own CPTS ten times: on SQLite a deferred
+    // transaction that read first could not take the write lock (« database is locked »).
+    for (engine, store) in stores().await {
+        let store = std::sync::Arc::new(store);
+        let mut writers = tokio::task::JoinSet::new();
+        for w in 0..8 {
+            let store = store.clone();
+            writers.spawn(async move {
+                let id: CptsId = format!("cpts-concurrente-{w}").parse().unwrap();
+                store.create_cpts(&id, &identity(&format!("CPTS Concurrente {w}"))).await?;
+                for i in 0..10 {
+                    let version = store.get_cpts(&id).await?.version;
+                    store.update_identity(&id, version, &identity(&format!("CPTS Concurrente {w} ({i})"))).await?;
+                }
+                Ok::<_, StoreError>(())
+            });
+        }
+        while let Some(done) = writers.join_next().await {
+            done.unwrap().unwrap_or_else(|e| panic!("{engine}: {e}"));
+        }
+        assert_eq!(store.get_cpts(&"cpts-concurrente-7".parse().unwrap()).await.unwrap().version, 11, "{engine}");
+    }
+}
