@@ -146,7 +146,7 @@ impl Store {
             .connect(&url)
             .await?;
         let store = Store { pool, backend };
-        schema::migrate(&store.pool).await?;
+        schema::migrate(&store).await?;
         Ok(store)
     }
 

@@ -1,7 +1,7 @@
 //! Schema migrations, applied in order at start, each in its own transaction.
 //! The SQL is portable between SQLite and PostgreSQL (TEXT, BIGINT; dates as ISO-8601 text).
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, Row};
 
 /// (version, name, statements). Never edit a released migration: add a new one.
 const MIGRATIONS: &[(i64, &str, &[&str])] = &[
@@ -335,12 +335,14 @@ pub async fn check(conn: &mut AnyConnection, tables: &[String], shown: &str) -> 
     Ok(())
 }
 
-pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {
+/// Apply pending migrations, each in its own write transaction (two processes opening a new
+/// store at once: the second waits, then finds the migration done).
+pub async fn migrate(store: &crate::Store) -> crate::Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     for (version, name, statements) in MIGRATIONS {
-        let mut tx = pool.begin().await?;
+        let mut tx = store.write().await?;
         let done = sqlx::query("SELECT version FROM schema_version WHERE version = $1")
             .bind(*version)
             .fetch_optional(&mut *tx)
