@@ -94,13 +94,17 @@ pub enum ContractCmd {
         #[arg(long)]
         cosigned_by: String,
     },
-    /// Afficher le contrat en cours (ou --seq N) : parties, durée, missions, avenants
+    /// Afficher le contrat en cours (ou --seq N) tel qu'en vigueur à une date : parties, durée,
+    /// population et enveloppes avec les avenants effectifs à cette date, avenants
     Show {
         /// Identifiant de la CPTS (ex. cpts-paris-18)
         id: String,
         /// Numéro du contrat (par défaut le contrat en cours)
         #[arg(long)]
         seq: Option<i64>,
+        /// Date à laquelle le contrat est lu, avenants effectifs compris (par défaut aujourd'hui)
+        #[arg(long)]
+        on: Option<Date>,
     },
     /// Calendrier de déploiement des missions
     Calendar {
@@ -495,12 +499,12 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
                 total
             ))
         }
-        ContractCmd::Show { id, seq } => {
+        ContractCmd::Show { id, seq, on } => {
             let cid = cpts_id(&id)?;
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
             let (a, version) = store.agreement(&cid, &r.identity.name, seq).await.map_err(store_err)?;
             let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
-            Ok(contract_text(&a, &c, version))
+            Ok(contract_text(rules, &a, &c, version, on.unwrap_or_else(today)))
         }
         ContractCmd::Calendar { id, on } => {
             let cid = cpts_id(&id)?;
@@ -603,11 +607,15 @@ pub(crate) fn component_of(rules: &RuleSet, p: &cpts_domain::ledger::Planned) ->
     }
 }
 
-fn contract_text(a: &Agreement, c: &cpts_engine::contract::Contract, version: i64) -> String {
+/// The contract as in force on `on`: the signed terms with every amendment effective by then
+/// (population and envelopes), then every amendment, in force or to come.
+fn contract_text(rules: &RuleSet, a: &Agreement, c: &cpts_engine::contract::Contract, version: i64, on: Date) -> String {
+    use cpts_engine::contract::Part;
     let mut out = format!(
-        "{} — contrat ACI n° {} (version {version})\nParties : la CPTS, {}, {}\nSigné le {} ; durée {} ans, jusqu'au {}\n",
+        "{} — contrat ACI n° {} (version {version}), en vigueur au {}\nParties : la CPTS, {}, {}\nSigné le {} ; durée {} ans, jusqu'au {}\n",
         a.cpts_name,
         a.seq,
+        fr(on),
         a.cpam,
         a.ars,
         fr(a.signed()),
@@ -618,18 +626,47 @@ fn contract_text(a: &Agreement, c: &cpts_engine::contract::Contract, version: i6
     if let Some(t) = a.terminated {
         out.push_str(&format!("Résilié le {} : {}\n", fr(t), a.termination_reason.clone().unwrap_or_default()));
     }
+    let (population, _, pop_amended) = c.population_on(on);
+    let pop_source = match pop_amended {
+        Some(d) => format!(" (avenant du {})", fr(d)),
+        None => c.population_source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default(),
+    };
     out.push_str(&format!(
-        "Population : {} habitants{}\n",
-        cpts_engine::money::group_thousands(c.population),
-        c.population_source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
+        "Population : {} habitants{pop_source}\n",
+        cpts_engine::money::group_thousands(population)
     ));
-    let mut t =
-        Table::new(&[("Mission", false), ("Part fixe/an", true), ("Part variable/an", true), ("Objectifs", true)]);
-    let amount = |v: Option<Cents>| v.map_or("grille nationale".into(), |x| x.to_string());
-    for m in &a.terms.missions {
-        t.row(vec![m.code.clone(), amount(m.fixed), amount(m.variable), m.objectives.len().to_string()]);
+    let mut t = Table::new(&[
+        ("Mission", false),
+        ("Part fixe/an", true),
+        ("Part variable/an", true),
+        ("Si crise déclarée", true),
+        ("Objectifs", true),
+    ]);
+    let mut amended_rows = Vec::new();
+    for m in &c.missions {
+        let Some(def) = rules.mission(m.mission) else { continue };
+        // A part the mission does not have is « — »; one it has but the contract leaves to the
+        // national amounts is « grille nationale ».
+        let mut cell = |part: Part, has: bool| {
+            if !has {
+                return "—".to_string();
+            }
+            let (v, amended) = m.envelope_on(part, on);
+            if let Some(d) = amended {
+                amended_rows.push((def.code.clone(), d));
+            }
+            v.map_or("grille nationale".into(), |x| x.to_string())
+        };
+        let fixed = cell(Part::Fixed, true);
+        let variable = cell(Part::Variable, def.variable_part);
+        let activation = cell(Part::Activation, def.activation_part);
+        t.row(vec![def.code.clone(), fixed, variable, activation, m.objectives.len().to_string()]);
     }
     out.push_str(&t.render());
+    amended_rows.dedup();
+    for (code, d) in &amended_rows {
+        out.push_str(&format!("  {code} : enveloppes de l'avenant du {}\n", fr(*d)));
+    }
     for m in &a.terms.missions {
         for o in &m.objectives {
             out.push_str(&format!(
@@ -651,7 +688,9 @@ fn contract_text(a: &Agreement, c: &cpts_engine::contract::Contract, version: i6
         }
     }
     if !a.amendments.is_empty() {
-        out.push_str("Avenants :\n");
+        out.push_str(
+            "Avenants (leurs montants comptent à partir de la première année du contrat commençant à leur date d'effet) :\n",
+        );
         for am in &a.amendments {
             let p = &am.parsed;
             let mut what = Vec::new();
@@ -659,10 +698,17 @@ fn contract_text(a: &Agreement, c: &cpts_engine::contract::Contract, version: i6
                 what.push(format!("population {pop}"));
             }
             for e in &p.missions {
-                what.push(format!("enveloppes {}", e.code));
+                let mut parts = Vec::new();
+                for (label, v) in [("fixe", e.fixed), ("variable", e.variable), ("si crise", e.activation)] {
+                    if let Some(v) = v {
+                        parts.push(format!("{label} {v}"));
+                    }
+                }
+                what.push(format!("enveloppes {} ({})", e.code, parts.join(", ")));
             }
             out.push_str(&format!(
-                "  effectif le {} : {}{}\n",
+                "  {} le {} : {}{}\n",
+                if p.effective <= on { "effectif" } else { "à venir, effectif" },
                 fr(p.effective),
                 what.join(", "),
                 p.reason.as_ref().map(|r| format!(" — {r}")).unwrap_or_default()
@@ -1013,4 +1059,31 @@ async fn alerts(store: &Store, rules: &RuleSet, id: Option<String>, days: i64, o
         out.push_str("Aucune alerte.\n");
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_show_reads_the_contract_in_force_with_its_amendments_and_the_crisis_amounts() {
+        let rules = RuleSet::builtin().unwrap();
+        let annex = "signed: 2022-09-15\npopulation: 62000\npopulation_source: INSEE\nmissions:\n  - {code: acces_soins, fixed: 45000, variable: 40000, objectives: [{indicator: mt, target: 100, weight: 100}]}\n  - {code: crises, fixed: 35000, activation: 52500}\n";
+        let (a, _) = Agreement::new(1, "CPTS Test", annex, "CPAM", "ARS", &rules).unwrap();
+        let amendment = "effective: 2023-09-15\npopulation: 70000\nreason: extension\nmissions:\n  - {code: acces_soins, variable: 50000}\n";
+        let (a, c) = a.amend(amendment, &rules).unwrap();
+        let row = |out: &str, code: &str| out.lines().find(|l| l.starts_with(code)).unwrap().to_string();
+        let before = contract_text(&rules, &a, &c, 1, Date::constant(2023, 1, 1));
+        assert!(before.contains("en vigueur au 01/01/2023") && before.contains("62 000 habitants (INSEE)"), "{before}");
+        assert!(row(&before, "acces_soins").contains("40 000,00 €"), "{before}");
+        assert!(before.contains("à venir, effectif le 15/09/2023 : population 70000, enveloppes acces_soins (variable 50 000,00 €) — extension"), "{before}");
+        let after = contract_text(&rules, &a, &c, 1, Date::constant(2023, 10, 1));
+        assert!(after.contains("70 000 habitants (avenant du 15/09/2023)"), "{after}");
+        assert!(row(&after, "acces_soins").contains("50 000,00 €") && !row(&after, "acces_soins").contains("40 000"), "{after}");
+        assert!(after.contains("acces_soins : enveloppes de l'avenant du 15/09/2023"), "{after}");
+        // The crisis mission: its preparation and activation amounts, no variable part.
+        let crises = row(&after, "crises");
+        assert!(crises.contains("35 000,00 €") && crises.contains("52 500,00 €") && crises.contains("—"), "{after}");
+        assert!(!crises.contains("grille nationale"), "{after}");
+    }
 }
