@@ -609,7 +609,13 @@ pub(crate) fn component_of(rules: &RuleSet, p: &cpts_domain::ledger::Planned) ->
 
 /// The contract as in force on `on`: the signed terms with every amendment effective by then
 /// (population and envelopes), then every amendment, in force or to come.
-fn contract_text(rules: &RuleSet, a: &Agreement, c: &cpts_engine::contract::Contract, version: i64, on: Date) -> String {
+fn contract_text(
+    rules: &RuleSet,
+    a: &Agreement,
+    c: &cpts_engine::contract::Contract,
+    version: i64,
+    on: Date,
+) -> String {
     use cpts_engine::contract::Part;
     let mut out = format!(
         "{} — contrat ACI n° {} (version {version}), en vigueur au {}\nParties : la CPTS, {}, {}\nSigné le {} ; durée {} ans, jusqu'au {}\n",
@@ -631,10 +637,7 @@ fn contract_text(rules: &RuleSet, a: &Agreement, c: &cpts_engine::contract::Cont
         Some(d) => format!(" (avenant du {})", fr(d)),
         None => c.population_source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default(),
     };
-    out.push_str(&format!(
-        "Population : {} habitants{pop_source}\n",
-        cpts_engine::money::group_thousands(population)
-    ));
+    out.push_str(&format!("Population : {} habitants{pop_source}\n", cpts_engine::money::group_thousands(population)));
     let mut t = Table::new(&[
         ("Mission", false),
         ("Part fixe/an", true),
@@ -893,8 +896,9 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
             check_texts(&texts)?;
             let mut parsed = Vec::new();
             for i in &installments {
-                let (d, a) =
-                    i.split_once('=').ok_or_else(|| usage(format!("échéance « {i} » : attendu DATE=MONTANT (date JJ/MM/AAAA ou AAAA-MM-JJ)")))?;
+                let (d, a) = i.split_once('=').ok_or_else(|| {
+                    usage(format!("échéance « {i} » : attendu DATE=MONTANT (date JJ/MM/AAAA ou AAAA-MM-JJ)"))
+                })?;
                 let d = cpts_engine::dates::parse_french(d).map_err(|e| usage(format!("échéance « {i} » : {e}")))?;
                 parsed.push((d, euros(a.trim())?));
             }
@@ -1079,7 +1083,10 @@ mod tests {
         assert!(before.contains("à venir, effectif le 15/09/2023 : population 70000, enveloppes acces_soins (variable 50 000,00 €) — extension"), "{before}");
         let after = contract_text(&rules, &a, &c, 1, Date::constant(2023, 10, 1));
         assert!(after.contains("70 000 habitants (avenant du 15/09/2023)"), "{after}");
-        assert!(row(&after, "acces_soins").contains("50 000,00 €") && !row(&after, "acces_soins").contains("40 000"), "{after}");
+        assert!(
+            row(&after, "acces_soins").contains("50 000,00 €") && !row(&after, "acces_soins").contains("40 000"),
+            "{after}"
+        );
         assert!(after.contains("acces_soins : enveloppes de l'avenant du 15/09/2023"), "{after}");
         // The crisis mission: its preparation and activation amounts, no variable part.
         let crises = row(&after, "crises");
