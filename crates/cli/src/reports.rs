@@ -746,6 +746,8 @@ async fn document(
     let r = l.version(target.year, version)?.clone();
     let yv = year_values(&l.contract, target.year, catalogue, &l.values);
     let received = received(store, rules, &l.cid).await?;
+    let ledger = store.ledger(&l.cid).await.map_err(store_err)?;
+    let payments = store.payment_records(&l.cid).await.map_err(store_err)?;
     // Every version but a draft shows its own frozen results (the agreement holds the latest).
     let r0 = store.get_cpts(&l.cid).await.map_err(store_err)?;
     let geo = cpts_domain::geo::Geo::builtin().map_err(CliError::Failed)?;
@@ -760,6 +762,8 @@ async fn document(
         agreement: &l.agreement,
         values: &yv,
         received: &received,
+        ledger: &ledger,
+        payments: &payments,
         today,
         identity: &identity,
     };

@@ -563,6 +563,15 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
             assert!(row.contains("70,4 %") && row.contains("7 040,00 €"), "[{engine}] variable row: {row}");
         }
 
+        // The year-1 operating allocation (50 000 €, due at signature) is paid.
+        let ledger = ok(&d, &["ledger", "show", ID]);
+        let line = ledger
+            .lines()
+            .find(|l| l.contains("année 1 — Fonctionnement"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{ledger}"))
+            .to_string();
+        ok(&d, &["ledger", "pay", ID, &line, "--on", "2021-01-15", "--by", "CPAM"]);
         let csv = dir().join(format!("{tag}-rapport.csv"));
         ok(&d, &["report", "export", ID, "--year", "1", path(&csv)]);
         let bytes = std::fs::read(&csv).unwrap();
@@ -571,6 +580,26 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
         assert!(s.lines().any(|l| l == "Indicateurs"), "{s}");
         assert!(s.contains("Indicateur;Valeur;Référence;Cible;Atteinte;Poids;Couverture"), "{s}");
         assert!(s.contains(";84;0;100;84 %;60 %;12/12 mois"), "{s}");
+        // Its header (contract, year, version, status), the variable part per mission with its
+        // total, and the year's entitlement against paid and still due.
+        assert!(
+            s.contains("\n\"Contrat ACI n° 1 signé le 01/01/2021 ; année 1")
+                && s.contains("\nVersion 1 – statut : validé\n"),
+            "{s}"
+        );
+        assert!(s.contains("Mission;Part variable\n") && s.contains("Total de la part variable;7 040,00 €"), "{s}");
+        assert!(
+            s.contains("Composante;Droit de l'année;Payé;Reste dû\n")
+                && s.contains("\nFonctionnement;50 000,00 €;50 000,00 €;0,00 €\n")
+                && s.contains("\nTotal;104 040,00 €;50 000,00 €;54 040,00 €\n"),
+            "{s}"
+        );
+        // A payment after the validation leaves the validated version as it was.
+        let ledger = ok(&d, &["ledger", "show", ID]);
+        let balance = variable_balance(&ledger)[0].split_whitespace().next().unwrap().to_string();
+        ok(&d, &["ledger", "pay", ID, &balance, "--on", "2022-02-10", "--by", "CPAM"]);
+        ok(&d, &["report", "export", ID, "--year", "1", path(&csv)]);
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), s, "[{engine}]");
         let xlsx = dir().join(format!("{tag}-rapport.xlsx"));
         ok(&d, &["report", "export", ID, "--year", "1", path(&xlsx)]);
         assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"), "[{engine}] not an XLSX file");

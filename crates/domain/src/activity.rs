@@ -459,6 +459,10 @@ pub struct Achievement {
     /// The same, as the figures of a table (same order).
     pub variable_rows: Vec<VariableRow>,
     pub total: Cents,
+    /// The year's whole entitlement computed by the engine with these values, per component
+    /// (operating allocation, each mission's fixed, variable and activation parts): its
+    /// ledger code, label and amount.
+    pub entitlement: Vec<(String, String, Cents)>,
 }
 
 /// A mission's variable part in figures: envelope × share of the year × weighted achievement.
@@ -560,7 +564,8 @@ pub fn achievement(
         }
     }
     let total = Cents::sum(variable.iter().map(|v| v.1)).map_err(|e| e.to_string())?;
-    Ok(Achievement { year, objectives, variable, variable_rows, total })
+    let entitlement = ex.lines.iter().map(|l| (l.component.code(rules), l.component.label(rules), l.amount)).collect();
+    Ok(Achievement { year, objectives, variable, variable_rows, total, entitlement })
 }
 
 fn joined(es: Vec<cpts_engine::input::InputError>) -> String {
@@ -584,6 +589,10 @@ pub struct Sheet<'a> {
     /// The year's values as they stand (used while the report is a draft).
     pub values: &'a [YearValue],
     pub received: &'a [Received],
+    /// The CPTS's ledger (every contract) and its dated payments: what was paid of the
+    /// year's entitlement.
+    pub ledger: &'a [crate::ledger::Line],
+    pub payments: &'a [crate::ledger::Payment],
     pub today: Date,
     /// The CPTS's identifiers as the registry holds them (shown « non renseigné » when absent).
     pub identity: &'a Identity,
@@ -763,7 +772,7 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
             v.amount.to_string(),
         ]);
     }
-    t.row(vec!["Total".into(), String::new(), String::new(), String::new(), ach.total.to_string()]);
+    t.row(vec!["Total de la part variable".into(), String::new(), String::new(), String::new(), ach.total.to_string()]);
     d.table(t);
     d.text(format!("Part variable totale de l'année : {}.", ach.total));
     for (mission, _, text) in &ach.variable {
@@ -776,6 +785,8 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
             if r.content.crisis_declared { "oui" } else { "non" }
         ));
     }
+
+    entitlement(&mut d, s, r, &ach)?;
 
     d.heading("Financements reçus pendant l'année");
     let mut t = Table::new(
@@ -831,6 +842,48 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
     }
     d.table(t);
     Ok(d)
+}
+
+/// The year's ACI entitlement (operating allocation, fixed, variable and activation parts, as
+/// the engine computes them with the report's results) against what was paid and what is
+/// still due (negative: to repay). A validated version counts the payments dated up to its
+/// validation, so it reads the same whenever it is printed; another, those up to the edition.
+fn entitlement(d: &mut Document, s: &Sheet, r: &Report, ach: &Achievement) -> Result<(), String> {
+    use crate::ledger::Source;
+    let validated = r.events.iter().rev().find(|e| e.act == Act::Valider).map(|e| e.on);
+    let (as_of, when) = match validated {
+        Some(on) if r.status == Status::Valide => (on, format!("au {}, jour de la validation", fr(on))),
+        _ => (s.today, "à la date d'édition".to_string()),
+    };
+    d.heading("Droits de l'année, payé et reste dû");
+    d.text(format!(
+        "Droits de l'année calculés avec les résultats de ce rapport ; payé : paiements enregistrés au grand livre {when}."
+    ));
+    let mut t = Table::new(
+        "Droits",
+        &[("Composante", 46, false), ("Droit de l'année", 18, true), ("Payé", 18, true), ("Reste dû", 18, true)],
+    );
+    let mut totals = [Cents::ZERO; 3];
+    for (code, label, amount) in &ach.entitlement {
+        let of_component = |line: i64| {
+            s.ledger.iter().any(|l| {
+                l.id == line
+                    && matches!(&l.planned.source, Source::Aci { contract, year, component, .. }
+                        if *contract == s.agreement.seq && *year == r.year && component == code)
+            })
+        };
+        let paid = Cents::sum(s.payments.iter().filter(|p| p.on <= as_of && of_component(p.line)).map(|p| p.amount))
+            .map_err(|e| e.to_string())?;
+        let due = amount.checked_sub(paid).map_err(|e| e.to_string())?;
+        for (total, x) in totals.iter_mut().zip([*amount, paid, due]) {
+            *total = total.checked_add(x).map_err(|e| e.to_string())?;
+        }
+        t.row(vec![label.clone(), amount.to_string(), paid.to_string(), due.to_string()]);
+    }
+    let [amount, paid, due] = totals;
+    t.row(vec!["Total".into(), amount.to_string(), paid.to_string(), due.to_string()]);
+    d.table(t);
+    Ok(())
 }
 
 /// What waits on the reports of a contract on `today`: years over without a submitted report,

@@ -277,6 +277,8 @@ fn a_validated_report_shows_its_year_and_never_changes() {
             agreement,
             values: &values,
             received: &[],
+            ledger: &[],
+            payments: &[],
             today,
             identity: &identity,
         };
