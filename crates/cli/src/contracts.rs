@@ -166,6 +166,22 @@ pub enum LedgerCmd {
         /// Montrer aussi les lignes annulées
         #[arg(long)]
         all: bool,
+        /// Sortie JSON (montants en centimes, dates AAAA-MM-JJ)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exporter le grand livre en CSV ou XLSX (lignes, montants, payé, reste dû, statut)
+    Export {
+        /// Identifiant de la CPTS (ex. cpts-paris-18)
+        id: String,
+        /// Fichier à écrire (.csv ou .xlsx)
+        file: PathBuf,
+        /// Date des statuts (par défaut aujourd'hui)
+        #[arg(long)]
+        on: Option<Date>,
+        /// Exporter aussi les lignes annulées
+        #[arg(long)]
+        all: bool,
     },
     /// Explication d'une ligne
     Explain {
@@ -346,11 +362,12 @@ pub fn run(
 ) -> Result<String, CliError> {
     let rules = crate::load::rules(rules_dir)?;
     let geo = Geo::builtin().map_err(CliError::Failed)?;
+    let url = crate::registry::store_url(db);
     crate::registry::block_on(db, |store| async move {
         match action {
             Action::Lifecycle(cmd) => lifecycle_cmd(&store, &rules, cmd).await,
             Action::Contract(cmd) => contract_cmd(&store, &geo, &rules, cmd).await,
-            Action::Ledger(cmd) => ledger_cmd(&store, &rules, cmd).await,
+            Action::Ledger(cmd) => ledger_cmd(&store, &url, &rules, cmd).await,
             Action::Convention(cmd) => convention_cmd(&store, cmd).await,
             Action::Alerts { id, days, on } => alerts(&store, &rules, id, days, on.unwrap_or_else(today)).await,
         }
@@ -748,15 +765,9 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Ga
     ]);
     let mut by_funder: std::collections::BTreeMap<(String, Status), i64> = std::collections::BTreeMap::new();
     for l in lines {
-        let s = l.status(on, gates);
+        let (s, status) = status_text(l, gates, on);
         if s == Status::Cancelled && !all {
             continue;
-        }
-        let mut status = s.label().to_string();
-        if s == Status::Planned
-            && let Some(w) = l.waiting_for(gates, on)
-        {
-            status = format!("prévu ({w})");
         }
         t.row(vec![
             l.id.to_string(),
@@ -794,6 +805,115 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Ga
     out
 }
 
+/// A line's status as of `on`, with what a planned line waits for.
+fn status_text(l: &Line, gates: &Gates, on: Date) -> (Status, String) {
+    let s = l.status(on, gates);
+    let mut status = s.label().to_string();
+    if s == Status::Planned
+        && let Some(w) = l.waiting_for(gates, on)
+    {
+        status = format!("prévu ({w})");
+    }
+    (s, status)
+}
+
+/// The ledger as a table to export: one row per line, amounts, paid and still due as figures
+/// (a spreadsheet sums them), the status as of `on`.
+fn ledger_table(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: bool) -> cpts_domain::document::Table {
+    let mut t = cpts_domain::document::Table::new(
+        "Grand livre",
+        &[
+            ("N°", 5, true),
+            ("Échéance", 10, false),
+            ("Financeur", 20, false),
+            ("Objet", 35, false),
+            ("Montant", 10, true),
+            ("Payé", 10, true),
+            ("Reste dû", 10, true),
+            ("Statut", 15, false),
+        ],
+    );
+    for l in lines {
+        let (s, status) = status_text(l, gates, on);
+        if s == Status::Cancelled && !all {
+            continue;
+        }
+        t.row(vec![
+            l.id.to_string(),
+            fr(l.planned.due),
+            l.planned.funder.clone(),
+            source_text(rules, l),
+            l.planned.amount.to_string(),
+            l.paid.to_string(),
+            if s == Status::Cancelled { Cents::ZERO } else { l.remaining() }.to_string(),
+            status,
+        ]);
+    }
+    t
+}
+
+/// The ledger as JSON: amounts in integer cents, dates AAAA-MM-JJ, statuts as stable codes
+/// with their French label.
+fn ledger_json(
+    rules: &RuleSet,
+    cid: &CptsId,
+    lines: &[Line],
+    payments: &[Payment],
+    gates: &Gates,
+    on: Date,
+    all: bool,
+) -> serde_json::Value {
+    use serde_json::json;
+    let code = |s: Status| match s {
+        Status::Planned => "planned",
+        Status::Due => "due",
+        Status::Paid => "paid",
+        Status::Cancelled => "cancelled",
+        Status::ToRepay => "to_repay",
+    };
+    let shown: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| {
+            let (s, label) = status_text(l, gates, on);
+            if s == Status::Cancelled && !all {
+                return None;
+            }
+            let source = match &l.planned.source {
+                Source::Aci { contract, year, component, kind } => json!({
+                    "kind": "aci", "contract": contract, "year": year, "component": component,
+                    "component_label": component_label(rules, component), "payment": kind,
+                }),
+                Source::Convention { convention, installment } => {
+                    json!({"kind": "convention", "convention": convention, "installment": installment})
+                }
+            };
+            Some(json!({
+                "id": l.id,
+                "due": l.planned.due,
+                "funder": l.planned.funder,
+                "source": source,
+                "label": source_text(rules, l),
+                "amount_cents": l.planned.amount.get(),
+                "paid_cents": l.paid.get(),
+                "remaining_cents": if s == Status::Cancelled { 0 } else { l.remaining().get() },
+                "status": code(s),
+                "status_label": label,
+                "cancelled": l.cancelled,
+            }))
+        })
+        .collect();
+    let paid: Vec<serde_json::Value> = payments
+        .iter()
+        .filter(|p| p.on <= on)
+        .map(|p| {
+            json!({
+                "line": p.line, "on": p.on, "amount_cents": p.amount.get(), "by": p.by, "reference": p.reference,
+            })
+        })
+        .collect();
+    json!({"cpts": cid.as_str(), "on": on, "lines": shown, "payments": paid})
+}
+
 /// One payment as a line of text: date, line, amount, who paid, the transfer's reference.
 fn payment_text(p: &Payment, l: &Line) -> String {
     format!(
@@ -807,16 +927,39 @@ fn payment_text(p: &Payment, l: &Line) -> String {
     )
 }
 
-async fn ledger_cmd(store: &Store, rules: &RuleSet, cmd: LedgerCmd) -> Result<String, CliError> {
+async fn ledger_cmd(store: &Store, url: &str, rules: &RuleSet, cmd: LedgerCmd) -> Result<String, CliError> {
     match cmd {
-        LedgerCmd::Show { id, on, all } => {
+        LedgerCmd::Export { id, file, on, all } => {
             let cid = cpts_id(&id)?;
             let lines = store.ledger(&cid).await.map_err(store_err)?;
+            let gates = store.gates(&cid).await.map_err(store_err)?;
+            let on = on.unwrap_or_else(today);
+            let t = ledger_table(rules, &lines, &gates, on, all);
+            crate::files::write_export(&file, url, crate::files::TABLES, |ext| match ext {
+                "xlsx" => cpts_render::table_xlsx(&t),
+                _ => cpts_render::table_csv(&t.header, &t.rows),
+            })?;
+            Ok(format!(
+                "Grand livre de {cid} au {} : {} ligne(s) exportée(s) dans {}\n",
+                fr(on),
+                t.rows.len(),
+                file.display()
+            ))
+        }
+        LedgerCmd::Show { id, on, all, json } => {
+            let cid = cpts_id(&id)?;
+            let lines = store.ledger(&cid).await.map_err(store_err)?;
+            let gates = store.gates(&cid).await.map_err(store_err)?;
+            let payments = store.payment_records(&cid).await.map_err(store_err)?;
+            if json {
+                let v = ledger_json(rules, &cid, &lines, &payments, &gates, on.unwrap_or_else(today), all);
+                return serde_json::to_string_pretty(&v)
+                    .map(|s| format!("{s}\n"))
+                    .map_err(|e| CliError::Failed(e.to_string()));
+            }
             if lines.is_empty() {
                 return Ok(format!("Aucune ligne au grand livre de {cid}.\n"));
             }
-            let gates = store.gates(&cid).await.map_err(store_err)?;
-            let payments = store.payment_records(&cid).await.map_err(store_err)?;
             let r = store.get_cpts(&cid).await.map_err(store_err)?;
             let notes: String = store
                 .contracts(&cid, &r.identity.name)

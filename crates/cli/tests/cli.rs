@@ -585,6 +585,33 @@ fn from_interest_to_contract_payments_and_termination() {
             && ledger.contains("par CPAM Paris, agence comptable — virement VIR-2020-0042"),
         "{ledger}"
     );
+    // The ledger as JSON (integer cents, ISO dates) and as CSV/XLSX files.
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(&d, &["ledger", "show", id, "--on", "2020-02-01", "--json"])).unwrap();
+    assert_eq!(j["on"], "2020-02-01", "{j}");
+    let operating = j["lines"].as_array().unwrap().iter().find(|l| l["source"]["component"] == "operating").unwrap();
+    assert_eq!(
+        (&operating["due"], &operating["amount_cents"], &operating["paid_cents"], &operating["status"]),
+        (
+            &serde_json::json!("2020-01-15"),
+            &serde_json::json!(5_000_000),
+            &serde_json::json!(5_000_000),
+            &serde_json::json!("paid")
+        ),
+        "{j}"
+    );
+    assert_eq!(j["payments"][0]["reference"], "VIR-2020-0042", "{j}");
+    let csv = std::env::temp_dir().join(format!("cpts-ledger-{}.csv", std::process::id()));
+    let out = ok(&d, &["ledger", "export", id, csv.to_str().unwrap(), "--on", "2020-02-01"]);
+    assert!(out.contains("ligne(s) exportée(s)"), "{out}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("N°;Échéance;Financeur;Objet;Montant;Payé;Reste dû;Statut"), "{text}");
+    assert!(text.contains("50 000,00 €;50 000,00 €;0,00 €;payé"), "{text}");
+    let xlsx = csv.with_extension("xlsx");
+    ok(&d, &["ledger", "export", id, xlsx.to_str().unwrap()]);
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+    let e = refused(&d, &["ledger", "export", id, csv.with_extension("txt").to_str().unwrap()]);
+    assert!(e.contains("extension attendue .csv ou .xlsx"), "{e}");
 
     // An amendment dated before the contract is refused; a valid one is recorded.
     let bad = temp("avenant-bad.yaml", b"effective: 2019-06-01\npopulation: 45000\n");
