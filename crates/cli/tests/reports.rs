@@ -587,7 +587,11 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
                 && s.contains("\nVersion 1 – statut : validé\n"),
             "{s}"
         );
-        assert!(s.contains("Mission;Part variable\n") && s.contains("Total de la part variable;7 040,00 €"), "{s}");
+        assert!(
+            s.contains("Mission;Enveloppe annuelle;Jours de l'année;Atteinte pondérée;Montant\n")
+                && s.contains("Total de la part variable;;;;7 040,00 €"),
+            "{s}"
+        );
         assert!(
             s.contains("Composante;Droit de l'année;Payé;Reste dû\n")
                 && s.contains("\nFonctionnement;50 000,00 €;50 000,00 €;0,00 €\n")
