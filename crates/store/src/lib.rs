@@ -414,16 +414,12 @@ impl Store {
 
     /// Overwrite a member's row (its previous state archived by the caller).
     async fn write_member(tx: &mut Transaction<'_, Any>, id: &CptsId, seq: i64, m: &Member) -> Result<()> {
-        sqlx::query(
-            "UPDATE member SET last_name = $1, first_name = $2, profession = $3, rpps = $4, commune = $5, joined = $6, left_on = $7 WHERE cpts_id = $8 AND seq = $9",
+        bind_member(
+            sqlx::query(
+                "UPDATE member SET last_name = $1, first_name = $2, profession = $3, rpps = $4, commune = $5, joined = $6, left_on = $7 WHERE cpts_id = $8 AND seq = $9",
+            ),
+            m,
         )
-        .bind(&m.last_name)
-        .bind(&m.first_name)
-        .bind(m.profession.code())
-        .bind(m.rpps.as_ref().map(|r| r.to_string()))
-        .bind(m.commune.to_string())
-        .bind(m.joined.to_string())
-        .bind(m.left.map(|d| d.to_string()))
         .bind(id.as_str())
         .bind(seq)
         .execute(&mut **tx)
