@@ -764,11 +764,7 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Ga
         ("Statut", false),
     ]);
     let mut by_funder: std::collections::BTreeMap<(String, Status), i64> = std::collections::BTreeMap::new();
-    for l in lines {
-        let (s, status) = status_text(l, gates, on);
-        if s == Status::Cancelled && !all {
-            continue;
-        }
+    for (l, s, status) in shown_lines(lines, gates, on, all) {
         t.row(vec![
             l.id.to_string(),
             fr(l.planned.due),
@@ -805,6 +801,19 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Ga
     out
 }
 
+/// The lines a ledger view shows (cancelled ones only with `all`), with their status as of `on`.
+fn shown_lines<'a>(
+    lines: &'a [Line],
+    gates: &'a Gates,
+    on: Date,
+    all: bool,
+) -> impl Iterator<Item = (&'a Line, Status, String)> + 'a {
+    lines.iter().filter_map(move |l| {
+        let (s, status) = status_text(l, gates, on);
+        (all || s != Status::Cancelled).then_some((l, s, status))
+    })
+}
+
 /// A line's status as of `on`, with what a planned line waits for.
 fn status_text(l: &Line, gates: &Gates, on: Date) -> (Status, String) {
     let s = l.status(on, gates);
@@ -833,11 +842,7 @@ fn ledger_table(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: b
             ("Statut", 15, false),
         ],
     );
-    for l in lines {
-        let (s, status) = status_text(l, gates, on);
-        if s == Status::Cancelled && !all {
-            continue;
-        }
+    for (l, s, status) in shown_lines(lines, gates, on, all) {
         t.row(vec![
             l.id.to_string(),
             fr(l.planned.due),
