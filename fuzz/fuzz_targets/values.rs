@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let catalogue = cpts_fuzz::catalogue();
     let (agreement, contract) = cpts_fuzz::golden();
     let Ok(id) = cpts_fuzz::GOLDEN_CPTS.parse::<CptsId>() else { return };
-    let scopes = BTreeMap::from([(id.clone(), Scope { contracts: vec![(agreement.seq, contract.clone())] })]);
+    // The scope as the import builds it (name, contracts, validated years).
+    let Ok(scope) = Scope::of(std::slice::from_ref(agreement), rules) else { return };
+    let scopes = BTreeMap::from([(id.clone(), scope)]);
     // One stored month, so that overlaps with the store are checked too.
     let existing = BTreeMap::from([((id, "patients_sans_mt_aides".to_string()), vec![Period::Month(2021, 1)])]);
     let rows: Vec<RawValue> = text
