@@ -224,15 +224,20 @@ impl Pager {
 
     fn table(&mut self, t: &Table) {
         let cols = columns(t);
-        // Keep the header with at least one row, and a short table (a signature block) whole.
-        let whole = table_height(t);
-        self.room(if whole < (TOP - BOTTOM) / 4.0 { whole } else { 4.0 * CELL * 1.25 + 4.0 * PAD });
+        self.room(table_start(t));
         self.row(t, &cols, &t.header, true);
         for r in &t.rows {
             self.row(t, &cols, r, false);
         }
         self.y -= 10.0;
     }
+}
+
+/// Room a table needs on the page where it starts: its header with at least a few rows, or the
+/// whole of a short table (a signature block).
+fn table_start(t: &Table) -> f32 {
+    let whole = table_height(t);
+    if whole < (TOP - BOTTOM) / 4.0 { whole } else { 4.0 * CELL * 1.25 + 4.0 * PAD }
 }
 
 /// The document as a PDF file.
@@ -258,7 +263,14 @@ pub fn pdf(doc: &Document) -> Vec<u8> {
                     })
                     .sum::<f32>()
                     + 30.0;
-                p.room(if section < (TOP - BOTTOM) / 4.0 { section } else { 60.0 });
+                // A long one: the heading with the start of what follows (no heading alone at a
+                // page's foot).
+                let start = match rest.first() {
+                    Some(Block::Table(t)) => table_start(t) + 10.0,
+                    Some(Block::Text(t)) => height(t, BODY).min(3.0 * BODY * 1.3),
+                    _ => 0.0,
+                };
+                p.room(if section < (TOP - BOTTOM) / 4.0 { section } else { 30.0 + start });
                 p.y -= 6.0;
                 p.paragraph(h, true, 12.0, 3.0);
             }
@@ -321,5 +333,27 @@ mod tests {
         assert_eq!(wrap("un deux trois", false, 10.0, 30.0), vec!["un", "deux", "trois"]);
         // Amounts are never cut; arrows stay arrows.
         assert_eq!(wrap("5 049,18 € → x", false, 10.0, 60.0), vec!["5\u{a0}049,18\u{a0}€ →", "x"]);
+    }
+
+    #[test]
+    fn a_heading_is_never_left_alone_at_the_foot_of_a_page() {
+        // Whatever fills the page before it, a heading and the header of the long table it
+        // introduces are drawn in the same page's content stream.
+        for filler in 30..70 {
+            let mut d = cpts_domain::document::Document { title: "Titre".into(), ..Default::default() };
+            for i in 0..filler {
+                d.text(format!("Paragraphe de remplissage {i}"));
+            }
+            d.heading("Section suivante");
+            let mut t = cpts_domain::document::Table::new("t", &[("Colonne", 50, false), ("Autre", 50, false)]);
+            for i in 0..60 {
+                t.row(vec![format!("ligne {i}"), "x".into()]);
+            }
+            d.table(t);
+            let bytes = pdf(&d);
+            let text = String::from_utf8_lossy(&bytes);
+            let page = text.split("endstream").find(|p| p.contains("(Section suivante)")).unwrap();
+            assert!(page.contains("(Colonne)"), "{filler} paragraphs: the heading ends a page alone");
+        }
     }
 }
