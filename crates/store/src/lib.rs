@@ -507,15 +507,6 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("seq")?, member_of(r)?))).collect()
     }
 
-    /// The RPPS numbers of a CPTS's members (to name repeated ones before an import).
-    pub async fn member_rpps(&self, id: &CptsId) -> Result<BTreeSet<String>> {
-        let rows = sqlx::query("SELECT rpps FROM member WHERE cpts_id = $1 AND rpps IS NOT NULL")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get::<String, _>("rpps")?)).collect()
-    }
-
     pub async fn count_members(&self, id: &CptsId) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM member WHERE cpts_id = $1")
             .bind(id.as_str())
