@@ -765,15 +765,9 @@ fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Ga
     ]);
     let mut by_funder: std::collections::BTreeMap<(String, Status), i64> = std::collections::BTreeMap::new();
     for (l, s, status) in shown_lines(lines, gates, on, all) {
-        t.row(vec![
-            l.id.to_string(),
-            fr(l.planned.due),
-            l.planned.funder.clone(),
-            source_text(rules, l),
-            l.planned.amount.to_string(),
-            l.paid.to_string(),
-            status,
-        ]);
+        let mut row = line_cells(rules, l);
+        row.push(status);
+        t.row(row);
         if s != Status::Cancelled {
             // Amounts to repay are shown as what the CPTS owes (positive).
             let open = l.planned.amount.get().saturating_sub(l.paid.get()).abs();
@@ -814,6 +808,19 @@ fn shown_lines<'a>(
     })
 }
 
+/// A ledger line's number, due date, funder, purpose, amount and paid, as every ledger view
+/// shows them.
+fn line_cells(rules: &RuleSet, l: &Line) -> Vec<String> {
+    vec![
+        l.id.to_string(),
+        fr(l.planned.due),
+        l.planned.funder.clone(),
+        source_text(rules, l),
+        l.planned.amount.to_string(),
+        l.paid.to_string(),
+    ]
+}
+
 /// A line's status as of `on`, with what a planned line waits for.
 fn status_text(l: &Line, gates: &Gates, on: Date) -> (Status, String) {
     let s = l.status(on, gates);
@@ -843,16 +850,9 @@ fn ledger_table(rules: &RuleSet, lines: &[Line], gates: &Gates, on: Date, all: b
         ],
     );
     for (l, s, status) in shown_lines(lines, gates, on, all) {
-        t.row(vec![
-            l.id.to_string(),
-            fr(l.planned.due),
-            l.planned.funder.clone(),
-            source_text(rules, l),
-            l.planned.amount.to_string(),
-            l.paid.to_string(),
-            if s == Status::Cancelled { Cents::ZERO } else { l.remaining() }.to_string(),
-            status,
-        ]);
+        let mut row = line_cells(rules, l);
+        row.extend([if s == Status::Cancelled { Cents::ZERO } else { l.remaining() }.to_string(), status]);
+        t.row(row);
     }
     t
 }
