@@ -41,9 +41,9 @@ fn members(rows: usize) -> Vec<Member> {
 async fn store_import(url: &str, rows: &[Member]) -> Result<Duration, String> {
     let store = Store::open(url).await.map_err(|e| e.to_string())?;
     let id: CptsId = "cpts-bench".parse().map_err(|e: String| e)?;
-    store.create_cpts(&id, &identity("CPTS banc d'essai")).await.map_err(|e| e.to_string())?;
+    store.create_cpts(&crate::op(), &id, &identity("CPTS banc d'essai"), &cpts_store::Areas::default()).await.map_err(|e| e.to_string())?;
     let t = Instant::now();
-    store.import_members(&id, rows).await.map_err(|e| e.to_string())?;
+    store.import_members(&crate::op(), &id, rows).await.map_err(|e| e.to_string())?;
     let d = t.elapsed();
     store.close().await;
     Ok(d)

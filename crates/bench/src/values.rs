@@ -125,9 +125,9 @@ async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<
     }
     for i in 0..cpts {
         let id: CptsId = cpts_id(i).parse()?;
-        store.create_cpts(&id, &identity(&format!("CPTS banc {i}"))).await.map_err(|e| e.to_string())?;
+        store.create_cpts(&crate::op(), &id, &identity(&format!("CPTS banc {i}")), &cpts_store::Areas::default()).await.map_err(|e| e.to_string())?;
         for (n, (ev, a, plan)) in signed.iter().enumerate() {
-            store.sign_contract(&id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
+            store.sign_contract(&crate::op(), &id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
         }
     }
     store.close().await;
@@ -216,7 +216,7 @@ async fn pipeline(db: &Path, file: &Path, rules: &RuleSet, catalogue: &Catalogue
     let t = Instant::now();
     let mut first = None;
     store
-        .add_values_with_progress(&p, &entries, |_| {
+        .add_values_with_progress(&crate::op(), &p, &entries, |_| {
             first.get_or_insert_with(|| t.elapsed());
         })
         .await

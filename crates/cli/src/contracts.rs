@@ -435,7 +435,7 @@ async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Res
             }
             let ev = event(step, &who, vec![])?;
             let stage = lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
-            store.record_event(&cid, &ev, h.len()).await.map_err(store_err)?;
+            store.record_event(&crate::op(), &cid, &ev, h.len()).await.map_err(store_err)?;
             Ok(format!("{} : {} le {}. Étape : {}.\n", r.identity.name, step.label(), fr(ev.date), stage.label()))
         }
         LifecycleCmd::Statutes { id, on, document } => {
@@ -444,7 +444,7 @@ async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Res
             if on > today() {
                 return Err(usage("date de vérification dans le futur"));
             }
-            store.set_statutes(&cid, on, document.as_deref()).await.map_err(store_err)?;
+            store.set_statutes(&crate::op(), &cid, on, document.as_deref()).await.map_err(store_err)?;
             Ok(format!("Statuts de {cid} vérifiés le {}.\n", fr(on)))
         }
     }
@@ -503,7 +503,7 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             let facts = eligibility(store, rules, &r, Some((&agreement, &c))).await?;
             lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
             let lines = Book::open(&agreement, rules).map_err(CliError::Failed)?;
-            store.sign_contract(&cid, &ev, h.len(), &agreement, &lines).await.map_err(store_err)?;
+            store.sign_contract(&crate::op(), &cid, &ev, h.len(), &agreement, &lines).await.map_err(store_err)?;
             let total = Cents::sum(lines.iter().map(|l| l.amount)).map_err(|e| CliError::Failed(e.to_string()))?;
             Ok(format!(
                 "Contrat ACI n° {seq} de {} signé le {} par {}, {} et la CPTS, jusqu'au {} inclus.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
@@ -594,7 +594,7 @@ async fn decide(store: &Store, rules: &RuleSet, id: &str, op: Op, ev: Option<Eve
     }
     let outcome = book.decide(&op, rules, today).map_err(usage)?;
     store
-        .save_outcome(&cid, version, &book.agreement, &outcome, ev.as_ref().map(|e| (e, history.len())), today)
+        .save_outcome(&crate::op(), &cid, version, &book.agreement, &outcome, ev.as_ref().map(|e| (e, history.len())), today)
         .await
         .map_err(store_err)?;
     let mut out = format!("{}\n", outcome.summary);
@@ -1018,13 +1018,13 @@ async fn ledger_cmd(store: &Store, url: &str, rules: &RuleSet, cmd: LedgerCmd) -
                         store.book(&cid, &r.identity.name, Some(*contract)).await.map_err(store_err)?;
                     let today = today();
                     let o = book.decide(&Op::Pay(payment), rules, today).map_err(usage)?;
-                    store.save_outcome(&cid, version, &book.agreement, &o, None, today).await.map_err(store_err)?;
+                    store.save_outcome(&crate::op(), &cid, version, &book.agreement, &o, None, today).await.map_err(store_err)?;
                     Ok(format!("{}\n", o.summary))
                 }
                 Source::Convention { .. } => {
                     let gates = store.gates(&cid).await.map_err(store_err)?;
                     let paid = l.pay(&payment, today(), &gates).map_err(usage)?;
-                    store.pay_line(&cid, &paid).await.map_err(store_err)?;
+                    store.pay_line(&crate::op(), &cid, &paid).await.map_err(store_err)?;
                     Ok(format!("{}\n", cpts_domain::book::paid_summary(l, &paid)))
                 }
             }
@@ -1061,7 +1061,7 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
                 installments: parsed,
             };
             c.validate().map_err(|e| usage(e.to_string()))?;
-            let seq = store.add_convention(&cid, &c).await.map_err(store_err)?;
+            let seq = store.add_convention(&crate::op(), &cid, &c).await.map_err(store_err)?;
             Ok(format!(
                 "Convention n° {seq} enregistrée : {} — {} ({}, du {} au {}), {} échéance(s) au grand livre.\n",
                 c.funder_label(),

@@ -142,7 +142,7 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
             finess: None,
             seat: None, // not in the source: left unknown
         };
-        let record = match store.create_cpts(&cid, &identity).await {
+        let record = match store.create_cpts(&crate::op(), &cid, &identity, &cpts_store::Areas::default()).await {
             Ok(r) => r,
             Err(StoreError::AlreadyExists(_)) => {
                 kept += 1;
@@ -152,7 +152,7 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
         };
         let communes = codes.iter().map(|c| c.parse()).collect::<Result<_, String>>().map_err(CliError::Failed)?;
         let territory = Territory { communes };
-        store.set_territory(&cid, record.version, &territory).await.map_err(failed)?;
+        store.set_territory(&crate::op(), &cid, record.version, &territory, &cpts_app::areas_of(geo, None, &territory.communes)).await.map_err(failed)?;
         added += 1;
         // The last step happened on the signature day, or (no signature) a few months before 25/10/2021.
         let last = signed.map_or(months(DEMO_DAY, -1), |(y, m)| date(y, m, 1));
@@ -162,13 +162,13 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
             let seen = history.get(..i).unwrap_or(&[]);
             lifecycle::check(seen, e, &Eligibility::default(), DEMO_DAY)
                 .map_err(|r| CliError::Failed(r.to_string()))?;
-            store.record_event(&cid, e, i).await.map_err(failed)?;
+            store.record_event(&crate::op(), &cid, e, i).await.map_err(failed)?;
         }
         if *stage == Stage::Phase1
             && let Some(start) = history.last().map(|e| e.date)
         {
             let grant = phase1_grant(start);
-            store.add_convention(&cid, &grant).await.map_err(failed)?;
+            store.add_convention(&crate::op(), &cid, &grant).await.map_err(failed)?;
             // The first half was paid two weeks after the start (synthetic).
             if let Some(line) = store.ledger(&cid).await.map_err(failed)?.first() {
                 let on = months(start, 0).checked_add(jiff::Span::new().days(14)).unwrap_or(start);
@@ -179,7 +179,7 @@ pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, C
                     by: format!("{} (DÉMONSTRATION)", grant.funder),
                     reference: None,
                 };
-                store.pay_line(&cid, &pay).await.map_err(failed)?;
+                store.pay_line(&crate::op(), &cid, &pay).await.map_err(failed)?;
             }
         }
         if let Some(sign) = sign {
@@ -231,7 +231,7 @@ async fn contract(
 ) -> Result<(), CliError> {
     let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
     store
-        .set_statutes(cid, months(sign.date, -3), Some("statuts (démonstration)"))
+        .set_statutes(&crate::op(), cid, months(sign.date, -3), Some("statuts (démonstration)"))
         .await
         .map_err(|e| failed(e.to_string()))?;
     let summary = territory.summary(geo, rules, sign.date, None).map_err(failed)?;
@@ -245,7 +245,7 @@ async fn contract(
     let (agreement, _) = Agreement::new(1, name, &text, &cpam, &ars, rules)
         .map_err(|es| failed(es.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; ")))?;
     let lines = Book::open(&agreement, rules).map_err(failed)?;
-    store.sign_contract(cid, sign, events, &agreement, &lines).await.map_err(|e| failed(e.to_string()))?;
+    store.sign_contract(&crate::op(), cid, sign, events, &agreement, &lines).await.map_err(|e| failed(e.to_string()))?;
     // Missions start 3, 9 and 11 months after signature (synthetic), if before 25/10/2021.
     for (mission, after) in [("acces_soins", 3), ("parcours", 9), ("prevention", 11)] {
         let on = months(sign.date, after);
@@ -296,7 +296,7 @@ async fn step(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, op: Op) 
     let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
     let (book, version) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
     let o = book.decide(&op, rules, DEMO_DAY).map_err(failed)?;
-    store.save_outcome(cid, version, &book.agreement, &o, None, DEMO_DAY).await.map_err(|e| failed(e.to_string()))
+    store.save_outcome(&crate::op(), cid, version, &book.agreement, &o, None, DEMO_DAY).await.map_err(|e| failed(e.to_string()))
 }
 
 /// A deterministic spread in [0, 100) for synthetic figures.
@@ -381,7 +381,7 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
         by: "Coordination (démonstration)".into(),
         role: Actor::Cpts,
     };
-    store.add_values(&p, &entries).await.map_err(|e| failed(e.to_string()))?;
+    store.add_values(&crate::op(), &p, &entries).await.map_err(|e| failed(e.to_string()))?;
 
     // Which report, in which state (by CPTS); year 1 only.
     let Some((_, end)) = c.year_bounds(1) else { return Ok(()) };
@@ -443,7 +443,7 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
             None
         };
         store
-            .save_report(cid, saved.as_ref(), &next, outcome.as_ref().map(|(v, a, o)| (*v, a, o)), DEMO_DAY)
+            .save_report(&crate::op(), cid, saved.as_ref(), &next, outcome.as_ref().map(|(v, a, o)| (*v, a, o)), DEMO_DAY)
             .await
             .map_err(|e| failed(e.to_string()))?;
         saved = Some(next.clone());

@@ -10,6 +10,17 @@ mod registry;
 mod reports;
 mod table;
 
+/// TRANSITIONAL: the stamp of the local operator, until every write goes through the app.
+fn op() -> cpts_store::Stamp {
+    cpts_store::Stamp {
+        login: cpts_app::policy::LOCAL_OPERATOR.into(),
+        role: "admin-national".into(),
+        action: "cli".into(),
+        batch: format!("cli-{}", std::process::id()),
+        at: jiff::Timestamp::now(),
+    }
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

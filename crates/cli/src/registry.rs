@@ -317,7 +317,7 @@ fn short_list(names: &[String]) -> String {
 }
 
 fn show_text(geo: &Geo, rules: &RuleSet, r: &CptsRecord, on: Date) -> String {
-    let mut out = format!("{} ({}) — version {}\n", r.identity.name, r.id, r.version);
+    let mut out = format!("{} ({}) — version {} de l'identité, version {} du territoire\n", r.identity.name, r.id, r.version, r.territory_version);
     out.push_str(&format!("Forme juridique : {}\n", r.identity.legal_form));
     let opt = |v: Option<String>| v.unwrap_or_else(|| "non renseigné".into());
     out.push_str(&format!(
@@ -482,8 +482,8 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                     Some(s) => id(&s)?,
                     None => CptsId::from_name(&identity.name).map_err(|e| CliError::Usage(format!("{e} avec --id (ex. --id cpts-du-val)")))?,
                 };
-                let r = store.create_cpts(&cid, &identity).await.map_err(store_err)?;
-                format!("CPTS créée : {} ({}), version {}.\nDéfinissez son territoire : cpts territory set {} --version {} <communes…>\n", r.identity.name, r.id, r.version, r.id, r.version)
+                let r = store.create_cpts(&crate::op(), &cid, &identity, &cpts_app::areas_of(&geo, identity.seat.as_ref(), &std::collections::BTreeSet::new())).await.map_err(store_err)?;
+                format!("CPTS créée : {} ({}), version {}.\nDéfinissez son territoire : cpts territory set {} --version {} <communes…>\n", r.identity.name, r.id, r.version, r.id, r.territory_version)
             }
             Action::List { on } => {
                 let all = store.list_cpts().await.map_err(store_err)?;
@@ -505,13 +505,14 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 next.siret = given.siret.or(next.siret);
                 next.finess = given.finess.or(next.finess);
                 next.seat = given.seat.or(next.seat);
-                let v = store.update_identity(&cid, version, &next).await.map_err(store_err)?;
+                let v = store.update_identity(&crate::op(), &cid, version, &next, &cpts_app::areas_of(&geo, next.seat.as_ref(), &current.territory.communes)).await.map_err(store_err)?;
                 format!("Enregistré : {} ({}), version {v}.\n", next.name, cid)
             }
             Action::Territory(TerritoryCmd::Set { id: s, version, communes }) => {
                 let cid = id(&s)?;
                 let t = Territory::from_inputs(&geo, &communes).map_err(|e| CliError::Usage(format!("territoire refusé, rien n'a été enregistré :\n  - {}", e.join("\n  - "))))?;
-                let v = store.set_territory(&cid, version, &t).await.map_err(store_err)?;
+                let current = store.get_cpts(&cid).await.map_err(store_err)?;
+                let v = store.set_territory(&crate::op(), &cid, version, &t, &cpts_app::areas_of(&geo, current.identity.seat.as_ref(), &t.communes)).await.map_err(store_err)?;
                 let all = store.list_cpts().await.map_err(store_err)?;
                 let mine: Vec<CptsRecord> = all.iter().filter(|r| r.id == cid).cloned().collect();
                 let mut out = format!("Territoire enregistré pour {cid} (version {v}).\n");
@@ -552,7 +553,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                     let total = plan.added.len();
                     let mut last_report = 0;
                     store
-                        .apply_member_import(&cid, &plan, |written| {
+                        .apply_member_import(&crate::op(), &cid, &plan, |written| {
                             if total >= 50_000 && (written - last_report >= 50_000 || written == total) {
                                 eprintln!("import : {written}/{total} lignes écrites (transaction en cours)");
                                 last_report = written;
@@ -612,7 +613,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let current = member_numbered(&store, &cid, num).await?;
                 let next = Member { left: Some(left), ..current };
                 next.validate(&geo).map_err(|e| CliError::Usage(format!("membre n° {num} : {e}")))?;
-                store.update_member(&cid, num, &next).await.map_err(store_err)?;
+                store.update_member(&crate::op(), &cid, num, &next).await.map_err(store_err)?;
                 format!("Départ enregistré : {} {} (n° {num}) le {}.\n", next.first_name, next.last_name, cpts_engine::dates::fr(left))
             }
             Action::Members(MembersCmd::Edit { id: s, num, last_name, first_name, profession, rpps, commune, joined, left }) => {
@@ -636,13 +637,13 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 if fields.is_empty() {
                     format!("Membre n° {num} : rien à changer.\n")
                 } else {
-                    store.update_member(&cid, num, &m).await.map_err(store_err)?;
+                    store.update_member(&crate::op(), &cid, num, &m).await.map_err(store_err)?;
                     format!("Membre n° {num} corrigé ({}) ; l'état précédent est gardé dans l'historique.\n", fields.join(", "))
                 }
             }
             Action::Members(MembersCmd::Remove { id: s, num }) => {
                 let cid = id(&s)?;
-                let gone = store.remove_member(&cid, num).await.map_err(store_err)?;
+                let gone = store.remove_member(&crate::op(), &cid, num).await.map_err(store_err)?;
                 format!("Membre n° {num} supprimé : {} {} ; il reste dans l'historique (cpts members history {cid}).\n", gone.first_name, gone.last_name)
             }
             Action::Members(MembersCmd::History { id: s }) => {
@@ -680,7 +681,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                     return Err(CliError::Usage(errors.join(" ; ")));
                 };
                 let st = cpts_domain::registry::Structure { name, kind, finess, commune, joined, left: None };
-                let n = store.add_structure(&cid, &st).await.map_err(store_err)?;
+                let n = store.add_structure(&crate::op(), &cid, &st).await.map_err(store_err)?;
                 format!("Structure n° {n} ajoutée : {} ({}).\n", st.name, st.kind.label())
             }
             Action::Structures(StructuresCmd::List { id: s }) => {
@@ -705,13 +706,13 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let from = parse_french(&from).map_err(CliError::Usage)?;
                 let until = until.map(|u| parse_french(&u)).transpose().map_err(CliError::Usage)?;
                 let m = cpts_domain::registry::Mandate { role, person, from, until };
-                let n = store.add_mandate(&cid, &m).await.map_err(store_err)?;
+                let n = store.add_mandate(&crate::op(), &cid, &m).await.map_err(store_err)?;
                 format!("Mandat n° {n} enregistré : {} — {} depuis le {}.\n", m.person, m.role.label(), cpts_engine::dates::fr(m.from))
             }
             Action::Governance(GovernanceCmd::End { id: s, seq, until }) => {
                 let cid = id(&s)?;
                 let until = parse_french(&until).map_err(CliError::Usage)?;
-                store.end_mandate(&cid, seq, until).await.map_err(store_err)?;
+                store.end_mandate(&crate::op(), &cid, seq, until).await.map_err(store_err)?;
                 format!("Mandat n° {seq} clos au {}.\n", cpts_engine::dates::fr(until))
             }
             Action::Governance(GovernanceCmd::List { id: s, on }) => {

@@ -329,7 +329,7 @@ async fn store_rows(
         format!("Aucune valeur enregistrée : {unchanged} inchangée(s), identique(s) aux valeurs actuelles.\n")
     } else {
         let n_cpts = entries.iter().map(|e| &e.cpts).collect::<std::collections::BTreeSet<_>>().len();
-        let batch = store.add_values(p, &entries).await.map_err(store_err)?;
+        let batch = store.add_values(&crate::op(), p, &entries).await.map_err(store_err)?;
         format!(
             "{} valeur(s) enregistrée(s) (lot n° {batch}, {n_cpts} CPTS), dont {corrected} correction(s) : les valeurs précédentes restent dans l'historique ; {unchanged} inchangée(s), non enregistrée(s).\n",
             entries.len(),
@@ -688,7 +688,7 @@ async fn report_cmd(
             .decide(&Op::Release { year: target.year, on, results: next.year_in() }, rules, today)
             .map_err(usage)?;
         store
-            .save_report(&l.cid, prev, &next, Some((version, &book.agreement, &outcome)), today)
+            .save_report(&crate::op(), &l.cid, prev, &next, Some((version, &book.agreement, &outcome)), today)
             .await
             .map_err(store_err)?;
         let due: Vec<String> = outcome
@@ -712,7 +712,7 @@ async fn report_cmd(
             }
         ));
     }
-    store.save_report(&l.cid, prev, &next, None, today).await.map_err(store_err)?;
+    store.save_report(&crate::op(), &l.cid, prev, &next, None, today).await.map_err(store_err)?;
     let mut out = format!(
         "Rapport de l'année {} (version {}) : étape « {} » enregistrée ; statut « {} ».\n",
         target.year,

@@ -18,7 +18,69 @@ use jiff::civil::Date;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{Result, Store, StoreError, date};
+use serde_json::{Value, json};
+
+use crate::{Result, Stamp, Store, StoreError, date};
+
+fn event_json(ev: &Event) -> Value {
+    json!({
+        "etape": ev.step.code(),
+        "date": ev.date.to_string(),
+        "acteur": ev.actor.code(),
+        "par": ev.by,
+        "document": ev.document,
+        "note": ev.note,
+        "signataires": ev.signatories.iter().map(|a| a.code()).collect::<Vec<_>>(),
+    })
+}
+
+fn planned_json(p: &Planned) -> Value {
+    json!({ "financeur": p.funder, "echeance": p.due.to_string(), "montant_centimes": p.amount.get(), "objet": p.explanation })
+}
+
+fn payment_json(p: &Payment) -> Value {
+    json!({ "ligne": p.line, "montant_centimes": p.amount.get(), "date": p.on.to_string(), "par": p.by, "reference": p.reference })
+}
+
+fn progress_json(a: &Agreement) -> Value {
+    a.progress
+        .iter()
+        .map(|(code, p)| {
+            (code.clone(), json!({ "debut": p.started.map(|d| d.to_string()), "deploiement": p.deployed.map(|d| d.to_string()) }))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// What an outcome changed, before and after, for the audit log.
+pub(crate) fn outcome_json(before: &Agreement, o: &Outcome, event: Option<&Event>) -> (Value, Value) {
+    let a = &o.agreement;
+    let released = |a: &Agreement| -> Value {
+        a.released.iter().map(|(y, d)| (y.to_string(), Value::from(d.to_string()))).collect::<serde_json::Map<_, _>>().into()
+    };
+    (
+        json!({
+            "contrat": before.seq,
+            "missions": progress_json(before),
+            "avenants": before.amendments.len(),
+            "resiliation": before.terminated.map(|d| d.to_string()),
+            "annees_validees": released(before),
+        }),
+        json!({
+            "contrat": a.seq,
+            "resume": o.summary,
+            "etape": event.map(event_json),
+            "missions": progress_json(a),
+            "avenants": a.amendments.len(),
+            "resiliation": a.terminated.map(|d| d.to_string()),
+            "motif": a.termination_reason,
+            "annees_validees": released(a),
+            "lignes_annulees": o.changes.cancel,
+            "lignes_ajoutees": o.changes.insert.iter().map(planned_json).collect::<Vec<_>>(),
+            "paiement": o.payment.as_ref().map(payment_json),
+        }),
+    )
+}
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
@@ -141,10 +203,11 @@ impl Store {
     }
 
     /// Record a step checked by the domain; `expected` is the history length it was checked against.
-    pub async fn record_event(&self, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
+    pub async fn record_event(&self, stamp: &Stamp, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         Store::insert_event(&mut tx, id, ev, expected).await?;
+        Store::audit(&mut tx, stamp, Some(id), None, Some(event_json(ev))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -157,9 +220,19 @@ impl Store {
         row.map(|r| Ok((date(&r.try_get::<String, _>("checked_on")?)?, r.try_get("document")?))).transpose()
     }
 
-    pub async fn set_statutes(&self, id: &CptsId, on: Date, document: Option<&str>) -> Result<()> {
+    pub async fn set_statutes(&self, stamp: &Stamp, id: &CptsId, on: Date, document: Option<&str>) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
+        let before = sqlx::query("SELECT checked_on, document FROM statutes WHERE cpts_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| -> Result<Value> {
+                Ok(json!({ "verifies_le": r.try_get::<String, _>("checked_on")?, "document": r.try_get::<Option<String>, _>("document")? }))
+            })
+            .transpose()?;
+        Store::audit(&mut tx, stamp, Some(id), before, Some(json!({ "verifies_le": on.to_string(), "document": document })))
+            .await?;
         sqlx::query("DELETE FROM statutes WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO statutes (cpts_id, checked_on, document) VALUES ($1, $2, $3)")
             .bind(id.as_str())
@@ -214,6 +287,7 @@ impl Store {
     /// Sign a contract: the lifecycle step, the contract, its mission starts and its ledger lines, at once.
     pub async fn sign_contract(
         &self,
+        stamp: &Stamp,
         id: &CptsId,
         ev: &Event,
         expected_events: usize,
@@ -221,7 +295,7 @@ impl Store {
         lines: &[Planned],
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         Store::insert_event(&mut tx, id, ev, expected_events).await?;
         let seq = Store::next_seq(&mut tx, "contract", id).await?;
         if seq != a.seq {
@@ -239,6 +313,16 @@ impl Store {
             .await?;
         Store::write_progress(&mut tx, id, a).await?;
         Store::insert_lines(&mut tx, id, lines).await?;
+        let after = json!({
+            "contrat": seq,
+            "etape": event_json(ev),
+            "cpam": a.cpam,
+            "ars": a.ars,
+            "annexe": a.annex,
+            "missions": progress_json(a),
+            "lignes_ajoutees": lines.iter().map(planned_json).collect::<Vec<_>>(),
+        });
+        Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -415,8 +499,10 @@ impl Store {
     }
 
     /// Persist a decided outcome: refused (nothing written) if the contract changed since `version`.
+    #[allow(clippy::too_many_arguments, reason = "the outcome, what it was decided from, and who")]
     pub async fn save_outcome(
         &self,
+        stamp: &Stamp,
         id: &CptsId,
         version: i64,
         before: &Agreement,
@@ -425,13 +511,15 @@ impl Store {
         today: Date,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         Store::write_outcome(&mut tx, id, version, before, o, event, today).await?;
+        let (b, a) = outcome_json(before, o, event.map(|(e, _)| e));
+        Store::audit(&mut tx, stamp, Some(id), Some(b), Some(a)).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// An outcome's writes, inside the caller's transaction (the CPTS already claimed).
+    /// An outcome's writes, inside the caller's transaction (the CPTS already locked).
     pub(crate) async fn write_outcome(
         tx: &mut Transaction<'_, Any>,
         id: &CptsId,
@@ -558,10 +646,11 @@ impl Store {
     }
 
     /// Record a payment on a convention's line (decided by `Line::pay`).
-    pub async fn pay_line(&self, id: &CptsId, p: &Payment) -> Result<()> {
+    pub async fn pay_line(&self, stamp: &Stamp, id: &CptsId, p: &Payment) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         Store::insert_payment(&mut tx, id, p).await?;
+        Store::audit(&mut tx, stamp, Some(id), None, Some(payment_json(p))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -589,10 +678,10 @@ impl Store {
     }
 
     /// Add a validated convention and its installments as ledger lines.
-    pub async fn add_convention(&self, id: &CptsId, c: &Convention) -> Result<i64> {
+    pub async fn add_convention(&self, stamp: &Stamp, id: &CptsId, c: &Convention) -> Result<i64> {
         c.validate().map_err(|e| invalid(e.to_string()))?;
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let seq = Store::next_seq(&mut tx, "convention", id).await?;
         sqlx::query("INSERT INTO convention (cpts_id, seq, kind, funder, purpose, amount, start_on, end_on, deliverables, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(id.as_str())
@@ -607,7 +696,20 @@ impl Store {
             .bind(now())
             .execute(&mut *tx)
             .await?;
-        Store::insert_lines(&mut tx, id, &c.plan(seq)).await?;
+        let lines = c.plan(seq);
+        Store::insert_lines(&mut tx, id, &lines).await?;
+        let after = json!({
+            "convention": seq,
+            "nature": c.kind.code(),
+            "financeur": c.funder,
+            "objet": c.purpose,
+            "montant_centimes": c.amount.get(),
+            "debut": c.start.to_string(),
+            "fin": c.end.to_string(),
+            "livrables": c.deliverables,
+            "lignes_ajoutees": lines.iter().map(planned_json).collect::<Vec<_>>(),
+        });
+        Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
         tx.commit().await?;
         Ok(seq)
     }

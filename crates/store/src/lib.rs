@@ -2,11 +2,15 @@
 //! PostgreSQL when given a `postgres://` URL. One code path (sqlx `Any`), portable SQL,
 //! migrations applied at start, every write in a transaction, optimistic locking on CPTS.
 
+mod accounts;
+mod audit;
 mod contracts;
 mod open;
 mod reports;
 mod schema;
 
+pub use accounts::{Account, GrantRow};
+pub use audit::{AuditEntry, AuditFilter, Stamp};
 pub use open::{CONNECT_TIMEOUT, masked};
 
 pub use reports::{Provenance, StoredValue};
@@ -15,6 +19,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use cpts_domain::ids::{CptsId, InseeCode};
+use serde_json::json;
 use cpts_domain::members::ImportPlan;
 use cpts_domain::registry::{
     Identity, Mandate, Member, Profession, Role, Structure, StructureKind, Territory, check_mandates,
@@ -78,8 +83,74 @@ pub struct CptsRecord {
     pub id: CptsId,
     pub identity: Identity,
     pub territory: Territory,
-    /// Incremented by every save; a save must name the version it started from.
+    /// The identity's version: incremented by every identity save, which must name the version
+    /// it started from. Other writes (territory, members, values, contracts...) leave it alone.
     pub version: i64,
+    /// The territory's version, likewise.
+    pub territory_version: i64,
+}
+
+/// The départements and régions a CPTS belongs to, through its seat and its territory (one
+/// spanning two départements is in both): what scopes filter on. Computed by the caller from
+/// the geographic reference, stored with every identity or territory write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub departements: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+}
+
+/// The CPTS a reader may see: all of them, or those named and those in the départements and
+/// régions named. Turned into SQL, so rows out of scope are never loaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Visible {
+    pub all: bool,
+    pub cpts: BTreeSet<String>,
+    pub departements: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+}
+
+impl Visible {
+    pub fn everything() -> Visible {
+        Visible { all: true, ..Visible::default() }
+    }
+
+    /// Is this CPTS (with these areas) visible?
+    pub fn contains(&self, id: &CptsId, areas: &Areas) -> bool {
+        self.all
+            || self.cpts.contains(id.as_str())
+            || !self.departements.is_disjoint(&areas.departements)
+            || !self.regions.is_disjoint(&areas.regions)
+    }
+
+    /// A SQL condition on `column` (a CPTS id), its placeholders numbered from `first`, and the
+    /// values to bind in order.
+    pub(crate) fn clause(&self, column: &str, first: usize) -> (String, Vec<String>) {
+        if self.all {
+            return ("1 = 1".into(), Vec::new());
+        }
+        let mut values: Vec<String> = Vec::new();
+        let mut list = |codes: &BTreeSet<String>| {
+            let start = first + values.len();
+            values.extend(codes.iter().cloned());
+            (start..start + codes.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.cpts.is_empty() {
+            parts.push(format!("{column} IN ({})", list(&self.cpts)));
+        }
+        for (kind, codes) in [("departement", &self.departements), ("region", &self.regions)] {
+            if !codes.is_empty() {
+                parts.push(format!(
+                    "{column} IN (SELECT cpts_id FROM cpts_area WHERE kind = '{kind}' AND code IN ({}))",
+                    list(codes)
+                ));
+            }
+        }
+        if parts.is_empty() {
+            return ("1 = 0".into(), values);
+        }
+        (format!("({})", parts.join(" OR ")), values)
+    }
 }
 
 pub struct Store {
@@ -170,7 +241,7 @@ impl Store {
     }
 
     /// Create a CPTS (version 1, empty territory).
-    pub async fn create_cpts(&self, id: &CptsId, identity: &Identity) -> Result<CptsRecord> {
+    pub async fn create_cpts(&self, stamp: &Stamp, id: &CptsId, identity: &Identity, areas: &Areas) -> Result<CptsRecord> {
         identity.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
         let exists = sqlx::query("SELECT 1 FROM cpts WHERE id = $1").bind(id.as_str()).fetch_optional(&mut *tx).await?;
@@ -178,16 +249,30 @@ impl Store {
             return Err(StoreError::AlreadyExists(id.to_string()));
         }
         let q = sqlx::query(
-            "INSERT INTO cpts (name, legal_form, rna, siret, finess, seat, id, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+            "INSERT INTO cpts (name, legal_form, rna, siret, finess, seat, id, updated_at, version, territory_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 1)",
         );
-        bind_identity(q, identity).bind(id.as_str()).bind(jiff::Timestamp::now().to_string()).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(CptsRecord {
+        bind_identity(q, identity)
+            .bind(id.as_str())
+            .bind(stamp.at.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                // Two creations at once: the second finds the first's row at insert time.
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::AlreadyExists(id.to_string()),
+                _ => StoreError::Db(e),
+            })?;
+        let record = CptsRecord {
             id: id.clone(),
             identity: identity.clone(),
             territory: Territory { communes: BTreeSet::new() },
             version: 1,
-        })
+            territory_version: 1,
+        };
+        Store::write_areas(&mut tx, id, areas).await?;
+        Store::revision(&mut tx, stamp, &record).await?;
+        Store::audit(&mut tx, stamp, Some(id), None, Some(json!({ "identite": identity }))).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     fn record(row: &AnyRow, territory: Territory) -> Result<CptsRecord> {
@@ -203,20 +288,21 @@ impl Store {
             },
             territory,
             version: row.try_get("version")?,
+            territory_version: row.try_get("territory_version")?,
         })
+    }
+
+    fn communes(codes: impl IntoIterator<Item = String>) -> Result<Territory> {
+        let communes = codes
+            .into_iter()
+            .map(|c| c.parse::<InseeCode>().map_err(StoreError::Invalid))
+            .collect::<Result<BTreeSet<_>>>()?;
+        Ok(Territory { communes })
     }
 
     async fn territory_of(&self, id: &str) -> Result<Territory> {
         let rows = sqlx::query("SELECT code FROM territory WHERE cpts_id = $1").bind(id).fetch_all(&self.pool).await?;
-        let communes = rows
-            .iter()
-            .map(|r| {
-                r.try_get::<String, _>("code")
-                    .map_err(StoreError::from)
-                    .and_then(|c| c.parse::<InseeCode>().map_err(StoreError::Invalid))
-            })
-            .collect::<Result<BTreeSet<_>>>()?;
-        Ok(Territory { communes })
+        Store::communes(rows.iter().map(|r| r.try_get::<String, _>("code")).collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     pub async fn get_cpts(&self, id: &CptsId) -> Result<CptsRecord> {
@@ -229,55 +315,221 @@ impl Store {
         Store::record(&row, t)
     }
 
+    /// The CPTS's identity and territory as they were recorded at `at` (None: it did not exist
+    /// yet). Versions are those of today's record.
+    pub async fn cpts_as_of(&self, id: &CptsId, at: jiff::Timestamp) -> Result<Option<CptsRecord>> {
+        let now = self.get_cpts(id).await?;
+        let row = sqlx::query("SELECT * FROM cpts_revision WHERE cpts_id = $1 AND recorded_at <= $2 ORDER BY rev DESC LIMIT 1")
+            .bind(id.as_str())
+            .bind(at.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let communes: String = r.try_get("communes")?;
+        let territory = Store::communes(communes.split_whitespace().map(str::to_string))?;
+        Ok(Some(CptsRecord {
+            identity: Identity {
+                name: r.try_get("name")?,
+                legal_form: r.try_get("legal_form")?,
+                rna: parse(r.try_get("rna")?)?,
+                siret: parse(r.try_get("siret")?)?,
+                finess: parse(r.try_get("finess")?)?,
+                seat: parse(r.try_get("seat")?)?,
+            },
+            territory,
+            ..now
+        }))
+    }
+
+    /// Every CPTS, with its territory, in id order.
     pub async fn list_cpts(&self) -> Result<Vec<CptsRecord>> {
-        let rows = sqlx::query("SELECT * FROM cpts ORDER BY id").fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: String = r.try_get("id")?;
-            let t = self.territory_of(&id).await?;
-            out.push(Store::record(r, t)?);
+        self.list_cpts_in(&Visible::everything()).await
+    }
+
+    /// The CPTS visible in a scope, with their territories: two queries whatever their number.
+    pub async fn list_cpts_in(&self, visible: &Visible) -> Result<Vec<CptsRecord>> {
+        let (clause, values) = visible.clause("id", 1);
+        // Built from our clause and numbered placeholders only.
+        let sql = format!("SELECT * FROM cpts WHERE {clause} ORDER BY id");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let (clause, values) = visible.clause("cpts_id", 1);
+        let sql = format!("SELECT cpts_id, code FROM territory WHERE {clause}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v);
+        }
+        let mut codes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for r in q.fetch_all(&self.pool).await? {
+            codes.entry(r.try_get("cpts_id")?).or_default().push(r.try_get("code")?);
+        }
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                Store::record(r, Store::communes(codes.remove(&id).unwrap_or_default())?)
+            })
+            .collect()
+    }
+
+    /// The areas (départements, régions) of every visible CPTS.
+    pub async fn areas_in(&self, visible: &Visible) -> Result<std::collections::BTreeMap<String, Areas>> {
+        let (clause, values) = visible.clause("cpts_id", 1);
+        let sql = format!("SELECT cpts_id, kind, code FROM cpts_area WHERE {clause}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v);
+        }
+        let mut out: std::collections::BTreeMap<String, Areas> = std::collections::BTreeMap::new();
+        for r in q.fetch_all(&self.pool).await? {
+            let a = out.entry(r.try_get("cpts_id")?).or_default();
+            let code: String = r.try_get("code")?;
+            match r.try_get::<String, _>("kind")?.as_str() {
+                "departement" => a.departements.insert(code),
+                _ => a.regions.insert(code),
+            };
         }
         Ok(out)
     }
 
-    /// Claim the CPTS for a write: bump its version if it is still `expected`.
-    async fn claim(tx: &mut Transaction<'_, Any>, id: &CptsId, expected: Option<i64>) -> Result<i64> {
-        let row = sqlx::query("SELECT version FROM cpts WHERE id = $1")
+    /// The CPTS's areas.
+    pub async fn areas(&self, id: &CptsId) -> Result<Areas> {
+        let visible = Visible { cpts: BTreeSet::from([id.to_string()]), ..Visible::default() };
+        Ok(self.areas_in(&visible).await?.remove(id.as_str()).unwrap_or_default())
+    }
+
+    /// Replace the areas of every CPTS given (their seat or territory, or the reference, changed).
+    pub async fn set_areas(&self, stamp: &Stamp, all: &[(CptsId, Areas)]) -> Result<()> {
+        let mut tx = self.write().await?;
+        for (id, areas) in all {
+            Store::lock(&mut tx, self.backend, id).await?;
+            Store::write_areas(&mut tx, id, areas).await?;
+            Store::audit(&mut tx, stamp, Some(id), None, Some(areas_json(areas))).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write_areas(tx: &mut Transaction<'_, Any>, id: &CptsId, areas: &Areas) -> Result<()> {
+        sqlx::query("DELETE FROM cpts_area WHERE cpts_id = $1").bind(id.as_str()).execute(&mut **tx).await?;
+        for (kind, codes) in [("departement", &areas.departements), ("region", &areas.regions)] {
+            for code in codes {
+                sqlx::query("INSERT INTO cpts_area (cpts_id, kind, code) VALUES ($1, $2, $3)")
+                    .bind(id.as_str())
+                    .bind(kind)
+                    .bind(code)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep the new state of a CPTS's identity and territory, for reading it as of a date.
+    async fn revision(tx: &mut Transaction<'_, Any>, stamp: &Stamp, r: &CptsRecord) -> Result<()> {
+        let row = sqlx::query("SELECT COALESCE(MAX(rev), 0) AS n FROM cpts_revision WHERE cpts_id = $1")
+            .bind(r.id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+        let rev = row.try_get::<i64, _>("n")? + 1;
+        let communes: Vec<&str> = r.territory.communes.iter().map(InseeCode::as_str).collect();
+        let q = sqlx::query(
+            "INSERT INTO cpts_revision (name, legal_form, rna, siret, finess, seat, cpts_id, rev, recorded_at, communes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        );
+        bind_identity(q, &r.identity)
+            .bind(r.id.as_str())
+            .bind(rev)
+            .bind(stamp.at.to_string())
+            .bind(communes.join(" "))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Take the CPTS for a write: it must exist; on PostgreSQL its row is locked until the end
+    /// of the transaction, so two writes to one CPTS wait for each other instead of conflicting
+    /// (on SQLite, `BEGIN IMMEDIATE` already serializes writers).
+    async fn lock(tx: &mut Transaction<'_, Any>, backend: Backend, id: &CptsId) -> Result<()> {
+        let sql = match backend {
+            Backend::Sqlite => "SELECT id FROM cpts WHERE id = $1",
+            Backend::Postgres => "SELECT id FROM cpts WHERE id = $1 FOR UPDATE",
+        };
+        sqlx::query(sql)
             .bind(id.as_str())
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        let actual: i64 = row.try_get("version")?;
-        let expected = expected.unwrap_or(actual);
-        let done = sqlx::query("UPDATE cpts SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
-            .bind(jiff::Timestamp::now().to_string())
-            .bind(id.as_str())
-            .bind(expected)
-            .execute(&mut **tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict { id: id.to_string(), expected, actual });
-        }
-        Ok(expected + 1)
+        Ok(())
     }
 
-    /// Save a new identity; refused if the CPTS changed since `expected_version`.
-    pub async fn update_identity(&self, id: &CptsId, expected_version: i64, identity: &Identity) -> Result<i64> {
+    /// The CPTS, locked for a write that must start from `expected` of the version `column`.
+    async fn claim_version(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &CptsId,
+        column: &str,
+        expected: i64,
+    ) -> Result<CptsRecord> {
+        Store::lock(tx, self.backend, id).await?;
+        let row = sqlx::query("SELECT * FROM cpts WHERE id = $1").bind(id.as_str()).fetch_one(&mut **tx).await?;
+        let codes = sqlx::query("SELECT code FROM territory WHERE cpts_id = $1").bind(id.as_str()).fetch_all(&mut **tx).await?;
+        let territory =
+            Store::communes(codes.iter().map(|r| r.try_get::<String, _>("code")).collect::<std::result::Result<Vec<_>, _>>()?)?;
+        let record = Store::record(&row, territory)?;
+        let actual = if column == "version" { record.version } else { record.territory_version };
+        if actual != expected {
+            return Err(StoreError::Conflict { id: id.to_string(), expected, actual });
+        }
+        // `column` is one of ours, never user text.
+        let sql = format!("UPDATE cpts SET {column} = {column} + 1, updated_at = $1 WHERE id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(jiff::Timestamp::now().to_string()).bind(id.as_str()).execute(&mut **tx).await?;
+        Ok(record)
+    }
+
+    /// Save a new identity; refused if the identity changed since `expected_version`.
+    pub async fn update_identity(
+        &self,
+        stamp: &Stamp,
+        id: &CptsId,
+        expected_version: i64,
+        identity: &Identity,
+        areas: &Areas,
+    ) -> Result<i64> {
         identity.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
-        let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
+        let before = self.claim_version(&mut tx, id, "version", expected_version).await?;
         let q = sqlx::query(
             "UPDATE cpts SET name = $1, legal_form = $2, rna = $3, siret = $4, finess = $5, seat = $6 WHERE id = $7",
         );
         bind_identity(q, identity).bind(id.as_str()).execute(&mut *tx).await?;
+        Store::write_areas(&mut tx, id, areas).await?;
+        let after = CptsRecord { identity: identity.clone(), version: before.version + 1, ..before.clone() };
+        Store::revision(&mut tx, stamp, &after).await?;
+        Store::audit(
+            &mut tx,
+            stamp,
+            Some(id),
+            Some(json!({ "identite": before.identity })),
+            Some(json!({ "identite": identity })),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(v)
+        Ok(after.version)
     }
 
-    /// Replace the territory; refused if the CPTS changed since `expected_version`.
-    pub async fn set_territory(&self, id: &CptsId, expected_version: i64, t: &Territory) -> Result<i64> {
+    /// Replace the territory; refused if the territory changed since `expected_version`.
+    pub async fn set_territory(
+        &self,
+        stamp: &Stamp,
+        id: &CptsId,
+        expected_version: i64,
+        t: &Territory,
+        areas: &Areas,
+    ) -> Result<i64> {
         let mut tx = self.write().await?;
-        let v = Store::claim(&mut tx, id, Some(expected_version)).await?;
+        let before = self.claim_version(&mut tx, id, "territory_version", expected_version).await?;
         sqlx::query("DELETE FROM territory WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         for code in &t.communes {
             sqlx::query("INSERT INTO territory (cpts_id, code) VALUES ($1, $2)")
@@ -286,8 +538,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        Store::write_areas(&mut tx, id, areas).await?;
+        let after = CptsRecord { territory: t.clone(), territory_version: before.territory_version + 1, ..before.clone() };
+        Store::revision(&mut tx, stamp, &after).await?;
+        Store::audit(
+            &mut tx,
+            stamp,
+            Some(id),
+            Some(json!({ "territoire": before.territory })),
+            Some(json!({ "territoire": t })),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(v)
+        Ok(after.territory_version)
     }
 
     /// Every CPTS with its territory (for overlap reports).
@@ -296,19 +559,20 @@ impl Store {
     }
 
     /// Add members in one transaction: all land, or none (a duplicate RPPS refuses the whole import).
-    pub async fn import_members(&self, id: &CptsId, members: &[Member]) -> Result<usize> {
-        self.import_members_with_progress(id, members, |_| {}).await
+    pub async fn import_members(&self, stamp: &Stamp, id: &CptsId, members: &[Member]) -> Result<usize> {
+        self.import_members_with_progress(stamp, id, members, |_| {}).await
     }
 
     /// As `import_members`, calling `progress` with the rows written so far (not yet committed).
     pub async fn import_members_with_progress(
         &self,
+        stamp: &Stamp,
         id: &CptsId,
         members: &[Member],
         progress: impl FnMut(usize),
     ) -> Result<usize> {
         let plan = ImportPlan { added: members.iter().cloned().enumerate().collect(), ..ImportPlan::default() };
-        self.apply_member_import(id, &plan, progress).await?;
+        self.apply_member_import(stamp, id, &plan, progress).await?;
         Ok(members.len())
     }
 
@@ -317,6 +581,7 @@ impl Store {
     /// changed by someone else since the plan was made refuses the whole plan.
     pub async fn apply_member_import(
         &self,
+        stamp: &Stamp,
         id: &CptsId,
         plan: &ImportPlan,
         mut progress: impl FnMut(usize),
@@ -333,7 +598,7 @@ impl Store {
             })?;
         }
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         for c in plan.changed.iter().chain(&plan.ended) {
             let now = Store::member_in(&mut tx, id, c.seq).await?;
             if now.as_ref() != Some(&c.before) {
@@ -373,6 +638,21 @@ impl Store {
             written += chunk.len();
             progress(written);
         }
+        let changed = |cs: &[cpts_domain::members::MemberChange]| -> Vec<serde_json::Value> {
+            cs.iter().map(|c| json!({ "numero": c.seq, "avant": c.before, "apres": c.after })).collect()
+        };
+        Store::audit(
+            &mut tx,
+            stamp,
+            Some(id),
+            None,
+            Some(json!({
+                "ajoutes": plan.added.iter().map(|(_, m)| m).collect::<Vec<_>>(),
+                "modifies": changed(&plan.changed),
+                "partis": changed(&plan.ended),
+            })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -434,24 +714,32 @@ impl Store {
     }
 
     /// Correct a member (departure included); its previous state is kept in the history.
-    pub async fn update_member(&self, id: &CptsId, seq: i64, m: &Member) -> Result<()> {
+    pub async fn update_member(&self, stamp: &Stamp, id: &CptsId, seq: i64, m: &Member) -> Result<()> {
         m.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
         if before == *m {
             return Ok(());
         }
         Store::archive_member(&mut tx, id, seq, "modification").await?;
         Store::write_member(&mut tx, id, seq, m).await?;
+        Store::audit(
+            &mut tx,
+            stamp,
+            Some(id),
+            Some(json!({ "numero": seq, "membre": before })),
+            Some(json!({ "numero": seq, "membre": m })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Remove a member entered by mistake; its last state is kept in the history.
-    pub async fn remove_member(&self, id: &CptsId, seq: i64) -> Result<Member> {
+    pub async fn remove_member(&self, stamp: &Stamp, id: &CptsId, seq: i64) -> Result<Member> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
         Store::archive_member(&mut tx, id, seq, "suppression").await?;
         sqlx::query("DELETE FROM member WHERE cpts_id = $1 AND seq = $2")
@@ -459,6 +747,7 @@ impl Store {
             .bind(seq)
             .execute(&mut *tx)
             .await?;
+        Store::audit(&mut tx, stamp, Some(id), Some(json!({ "numero": seq, "membre": before })), None).await?;
         tx.commit().await?;
         Ok(before)
     }
@@ -523,10 +812,10 @@ impl Store {
     }
 
     /// Add a member structure; returns its number.
-    pub async fn add_structure(&self, id: &CptsId, s: &Structure) -> Result<i64> {
+    pub async fn add_structure(&self, stamp: &Stamp, id: &CptsId, s: &Structure) -> Result<i64> {
         s.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let seq = Store::next_seq(&mut tx, "structure", id).await?;
         sqlx::query("INSERT INTO structure (cpts_id, seq, name, kind, finess, commune, joined, left_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(id.as_str())
@@ -539,6 +828,7 @@ impl Store {
             .bind(s.left.map(|d| d.to_string()))
             .execute(&mut *tx)
             .await?;
+        Store::audit(&mut tx, stamp, Some(id), None, Some(json!({ "numero": seq, "structure": s }))).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -595,10 +885,10 @@ impl Store {
     }
 
     /// Add a mandate; refused (nothing written) if it breaks the governance rules.
-    pub async fn add_mandate(&self, id: &CptsId, m: &Mandate) -> Result<i64> {
+    pub async fn add_mandate(&self, stamp: &Stamp, id: &CptsId, m: &Mandate) -> Result<i64> {
         m.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let mut all: Vec<Mandate> = Store::mandates_in(&mut tx, id).await?.into_iter().map(|(_, m)| m).collect();
         all.push(m.clone());
         check_mandates(&all).map_err(StoreError::Invalid)?;
@@ -614,20 +904,23 @@ impl Store {
         .bind(m.until.map(|d| d.to_string()))
         .execute(&mut *tx)
         .await?;
+        Store::audit(&mut tx, stamp, Some(id), None, Some(json!({ "numero": seq, "mandat": m }))).await?;
         tx.commit().await?;
         Ok(seq)
     }
 
     /// Close a mandate on `until` (kept in the history).
-    pub async fn end_mandate(&self, id: &CptsId, seq: i64, until: Date) -> Result<()> {
+    pub async fn end_mandate(&self, stamp: &Stamp, id: &CptsId, seq: i64, until: Date) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let mut all = Store::mandates_in(&mut tx, id).await?;
         let target = all
             .iter_mut()
             .find(|(s, _)| *s == seq)
             .ok_or_else(|| StoreError::Invalid(format!("mandat n° {seq} introuvable")))?;
+        let before = target.1.clone();
         target.1.until = Some(until);
+        let after = target.1.clone();
         check_mandates(&all.into_iter().map(|(_, m)| m).collect::<Vec<_>>()).map_err(StoreError::Invalid)?;
         sqlx::query("UPDATE mandate SET until_date = $1 WHERE cpts_id = $2 AND seq = $3")
             .bind(until.to_string())
@@ -635,6 +928,14 @@ impl Store {
             .bind(seq)
             .execute(&mut *tx)
             .await?;
+        Store::audit(
+            &mut tx,
+            stamp,
+            Some(id),
+            Some(json!({ "numero": seq, "mandat": before })),
+            Some(json!({ "numero": seq, "mandat": after })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -648,6 +949,10 @@ pub struct MemberRevision {
     pub removed: bool,
     pub recorded_at: String,
     pub before: Member,
+}
+
+fn areas_json(a: &Areas) -> serde_json::Value {
+    json!({ "departements": a.departements, "regions": a.regions })
 }
 
 fn no_member(id: &CptsId, seq: i64) -> StoreError {

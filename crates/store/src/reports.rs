@@ -15,7 +15,9 @@ use jiff::civil::Date;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{Backend, Result, Store, StoreError, date};
+use serde_json::{Value, json};
+
+use crate::{Backend, Result, Stamp, Store, StoreError, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
@@ -95,13 +97,14 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String
 impl Store {
     /// Store checked values as one batch: all or nothing. Values for a period already stored
     /// replace it (the previous row stays, marked replaced). Returns the batch number.
-    pub async fn add_values(&self, p: &Provenance, entries: &[Entry]) -> Result<i64> {
-        self.add_values_with_progress(p, entries, |_| {}).await
+    pub async fn add_values(&self, stamp: &Stamp, p: &Provenance, entries: &[Entry]) -> Result<i64> {
+        self.add_values_with_progress(stamp, p, entries, |_| {}).await
     }
 
     /// As `add_values`, calling `progress` with the rows written so far (not yet committed).
     pub async fn add_values_with_progress(
         &self,
+        stamp: &Stamp,
         p: &Provenance,
         entries: &[Entry],
         mut progress: impl FnMut(usize),
@@ -111,7 +114,7 @@ impl Store {
         cpts.sort();
         cpts.dedup();
         for id in &cpts {
-            Store::claim(&mut tx, id, None).await?;
+            Store::lock(&mut tx, self.backend, id).await?;
         }
         sqlx::query("UPDATE value_batch_counter SET n = n + 1").execute(&mut *tx).await?;
         let row = sqlx::query("SELECT n FROM value_batch_counter").fetch_one(&mut *tx).await?;
@@ -166,6 +169,24 @@ impl Store {
             })?;
             written += chunk.len();
             progress(written);
+        }
+        // One audit row per CPTS: what each one's scope may read.
+        for id in &cpts {
+            let mine: Vec<_> = entries.iter().filter(|e| &e.cpts == *id).collect();
+            let corrected = mine
+                .iter()
+                .filter(|e| current.contains(&(e.cpts.to_string(), e.indicator.clone(), e.period.to_string())))
+                .count();
+            let after = json!({
+                "lot": batch,
+                "source": p.source,
+                "fichier": p.file,
+                "saisi_par": p.by,
+                "valeurs": mine.len(),
+                "remplacees": corrected,
+                "detail": mine.iter().map(|e| json!([e.indicator, e.period.to_string(), e.reading.value.to_string()])).collect::<Vec<_>>(),
+            });
+            Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
         }
         tx.commit().await?;
         Ok(batch)
@@ -300,6 +321,7 @@ impl Store {
     /// outcome (results, released balances) is written in the same transaction.
     pub async fn save_report(
         &self,
+        stamp: &Stamp,
         id: &CptsId,
         before: Option<&Report>,
         after: &Report,
@@ -307,7 +329,7 @@ impl Store {
         today: Date,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        Store::claim(&mut tx, id, None).await?;
+        Store::lock(&mut tx, self.backend, id).await?;
         let year = i64::from(after.year);
         let steps = |r: &Report| i64::try_from(r.events.len()).unwrap_or(i64::MAX);
         let k = (id.as_str(), after.contract, year, after.version);
@@ -377,9 +399,25 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        let report_json = |r: &Report| {
+            json!({
+                "annee": r.year,
+                "contrat": r.contract,
+                "version": r.version,
+                "statut": r.status.code(),
+                "etapes": r.events.iter().map(|e| json!({ "acte": e.act.code(), "date": e.on.to_string(), "role": e.role.code(), "par": e.by, "texte": e.text })).collect::<Vec<_>>(),
+                "resultats": r.results.iter().map(|(k, v)| (k.clone(), Value::from(v.to_string()))).collect::<serde_json::Map<_, _>>(),
+            })
+        };
+        let mut after_json = report_json(after);
         if let Some((version, agreement, o)) = outcome {
             Store::write_outcome(&mut tx, id, version, agreement, o, None, today).await?;
+            let (_, a) = crate::contracts::outcome_json(agreement, o, None);
+            if let Some(m) = after_json.as_object_mut() {
+                m.insert("contrat_apres".into(), a);
+            }
         }
+        Store::audit(&mut tx, stamp, Some(id), before.map(report_json), Some(after_json)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -285,7 +285,102 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         )",
         ],
     ),
+    (
+        7,
+        "accounts, scopes, audit log, registry history",
+        &[
+            "CREATE TABLE account (
+            login TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            password_hash TEXT,
+            active BIGINT NOT NULL,
+            created_at TEXT NOT NULL
+        )",
+            // scope: the CPTS id, département or région code the role applies to; '' = national.
+            "CREATE TABLE account_grant (
+            login TEXT NOT NULL REFERENCES account(login),
+            role TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            granted_at TEXT NOT NULL,
+            PRIMARY KEY (login, role, scope)
+        )",
+            // Append-only (triggers below): who did what, when, to which CPTS, before and after.
+            "-- sqlite\nCREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            login TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            cpts_id TEXT,
+            before_json TEXT,
+            after_json TEXT,
+            batch TEXT NOT NULL
+        )",
+            "-- postgres\nCREATE TABLE audit (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at TEXT NOT NULL,
+            login TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            cpts_id TEXT,
+            before_json TEXT,
+            after_json TEXT,
+            batch TEXT NOT NULL
+        )",
+            "CREATE INDEX audit_by_cpts ON audit (cpts_id, id)",
+            "CREATE INDEX audit_by_login ON audit (login, id)",
+            "CREATE INDEX audit_by_at ON audit (at)",
+            "-- sqlite\nCREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'journal d''audit : une ligne écrite ne se modifie pas'); END",
+            "-- sqlite\nCREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'journal d''audit : une ligne écrite ne se supprime pas'); END",
+            "-- postgres\nCREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'journal d''audit : une ligne écrite ne se modifie ni ne se supprime'; END $$",
+            "-- postgres\nCREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+            "-- postgres\nCREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+            // The départements and régions a CPTS belongs to (seat and territory): scope filters.
+            "CREATE TABLE cpts_area (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            code TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, kind, code)
+        )",
+            "CREATE INDEX cpts_area_by_code ON cpts_area (kind, code, cpts_id)",
+            // Identity and territory are edited separately: one version each.
+            "ALTER TABLE cpts ADD COLUMN territory_version BIGINT NOT NULL DEFAULT 1",
+            // Each state of a CPTS's identity and territory, from when it was recorded.
+            "CREATE TABLE cpts_revision (
+            cpts_id TEXT NOT NULL REFERENCES cpts(id) ON DELETE CASCADE,
+            rev BIGINT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            name TEXT NOT NULL,
+            legal_form TEXT NOT NULL,
+            rna TEXT,
+            siret TEXT,
+            finess TEXT,
+            seat TEXT,
+            communes TEXT NOT NULL,
+            PRIMARY KEY (cpts_id, rev)
+        )",
+            "-- sqlite\nINSERT INTO cpts_revision (cpts_id, rev, recorded_at, name, legal_form, rna, siret, finess, seat, communes)
+            SELECT c.id, 1, c.updated_at, c.name, c.legal_form, c.rna, c.siret, c.finess, c.seat,
+                   COALESCE((SELECT group_concat(code, ' ') FROM (SELECT code FROM territory t WHERE t.cpts_id = c.id ORDER BY code)), '')
+            FROM cpts c",
+            "-- postgres\nINSERT INTO cpts_revision (cpts_id, rev, recorded_at, name, legal_form, rna, siret, finess, seat, communes)
+            SELECT c.id, 1, c.updated_at, c.name, c.legal_form, c.rna, c.siret, c.finess, c.seat,
+                   COALESCE((SELECT string_agg(code, ' ' ORDER BY code) FROM territory t WHERE t.cpts_id = c.id), '')
+            FROM cpts c",
+            // National lists read the latest lifecycle step and lines by CPTS.
+            "CREATE INDEX ledger_line_by_due ON ledger_line (due)",
+        ],
+    ),
 ];
+
+/// A statement for one engine only starts with this comment line.
+fn applies(statement: &str, backend: crate::Backend) -> bool {
+    match statement.split_once('\n') {
+        Some(("-- sqlite", _)) => backend == crate::Backend::Sqlite,
+        Some(("-- postgres", _)) => backend == crate::Backend::Postgres,
+        _ => true,
+    }
+}
 
 /// The newest schema version this binary knows.
 fn latest() -> i64 {
@@ -350,7 +445,7 @@ pub async fn migrate(store: &crate::Store) -> crate::Result<()> {
         if done.map(|r| r.try_get::<i64, _>("version")).transpose()?.is_some() {
             continue;
         }
-        for s in *statements {
+        for s in statements.iter().filter(|s| applies(s, store.backend)) {
             sqlx::query(*s).execute(&mut *tx).await?;
         }
         sqlx::query("INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)")

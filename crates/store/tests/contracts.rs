@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ev, identity, stores};
+use common::{areas, ev, identity, stamp, stores};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
 use cpts_domain::ids::CptsId;
@@ -37,16 +37,16 @@ async fn a_contract_and_its_ledger_live_and_end() {
     let today = date(2021, 6, 1);
     for (engine, store) in stores().await {
         let id: CptsId = "cpts-a".parse().unwrap();
-        store.create_cpts(&id, &identity("CPTS A")).await.unwrap();
+        store.create_cpts(&stamp(), &id, &identity("CPTS A"), &areas()).await.unwrap();
         // History: a step recorded against a stale history length is refused.
-        store.record_event(&id, &ev(Step::Declare, date(2019, 1, 1), Actor::Cpts), 0).await.unwrap();
-        let stale = store.record_event(&id, &ev(Step::Formalise, date(2019, 2, 1), Actor::Cpts), 0).await;
+        store.record_event(&stamp(), &id, &ev(Step::Declare, date(2019, 1, 1), Actor::Cpts), 0).await.unwrap();
+        let stale = store.record_event(&stamp(), &id, &ev(Step::Formalise, date(2019, 2, 1), Actor::Cpts), 0).await;
         assert!(matches!(stale, Err(StoreError::Invalid(_))), "{engine}");
         assert_eq!(store.lifecycle(&id).await.unwrap().len(), 1, "{engine}");
 
         let (a, _) = Agreement::new(1, "CPTS A", ANNEX, "CPAM Paris (75)", "ARS Île-de-France", &rules).unwrap();
         let plan = Book::open(&a, &rules).unwrap();
-        store.sign_contract(&id, &ev(Step::Sign, date(2020, 1, 15), Actor::Cpam), 1, &a, &plan).await.unwrap();
+        store.sign_contract(&stamp(), &id, &ev(Step::Sign, date(2020, 1, 15), Actor::Cpam), 1, &a, &plan).await.unwrap();
         let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.lines.len(), plan.len(), "{engine}");
         assert_eq!(book.agreement.annex, ANNEX);
@@ -56,7 +56,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
             let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
             assert_eq!(v, version);
             let o = book.decide(&op, &rules, today).unwrap();
-            store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
+            store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
             version += 1;
         };
         apply(Op::Start { mission: "acces_soins".into(), on: date(2020, 3, 1) }).await;
@@ -65,9 +65,9 @@ async fn a_contract_and_its_ledger_live_and_end() {
         let o = book
             .decide(&Op::Pay(pay(first, Cents::new(5_000_000), date(2020, 1, 20))), &rules, today)
             .unwrap();
-        store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
         // The same decision saved again against the old version: refused, nothing written.
-        let again = store.save_outcome(&id, v, &book.agreement, &o, None, today).await;
+        let again = store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await;
         assert!(matches!(again, Err(StoreError::Conflict { .. })), "{engine}: {again:?}");
         // Who paid and the transfer's reference are kept with the payment.
         let records = store.payment_records(&id).await.unwrap();
@@ -78,7 +78,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
         let o = book
             .decide(&Op::Amend { text: "effective: 2021-01-15\npopulation: 45000\n".into() }, &rules, today)
             .unwrap();
-        store.save_outcome(&id, v, &book.agreement, &o, None, today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
         let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.agreement.amendments.len(), 1);
         let o = book
@@ -89,7 +89,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
             )
             .unwrap();
         let term = ev(Step::Terminate, date(2021, 3, 1), Actor::Cpam);
-        store.save_outcome(&id, v, &book.agreement, &o, Some((&term, 2)), today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, Some((&term, 2)), today).await.unwrap();
         let (book, _) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.agreement.terminated, Some(date(2021, 3, 1)), "{engine}");
         let c = book.agreement.contract(&rules).unwrap();
@@ -108,7 +108,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
 async fn conventions_and_their_payments() {
     for (engine, store) in stores().await {
         let id: CptsId = "cpts-b".parse().unwrap();
-        store.create_cpts(&id, &identity("CPTS B")).await.unwrap();
+        store.create_cpts(&stamp(), &id, &identity("CPTS B"), &areas()).await.unwrap();
         let mut c = Convention {
             kind: FunderKind::Ars,
             funder: "ARS Île-de-France".into(),
@@ -120,20 +120,20 @@ async fn conventions_and_their_payments() {
             installments: vec![(date(2021, 3, 1), Cents::new(1_500_000)), (date(2022, 3, 1), Cents::new(1_500_000))],
         };
         // End before start: refused, nothing stored.
-        let e = store.add_convention(&id, &c).await.unwrap_err();
+        let e = store.add_convention(&stamp(), &id, &c).await.unwrap_err();
         assert!(e.to_string().contains("avant le début"), "{engine}: {e}");
         assert!(store.conventions(&id).await.unwrap().is_empty());
         assert!(store.ledger(&id).await.unwrap().is_empty());
         c.end = date(2022, 3, 1);
-        assert_eq!(store.add_convention(&id, &c).await.unwrap(), 1);
+        assert_eq!(store.add_convention(&stamp(), &id, &c).await.unwrap(), 1);
         let back = store.conventions(&id).await.unwrap();
         assert_eq!(back, vec![(1, c.clone())], "{engine}");
         let lines = store.ledger(&id).await.unwrap();
         assert_eq!(lines.len(), 2);
         assert!(matches!(lines[0].planned.source, Source::Convention { convention: 1, installment: 1 }));
-        store.pay_line(&id, &pay(lines[0].id, Cents::new(1_500_000), date(2021, 3, 10))).await.unwrap();
+        store.pay_line(&stamp(), &id, &pay(lines[0].id, Cents::new(1_500_000), date(2021, 3, 10))).await.unwrap();
         // Overpaying is refused by the store itself, whatever the caller checked.
-        assert!(store.pay_line(&id, &pay(lines[0].id, Cents::new(1), date(2021, 3, 11))).await.is_err(), "{engine}");
+        assert!(store.pay_line(&stamp(), &id, &pay(lines[0].id, Cents::new(1), date(2021, 3, 11))).await.is_err(), "{engine}");
         let lines = store.ledger(&id).await.unwrap();
         assert_eq!(lines[0].paid, Cents::new(1_500_000));
         assert_eq!(store.payment_records(&id).await.unwrap().len(), 1, "{engine}");

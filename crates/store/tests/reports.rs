@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use golden::{ANNEX, live, row, year_one};
 
-use common::{ev, identity, stores};
+use common::{areas, ev, identity, stamp, stores};
 use cpts_domain::activity::{Act, Context, Report, ReportEvent, Status};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op};
@@ -78,9 +78,9 @@ fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
 
 /// A CPTS with its contract signed (and its ledger opened).
 async fn signed(store: &Store, s: &Setup) {
-    store.create_cpts(&id(), &identity(NAME)).await.unwrap();
+    store.create_cpts(&stamp(), &id(), &identity(NAME), &areas()).await.unwrap();
     let plan = Book::open(&s.agreement, &s.rules).unwrap();
-    store.sign_contract(&id(), &ev(Step::Sign, date(2021, 1, 1), Actor::Cpam), 0, &s.agreement, &plan).await.unwrap();
+    store.sign_contract(&stamp(), &id(), &ev(Step::Sign, date(2021, 1, 1), Actor::Cpam), 0, &s.agreement, &plan).await.unwrap();
 }
 
 fn total(lines: &[Line]) -> i64 {
@@ -96,7 +96,7 @@ async fn values_round_trip_and_a_correction_keeps_the_previous_value() {
         assert!(none.is_empty(), "{engine}: {none:?}");
         let entries = check(&year_one(), &s.scopes, &none, &s.catalogue).unwrap();
         assert_eq!(entries.len(), 24);
-        let b1 = store.add_values(&import(), &entries).await.unwrap();
+        let b1 = store.add_values(&stamp(), &import(), &entries).await.unwrap();
         let expected = sorted(entries.clone());
         assert_eq!(store.values(&id()).await.unwrap(), expected, "{engine}");
 
@@ -129,7 +129,7 @@ async fn values_round_trip_and_a_correction_keeps_the_previous_value() {
             &s.catalogue,
         )
         .unwrap();
-        let b2 = store.add_values(&typed(), &fix).await.unwrap();
+        let b2 = store.add_values(&stamp(), &typed(), &fix).await.unwrap();
         assert!(b2 > b1, "{engine}: {b1} then {b2}");
         let now = store.values(&id()).await.unwrap();
         assert_eq!(now.len(), 24, "{engine}");
@@ -196,7 +196,7 @@ async fn a_batch_is_stored_all_or_nothing() {
     for (engine, store) in stores().await {
         signed(&store, &s).await;
         let entries = check(&year_one(), &s.scopes, &BTreeMap::new(), &s.catalogue).unwrap();
-        let b1 = store.add_values(&import(), &entries).await.unwrap();
+        let b1 = store.add_values(&stamp(), &import(), &entries).await.unwrap();
         let values = store.values(&id()).await.unwrap();
         let history = store.value_history(&id(), None).await.unwrap();
         let version = store.get_cpts(&id()).await.unwrap().version;
@@ -217,7 +217,7 @@ async fn a_batch_is_stored_all_or_nothing() {
             reading: Reading { value: Dec::from_int(3), numerator: None, denominator: None },
         };
         let batch = [fix.clone(), vec![unknown.clone()]].concat();
-        let e = store.add_values(&typed(), &batch).await;
+        let e = store.add_values(&stamp(), &typed(), &batch).await;
         assert!(matches!(e, Err(StoreError::NotFound(_))), "{engine}: {e:?}");
         assert_eq!(store.values(&id()).await.unwrap(), values, "{engine}");
         let after = store.value_history(&id(), None).await.unwrap();
@@ -231,7 +231,7 @@ async fn a_batch_is_stored_all_or_nothing() {
         let mut twice = unknown.clone();
         twice.cpts = id();
         let batch = [fix.clone(), vec![twice.clone(), twice]].concat();
-        let e = store.add_values(&typed(), &batch).await;
+        let e = store.add_values(&stamp(), &typed(), &batch).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert!(e.unwrap_err().to_string().contains("rien n'a été enregistré"), "{engine}");
         assert_eq!(store.values(&id()).await.unwrap(), values, "{engine}");
@@ -241,7 +241,7 @@ async fn a_batch_is_stored_all_or_nothing() {
         assert_eq!(store.get_cpts(&id()).await.unwrap().version, version, "{engine}");
 
         // The valid part alone then goes through, with no trace of the refused batches.
-        let b2 = store.add_values(&typed(), &fix).await.unwrap();
+        let b2 = store.add_values(&stamp(), &typed(), &fix).await.unwrap();
         let after = store.value_history(&id(), None).await.unwrap();
         assert_eq!(after.len(), history.len() + 1, "{engine}");
         assert_eq!(after.iter().filter(|h| h.batch == b2).count(), 1, "{engine}");
@@ -259,30 +259,30 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
     for (engine, store) in stores().await {
         signed(&store, &s).await;
         let entries = check(&year_one(), &s.scopes, &BTreeMap::new(), &s.catalogue).unwrap();
-        store.add_values(&import(), &entries).await.unwrap();
+        store.add_values(&stamp(), &import(), &entries).await.unwrap();
         let stored = store.values(&id()).await.unwrap();
         let values = year_values(&c, 1, &s.catalogue, &stored);
         let ctx = Context { rules, contract: &c, values: &values, today };
 
         // Draft: a new version.
         let draft = Report::draft(1, 1, 1, DRAFT, &ctx).unwrap();
-        store.save_report(&id(), None, &draft, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), None, &draft, None, today).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![draft.clone()], "{engine}");
         // The same version again: refused.
-        let e = store.save_report(&id(), None, &draft, None, today).await;
+        let e = store.save_report(&stamp(), &id(), None, &draft, None, today).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![draft.clone()], "{engine}");
 
         // Submitted: the results are frozen.
         let submitted = draft.act(Act::Soumettre, Actor::Cpts, "Coordinatrice", date(2022, 1, 20), None, &ctx).unwrap();
-        store.save_report(&id(), Some(&draft), &submitted, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), Some(&draft), &submitted, None, today).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![submitted.clone()], "{engine}");
 
         // A rewrite decided on the stale draft (another tab): refused, nothing written.
         let rewrite = "summary: Autre texte.\n";
         let stale = draft.act(Act::Rediger, Actor::Cpts, "Coordinatrice", date(2022, 1, 21), Some(rewrite), &ctx);
         let stale = stale.unwrap();
-        let e = store.save_report(&id(), Some(&draft), &stale, None, today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&draft), &stale, None, today).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![submitted.clone()], "{engine}");
 
@@ -290,11 +290,11 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
         let commented = submitted
             .act(Act::Commenter, Actor::Ars, "Agent ARS", date(2022, 1, 25), Some("Détail des créneaux ?"), &ctx)
             .unwrap();
-        store.save_report(&id(), Some(&submitted), &commented, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), Some(&submitted), &commented, None, today).await.unwrap();
         let answered = commented
             .act(Act::Repondre, Actor::Cpts, "Coordinatrice", date(2022, 1, 26), Some("Voir annexe."), &ctx)
             .unwrap();
-        store.save_report(&id(), Some(&commented), &answered, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), Some(&commented), &answered, None, today).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![answered.clone()], "{engine}");
 
         let (book, version) = store.book(&id(), NAME, Some(1)).await.unwrap();
@@ -307,13 +307,13 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
         // neither the report nor the contract moves.
         let late = commented.act(Act::Valider, Actor::Cpam, "Agent CPAM", on, None, &ctx).unwrap();
         let o = book.decide(&Op::Release { year: 1, on, results: late.year_in() }, rules, today).unwrap();
-        let e = store.save_report(&id(), Some(&commented), &late, Some((version, &book.agreement, &o)), today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&commented), &late, Some((version, &book.agreement, &o)), today).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         // Validation against a contract that moved since it was read: refused, report included.
         let validated = answered.act(Act::Valider, Actor::Cpam, "Agent CPAM", on, None, &ctx).unwrap();
         let o = book.decide(&Op::Release { year: 1, on, results: validated.year_in() }, rules, today).unwrap();
         let e = store
-            .save_report(&id(), Some(&answered), &validated, Some((version + 1, &book.agreement, &o)), today)
+            .save_report(&stamp(), &id(), Some(&answered), &validated, Some((version + 1, &book.agreement, &o)), today)
             .await;
         assert!(matches!(e, Err(StoreError::Conflict { .. })), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![answered.clone()], "{engine}");
@@ -326,7 +326,7 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
 
         // Validation, with the contract's outcome in the same transaction.
         store
-            .save_report(&id(), Some(&answered), &validated, Some((version, &book.agreement, &o)), today)
+            .save_report(&stamp(), &id(), Some(&answered), &validated, Some((version, &book.agreement, &o)), today)
             .await
             .unwrap();
         let reports = store.reports(&id()).await.unwrap();
@@ -374,20 +374,20 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
             by: "Agent".into(),
             text: Some("après coup".into()),
         });
-        let e = store.save_report(&id(), Some(&validated), &forged, None, today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&validated), &forged, None, today).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         // Even keeping the status and the number of steps: a validated report never changes.
         let mut rewritten = validated.clone();
         rewritten.text = "summary: Réécrit.\n".into();
         rewritten.content.summary = "Réécrit.".into();
         rewritten.results.insert("patients_sans_mt_aides".into(), Dec::from_int(100));
-        let e = store.save_report(&id(), Some(&validated), &rewritten, None, today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&validated), &rewritten, None, today).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![validated.clone()], "{engine}");
 
         // A correction is a new version; the validated one stays.
         let next = validated.next_version(&ctx).unwrap();
-        store.save_report(&id(), None, &next, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), None, &next, None, today).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![validated.clone(), next], "{engine}");
         assert_eq!(store.agreement(&id(), NAME, Some(1)).await.unwrap().0.results[&1], validated.year_in());
     }

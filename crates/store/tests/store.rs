@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{identity, stores};
+use common::{areas, identity, stamp, stores};
 use cpts_domain::geo::Geo;
 use cpts_domain::ids::CptsId;
 use cpts_domain::registry::{Member, Profession, Territory};
@@ -29,12 +29,12 @@ fn member(name: &str, rpps: Option<&str>) -> Member {
 async fn create_read_list_and_refuse_duplicates() {
     for (label, s) in stores().await {
         let id: CptsId = "cpts-paris-18".parse().unwrap();
-        let created = s.create_cpts(&id, &identity("CPTS Paris 18")).await.unwrap();
+        let created = s.create_cpts(&stamp(), &id, &identity("CPTS Paris 18"), &areas()).await.unwrap();
         assert_eq!(created.version, 1, "{label}");
         let got = s.get_cpts(&id).await.unwrap();
         assert_eq!(got, created, "{label}");
-        assert!(matches!(s.create_cpts(&id, &identity("bis")).await, Err(StoreError::AlreadyExists(_))), "{label}");
-        s.create_cpts(&"cpts-paris-14".parse().unwrap(), &identity("CPTS Paris 14")).await.unwrap();
+        assert!(matches!(s.create_cpts(&stamp(), &id, &identity("bis"), &areas()).await, Err(StoreError::AlreadyExists(_))), "{label}");
+        s.create_cpts(&stamp(), &"cpts-paris-14".parse().unwrap(), &identity("CPTS Paris 14"), &areas()).await.unwrap();
         let all = s.list_cpts().await.unwrap();
         assert_eq!(
             all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
@@ -50,11 +50,11 @@ async fn create_read_list_and_refuse_duplicates() {
 async fn the_second_concurrent_save_is_refused() {
     for (label, s) in stores().await {
         let id: CptsId = "cpts-a".parse().unwrap();
-        s.create_cpts(&id, &identity("A")).await.unwrap();
+        s.create_cpts(&stamp(), &id, &identity("A"), &areas()).await.unwrap();
         // Two users load version 1; the first saves, the second is refused and nothing of it lands.
-        let v2 = s.update_identity(&id, 1, &identity("A, nom corrigé")).await.unwrap();
+        let v2 = s.update_identity(&stamp(), &id, 1, &identity("A, nom corrigé"), &areas()).await.unwrap();
         assert_eq!(v2, 2);
-        let err = s.update_identity(&id, 1, &identity("A, autre nom")).await.unwrap_err();
+        let err = s.update_identity(&stamp(), &id, 1, &identity("A, autre nom"), &areas()).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict { expected: 1, actual: 2, .. }), "{label}: {err}");
         assert!(err.to_string().contains("modifiée par quelqu'un d'autre"));
         assert_eq!(s.get_cpts(&id).await.unwrap().identity.name, "A, nom corrigé", "{label}");
@@ -67,16 +67,16 @@ async fn territories_round_trip() {
     let geo = Geo::builtin().unwrap();
     for (label, s) in stores().await {
         let id: CptsId = "cpts-centre".parse().unwrap();
-        s.create_cpts(&id, &identity("Centre")).await.unwrap();
+        s.create_cpts(&stamp(), &id, &identity("Centre"), &areas()).await.unwrap();
         let t =
             Territory::from_inputs(&geo, &["75101".into(), "75102".into(), "Paris 3e Arrondissement".into()]).unwrap();
-        let v = s.set_territory(&id, 1, &t).await.unwrap();
+        let v = s.set_territory(&stamp(), &id, 1, &t, &areas()).await.unwrap();
         assert_eq!(v, 2);
         assert_eq!(s.get_cpts(&id).await.unwrap().territory, t, "{label}");
         let smaller = Territory::from_inputs(&geo, &["75101".into()]).unwrap();
-        s.set_territory(&id, 2, &smaller).await.unwrap();
+        s.set_territory(&stamp(), &id, 2, &smaller, &areas()).await.unwrap();
         assert_eq!(s.get_cpts(&id).await.unwrap().territory, smaller, "{label}");
-        assert!(matches!(s.set_territory(&id, 2, &t).await, Err(StoreError::Conflict { .. })), "{label}");
+        assert!(matches!(s.set_territory(&stamp(), &id, 2, &t, &areas()).await, Err(StoreError::Conflict { .. })), "{label}");
         s.close().await;
     }
 }
@@ -85,14 +85,14 @@ async fn territories_round_trip() {
 async fn a_member_import_lands_whole_or_not_at_all() {
     for (label, s) in stores().await {
         let id: CptsId = "cpts-m".parse().unwrap();
-        s.create_cpts(&id, &identity("M")).await.unwrap();
+        s.create_cpts(&stamp(), &id, &identity("M"), &areas()).await.unwrap();
         let batch: Vec<Member> = (0..1200).map(|i| member(&format!("Nom{i}"), None)).collect();
-        assert_eq!(s.import_members(&id, &batch).await.unwrap(), 1200, "{label}");
-        s.import_members(&id, &[member("Durand", Some("10000000009"))]).await.unwrap();
+        assert_eq!(s.import_members(&stamp(), &id, &batch).await.unwrap(), 1200, "{label}");
+        s.import_members(&stamp(), &id, &[member("Durand", Some("10000000009"))]).await.unwrap();
         // A second file repeating an RPPS, after 700 good rows: nothing of it is stored.
         let mut bad: Vec<Member> = (0..700).map(|i| member(&format!("Autre{i}"), None)).collect();
         bad.push(member("Durand bis", Some("10000000009")));
-        let err = s.import_members(&id, &bad).await.unwrap_err();
+        let err = s.import_members(&stamp(), &id, &bad).await.unwrap_err();
         assert!(err.to_string().contains("rien n'a été enregistré"), "{label}: {err}");
         assert_eq!(s.count_members(&id).await.unwrap(), 1201, "{label}");
         let back = s.members(&id).await.unwrap();
@@ -107,16 +107,16 @@ async fn members_are_corrected_ended_and_removed_with_their_history() {
     use cpts_domain::members::{ImportMode, plan_import};
     for (label, s) in stores().await {
         let id: CptsId = "cpts-h".parse().unwrap();
-        s.create_cpts(&id, &identity("H")).await.unwrap();
-        s.import_members(&id, &[member("Martin", Some("10000000009")), member("Durand", None), member("Leroy", None)])
+        s.create_cpts(&stamp(), &id, &identity("H"), &areas()).await.unwrap();
+        s.import_members(&stamp(), &id, &[member("Martin", Some("10000000009")), member("Durand", None), member("Leroy", None)])
             .await
             .unwrap();
         // A departure recorded on member 1: the previous state is kept.
         let left = Member { left: Some(date(2023, 6, 30)), ..member("Martin", Some("10000000009")) };
-        s.update_member(&id, 1, &left).await.unwrap();
+        s.update_member(&stamp(), &id, 1, &left).await.unwrap();
         // An erroneous entry removed: gone from the list, kept in the history.
-        assert_eq!(s.remove_member(&id, 3).await.unwrap(), member("Leroy", None), "{label}");
-        assert!(s.remove_member(&id, 3).await.unwrap_err().to_string().contains("membre n° 3 introuvable"), "{label}");
+        assert_eq!(s.remove_member(&stamp(), &id, 3).await.unwrap(), member("Leroy", None), "{label}");
+        assert!(s.remove_member(&stamp(), &id, 3).await.unwrap_err().to_string().contains("membre n° 3 introuvable"), "{label}");
         // Re-importing the same list in replacement: nothing duplicated (Durand has no RPPS).
         let stored = s.numbered_members(&id).await.unwrap();
         assert_eq!(stored.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2], "{label}");
@@ -133,8 +133,8 @@ async fn members_are_corrected_ended_and_removed_with_their_history() {
             date(2024, 1, 1),
         )
         .unwrap();
-        s.update_member(&id, 2, &Member { commune: "75117".parse().unwrap(), ..member("Durand", None) }).await.unwrap();
-        let err = s.apply_member_import(&id, &plan, |_| {}).await.unwrap_err();
+        s.update_member(&stamp(), &id, 2, &Member { commune: "75117".parse().unwrap(), ..member("Durand", None) }).await.unwrap();
+        let err = s.apply_member_import(&stamp(), &id, &plan, |_| {}).await.unwrap_err();
         assert!(err.to_string().contains("membre n° 2 a été modifié entre-temps"), "{label}: {err}");
         let history = s.member_history(&id).await.unwrap();
         assert_eq!(
@@ -155,7 +155,7 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     let path = dir.join("r.sqlite");
     let url = path.to_str().unwrap();
     let s = Store::open(url).await.unwrap();
-    s.create_cpts(&"cpts-x".parse().unwrap(), &identity("X")).await.unwrap();
+    s.create_cpts(&stamp(), &"cpts-x".parse().unwrap(), &identity("X"), &areas()).await.unwrap();
     s.close().await;
     let s = Store::open(url).await.unwrap();
     assert_eq!(s.list_cpts().await.unwrap().len(), 1);
@@ -167,17 +167,17 @@ async fn governance_history_and_structures() {
     use cpts_domain::registry::{Mandate, Role, Structure, StructureKind};
     for (label, s) in stores().await {
         let id: CptsId = "cpts-g".parse().unwrap();
-        s.create_cpts(&id, &identity("G")).await.unwrap();
+        s.create_cpts(&stamp(), &id, &identity("G"), &areas()).await.unwrap();
         let m = |role, p: &str, from, until| Mandate { role, person: p.into(), from, until };
-        let first = s.add_mandate(&id, &m(Role::President, "Dr A", date(2020, 1, 1), None)).await.unwrap();
+        let first = s.add_mandate(&stamp(), &id, &m(Role::President, "Dr A", date(2020, 1, 1), None)).await.unwrap();
         // A second president while the first is in office: refused, nothing written.
-        let err = s.add_mandate(&id, &m(Role::President, "Dr B", date(2022, 1, 1), None)).await.unwrap_err();
+        let err = s.add_mandate(&stamp(), &id, &m(Role::President, "Dr B", date(2022, 1, 1), None)).await.unwrap_err();
         assert!(err.to_string().contains("deux présidents en même temps"), "{label}: {err}");
         assert_eq!(s.mandates(&id).await.unwrap().len(), 1, "{label}");
         // End the first mandate, then the second president is accepted; history keeps both.
-        s.end_mandate(&id, first, date(2021, 12, 31)).await.unwrap();
-        s.add_mandate(&id, &m(Role::President, "Dr B", date(2022, 1, 1), None)).await.unwrap();
-        s.add_mandate(&id, &m(Role::Bureau, "C", date(2020, 1, 1), None)).await.unwrap();
+        s.end_mandate(&stamp(), &id, first, date(2021, 12, 31)).await.unwrap();
+        s.add_mandate(&stamp(), &id, &m(Role::President, "Dr B", date(2022, 1, 1), None)).await.unwrap();
+        s.add_mandate(&stamp(), &id, &m(Role::Bureau, "C", date(2020, 1, 1), None)).await.unwrap();
         let history = s.mandates(&id).await.unwrap();
         assert_eq!(history.len(), 3, "{label}");
         assert_eq!(history[0].1.until, Some(date(2021, 12, 31)));
@@ -190,7 +190,7 @@ async fn governance_history_and_structures() {
             joined: date(2021, 1, 1),
             left: None,
         };
-        s.add_structure(&id, &st).await.unwrap();
+        s.add_structure(&stamp(), &id, &st).await.unwrap();
         assert_eq!(s.structures(&id).await.unwrap(), vec![(1, st)], "{label}");
         s.close().await;
     }
@@ -248,7 +248,7 @@ async fn a_truncated_store_is_said_corrupted() {
     let path = dir.join("t.sqlite");
     let url = path.to_str().unwrap();
     let s = Store::open(url).await.unwrap();
-    s.create_cpts(&"cpts-x".parse().unwrap(), &identity("X")).await.unwrap();
+    s.create_cpts(&stamp(), &"cpts-x".parse().unwrap(), &identity("X"), &areas()).await.unwrap();
     s.close().await;
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.len() > 8192, "{}", bytes.len());
@@ -305,16 +305,16 @@ async fn over_long_and_control_character_texts_are_refused_before_any_write() {
     use cpts_domain::registry::{Mandate, Role, Structure, StructureKind};
     for (label, s) in stores().await {
         let id: CptsId = "cpts-t".parse().unwrap();
-        let err = s.create_cpts(&id, &identity(&"N".repeat(320))).await.unwrap_err();
+        let err = s.create_cpts(&stamp(), &id, &identity(&"N".repeat(320)), &areas()).await.unwrap_err();
         assert!(err.to_string().contains("nom de la CPTS : 320 caractères, 200 au plus"), "{label}: {err}");
-        let err = s.create_cpts(&id, &identity("CPTS \u{1b}]52;c;ZXZpbA==\u{7}")).await.unwrap_err();
+        let err = s.create_cpts(&stamp(), &id, &identity("CPTS \u{1b}]52;c;ZXZpbA==\u{7}"), &areas()).await.unwrap_err();
         assert!(err.to_string().contains("caractère de contrôle U+001B"), "{label}: {err}");
         assert!(s.list_cpts().await.unwrap().is_empty(), "{label}");
-        s.create_cpts(&id, &identity("T")).await.unwrap();
-        let err = s.update_identity(&id, 1, &identity("T\u{202e}")).await.unwrap_err();
+        s.create_cpts(&stamp(), &id, &identity("T"), &areas()).await.unwrap();
+        let err = s.update_identity(&stamp(), &id, 1, &identity("T\u{202e}"), &areas()).await.unwrap_err();
         assert!(err.to_string().contains("U+202E"), "{label}: {err}");
         let long = member(&"x".repeat(50_000), None);
-        let err = s.import_members(&id, &[member("Martin", None), long]).await.unwrap_err();
+        let err = s.import_members(&stamp(), &id, &[member("Martin", None), long]).await.unwrap_err();
         assert!(err.to_string().contains("membre n° 2 : nom : 50000 caractères, 200 au plus"), "{label}: {err}");
         assert!(s.members(&id).await.unwrap().is_empty(), "{label}");
         let st = Structure {
@@ -325,9 +325,9 @@ async fn over_long_and_control_character_texts_are_refused_before_any_write() {
             joined: date(2021, 1, 1),
             left: None,
         };
-        assert!(s.add_structure(&id, &st).await.unwrap_err().to_string().contains("U+0000"), "{label}");
+        assert!(s.add_structure(&stamp(), &id, &st).await.unwrap_err().to_string().contains("U+0000"), "{label}");
         let m = Mandate { role: Role::President, person: "Dr\u{9b}A".into(), from: date(2020, 1, 1), until: None };
-        assert!(s.add_mandate(&id, &m).await.unwrap_err().to_string().contains("U+009B"), "{label}");
+        assert!(s.add_mandate(&stamp(), &id, &m).await.unwrap_err().to_string().contains("U+009B"), "{label}");
         assert_eq!(s.get_cpts(&id).await.unwrap().version, 1, "{label}");
         s.close().await;
     }
@@ -344,10 +344,10 @@ async fn concurrent_writers_wait_for_each_other_instead_of_failing() {
             let store = store.clone();
             writers.spawn(async move {
                 let id: CptsId = format!("cpts-concurrente-{w}").parse().unwrap();
-                store.create_cpts(&id, &identity(&format!("CPTS Concurrente {w}"))).await?;
+                store.create_cpts(&stamp(), &id, &identity(&format!("CPTS Concurrente {w}")), &areas()).await?;
                 for i in 0..10 {
                     let version = store.get_cpts(&id).await?.version;
-                    store.update_identity(&id, version, &identity(&format!("CPTS Concurrente {w} ({i})"))).await?;
+                    store.update_identity(&stamp(), &id, version, &identity(&format!("CPTS Concurrente {w} ({i})")), &areas()).await?;
                 }
                 Ok::<_, StoreError>(())
             });

@@ -62,3 +62,22 @@ pub fn ev(step: Step, on: Date, actor: Actor) -> Event {
         signatories: step.signatories().to_vec(),
     }
 }
+
+/// Who writes in the tests (the audit log needs one).
+pub fn stamp() -> cpts_store::Stamp {
+    cpts_store::Stamp {
+        login: "test".into(),
+        role: "admin-national".into(),
+        action: "test".into(),
+        batch: "test".into(),
+        at: jiff::Timestamp::now(),
+    }
+}
+
+/// Paris 18e: département 75, région 11.
+pub fn areas() -> cpts_store::Areas {
+    cpts_store::Areas {
+        departements: ["75".to_string()].into(),
+        regions: ["11".to_string()].into(),
+    }
+}

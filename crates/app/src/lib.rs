@@ -1,0 +1,143 @@
+//! The application layer: every use case of cpts, written once. The CLI, the web pages and
+//! the API are adapters: they parse their input into a typed command, call one entry point
+//! here with the acting principal, and render the typed result. Each use case asks the policy
+//! (`policy::POLICY`) before acting, reads lists filtered by scope in the database, and every
+//! write leaves its audit row in its own transaction (the store does it, given a `Stamp`).
+//!
+//! ```text
+//! engine, domain (pure) → store → app (this) → cli | web | api
+//! ```
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+mod error;
+pub mod policy;
+
+pub use clock::Clock;
+pub use error::{AppError, FieldError};
+pub use policy::{Action, Grant, Principal, Role, Scope};
+
+use std::collections::BTreeSet;
+
+use cpts_domain::geo::Geo;
+use cpts_domain::ids::{CptsId, InseeCode};
+use cpts_engine::rules::RuleSet;
+use cpts_store::{Areas, Stamp, Store};
+
+pub type Result<T> = std::result::Result<T, AppError>;
+
+/// The application: the store, the rules in force, the geographic reference and the clock.
+pub struct App {
+    pub store: Store,
+    pub rules: RuleSet,
+    pub geo: Geo,
+    pub clock: Clock,
+}
+
+impl App {
+    pub fn new(store: Store, rules: RuleSet, geo: Geo, clock: Clock) -> App {
+        App { store, rules, geo, clock }
+    }
+
+    /// Open the store at `url` with the built-in geographic reference and the system clock.
+    pub async fn open(url: &str, rules: RuleSet) -> Result<App> {
+        let store = Store::open(url).await?;
+        let geo = Geo::builtin().map_err(AppError::Internal)?;
+        let app = App::new(store, rules, geo, Clock::system());
+        app.backfill_areas().await?;
+        Ok(app)
+    }
+
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+
+    /// The départements and régions of a seat and a territory.
+    pub fn areas(&self, seat: Option<&InseeCode>, communes: &BTreeSet<InseeCode>) -> Areas {
+        areas_of(&self.geo, seat, communes)
+    }
+
+    /// Stores written before scopes existed have CPTS without areas: compute them once.
+    async fn backfill_areas(&self) -> Result<()> {
+        let all = self.store.list_cpts().await?;
+        let known = self.store.areas_in(&cpts_store::Visible::everything()).await?;
+        let missing: Vec<(CptsId, Areas)> = all
+            .iter()
+            .filter(|r| !known.contains_key(r.id.as_str()))
+            .map(|r| (r.id.clone(), self.areas(r.identity.seat.as_ref(), &r.territory.communes)))
+            .filter(|(_, a)| !a.departements.is_empty())
+            .collect();
+        if !missing.is_empty() {
+            let system = Principal::local_operator("mise-a-jour-perimetres");
+            let stamp = self.stamp(&system, Role::AdminNational, Action::EditTerritory);
+            self.store.set_areas(&stamp, &missing).await?;
+        }
+        Ok(())
+    }
+
+    /// The stamp of a write allowed under `role`.
+    pub fn stamp(&self, p: &Principal, role: Role, action: Action) -> Stamp {
+        Stamp {
+            login: p.login.clone(),
+            role: role.code().into(),
+            action: action.code().into(),
+            batch: p.request.clone(),
+            at: self.clock.now(),
+        }
+    }
+
+    /// Ask the policy whether `p` may take `action` on the CPTS `id`; the stamp to write with
+    /// if so. A CPTS out of the principal's read scope is « introuvable », as if it did not
+    /// exist (no leak of its existence); in scope but not allowed, « non autorisé ».
+    pub async fn authorize(&self, p: &Principal, action: Action, id: &CptsId) -> Result<Stamp> {
+        let areas = self.store.areas(id).await?;
+        if let Some(role) = p.allowed_on(action, id, &areas) {
+            return Ok(self.stamp(p, role, action));
+        }
+        if p.allowed_on(Action::Read, id, &areas).is_none() {
+            // The same answer as for an unknown CPTS.
+            return Err(AppError::NotFound(format!("CPTS « {id} » introuvable")));
+        }
+        Err(AppError::forbidden(p, action))
+    }
+
+    /// As `authorize`, for a CPTS that does not exist yet, placed in these areas.
+    pub fn authorize_new(&self, p: &Principal, action: Action, id: &CptsId, areas: &Areas) -> Result<Stamp> {
+        p.allowed_on(action, id, areas).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))
+    }
+
+    /// Ask the policy for an act that concerns no CPTS in particular (accounts, the whole log).
+    pub fn authorize_national(&self, p: &Principal, action: Action) -> Result<Stamp> {
+        p.allowed_nationally(action).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))
+    }
+}
+
+/// The départements and régions of a seat and a territory.
+pub fn areas_of(geo: &Geo, seat: Option<&InseeCode>, communes: &BTreeSet<InseeCode>) -> Areas {
+    let mut a = Areas::default();
+    for c in seat.into_iter().chain(communes).filter_map(|c| geo.commune(c)) {
+        a.departements.insert(c.departement.clone());
+        a.regions.insert(c.region.clone());
+    }
+    a
+}
+
+/// The policy as a Markdown table (its copy in docs/permissions.md).
+pub fn policy_markdown() -> String {
+    let mut out = String::from("| Action | Code (audit) |");
+    for r in Role::ALL {
+        out.push_str(&format!(" {} |", r.label()));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for (a, roles) in policy::POLICY {
+        out.push_str(&format!("| {} | `{}` |", a.label(), a.code()));
+        for r in Role::ALL {
+            out.push_str(if roles.contains(&r) { " oui |" } else { " — |" });
+        }
+        out.push('\n');
+    }
+    out
+}
