@@ -18,13 +18,17 @@ pub enum CliError {
     Rules(RulesError),
     Usage(String),
     Failed(String),
+    /// The account may not do this (exit 3).
+    Forbidden(String),
 }
 
 impl CliError {
-    /// 2: the input is wrong (fix the file); 1: the computation or the tests failed.
+    /// 2: the input is wrong (fix the file); 1: the computation or the tests failed; 3: the
+    /// account may not do this.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Engine { .. } | CliError::Failed(_) => 1,
+            CliError::Forbidden(_) => 3,
             _ => 2,
         }
     }
@@ -44,7 +48,7 @@ impl fmt::Display for CliError {
             }
             CliError::Engine { file, error } => write!(f, "erreur : {} : {error}", file.display()),
             CliError::Rules(e) => write!(f, "erreur : {e}"),
-            CliError::Usage(m) | CliError::Failed(m) => write!(f, "erreur : {m}"),
+            CliError::Usage(m) | CliError::Failed(m) | CliError::Forbidden(m) => write!(f, "erreur : {m}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `cpts`: the command line of the cpts platform. Messages for users are in French.
 
+mod accounts;
 mod contracts;
 mod demo;
 mod files;
@@ -8,6 +9,7 @@ mod load;
 mod members;
 mod registry;
 mod reports;
+mod session;
 mod table;
 
 /// TRANSITIONAL: the stamp of the local operator, until every write goes through the app.
@@ -40,6 +42,10 @@ struct Cli {
     /// par défaut $CPTS_DATABASE_URL, sinon ./cpts.sqlite
     #[arg(long, global = true, value_name = "FICHIER|URL")]
     db: Option<PathBuf>,
+    /// Agir avec les droits de ce compte (par défaut $CPTS_USER ; sans compte : opérateur local,
+    /// droits nationaux, inscrit comme tel au journal d'audit)
+    #[arg(long, global = true, value_name = "IDENTIFIANT")]
+    user: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -134,6 +140,27 @@ enum Command {
     /// Rapport d'activité annuel : rédaction, soumission, revue, validation, export PDF/CSV/XLSX
     #[command(subcommand)]
     Report(reports::ReportCmd),
+    /// Comptes : création, rôles et périmètres, mot de passe, désactivation (admin national)
+    #[command(subcommand)]
+    User(accounts::UserCmd),
+    /// Journal d'audit : qui a écrit quoi, quand, avant et après (dans votre périmètre)
+    Audit {
+        /// Seulement cette CPTS
+        #[arg(long)]
+        cpts: Option<String>,
+        /// Seulement les écritures de ce compte
+        #[arg(long)]
+        login: Option<String>,
+        /// Depuis cette date (JJ/MM/AAAA ou AAAA-MM-JJ)
+        #[arg(long)]
+        since: Option<jiff::civil::Date>,
+        /// Nombre de lignes au plus (200 par défaut)
+        #[arg(long)]
+        limit: Option<i64>,
+        /// Sortie JSON, avec l'avant et l'après de chaque écriture
+        #[arg(long)]
+        json: bool,
+    },
     /// Ce qui est en retard ou arrive à échéance (une CPTS ou toutes)
     Alerts {
         /// Identifiant de la CPTS (toutes par défaut)
@@ -354,6 +381,7 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
+    session::set_user(cli.user.clone());
     let db = cli.db.as_deref();
     let registry = |action| registry::run(action, db).map(|out| show(&out));
     let rules_dir = cli.rules.as_deref();
@@ -381,6 +409,12 @@ fn main() -> ExitCode {
         }
         Command::Report(cmd) => reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| show(&out)),
         Command::Indicators => indicators(cli.rules.as_deref()).map(|out| show(&out)),
+        Command::User(cmd) => accounts::user(cmd, db, rules_dir).map(|out| show(&out)),
+        Command::Audit { cpts, login, since, limit, json } => match cpts.map(|c| c.parse()).transpose() {
+            Ok(cpts) => accounts::audit(cpts_app::audit::AuditQuery { cpts, login, since, limit }, json, db, rules_dir)
+                .map(|out| show(&out)),
+            Err(e) => Err(load::CliError::Usage(e)),
+        },
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
     };
     match result {

@@ -68,6 +68,13 @@ impl Store {
         Ok(())
     }
 
+    /// Run one statement as is. For the tests that check what the database itself refuses
+    /// (the audit log's triggers); never called by cpts.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &'static str) -> Result<u64> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
     /// Audit rows, newest first, filtered in the database.
     pub async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");

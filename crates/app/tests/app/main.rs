@@ -1,0 +1,7 @@
+//! The application's tests: one binary, a module per area. Every test runs on SQLite, and on
+//! PostgreSQL when CPTS_TEST_POSTGRES_URL is set (required with CI=true).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+mod accounts;
