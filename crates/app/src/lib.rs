@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod national;
 mod error;
 pub mod policy;
 

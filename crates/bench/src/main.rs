@@ -7,6 +7,7 @@
 #![allow(clippy::as_conversions, clippy::cast_precision_loss, clippy::indexing_slicing)] // a harness: timings and fixed pools, never money
 
 mod import;
+mod national;
 mod values;
 
 /// TRANSITIONAL: the stamp of the local operator, until every write goes through the app.
@@ -177,6 +178,11 @@ fn main() {
     if args.get(1).is_some_and(|a| a == "import") {
         let rows = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
         import::run(rows);
+        return;
+    }
+    if args.get(1).is_some_and(|a| a == "national") {
+        let cpts = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1000);
+        national::run(cpts);
         return;
     }
     if args.get(1).is_some_and(|a| a == "values") {

@@ -134,6 +134,11 @@ impl Geo {
         self.communes.len()
     }
 
+    /// Every commune and arrondissement, by code.
+    pub fn communes(&self) -> &[Commune] {
+        &self.communes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.communes.is_empty()
     }

@@ -1,5 +1,6 @@
 pub mod activity;
 pub mod agreement;
+pub mod alerts;
 pub mod book;
 pub mod calendar;
 pub mod document;

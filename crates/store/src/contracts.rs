@@ -86,7 +86,7 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
-fn opt_date(v: Option<String>) -> Result<Option<Date>> {
+pub(crate) fn opt_date(v: Option<String>) -> Result<Option<Date>> {
     v.map(|s| date(&s)).transpose()
 }
 
@@ -114,7 +114,7 @@ fn event_of(r: &AnyRow) -> Result<Event> {
     })
 }
 
-fn line_of(r: &AnyRow) -> Result<Line> {
+pub(crate) fn line_of(r: &AnyRow) -> Result<Line> {
     let source = match r.try_get::<Option<i64>, _>("contract_seq")? {
         Some(contract) => {
             let kind: String = r.try_get::<Option<String>, _>("kind")?.unwrap_or_default();

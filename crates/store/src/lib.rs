@@ -5,12 +5,14 @@
 mod accounts;
 mod audit;
 mod contracts;
+mod national;
 mod open;
 mod reports;
 mod schema;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
+pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{CONNECT_TIMEOUT, masked};
 
 pub use reports::{Provenance, StoredValue};
@@ -112,6 +114,11 @@ pub struct Visible {
 impl Visible {
     pub fn everything() -> Visible {
         Visible { all: true, ..Visible::default() }
+    }
+
+    /// Just this CPTS.
+    pub fn one(id: &CptsId) -> Visible {
+        Visible { cpts: BTreeSet::from([id.to_string()]), ..Visible::default() }
     }
 
     /// Is this CPTS (with these areas) visible?
@@ -396,8 +403,7 @@ impl Store {
 
     /// The CPTS's areas.
     pub async fn areas(&self, id: &CptsId) -> Result<Areas> {
-        let visible = Visible { cpts: BTreeSet::from([id.to_string()]), ..Visible::default() };
-        Ok(self.areas_in(&visible).await?.remove(id.as_str()).unwrap_or_default())
+        Ok(self.areas_in(&Visible::one(id)).await?.remove(id.as_str()).unwrap_or_default())
     }
 
     /// Replace the areas of every CPTS given (their seat or territory, or the reference, changed).

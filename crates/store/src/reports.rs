@@ -23,7 +23,7 @@ fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
 }
 
-fn dec(s: &str) -> Result<Dec> {
+pub(crate) fn dec(s: &str) -> Result<Dec> {
     Dec::parse(s).map_err(|e| invalid(format!("valeur stockée illisible : {e}")))
 }
 
@@ -423,7 +423,7 @@ impl Store {
     }
 }
 
-fn yaml_content(text: &str) -> Result<Content> {
+pub(crate) fn yaml_content(text: &str) -> Result<Content> {
     // Stored drafts were checked when written; only their syntax is read back here.
     Content::read(text).map_err(|e| invalid(format!("rapport stocké illisible : {e}")))
 }

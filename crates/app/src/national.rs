@@ -1,0 +1,89 @@
+//! National read models: the CPTS list and the alerts over a principal's whole scope, read in
+//! a fixed number of queries (the store filters by scope in SQL), then computed in memory.
+
+use std::cmp::Ordering;
+
+use cpts_domain::calendar::Alert;
+use cpts_domain::ids::CptsId;
+use cpts_domain::lifecycle::Stage;
+use cpts_domain::registry::{TerritorySummary, natural_cmp};
+use cpts_store::{CptsRecord, MoneyTotals, Visible};
+use jiff::civil::Date;
+
+use crate::policy::{Action, Principal};
+use crate::{App, Result};
+
+/// One row of the CPTS list.
+#[derive(Clone, Debug)]
+pub struct CptsSummary {
+    pub record: CptsRecord,
+    /// Population and tier under the rules in force on the list's date; Err: why not (no
+    /// territory, a commune without population...).
+    pub figures: std::result::Result<TerritorySummary, String>,
+    pub stage: Option<(Stage, Date)>,
+    pub money: MoneyTotals,
+}
+
+/// The alerts of one CPTS.
+#[derive(Clone, Debug)]
+pub struct CptsAlerts {
+    pub record: CptsRecord,
+    pub alerts: Vec<Alert>,
+}
+
+fn by_id(a: &CptsRecord, b: &CptsRecord) -> Ordering {
+    natural_cmp(a.id.as_str(), b.id.as_str())
+}
+
+impl App {
+    /// The CPTS the principal may read, with stage, population, tier and money, by id
+    /// (« cpts-paris-9 » before « cpts-paris-10 »).
+    pub async fn list(&self, p: &Principal, on: Date) -> Result<Vec<CptsSummary>> {
+        let rows = self.store.list_rows(&p.visible(Action::Read)).await?;
+        let mut out: Vec<CptsSummary> = rows
+            .into_iter()
+            .map(|r| CptsSummary {
+                figures: r.record.territory.summary(&self.geo, &self.rules, on, None),
+                stage: r.stage,
+                money: r.money,
+                record: r.record,
+            })
+            .collect();
+        out.sort_by(|a, b| by_id(&a.record, &b.record));
+        Ok(out)
+    }
+
+    /// What is late or due within `days` days on `on`: for one CPTS, or every CPTS of the
+    /// principal's scope. Only CPTS with alerts are returned, by id.
+    pub async fn alerts(&self, p: &Principal, id: Option<&CptsId>, days: i64, on: Date) -> Result<Vec<CptsAlerts>> {
+        let visible = match id {
+            Some(id) => {
+                self.authorize(p, Action::Read, id).await?;
+                // The CPTS must exist: an unknown id is an error, not an empty list.
+                self.store.get_cpts(id).await?;
+                Visible::one(id)
+            }
+            None => p.visible(Action::Read),
+        };
+        let mut data = self.store.scope_data(&visible).await?;
+        let mut out = Vec::new();
+        for record in data.records {
+            let key = record.id.as_str();
+            let contracts: Vec<_> = data.contracts.remove(key).unwrap_or_default().into_iter().map(|(a, _)| a).collect();
+            let alerts = cpts_domain::alerts::cpts_alerts(
+                &self.rules,
+                &contracts,
+                &data.reports.remove(key).unwrap_or_default(),
+                &data.lines.remove(key).unwrap_or_default(),
+                &data.gates.remove(key).unwrap_or_default(),
+                days,
+                on,
+            );
+            if !alerts.is_empty() {
+                out.push(CptsAlerts { record, alerts });
+            }
+        }
+        out.sort_by(|a, b| by_id(&a.record, &b.record));
+        Ok(out)
+    }
+}

@@ -1,0 +1,266 @@
+//! National read models: everything the lists and alerts need for all the CPTS of a scope,
+//! in a fixed number of queries whatever their number (never a loop of queries per CPTS).
+
+use std::collections::{BTreeMap, HashMap};
+
+use cpts_domain::activity::{Act, Report, ReportEvent, Status};
+use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
+use cpts_domain::ledger::{Gates, Line};
+use cpts_domain::lifecycle::{Actor, Stage};
+use cpts_engine::input::YearIn;
+use jiff::civil::Date;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::contracts::{line_of, opt_date};
+use crate::reports::{dec, yaml_content};
+use crate::{CptsRecord, Result, Store, StoreError, Visible, date};
+
+fn invalid(m: impl Into<String>) -> StoreError {
+    StoreError::Invalid(m.into())
+}
+
+/// What a scope's lists and alerts are computed from, by CPTS id.
+#[derive(Debug, Default)]
+pub struct ScopeData {
+    pub records: Vec<CptsRecord>,
+    /// The stage reached and since when (CPTS with a history only).
+    pub stages: HashMap<String, (Stage, Date)>,
+    /// Contracts with their versions, oldest first.
+    pub contracts: HashMap<String, Vec<(Agreement, i64)>>,
+    pub reports: HashMap<String, Vec<Report>>,
+    /// Ledger lines by due date (cancelled ones included).
+    pub lines: HashMap<String, Vec<Line>>,
+    pub gates: HashMap<String, Gates>,
+}
+
+/// Money totals of a CPTS's live ledger lines (cancelled ones left out), in cents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MoneyTotals {
+    pub planned: i64,
+    pub paid: i64,
+}
+
+/// One list row: a CPTS, its stage and its money.
+#[derive(Clone, Debug)]
+pub struct ListRow {
+    pub record: CptsRecord,
+    pub stage: Option<(Stage, Date)>,
+    pub money: MoneyTotals,
+}
+
+impl Store {
+    /// A query over the visible CPTS: `sql` has `{scope}` where the condition on `column` goes.
+    async fn scoped(&self, sql: &str, column: &str, visible: &Visible) -> Result<Vec<AnyRow>> {
+        let (clause, values) = visible.clause(column, 1);
+        // Built from our SQL and numbered placeholders only: no user text in it.
+        let sql = sql.replace("{scope}", &clause);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
+    /// The latest lifecycle stage of each visible CPTS.
+    pub async fn stages_in(&self, visible: &Visible) -> Result<HashMap<String, (Stage, Date)>> {
+        let rows = self
+            .scoped(
+                "SELECT e.cpts_id, e.stage, e.event_date FROM lifecycle_event e
+                 JOIN (SELECT cpts_id, MAX(seq) AS seq FROM lifecycle_event WHERE {scope} GROUP BY cpts_id) m
+                   ON m.cpts_id = e.cpts_id AND m.seq = e.seq",
+                "cpts_id",
+                visible,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let stage: String = r.try_get("stage")?;
+                Ok((
+                    r.try_get("cpts_id")?,
+                    (
+                        Stage::from_code(&stage).ok_or_else(|| invalid(format!("étape stockée inconnue « {stage} »")))?,
+                        date(&r.try_get::<String, _>("event_date")?)?,
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// Each visible CPTS's live ledger totals, summed by the database.
+    pub async fn money_in(&self, visible: &Visible) -> Result<HashMap<String, MoneyTotals>> {
+        let rows = self
+            .scoped(
+                "SELECT cpts_id, SUM(amount) AS planned, SUM(paid) AS paid FROM ledger_line
+                 WHERE cancelled_on IS NULL AND {scope} GROUP BY cpts_id",
+                "cpts_id",
+                visible,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("cpts_id")?, MoneyTotals { planned: r.try_get("planned")?, paid: r.try_get("paid")? })))
+            .collect()
+    }
+
+    /// The national list: every visible CPTS with its stage and money (four queries).
+    pub async fn list_rows(&self, visible: &Visible) -> Result<Vec<ListRow>> {
+        let records = self.list_cpts_in(visible).await?;
+        let mut stages = self.stages_in(visible).await?;
+        let mut money = self.money_in(visible).await?;
+        Ok(records
+            .into_iter()
+            .map(|record| ListRow {
+                stage: stages.remove(record.id.as_str()),
+                money: money.remove(record.id.as_str()).unwrap_or_default(),
+                record,
+            })
+            .collect())
+    }
+
+    /// Contracts of the visible CPTS (five queries), with the gates their validated years open.
+    pub async fn contracts_in(
+        &self,
+        visible: &Visible,
+        names: &HashMap<String, String>,
+    ) -> Result<(HashMap<String, Vec<(Agreement, i64)>>, HashMap<String, Gates>)> {
+        type Key = (String, i64);
+        let key = |r: &AnyRow| -> Result<Key> { Ok((r.try_get("cpts_id")?, r.try_get("contract_seq")?)) };
+        let year = |r: &AnyRow| u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()));
+        let mut progress: HashMap<Key, BTreeMap<String, Progress>> = HashMap::new();
+        for p in self.scoped("SELECT * FROM mission_progress WHERE {scope}", "cpts_id", visible).await? {
+            progress.entry(key(&p)?).or_default().insert(
+                p.try_get("mission")?,
+                Progress { started: opt_date(p.try_get("started")?)?, deployed: opt_date(p.try_get("deployed")?)? },
+            );
+        }
+        let mut amendments: HashMap<Key, Vec<AmendmentRecord>> = HashMap::new();
+        for r in self.scoped("SELECT * FROM amendment WHERE {scope} ORDER BY cpts_id, contract_seq, seq", "cpts_id", visible).await? {
+            let k = key(&r)?;
+            let t: String = r.try_get("text")?;
+            let parsed = AmendmentRecord::parse(&t).map_err(|es| {
+                let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+                invalid(format!("avenant stocké du contrat n° {} de {} illisible : {}", k.1, k.0, why.join(" ; ")))
+            })?;
+            amendments.entry(k).or_default().push(parsed);
+        }
+        let mut released: HashMap<Key, BTreeMap<u8, Date>> = HashMap::new();
+        let mut results: HashMap<Key, BTreeMap<u8, YearIn>> = HashMap::new();
+        let mut gates: HashMap<String, Gates> = HashMap::new();
+        for r in self.scoped("SELECT * FROM year_release WHERE {scope}", "cpts_id", visible).await? {
+            let (k, y) = (key(&r)?, year(&r)?);
+            let on = date(&r.try_get::<String, _>("released_on")?)?;
+            released.entry(k.clone()).or_default().insert(y, on);
+            let g = gates.entry(k.0.clone()).or_default();
+            // Validation brings the results: balances and variable parts are both released.
+            g.released.insert((k.1, y), on);
+            g.reported.insert((k.1, y));
+            results.entry(k).or_default().insert(
+                y,
+                YearIn {
+                    values: BTreeMap::new(),
+                    crisis_plan: r.try_get::<i64, _>("crisis_plan")? != 0,
+                    crisis_declared: r.try_get::<i64, _>("crisis_declared")? != 0,
+                },
+            );
+        }
+        for r in self.scoped("SELECT * FROM year_result WHERE {scope}", "cpts_id", visible).await? {
+            let v: String = r.try_get("value")?;
+            let d = dec(&v)?;
+            results.entry(key(&r)?).or_default().entry(year(&r)?).or_default().values.insert(r.try_get("indicator")?, d);
+        }
+        let mut out: HashMap<String, Vec<(Agreement, i64)>> = HashMap::new();
+        for r in self.scoped("SELECT * FROM contract WHERE {scope} ORDER BY cpts_id, seq", "cpts_id", visible).await? {
+            let id: String = r.try_get("cpts_id")?;
+            let seq: i64 = r.try_get("seq")?;
+            let k = (id.clone(), seq);
+            let annex: String = r.try_get("annex")?;
+            let (terms, mut from_annex) = parse_annex(&annex).map_err(|es| {
+                let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+                invalid(format!("annexe stockée du contrat n° {seq} de {id} illisible : {}", why.join(" ; ")))
+            })?;
+            from_annex.extend(progress.remove(&k).unwrap_or_default());
+            let a = Agreement {
+                seq,
+                cpts_name: names.get(&id).cloned().unwrap_or_default(),
+                annex,
+                terms,
+                cpam: r.try_get("cpam")?,
+                ars: r.try_get("ars")?,
+                progress: from_annex,
+                amendments: amendments.remove(&k).unwrap_or_default(),
+                terminated: opt_date(r.try_get("terminated")?)?,
+                termination_reason: r.try_get("termination_reason")?,
+                released: released.remove(&k).unwrap_or_default(),
+                results: results.remove(&k).unwrap_or_default(),
+            };
+            out.entry(id).or_default().push((a, r.try_get("version")?));
+        }
+        Ok((out, gates))
+    }
+
+    /// Every version of every report of the visible CPTS (three queries).
+    pub async fn reports_in(&self, visible: &Visible) -> Result<HashMap<String, Vec<Report>>> {
+        type Key = (String, i64, i64, i64);
+        let key = |r: &AnyRow| -> Result<Key> {
+            Ok((r.try_get("cpts_id")?, r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?))
+        };
+        let mut results: HashMap<Key, BTreeMap<String, cpts_engine::rate::Dec>> = HashMap::new();
+        for x in self.scoped("SELECT * FROM report_result WHERE {scope}", "cpts_id", visible).await? {
+            results.entry(key(&x)?).or_default().insert(x.try_get("indicator")?, dec(&x.try_get::<String, _>("value")?)?);
+        }
+        let mut events: HashMap<Key, Vec<ReportEvent>> = HashMap::new();
+        for e in self.scoped("SELECT * FROM report_event WHERE {scope} ORDER BY seq", "cpts_id", visible).await? {
+            let act: String = e.try_get("act")?;
+            let role: String = e.try_get("role")?;
+            events.entry(key(&e)?).or_default().push(ReportEvent {
+                act: Act::from_code(&act).ok_or_else(|| invalid(format!("étape stockée inconnue « {act} »")))?,
+                on: date(&e.try_get::<String, _>("event_date")?)?,
+                role: Actor::parse(&role).map_err(invalid)?,
+                by: e.try_get("by_name")?,
+                text: e.try_get("text")?,
+            });
+        }
+        let mut out: HashMap<String, Vec<Report>> = HashMap::new();
+        for r in self
+            .scoped("SELECT * FROM activity_report WHERE {scope} ORDER BY cpts_id, contract_seq, year, version", "cpts_id", visible)
+            .await?
+        {
+            let k = key(&r)?;
+            let text: String = r.try_get("content")?;
+            let status: String = r.try_get("status")?;
+            let report = Report {
+                contract: k.1,
+                year: u8::try_from(k.2).map_err(|e| invalid(e.to_string()))?,
+                version: k.3,
+                status: Status::from_code(&status).ok_or_else(|| invalid(format!("statut stocké inconnu « {status} »")))?,
+                content: yaml_content(&text)?,
+                text,
+                results: results.remove(&k).unwrap_or_default(),
+                events: events.remove(&k).unwrap_or_default(),
+            };
+            out.entry(k.0).or_default().push(report);
+        }
+        Ok(out)
+    }
+
+    /// Ledger lines of the visible CPTS, by due date (one query).
+    pub async fn lines_in(&self, visible: &Visible) -> Result<HashMap<String, Vec<Line>>> {
+        let mut out: HashMap<String, Vec<Line>> = HashMap::new();
+        for r in self.scoped("SELECT * FROM ledger_line WHERE {scope} ORDER BY cpts_id, due, id", "cpts_id", visible).await? {
+            out.entry(r.try_get("cpts_id")?).or_default().push(line_of(&r)?);
+        }
+        Ok(out)
+    }
+
+    /// Everything a scope's alerts are computed from (eleven queries whatever the number of CPTS).
+    pub async fn scope_data(&self, visible: &Visible) -> Result<ScopeData> {
+        let records = self.list_cpts_in(visible).await?;
+        let names: HashMap<String, String> =
+            records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();
+        let stages = self.stages_in(visible).await?;
+        let (contracts, gates) = self.contracts_in(visible, &names).await?;
+        let reports = self.reports_in(visible).await?;
+        let lines = self.lines_in(visible).await?;
+        Ok(ScopeData { records, stages, contracts, reports, lines, gates })
+    }
+}
