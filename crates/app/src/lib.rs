@@ -12,7 +12,9 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 mod error;
+pub mod members;
 pub mod policy;
+pub mod registry;
 
 pub use clock::Clock;
 pub use error::{AppError, FieldError};
