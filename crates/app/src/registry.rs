@@ -177,7 +177,10 @@ impl App {
     pub fn parse_territory(&self, communes: &[String]) -> Result<Territory> {
         Territory::from_inputs(&self.geo, communes).map_err(|errors| {
             AppError::Invalid(
-                errors.into_iter().map(|message| FieldError { field: "territoire".into(), line: None, message }).collect(),
+                errors
+                    .into_iter()
+                    .map(|message| FieldError { field: "territoire".into(), line: None, message })
+                    .collect(),
             )
         })
     }
@@ -277,7 +280,8 @@ impl App {
         let visible = self.store.list_cpts_in(&p.visible(Action::Read)).await?;
         let all: Vec<CptsRecord> =
             visible.into_iter().map(|r| if r.id == record.id { record.clone() } else { r }).collect();
-        let overlaps = self.overlaps_of(&all).into_iter().filter(|o| o.a.id == record.id || o.b.id == record.id).collect();
+        let overlaps =
+            self.overlaps_of(&all).into_iter().filter(|o| o.a.id == record.id || o.b.id == record.id).collect();
         Ok(TerritorySet { cpts: self.summary(record, self.clock.today()), overlaps })
     }
 
@@ -331,9 +335,7 @@ impl App {
     fn overlaps_of(&self, all: &[CptsRecord]) -> Vec<OverlapView> {
         let names: BTreeMap<&str, &CptsRecord> = all.iter().map(|r| (r.id.as_str(), r)).collect();
         let labelled: Vec<(String, &Territory)> = all.iter().map(|r| (r.id.to_string(), &r.territory)).collect();
-        let named = |label: &str| {
-            names.get(label).map(|r| CptsRef { id: r.id.clone(), name: r.identity.name.clone() })
-        };
+        let named = |label: &str| names.get(label).map(|r| CptsRef { id: r.id.clone(), name: r.identity.name.clone() });
         overlaps(&self.geo, &labelled)
             .into_iter()
             .filter_map(|o| {

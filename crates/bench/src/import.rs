@@ -46,7 +46,12 @@ async fn store_import(url: &str, rows: &[Member]) -> Result<Duration, String> {
     let rules = cpts_engine::rules::RuleSet::builtin().map_err(|e| e.to_string())?;
     let app = App::open(url, rules).await.map_err(|e| e.to_string())?;
     let who = Principal::local_operator(format!("banc-import-{}", std::process::id()));
-    let new = NewCpts { id: Some("cpts-bench".parse()?), name: identity("CPTS banc d'essai").name, legal_form: None, ids: Ids::default() };
+    let new = NewCpts {
+        id: Some("cpts-bench".parse()?),
+        name: identity("CPTS banc d'essai").name,
+        legal_form: None,
+        ids: Ids::default(),
+    };
     let id = app.create_cpts(&who, new).await.map_err(|e| e.to_string())?.id;
     // Line numbers as a file's: the header is line 1.
     let members: Vec<IncomingMember> = rows.iter().cloned().enumerate().map(|(i, m)| (i + 2, None, m)).collect();
@@ -144,7 +149,9 @@ pub fn run(rows: usize) {
     // 4. PostgreSQL.
     if let Ok(admin) = std::env::var("CPTS_BENCH_POSTGRES_URL") {
         match rt.block_on(store_import(&admin, &data)) {
-            Ok(d) => println!("App::import_members, PostgreSQL (plan puis une transaction) : {}", rate(rows, d, "lignes")),
+            Ok(d) => {
+                println!("App::import_members, PostgreSQL (plan puis une transaction) : {}", rate(rows, d, "lignes"))
+            }
             Err(e) => println!("App::import_members, PostgreSQL : erreur {e}"),
         }
     } else {

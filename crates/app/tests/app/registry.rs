@@ -19,7 +19,10 @@ fn id(s: &str) -> CptsId {
 /// A CPTS seated in Brest (Finistère, 29; Bretagne, 53), its territory Brest.
 async fn brest(app: &App) -> CptsId {
     let ids = app.parse_ids(&IdsInput { seat: Some("Brest".into()), ..Default::default() }).unwrap();
-    let r = app.create_cpts(&admin(), NewCpts { id: None, name: "CPTS Brest".into(), legal_form: None, ids }).await.unwrap();
+    let r = app
+        .create_cpts(&admin(), NewCpts { id: None, name: "CPTS Brest".into(), legal_form: None, ids })
+        .await
+        .unwrap();
     let territory = app.parse_territory(&["29019".into()]).unwrap();
     app.set_territory(&admin(), SetTerritory { id: r.id.clone(), version: 1, territory }).await.unwrap();
     r.id
@@ -73,7 +76,10 @@ async fn each_registry_write_leaves_one_audit_row_with_before_and_after() {
         let n = audit_rows(&app).await;
         let ids = app.parse_ids(&IdsInput { siret: Some("73282932000074".into()), ..Default::default() }).unwrap();
         let e = app
-            .edit_identity(&admin(), EditIdentity { id: cid.clone(), version: 1, name: Some("CPTS du Pays de Brest".into()), ids })
+            .edit_identity(
+                &admin(),
+                EditIdentity { id: cid.clone(), version: 1, name: Some("CPTS du Pays de Brest".into()), ids },
+            )
             .await
             .unwrap();
         assert_eq!(e.version, 2, "[{engine}]");
@@ -91,13 +97,24 @@ async fn each_registry_write_leaves_one_audit_row_with_before_and_after() {
         // Members: a dry run writes nothing; the import one row; a correction that changes
         // nothing writes nothing; a real one a row with the member before and after.
         let n = audit_rows(&app).await;
-        let plan = app.import_members(&admin(), import(&cid, vec![member("Martin", "29019"), member("Durand", "75118")], ImportMode::Add, true), |_, _| {}).await.unwrap();
+        let plan = app
+            .import_members(
+                &admin(),
+                import(&cid, vec![member("Martin", "29019"), member("Durand", "75118")], ImportMode::Add, true),
+                |_, _| {},
+            )
+            .await
+            .unwrap();
         assert!(!plan.applied && plan.plan.added.len() == 2 && plan.outside == 1, "[{engine}]");
         assert_eq!(audit_rows(&app).await, n, "dry run [{engine}]");
         assert!(app.members(&admin(), &cid).await.unwrap().members.is_empty(), "[{engine}]");
         let mut seen = Vec::new();
         let done = app
-            .import_members(&admin(), import(&cid, vec![member("Martin", "29019"), member("Durand", "75118")], ImportMode::Add, false), |w, t| seen.push((w, t)))
+            .import_members(
+                &admin(),
+                import(&cid, vec![member("Martin", "29019"), member("Durand", "75118")], ImportMode::Add, false),
+                |w, t| seen.push((w, t)),
+            )
             .await
             .unwrap();
         assert!(done.applied && done.cpts.name == "CPTS du Pays de Brest", "[{engine}]");
@@ -109,13 +126,21 @@ async fn each_registry_write_leaves_one_audit_row_with_before_and_after() {
         let same = MemberPatch { last_name: Some("Martin".into()), ..Default::default() };
         assert!(app.edit_member(&admin(), &cid, 1, same).await.unwrap().fields.is_empty(), "[{engine}]");
         assert_eq!(audit_rows(&app).await, n + 1, "[{engine}]");
-        let patch = app.parse_member_patch(&cpts_app::members::MemberPatchInput { first_name: Some("Anaïs".into()), ..Default::default() }).unwrap();
+        let patch = app
+            .parse_member_patch(&cpts_app::members::MemberPatchInput {
+                first_name: Some("Anaïs".into()),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(app.edit_member(&admin(), &cid, 1, patch).await.unwrap().fields, vec!["Prénom"], "[{engine}]");
         let (action, b, a) = last_audit(&app).await;
         assert_eq!(action, "membres", "[{engine}]");
         assert!(b.unwrap().to_string().contains("Anne") && a.unwrap().to_string().contains("Anaïs"), "[{engine}]");
         // An unknown member number: not found, nothing written.
-        assert!(matches!(app.leave_member(&admin(), &cid, 9, TODAY).await, Err(AppError::NotFound(m)) if m.contains("membre n° 9")), "[{engine}]");
+        assert!(
+            matches!(app.leave_member(&admin(), &cid, 9, TODAY).await, Err(AppError::NotFound(m)) if m.contains("membre n° 9")),
+            "[{engine}]"
+        );
         app.leave_member(&admin(), &cid, 2, date(2026, 6, 30)).await.unwrap();
         assert_eq!(app.members(&admin(), &cid).await.unwrap().active, 1, "[{engine}]");
         let gone = app.remove_member(&admin(), &cid, 1).await.unwrap();
@@ -126,7 +151,13 @@ async fn each_registry_write_leaves_one_audit_row_with_before_and_after() {
         // Structures and governance: one row each.
         let n = audit_rows(&app).await;
         let st = app
-            .parse_structure(&StructureInput { name: "MSP du Port".into(), kind: "MSP".into(), commune: "Brest".into(), finess: None, joined: "01/02/2021".into() })
+            .parse_structure(&StructureInput {
+                name: "MSP du Port".into(),
+                kind: "MSP".into(),
+                commune: "Brest".into(),
+                finess: None,
+                joined: "01/02/2021".into(),
+            })
             .unwrap();
         assert_eq!(app.add_structure(&admin(), &cid, &st).await.unwrap(), 1, "[{engine}]");
         let president = Mandate { role: Office::President, person: "Dr A".into(), from: date(2020, 1, 1), until: None };
@@ -135,7 +166,10 @@ async fn each_registry_write_leaves_one_audit_row_with_before_and_after() {
         assert!(matches!(app.add_mandate(&admin(), &cid, &second).await, Err(AppError::Refused(_))), "[{engine}]");
         app.end_mandate(&admin(), &cid, 1, date(2021, 12, 31)).await.unwrap();
         let (_, b, a) = last_audit(&app).await;
-        assert!(b.unwrap().to_string().contains("\"until\":null") && a.unwrap().to_string().contains("2021-12-31"), "[{engine}]");
+        assert!(
+            b.unwrap().to_string().contains("\"until\":null") && a.unwrap().to_string().contains("2021-12-31"),
+            "[{engine}]"
+        );
         assert_eq!(audit_rows(&app).await, n + 3, "[{engine}]");
         let gov = app.mandates(&admin(), &cid, Some(date(2021, 6, 1))).await.unwrap();
         assert!(gov.mandates.len() == 1 && gov.mandates[0].active, "[{engine}]");
@@ -147,7 +181,9 @@ async fn each_registry_write_leaves_one_audit_row_with_before_and_after() {
 async fn out_of_scope_is_not_found_and_the_wrong_role_forbidden_with_nothing_written() {
     for (engine, app) in apps().await {
         let cid = brest(&app).await;
-        app.import_members(&admin(), import(&cid, vec![member("Martin", "29019")], ImportMode::Add, false), |_, _| {}).await.unwrap();
+        app.import_members(&admin(), import(&cid, vec![member("Martin", "29019")], ImportMode::Add, false), |_, _| {})
+            .await
+            .unwrap();
         let n = audit_rows(&app).await;
         let elsewhere = [
             as_role(Role::Coordinateur, Scope::Cpts(id("cpts-autre"))),
@@ -155,12 +191,21 @@ async fn out_of_scope_is_not_found_and_the_wrong_role_forbidden_with_nothing_wri
             as_role(Role::AgentArs, Scope::Region("11".into())),
         ];
         for who in &elsewhere {
-            let not_found = |r: cpts_app::Result<()>| matches!(r, Err(AppError::NotFound(m)) if m.contains("CPTS « cpts-brest »"));
+            let not_found =
+                |r: cpts_app::Result<()>| matches!(r, Err(AppError::NotFound(m)) if m.contains("CPTS « cpts-brest »"));
             assert!(not_found(app.show_cpts(who, &cid, None).await.map(|_| ())), "[{engine}] {}", who.login);
             assert!(not_found(app.members(who, &cid).await.map(|_| ())), "[{engine}] {}", who.login);
             assert!(not_found(app.remove_member(who, &cid, 1).await.map(|_| ())), "[{engine}] {}", who.login);
             let t = app.parse_territory(&["29232".into()]).unwrap();
-            assert!(not_found(app.set_territory(who, SetTerritory { id: cid.clone(), version: 2, territory: t }).await.map(|_| ())), "[{engine}] {}", who.login);
+            assert!(
+                not_found(
+                    app.set_territory(who, SetTerritory { id: cid.clone(), version: 2, territory: t })
+                        .await
+                        .map(|_| ())
+                ),
+                "[{engine}] {}",
+                who.login
+            );
             // Lists filter in the database: the CPTS is not there.
             assert!(app.overlaps(who).await.unwrap().is_empty(), "[{engine}]");
         }
@@ -186,10 +231,13 @@ async fn out_of_scope_is_not_found_and_the_wrong_role_forbidden_with_nothing_wri
         app.set_territory(&ars, SetTerritory { id: cid.clone(), version: 2, territory: rennes }).await.unwrap();
         assert_eq!(audit_rows(&app).await, n + 1, "[{engine}]");
         // Without a seat, the territory alone places a CPTS: out of the région is refused.
-        let iroise = NewCpts { id: Some(id("cpts-iroise")), name: "CPTS Iroise".into(), legal_form: None, ids: Ids::default() };
+        let iroise =
+            NewCpts { id: Some(id("cpts-iroise")), name: "CPTS Iroise".into(), legal_form: None, ids: Ids::default() };
         let iroise = app.create_cpts(&admin(), iroise).await.unwrap().id;
         let brest_only = app.parse_territory(&["29019".into()]).unwrap();
-        app.set_territory(&admin(), SetTerritory { id: iroise.clone(), version: 1, territory: brest_only }).await.unwrap();
+        app.set_territory(&admin(), SetTerritory { id: iroise.clone(), version: 1, territory: brest_only })
+            .await
+            .unwrap();
         let n = audit_rows(&app).await;
         let paris = app.parse_territory(&["75118".into()]).unwrap();
         let out = app.set_territory(&ars, SetTerritory { id: iroise.clone(), version: 2, territory: paris }).await;
@@ -207,7 +255,12 @@ async fn out_of_scope_is_not_found_and_the_wrong_role_forbidden_with_nothing_wri
         assert_eq!(audit_rows(&app).await, n + 1, "[{engine}]");
         // The coordinator of the CPTS edits its identity.
         let coord = as_role(Role::Coordinateur, Scope::Cpts(cid.clone()));
-        let edit = EditIdentity { id: cid.clone(), version: 1, name: Some("CPTS Brest Rive Droite".into()), ids: Ids::default() };
+        let edit = EditIdentity {
+            id: cid.clone(),
+            version: 1,
+            name: Some("CPTS Brest Rive Droite".into()),
+            ids: Ids::default(),
+        };
         app.edit_identity(&coord, edit).await.unwrap();
         let q = cpts_app::audit::AuditQuery { limit: Some(1), ..Default::default() };
         let row = app.audit(&admin(), &q).await.unwrap().remove(0);
@@ -223,7 +276,8 @@ async fn identity_and_territory_read_as_recorded_on_a_date() {
         app.clock = Clock::on(date(2025, 3, 1));
         let quimper = app.parse_territory(&["29232".into()]).unwrap();
         app.set_territory(&admin(), SetTerritory { id: cid.clone(), version: 2, territory: quimper }).await.unwrap();
-        let edit = EditIdentity { id: cid.clone(), version: 1, name: Some("CPTS Cornouaille".into()), ids: Ids::default() };
+        let edit =
+            EditIdentity { id: cid.clone(), version: 1, name: Some("CPTS Cornouaille".into()), ids: Ids::default() };
         app.edit_identity(&admin(), edit).await.unwrap();
         assert!(app.cpts_as_of(&admin(), &cid, date(2024, 1, 9)).await.unwrap().is_none(), "[{engine}]");
         let then = app.cpts_as_of(&admin(), &cid, date(2024, 6, 1)).await.unwrap().unwrap();
@@ -233,7 +287,10 @@ async fn identity_and_territory_read_as_recorded_on_a_date() {
         assert_eq!(now.identity.name, "CPTS Cornouaille", "[{engine}]");
         assert_eq!(now.territory.communes.iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["29232"], "[{engine}]");
         let outsider = as_role(Role::Membre, Scope::Cpts(id("cpts-autre")));
-        assert!(matches!(app.cpts_as_of(&outsider, &cid, date(2025, 3, 1)).await, Err(AppError::NotFound(_))), "[{engine}]");
+        assert!(
+            matches!(app.cpts_as_of(&outsider, &cid, date(2025, 3, 1)).await, Err(AppError::NotFound(_))),
+            "[{engine}]"
+        );
         // The view of today: population, tier, the CPAM of the seat.
         let v = app.show_cpts(&admin(), &cid, None).await.unwrap();
         assert_eq!(v.cpts.summary.unwrap().population, 64_385, "[{engine}]");
@@ -258,15 +315,27 @@ async fn a_bad_member_file_reports_its_lines_and_a_territory_set_reports_visible
         // A second CPTS on Brest too: the overlap is reported to whoever sees both, not to the
         // coordinator of the second alone.
         let other = app
-            .create_cpts(&admin(), NewCpts { id: Some(id("cpts-iroise")), name: "CPTS Iroise".into(), legal_form: None, ids: Ids::default() })
+            .create_cpts(
+                &admin(),
+                NewCpts {
+                    id: Some(id("cpts-iroise")),
+                    name: "CPTS Iroise".into(),
+                    legal_form: None,
+                    ids: Ids::default(),
+                },
+            )
             .await
             .unwrap();
         let t = app.parse_territory(&["29019".into()]).unwrap();
-        let set = app.set_territory(&admin(), SetTerritory { id: other.id.clone(), version: 1, territory: t.clone() }).await.unwrap();
+        let set = app
+            .set_territory(&admin(), SetTerritory { id: other.id.clone(), version: 1, territory: t.clone() })
+            .await
+            .unwrap();
         assert_eq!(set.overlaps.len(), 1, "[{engine}]");
         assert_eq!(set.overlaps[0].population, 142_346, "[{engine}]");
         let coord = as_role(Role::Coordinateur, Scope::Cpts(other.id.clone()));
-        let set = app.set_territory(&coord, SetTerritory { id: other.id.clone(), version: 2, territory: t }).await.unwrap();
+        let set =
+            app.set_territory(&coord, SetTerritory { id: other.id.clone(), version: 2, territory: t }).await.unwrap();
         assert!(set.overlaps.is_empty(), "[{engine}]");
         assert_eq!(app.overlaps(&admin()).await.unwrap().len(), 1, "[{engine}]");
         assert!(app.overlaps(&coord).await.unwrap().is_empty(), "[{engine}]");
@@ -308,7 +377,11 @@ pub fn probes() -> Vec<Probe> {
                 })
             },
         },
-        Probe { name: "cpts.voir", action: A::Read, run: |app, who, id| Box::pin(async move { app.show_cpts(who, id, None).await.map(|_| ()) }) },
+        Probe {
+            name: "cpts.voir",
+            action: A::Read,
+            run: |app, who, id| Box::pin(async move { app.show_cpts(who, id, None).await.map(|_| ()) }),
+        },
         Probe {
             name: "cpts.a-la-date",
             action: A::Read,
@@ -320,7 +393,9 @@ pub fn probes() -> Vec<Probe> {
             run: |app, who, id| {
                 Box::pin(async move {
                     let version = app.store.get_cpts(id).await?.version;
-                    app.edit_identity(who, EditIdentity { id: id.clone(), version, name: None, ids: Ids::default() }).await.map(|_| ())
+                    app.edit_identity(who, EditIdentity { id: id.clone(), version, name: None, ids: Ids::default() })
+                        .await
+                        .map(|_| ())
                 })
             },
         },
@@ -350,7 +425,11 @@ pub fn probes() -> Vec<Probe> {
                 })
             },
         },
-        Probe { name: "membres.liste", action: A::Read, run: |app, who, id| Box::pin(async move { app.members(who, id).await.map(|_| ()) }) },
+        Probe {
+            name: "membres.liste",
+            action: A::Read,
+            run: |app, who, id| Box::pin(async move { app.members(who, id).await.map(|_| ()) }),
+        },
         Probe {
             name: "membres.export",
             action: A::Read,
@@ -397,7 +476,13 @@ pub fn probes() -> Vec<Probe> {
             action: A::EditStructures,
             run: |app, who, id| {
                 Box::pin(async move {
-                    let input = StructureInput { name: "Sonde".into(), kind: "MSP".into(), commune: seat_of(app, id).await?, finess: None, joined: "01/01/2024".into() };
+                    let input = StructureInput {
+                        name: "Sonde".into(),
+                        kind: "MSP".into(),
+                        commune: seat_of(app, id).await?,
+                        finess: None,
+                        joined: "01/01/2024".into(),
+                    };
                     let s = app.parse_structure(&input)?;
                     app.add_structure(who, id, &s).await.map(|_| ())
                 })
