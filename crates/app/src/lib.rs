@@ -13,7 +13,9 @@ pub mod audit;
 pub mod clock;
 pub mod national;
 mod error;
+pub mod members;
 pub mod policy;
+pub mod registry;
 
 pub use clock::Clock;
 pub use error::{AppError, FieldError};

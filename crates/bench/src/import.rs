@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::{identity, python_seconds, rate};
 
-use cpts_domain::ids::CptsId;
+use cpts_app::members::{IncomingMember, MembersImport};
+use cpts_app::registry::{Ids, NewCpts};
+use cpts_app::{App, Principal};
+use cpts_domain::members::ImportMode;
 use cpts_domain::registry::{Member, Profession};
-use cpts_store::Store;
 
 const PROFESSIONS: [&str; 4] = ["infirmier", "médecin généraliste", "pharmacien", "masseur-kinésithérapeute"];
 const COMMUNES: [&str; 4] = ["75118", "75117", "75119", "75109"];
@@ -38,14 +40,26 @@ fn members(rows: usize) -> Vec<Member> {
         .collect()
 }
 
+/// The application's import (plan against the stored members, then one transaction), as the
+/// local operator, on members already read.
 async fn store_import(url: &str, rows: &[Member]) -> Result<Duration, String> {
-    let store = Store::open(url).await.map_err(|e| e.to_string())?;
-    let id: CptsId = "cpts-bench".parse().map_err(|e: String| e)?;
-    store.create_cpts(&crate::op(), &id, &identity("CPTS banc d'essai"), &cpts_store::Areas::default()).await.map_err(|e| e.to_string())?;
+    let rules = cpts_engine::rules::RuleSet::builtin().map_err(|e| e.to_string())?;
+    let app = App::open(url, rules).await.map_err(|e| e.to_string())?;
+    let who = Principal::local_operator(format!("banc-import-{}", std::process::id()));
+    let new = NewCpts {
+        id: Some("cpts-bench".parse()?),
+        name: identity("CPTS banc d'essai").name,
+        legal_form: None,
+        ids: Ids::default(),
+    };
+    let id = app.create_cpts(&who, new).await.map_err(|e| e.to_string())?.id;
+    // Line numbers as a file's: the header is line 1.
+    let members: Vec<IncomingMember> = rows.iter().cloned().enumerate().map(|(i, m)| (i + 2, None, m)).collect();
+    let cmd = MembersImport { id, members, mode: ImportMode::Add, left_on: None, dry_run: false };
     let t = Instant::now();
-    store.import_members(&crate::op(), &id, rows).await.map_err(|e| e.to_string())?;
+    app.import_members(&who, cmd, |_, _| {}).await.map_err(|e| e.to_string())?;
     let d = t.elapsed();
-    store.close().await;
+    app.close().await;
     Ok(d)
 }
 
@@ -105,13 +119,13 @@ pub fn run(rows: usize) {
         None => println!("cpts members import : binaire cpts introuvable (cargo build --release d'abord)"),
     }
 
-    // 2. The store alone, on validated members.
+    // 2. The application alone, on members already read and validated.
     let data = members(rows);
     let sqlite = dir.join("store.sqlite");
     let store = rt.block_on(store_import(&sqlite.display().to_string(), &data));
     match &store {
-        Ok(d) => println!("Store::import_members, SQLite (une transaction) : {}", rate(rows, *d, "lignes")),
-        Err(e) => println!("Store::import_members, SQLite : erreur {e}"),
+        Ok(d) => println!("App::import_members, SQLite (plan puis une transaction) : {}", rate(rows, *d, "lignes")),
+        Err(e) => println!("App::import_members, SQLite : erreur {e}"),
     }
 
     // 3. Raw SQLite bulk insert of the same rows.
@@ -123,7 +137,7 @@ pub fn run(rows: usize) {
                 rate(rows, d, "lignes")
             );
             if let Ok(s) = &store {
-                println!("  ratio store / brut : {:.2} (temps)", s.as_secs_f64() / d.as_secs_f64());
+                println!("  ratio application / brut : {:.2} (temps)", s.as_secs_f64() / d.as_secs_f64());
             }
             if let Some(e) = e2e {
                 println!("  ratio cpts de bout en bout / brut : {:.2} (temps)", e.as_secs_f64() / d.as_secs_f64());
@@ -135,8 +149,10 @@ pub fn run(rows: usize) {
     // 4. PostgreSQL.
     if let Ok(admin) = std::env::var("CPTS_BENCH_POSTGRES_URL") {
         match rt.block_on(store_import(&admin, &data)) {
-            Ok(d) => println!("Store::import_members, PostgreSQL (une transaction) : {}", rate(rows, d, "lignes")),
-            Err(e) => println!("Store::import_members, PostgreSQL : erreur {e}"),
+            Ok(d) => {
+                println!("App::import_members, PostgreSQL (plan puis une transaction) : {}", rate(rows, d, "lignes"))
+            }
+            Err(e) => println!("App::import_members, PostgreSQL : erreur {e}"),
         }
     } else {
         println!(

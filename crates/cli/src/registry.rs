@@ -1,10 +1,15 @@
-//! `cpts create|list|show|edit`, `cpts territory …`, `cpts demo`: the registry on the store.
+//! `cpts create|list|show|edit`, `cpts territory …`, `cpts members …`, `cpts structures …`,
+//! `cpts governance …`, `cpts demo`: thin adapters over the application's registry use cases
+//! (`cpts_app::registry`, `cpts_app::members`): parse the arguments, call one use case, format.
 
 use clap::Subcommand;
+use cpts_app::members::{MemberPatchInput, MembersImport};
+use cpts_app::registry::{CpamOf, CptsSummary, CptsView, EditIdentity, IdsInput, NewCpts, OverlapView, SetTerritory, StructureInput};
+use cpts_app::{AppError, FieldError};
 use cpts_domain::geo::{self, Geo};
 use cpts_domain::ids::CptsId;
-use cpts_domain::members::{ImportMode, ImportPlan, differences, numbers_from, plan_import};
-use cpts_domain::registry::{Identity, Member, Territory, members_from, overlaps};
+use cpts_domain::members::{ImportMode, ImportPlan};
+use cpts_domain::registry::Member;
 use cpts_domain::table::{LineError, error_list};
 use cpts_engine::dates::parse_french;
 use cpts_engine::money::group_thousands;
@@ -13,6 +18,7 @@ use cpts_store::{CptsRecord, Store};
 use jiff::civil::Date;
 
 use crate::load::CliError;
+use crate::session::{self, app_err};
 use crate::table::Table;
 
 #[derive(Subcommand)]
@@ -214,7 +220,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Failed(format!("démarrage impossible : {e}")))
 }
 
-/// Open the store, run `f` on it, close it.
+/// TRANSITIONAL, for the modules not yet on `session::run`: open the store, run `f`, close.
 pub fn block_on<F, Fut>(db: Option<&std::path::Path>, f: F) -> Result<String, CliError>
 where
     F: FnOnce(std::sync::Arc<Store>) -> Fut,
@@ -231,8 +237,12 @@ where
     })
 }
 
-fn geo() -> Result<Geo, CliError> {
-    Geo::builtin().map_err(CliError::Failed)
+async fn open(db: &str) -> Result<Store, CliError> {
+    Store::open(db).await.map_err(|e| {
+        let m = format!("ouverture de la base « {} » impossible : {e}", cpts_store::masked(db));
+        // A wrong `--db` is the user's to fix (exit 2); a failure inside a good database is not.
+        if matches!(e, cpts_store::StoreError::Open(_)) { CliError::Usage(m) } else { CliError::Failed(m) }
+    })
 }
 
 pub fn store_err(e: cpts_store::StoreError) -> CliError {
@@ -242,40 +252,60 @@ pub fn store_err(e: cpts_store::StoreError) -> CliError {
     }
 }
 
-fn id(s: &str) -> Result<CptsId, CliError> {
-    s.parse().map_err(CliError::Usage)
-}
-
-fn identity(geo: &Geo, name: String, legal_form: Option<String>, a: IdentityArgs) -> Result<Identity, CliError> {
-    fn field<T>(errors: &mut Vec<String>, r: Result<Option<T>, String>) -> Option<T> {
-        r.map_err(|e| errors.push(e)).ok().flatten()
-    }
-    let mut errors = Vec::new();
-    let rna = field(&mut errors, a.rna.map(|v| v.parse()).transpose());
-    let siret = field(&mut errors, a.siret.map(|v| v.parse()).transpose());
-    let finess = field(&mut errors, a.finess.map(|v| v.parse()).transpose());
-    let seat = field(&mut errors, a.seat.map(|v| geo.resolve(&v).map(|c| c.code.clone())).transpose());
-    if !errors.is_empty() {
-        return Err(CliError::Usage(errors.join(" ; ")));
-    }
-    let identity = Identity {
-        name,
-        legal_form: legal_form.unwrap_or_else(|| "association loi 1901".into()),
-        rna,
-        siret,
-        finess,
-        seat,
-    };
-    identity.validate(geo).map_err(CliError::Usage)?;
-    Ok(identity)
-}
-
 pub fn today() -> Date {
     jiff::Zoned::now().date()
 }
 
+fn id(s: &str) -> Result<CptsId, CliError> {
+    s.parse().map_err(CliError::Usage)
+}
+
+/// The messages of form errors, as the command line has always said them (without the field).
+fn messages(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ; ")
+}
+
+/// The application's errors for these commands: form errors by their messages.
+fn said(e: AppError) -> CliError {
+    match e {
+        AppError::Invalid(errors) => CliError::Usage(messages(&errors)),
+        e => app_err(e),
+    }
+}
+
+/// As `said`, pointing to the list of members when a member number is unknown.
+fn member_err(e: AppError, cid: &CptsId) -> CliError {
+    match e {
+        AppError::NotFound(m) if m.starts_with("membre") => {
+            CliError::Usage(format!("{m} (voir cpts members list {cid})"))
+        }
+        e => said(e),
+    }
+}
+
+/// A file's errors back as lines, for `error_list`.
+fn lines(errors: &[FieldError]) -> Vec<LineError> {
+    errors
+        .iter()
+        .map(|e| LineError { line: e.line.unwrap_or(0), column: e.field.clone(), message: e.message.clone() })
+        .collect()
+}
+
+fn ids_input(a: IdentityArgs) -> IdsInput {
+    IdsInput { rna: a.rna, siret: a.siret, finess: a.finess, seat: a.seat }
+}
+
 /// One line per CPTS: territory, population, tier under the rules in force on `on`.
 fn list_text(geo: &Geo, rules: &RuleSet, records: &[CptsRecord], on: Date) -> String {
+    let rows: Vec<CptsSummary> = records
+        .iter()
+        .map(|r| CptsSummary { record: r.clone(), on, summary: r.territory.summary(geo, rules, on, None) })
+        .collect();
+    rows_text(geo, &rows, on)
+}
+
+/// The lines of `list_text`, for summaries already made.
+fn rows_text(geo: &Geo, rows: &[CptsSummary], on: Date) -> String {
     let mut t = Table::new(&[
         ("Identifiant", false),
         ("Nom", false),
@@ -283,15 +313,16 @@ fn list_text(geo: &Geo, rules: &RuleSet, records: &[CptsRecord], on: Date) -> St
         ("Population", true),
         ("Taille", true),
     ]);
-    let mut records: Vec<&CptsRecord> = records.iter().collect();
-    records.sort_by(|a, b| cpts_domain::registry::natural_cmp(a.id.as_str(), b.id.as_str()));
-    for r in records {
+    let mut rows: Vec<&CptsSummary> = rows.iter().collect();
+    rows.sort_by(|a, b| cpts_domain::registry::natural_cmp(a.record.id.as_str(), b.record.id.as_str()));
+    for s in rows {
+        let r = &s.record;
         let names: Vec<String> =
             r.territory.communes.iter().map(|c| geo.commune(c).map_or(c.to_string(), |x| x.name.clone())).collect();
-        let (pop, tier) = match r.territory.summary(geo, rules, on, None) {
+        let (pop, tier) = match &s.summary {
             Ok(s) => (group_thousands(s.population), s.tier.0.to_string()),
             Err(_) if r.territory.communes.is_empty() => ("—".into(), "—".into()),
-            Err(e) => ("?".into(), e),
+            Err(e) => ("?".into(), e.clone()),
         };
         t.row(vec![r.id.to_string(), r.identity.name.clone(), short_list(&names), pop, tier]);
     }
@@ -316,7 +347,8 @@ fn short_list(names: &[String]) -> String {
     }
 }
 
-fn show_text(geo: &Geo, rules: &RuleSet, r: &CptsRecord, on: Date) -> String {
+fn show_text(geo: &Geo, v: &CptsView) -> String {
+    let (r, on) = (&v.cpts.record, v.cpts.on);
     let mut out = format!("{} ({}) — version {} de l'identité, version {} du territoire\n", r.identity.name, r.id, r.version, r.territory_version);
     out.push_str(&format!("Forme juridique : {}\n", r.identity.legal_form));
     let opt = |v: Option<String>| v.unwrap_or_else(|| "non renseigné".into());
@@ -346,7 +378,7 @@ fn show_text(geo: &Geo, rules: &RuleSet, r: &CptsRecord, on: Date) -> String {
             ));
         }
     }
-    match r.territory.summary(geo, rules, on, None) {
+    match &v.cpts.summary {
         Ok(s) => {
             let deps: Vec<String> =
                 s.departements.iter().map(|d| format!("{} ({d})", geo.departement_name(d).unwrap_or("?"))).collect();
@@ -361,17 +393,14 @@ fn show_text(geo: &Geo, rules: &RuleSet, r: &CptsRecord, on: Date) -> String {
                 deps.join(", "),
                 regs.join(", ")
             ));
-            let cpam = match (seat, s.departements.len()) {
-                (Some(c), _) => Some((c.departement.clone(), "celle du siège")),
-                (None, 1) => s
-                    .departements
-                    .first()
-                    .map(|d| (d.clone(), "siège non renseigné ; territoire sur ce seul département")),
-                _ => None,
+            let cpam = match &v.cpam {
+                CpamOf::Seat(dep) => Some((dep, "celle du siège")),
+                CpamOf::OnlyDepartement(dep) => Some((dep, "siège non renseigné ; territoire sur ce seul département")),
+                CpamOf::Unknown => None,
             };
             match cpam {
                 Some((dep, why)) => {
-                    out.push_str(&format!("CPAM : {} ({dep}) — {why}\n", geo.departement_name(&dep).unwrap_or("?")))
+                    out.push_str(&format!("CPAM : {} ({dep}) — {why}\n", geo.departement_name(dep).unwrap_or("?")))
                 }
                 None => out.push_str("CPAM : celle du siège, non renseigné\n"),
             }
@@ -381,28 +410,22 @@ fn show_text(geo: &Geo, rules: &RuleSet, r: &CptsRecord, on: Date) -> String {
     out
 }
 
-fn overlaps_text(geo: &Geo, records: &[CptsRecord]) -> String {
-    let list: Vec<(String, &Territory)> =
-        records.iter().map(|r| (format!("{} ({})", r.identity.name, r.id), &r.territory)).collect();
-    let found = overlaps(geo, &list);
+fn overlaps_text(geo: &Geo, found: &[OverlapView]) -> String {
     if found.is_empty() {
         return "Aucun chevauchement : aucune commune n'est revendiquée par deux CPTS.\n".into();
     }
     let mut t = Table::new(&[("CPTS", false), ("CPTS", false), ("Communes en commun", false), ("Habitants", true)]);
-    for o in &found {
+    for o in found {
         let names: Vec<String> =
             o.communes.iter().map(|c| geo.commune(c).map_or(c.to_string(), |x| format!("{} ({c})", x.name))).collect();
-        t.row(vec![o.a.clone(), o.b.clone(), short_list(&names), group_thousands(o.population)]);
+        t.row(vec![
+            format!("{} ({})", o.a.name, o.a.id),
+            format!("{} ({})", o.b.name, o.b.id),
+            short_list(&names),
+            group_thousands(o.population),
+        ]);
     }
     format!("{} chevauchement(s) :\n{}", found.len(), t.render())
-}
-
-/// One stored member by its number, or a usage error naming it.
-async fn member_numbered(store: &Store, cid: &CptsId, num: i64) -> Result<Member, CliError> {
-    let all = store.numbered_members(cid).await.map_err(store_err)?;
-    all.into_iter().find(|(n, _)| *n == num).map(|(_, m)| m).ok_or_else(|| {
-        CliError::Usage(format!("membre n° {num} introuvable dans la CPTS « {cid} » (voir cpts members list {cid})"))
-    })
 }
 
 /// What an import does, shown before it is applied (and alone with `--dry-run`).
@@ -448,13 +471,6 @@ fn plan_text(geo: &Geo, plan: &ImportPlan, mode: ImportMode, name: &str, cid: &C
     out
 }
 
-async fn open(db: &str) -> Result<Store, CliError> {
-    Store::open(db).await.map_err(|e| {
-        let m = format!("ouverture de la base « {} » impossible : {e}", cpts_store::masked(db));
-        // A wrong `--db` is the user's to fix (exit 2); a failure inside a good database is not.
-        if matches!(e, cpts_store::StoreError::Open(_)) { CliError::Usage(m) } else { CliError::Failed(m) }
-    })
-}
 
 pub enum Action {
     Create { name: String, id: Option<String>, legal_form: Option<String>, ids: IdentityArgs },
@@ -469,123 +485,104 @@ pub enum Action {
 }
 
 pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliError> {
-    let url = store_url(db);
-    let geo = geo()?;
-    let rules = RuleSet::builtin().map_err(CliError::Rules)?;
-    runtime()?.block_on(async {
-        let store = open(&url).await?;
+    session::run(db, None, |ctx| async move {
+        let (app, who) = (&ctx.app, &ctx.who);
+        let geo = &app.geo;
         let out = match action {
             Action::Create { name, id: given, legal_form, ids } => {
-                // The name is checked first: an identifier is only derived from a valid name.
-                let identity = identity(&geo, name, legal_form, ids)?;
-                let cid = match given {
-                    Some(s) => id(&s)?,
-                    None => CptsId::from_name(&identity.name).map_err(|e| CliError::Usage(format!("{e} avec --id (ex. --id cpts-du-val)")))?,
-                };
-                let r = store.create_cpts(&crate::op(), &cid, &identity, &cpts_app::areas_of(&geo, identity.seat.as_ref(), &std::collections::BTreeSet::new())).await.map_err(store_err)?;
+                let ids = app.parse_ids(&ids_input(ids)).map_err(said)?;
+                let id = given.map(|s| id(&s)).transpose()?;
+                let r = app.create_cpts(who, NewCpts { id, name, legal_form, ids }).await.map_err(|e| match e {
+                    AppError::Invalid(errors) if errors.iter().any(|e| e.field == "identifiant") => {
+                        CliError::Usage(format!("{} avec --id (ex. --id cpts-du-val)", messages(&errors)))
+                    }
+                    e => said(e),
+                })?;
                 format!("CPTS créée : {} ({}), version {}.\nDéfinissez son territoire : cpts territory set {} --version {} <communes…>\n", r.identity.name, r.id, r.version, r.id, r.territory_version)
             }
             Action::List { on } => {
-                let all = store.list_cpts().await.map_err(store_err)?;
-                if all.is_empty() { "Aucune CPTS enregistrée. Essayez `cpts demo`.\n".into() } else { list_text(&geo, &rules, &all, on.unwrap_or_else(today)) }
+                let all = app.store.list_cpts().await.map_err(store_err)?;
+                if all.is_empty() { "Aucune CPTS enregistrée. Essayez `cpts demo`.\n".into() } else { list_text(geo, &app.rules, &all, on.unwrap_or_else(today)) }
             }
-            Action::Show { id: s, on } => {
-                let r = store.get_cpts(&id(&s)?).await.map_err(store_err)?;
-                show_text(&geo, &rules, &r, on.unwrap_or_else(today))
-            }
+            Action::Show { id: s, on } => show_text(geo, &app.show_cpts(who, &id(&s)?, on).await.map_err(said)?),
             Action::Edit { id: s, version, name, ids } => {
                 let cid = id(&s)?;
-                let current = store.get_cpts(&cid).await.map_err(store_err)?;
-                let mut next = current.identity.clone();
-                if let Some(n) = name {
-                    next.name = n;
-                }
-                let given = identity(&geo, next.name.clone(), Some(next.legal_form.clone()), ids)?;
-                next.rna = given.rna.or(next.rna);
-                next.siret = given.siret.or(next.siret);
-                next.finess = given.finess.or(next.finess);
-                next.seat = given.seat.or(next.seat);
-                let v = store.update_identity(&crate::op(), &cid, version, &next, &cpts_app::areas_of(&geo, next.seat.as_ref(), &current.territory.communes)).await.map_err(store_err)?;
-                format!("Enregistré : {} ({}), version {v}.\n", next.name, cid)
+                let ids = app.parse_ids(&ids_input(ids)).map_err(said)?;
+                let e = app.edit_identity(who, EditIdentity { id: cid, version, name, ids }).await.map_err(said)?;
+                format!("Enregistré : {} ({}), version {}.\n", e.identity.name, e.id, e.version)
             }
             Action::Territory(TerritoryCmd::Set { id: s, version, communes }) => {
                 let cid = id(&s)?;
-                let t = Territory::from_inputs(&geo, &communes).map_err(|e| CliError::Usage(format!("territoire refusé, rien n'a été enregistré :\n  - {}", e.join("\n  - "))))?;
-                let current = store.get_cpts(&cid).await.map_err(store_err)?;
-                let v = store.set_territory(&crate::op(), &cid, version, &t, &cpts_app::areas_of(&geo, current.identity.seat.as_ref(), &t.communes)).await.map_err(store_err)?;
-                let all = store.list_cpts().await.map_err(store_err)?;
-                let mine: Vec<CptsRecord> = all.iter().filter(|r| r.id == cid).cloned().collect();
-                let mut out = format!("Territoire enregistré pour {cid} (version {v}).\n");
-                out.push_str(&list_text(&geo, &rules, &mine, today()));
-                let conflicts: Vec<_> = overlaps(&geo, &all.iter().map(|r| (r.id.to_string(), &r.territory)).collect::<Vec<_>>())
-                    .into_iter()
-                    .filter(|o| o.a == cid.as_str() || o.b == cid.as_str())
-                    .collect();
-                for o in conflicts {
-                    let other = if o.a == cid.as_str() { &o.b } else { &o.a };
+                let territory = app.parse_territory(&communes).map_err(|e| match e {
+                    AppError::Invalid(errors) => {
+                        let list: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+                        CliError::Usage(format!("territoire refusé, rien n'a été enregistré :\n  - {}", list.join("\n  - ")))
+                    }
+                    e => said(e),
+                })?;
+                let done = app.set_territory(who, SetTerritory { id: cid.clone(), version, territory }).await.map_err(said)?;
+                let mut out = format!("Territoire enregistré pour {cid} (version {}).\n", done.cpts.record.territory_version);
+                out.push_str(&rows_text(geo, std::slice::from_ref(&done.cpts), done.cpts.on));
+                for o in &done.overlaps {
+                    let other = if o.a.id == cid { &o.b.id } else { &o.a.id };
                     out.push_str(&format!("  ! chevauchement avec {other} : {} commune(s), {} habitants\n", o.communes.len(), group_thousands(o.population)));
                 }
                 out
             }
-            Action::Territory(TerritoryCmd::Overlaps) => overlaps_text(&geo, &store.list_cpts().await.map_err(store_err)?),
+            Action::Territory(TerritoryCmd::Overlaps) => overlaps_text(geo, &app.overlaps(who).await.map_err(said)?),
             Action::Members(MembersCmd::Import { id: s, file, mode, dry_run, left_on }) => {
                 let cid = id(&s)?;
                 let mode = ImportMode::parse(&mode).map_err(CliError::Usage)?;
-                let ended_on = left_on.map(|d| parse_french(&d)).transpose().map_err(CliError::Usage)?.unwrap_or_else(today);
-                let record = store.get_cpts(&cid).await.map_err(store_err)?;
+                let left_on = left_on.map(|d| parse_french(&d)).transpose().map_err(CliError::Usage)?;
                 let table = crate::files::read_table(&file).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
-                let refused = |errors: &[LineError]| {
-                    CliError::Usage(format!("{} : {} erreur(s), rien n'a été enregistré :\n{}", file.display(), errors.len(), error_list(errors)))
+                let refused = |errors: &[FieldError]| {
+                    format!("{} : {} erreur(s), rien n'a été enregistré :\n{}", file.display(), errors.len(), error_list(&lines(errors)))
                 };
-                let members = members_from(&table, &geo).map_err(|errors| refused(&errors))?;
-                let numbers = numbers_from(&table).map_err(|errors| refused(&errors))?;
-                let incoming: Vec<(usize, Option<i64>, Member)> =
-                    table.rows.iter().zip(numbers).zip(members).map(|(((line, _), n), m)| (*line, n, m)).collect();
-                let stored = store.numbered_members(&cid).await.map_err(store_err)?;
-                let plan = plan_import(&stored, &incoming, mode, ended_on).map_err(|errors| {
-                    let hint = if mode == ImportMode::Add { "\n(pour corriger des membres enregistrés : --mode remplacement, voir d'abord --dry-run)" } else { "" };
-                    CliError::Usage(format!("{}{hint}", match refused(&errors) { CliError::Usage(m) => m, e => e.to_string() }))
+                let members = app.parse_members(&table).map_err(|e| match e {
+                    AppError::Invalid(errors) => CliError::Usage(refused(&errors)),
+                    e => said(e),
                 })?;
-                let mut out = plan_text(&geo, &plan, mode, &record.identity.name, &cid);
-                if dry_run {
+                let mut last_report = 0;
+                let progress = |written: usize, total: usize| {
+                    if total >= 50_000 && (written - last_report >= 50_000 || written == total) {
+                        eprintln!("import : {written}/{total} lignes écrites (transaction en cours)");
+                        last_report = written;
+                    }
+                };
+                let done = app
+                    .import_members(who, MembersImport { id: cid.clone(), members, mode, left_on, dry_run }, progress)
+                    .await
+                    .map_err(|e| match e {
+                        AppError::Invalid(errors) => {
+                            let hint = if mode == ImportMode::Add { "\n(pour corriger des membres enregistrés : --mode remplacement, voir d'abord --dry-run)" } else { "" };
+                            CliError::Usage(format!("{}{hint}", refused(&errors)))
+                        }
+                        e => said(e),
+                    })?;
+                let (plan, name) = (&done.plan, &done.cpts.name);
+                let mut out = plan_text(geo, plan, mode, name, &cid);
+                if !done.applied {
                     out.push_str("Simulation : rien n'a été enregistré.\n");
                 } else {
-                    let total = plan.added.len();
-                    let mut last_report = 0;
-                    store
-                        .apply_member_import(&crate::op(), &cid, &plan, |written| {
-                            if total >= 50_000 && (written - last_report >= 50_000 || written == total) {
-                                eprintln!("import : {written}/{total} lignes écrites (transaction en cours)");
-                                last_report = written;
-                            }
-                        })
-                        .await
-                        .map_err(store_err)?;
-                    let units = record.territory.units(&geo);
-                    let outside = plan.added.iter().filter(|(_, m)| m.outside_units(&geo, &units)).count();
                     out.push_str(&format!(
-                        "{} membre(s) importé(s), {} corrigé(s), {} départ(s) enregistré(s) pour {} ({cid}).\n",
+                        "{} membre(s) importé(s), {} corrigé(s), {} départ(s) enregistré(s) pour {name} ({cid}).\n",
                         plan.added.len(),
                         plan.changed.len(),
                         plan.ended.len(),
-                        record.identity.name
                     ));
-                    if outside > 0 {
-                        out.push_str(&format!("  ! {outside} exerce(nt) hors du territoire de la CPTS (signalé, pas refusé).\n"));
+                    if done.outside > 0 {
+                        out.push_str(&format!("  ! {} exerce(nt) hors du territoire de la CPTS (signalé, pas refusé).\n", done.outside));
                     }
                 }
                 out
             }
             Action::Members(MembersCmd::List { id: s }) => {
-                let cid = id(&s)?;
-                let record = store.get_cpts(&cid).await.map_err(store_err)?;
-                let members = store.numbered_members(&cid).await.map_err(store_err)?;
-                let units = record.territory.units(&geo);
-                let day = today();
+                let v = app.members(who, &id(&s)?).await.map_err(said)?;
                 let mut t = Table::new(&[("N°", true), ("Nom", false), ("Prénom", false), ("Profession", false), ("RPPS", false), ("Commune", false), ("Adhésion", false), ("Départ", false), ("", false)]);
-                for (n, m) in &members {
+                for r in &v.members {
+                    let m = &r.member;
                     t.row(vec![
-                        n.to_string(),
+                        r.seq.to_string(),
                         m.last_name.clone(),
                         m.first_name.clone(),
                         m.profession.label().into(),
@@ -593,68 +590,51 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                         geo.commune(&m.commune).map_or(m.commune.to_string(), |c| c.name.clone()),
                         cpts_engine::dates::fr(m.joined),
                         m.left.map_or(String::new(), cpts_engine::dates::fr),
-                        if m.outside_units(&geo, &units) { "hors territoire".into() } else { String::new() },
+                        if r.outside { "hors territoire".into() } else { String::new() },
                     ]);
                 }
-                let active = members.iter().filter(|(_, m)| m.active_on(day)).count();
-                let others = members.len().saturating_sub(active);
+                let others = v.members.len().saturating_sub(v.active);
                 let others = if others > 0 { format!(" ; {others} autre(s) : partis ou pas encore adhérents") } else { String::new() };
-                format!("{} — {active} membre(s) actif(s) au {}{others}\n{}", record.identity.name, cpts_engine::dates::fr(day), t.render())
+                format!("{} — {} membre(s) actif(s) au {}{others}\n{}", v.cpts.name, v.active, cpts_engine::dates::fr(v.on), t.render())
             }
             Action::Members(MembersCmd::Export { id: s, output }) => {
-                let cid = id(&s)?;
-                let members = store.numbered_members(&cid).await.map_err(store_err)?;
-                crate::members::export(&output, &url, &members, &geo)?;
+                let members = app.export_members(who, &id(&s)?).await.map_err(said)?;
+                crate::members::export(&output, &ctx.url, &members, geo)?;
                 format!("{} membre(s) exporté(s) vers {}.\n", members.len(), output.display())
             }
             Action::Members(MembersCmd::Leave { id: s, num, on }) => {
                 let cid = id(&s)?;
                 let left = parse_french(&on).map_err(CliError::Usage)?;
-                let current = member_numbered(&store, &cid, num).await?;
-                let next = Member { left: Some(left), ..current };
-                next.validate(&geo).map_err(|e| CliError::Usage(format!("membre n° {num} : {e}")))?;
-                store.update_member(&crate::op(), &cid, num, &next).await.map_err(store_err)?;
-                format!("Départ enregistré : {} {} (n° {num}) le {}.\n", next.first_name, next.last_name, cpts_engine::dates::fr(left))
+                let m = app.leave_member(who, &cid, num, left).await.map_err(|e| member_err(e, &cid))?;
+                format!("Départ enregistré : {} {} (n° {num}) le {}.\n", m.first_name, m.last_name, cpts_engine::dates::fr(left))
             }
             Action::Members(MembersCmd::Edit { id: s, num, last_name, first_name, profession, rpps, commune, joined, left }) => {
                 let cid = id(&s)?;
-                let before = member_numbered(&store, &cid, num).await?;
-                let mut m = before.clone();
-                let mut errors = Vec::new();
-                let clear = |v: &str| v.trim() == "-";
-                if let Some(v) = last_name { m.last_name = v; }
-                if let Some(v) = first_name { m.first_name = v; }
-                if let Some(v) = profession { cpts_domain::registry::Profession::parse(&v).map(|p| m.profession = p).unwrap_or_else(|e| errors.push(e)); }
-                if let Some(v) = rpps { if clear(&v) { m.rpps = None } else { v.parse().map(|r| m.rpps = Some(r)).unwrap_or_else(|e: String| errors.push(e)) } }
-                if let Some(v) = commune { geo.resolve(&v).map(|c| m.commune = c.code.clone()).unwrap_or_else(|e| errors.push(e)); }
-                if let Some(v) = joined { parse_french(&v).map(|d| m.joined = d).unwrap_or_else(|e| errors.push(e)); }
-                if let Some(v) = left { if clear(&v) { m.left = None } else { parse_french(&v).map(|d| m.left = Some(d)).unwrap_or_else(|e| errors.push(e)) } }
-                if !errors.is_empty() {
-                    return Err(CliError::Usage(format!("membre n° {num} non modifié : {}", errors.join(" ; "))));
-                }
-                m.validate(&geo).map_err(|e| CliError::Usage(format!("membre n° {num} non modifié : {e}")))?;
-                let fields = differences(&before, &m);
-                if fields.is_empty() {
+                let input = MemberPatchInput { last_name, first_name, profession, rpps, commune, joined, left };
+                let patch = app.parse_member_patch(&input).map_err(|e| match e {
+                    AppError::Invalid(errors) => CliError::Usage(format!("membre n° {num} non modifié : {}", messages(&errors))),
+                    e => said(e),
+                })?;
+                let done = app.edit_member(who, &cid, num, patch).await.map_err(|e| member_err(e, &cid))?;
+                if done.fields.is_empty() {
                     format!("Membre n° {num} : rien à changer.\n")
                 } else {
-                    store.update_member(&crate::op(), &cid, num, &m).await.map_err(store_err)?;
-                    format!("Membre n° {num} corrigé ({}) ; l'état précédent est gardé dans l'historique.\n", fields.join(", "))
+                    format!("Membre n° {num} corrigé ({}) ; l'état précédent est gardé dans l'historique.\n", done.fields.join(", "))
                 }
             }
             Action::Members(MembersCmd::Remove { id: s, num }) => {
                 let cid = id(&s)?;
-                let gone = store.remove_member(&crate::op(), &cid, num).await.map_err(store_err)?;
+                let gone = app.remove_member(who, &cid, num).await.map_err(said)?;
                 format!("Membre n° {num} supprimé : {} {} ; il reste dans l'historique (cpts members history {cid}).\n", gone.first_name, gone.last_name)
             }
             Action::Members(MembersCmd::History { id: s }) => {
-                let cid = id(&s)?;
-                let history = store.member_history(&cid).await.map_err(store_err)?;
+                let history = app.member_history(who, &id(&s)?).await.map_err(said)?;
                 if history.is_empty() {
                     "Aucune correction ni suppression de membre.\n".into()
                 } else {
                     let mut t = Table::new(&[("N°", true), ("Action", false), ("Le", false), ("Nom", false), ("Prénom", false), ("Profession", false), ("RPPS", false), ("Adhésion", false), ("Départ", false)]);
                     for h in &history {
-                        let m = &h.before;
+                        let m: &Member = &h.before;
                         t.row(vec![
                             h.seq.to_string(),
                             if h.removed { "suppression".into() } else { "correction".into() },
@@ -672,21 +652,12 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
             }
             Action::Structures(StructuresCmd::Add { id: s, name, kind, commune, finess, joined }) => {
                 let cid = id(&s)?;
-                let mut errors = Vec::new();
-                let kind = cpts_domain::registry::StructureKind::parse(&kind).map_err(|e| errors.push(e)).ok();
-                let commune = geo.resolve(&commune).map(|c| c.code.clone()).map_err(|e| errors.push(e)).ok();
-                let finess = finess.map(|f| f.parse()).transpose().map_err(|e| errors.push(e)).ok().flatten();
-                let joined = parse_french(&joined).map_err(|e| errors.push(e)).ok();
-                let (Some(kind), Some(commune), Some(joined), true) = (kind, commune, joined, errors.is_empty()) else {
-                    return Err(CliError::Usage(errors.join(" ; ")));
-                };
-                let st = cpts_domain::registry::Structure { name, kind, finess, commune, joined, left: None };
-                let n = store.add_structure(&crate::op(), &cid, &st).await.map_err(store_err)?;
+                let st = app.parse_structure(&StructureInput { name, kind, commune, finess, joined }).map_err(said)?;
+                let n = app.add_structure(who, &cid, &st).await.map_err(said)?;
                 format!("Structure n° {n} ajoutée : {} ({}).\n", st.name, st.kind.label())
             }
             Action::Structures(StructuresCmd::List { id: s }) => {
-                let cid = id(&s)?;
-                let list = store.structures(&cid).await.map_err(store_err)?;
+                let list = app.structures(who, &id(&s)?).await.map_err(said)?;
                 let mut t = Table::new(&[("N°", true), ("Nom", false), ("Type", false), ("FINESS", false), ("Commune", false), ("Adhésion", false)]);
                 for (n, x) in &list {
                     t.row(vec![
@@ -706,40 +677,38 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let from = parse_french(&from).map_err(CliError::Usage)?;
                 let until = until.map(|u| parse_french(&u)).transpose().map_err(CliError::Usage)?;
                 let m = cpts_domain::registry::Mandate { role, person, from, until };
-                let n = store.add_mandate(&crate::op(), &cid, &m).await.map_err(store_err)?;
+                let n = app.add_mandate(who, &cid, &m).await.map_err(said)?;
                 format!("Mandat n° {n} enregistré : {} — {} depuis le {}.\n", m.person, m.role.label(), cpts_engine::dates::fr(m.from))
             }
             Action::Governance(GovernanceCmd::End { id: s, seq, until }) => {
                 let cid = id(&s)?;
                 let until = parse_french(&until).map_err(CliError::Usage)?;
-                store.end_mandate(&crate::op(), &cid, seq, until).await.map_err(store_err)?;
+                app.end_mandate(who, &cid, seq, until).await.map_err(said)?;
                 format!("Mandat n° {seq} clos au {}.\n", cpts_engine::dates::fr(until))
             }
             Action::Governance(GovernanceCmd::List { id: s, on }) => {
-                let cid = id(&s)?;
-                let on = on.unwrap_or_else(today);
-                let history = store.mandates(&cid).await.map_err(store_err)?;
+                let v = app.mandates(who, &id(&s)?, on).await.map_err(said)?;
                 let mut t = Table::new(&[("N°", true), ("Rôle", false), ("Personne", false), ("Du", false), ("Au", false), ("", false)]);
-                for (n, m) in &history {
+                for r in &v.mandates {
+                    let m = &r.mandate;
                     t.row(vec![
-                        n.to_string(),
+                        r.seq.to_string(),
                         m.role.label().into(),
                         m.person.clone(),
                         cpts_engine::dates::fr(m.from),
                         m.until.map_or_else(|| "en cours".into(), cpts_engine::dates::fr),
-                        if m.active_on(on) { format!("en fonction au {}", cpts_engine::dates::fr(on)) } else { String::new() },
+                        if r.active { format!("en fonction au {}", cpts_engine::dates::fr(v.on)) } else { String::new() },
                     ]);
                 }
-                format!("Gouvernance — {} mandat(s)\n{}", history.len(), t.render())
+                format!("Gouvernance — {} mandat(s)\n{}", v.mandates.len(), t.render())
             }
             Action::Demo => {
-                let mut out = crate::demo::load(&store, &geo, &rules).await?;
+                let mut out = crate::demo::load(&app.store, geo, &app.rules).await?;
                 out.push('\n');
-                out.push_str(&list_text(&geo, &rules, &store.list_cpts().await.map_err(store_err)?, today()));
+                out.push_str(&list_text(geo, &app.rules, &app.store.list_cpts().await.map_err(store_err)?, today()));
                 out
             }
         };
-        store.close().await;
         Ok(out)
     })
 }

@@ -673,6 +673,16 @@ impl Store {
         row.as_ref().map(member_of).transpose()
     }
 
+    /// One stored member by its number.
+    pub async fn member(&self, id: &CptsId, seq: i64) -> Result<Option<Member>> {
+        let row = sqlx::query("SELECT * FROM member WHERE cpts_id = $1 AND seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(member_of).transpose()
+    }
+
     /// Copy a member's current state to its history (before a correction or a removal).
     async fn archive_member(tx: &mut Transaction<'_, Any>, id: &CptsId, seq: i64, action: &str) -> Result<()> {
         let row = sqlx::query("SELECT COALESCE(MAX(rev), 0) AS n FROM member_history WHERE cpts_id = $1 AND seq = $2")
