@@ -11,7 +11,10 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod contracts;
 mod error;
+pub mod ledger;
+pub mod lifecycle;
 pub mod policy;
 
 pub use clock::Clock;
