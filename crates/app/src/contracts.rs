@@ -109,8 +109,8 @@ impl App {
             )
         };
         let seq = previous.last().map_or(1, |(a, _)| a.seq + 1);
-        let (agreement, contract) = Agreement::new(seq, &r.identity.name, &annex, &cpam, &ars, &self.rules)
-            .map_err(|es| {
+        let (agreement, contract) =
+            Agreement::new(seq, &r.identity.name, &annex, &cpam, &ars, &self.rules).map_err(|es| {
                 AppError::Invalid(
                     es.into_iter().map(|e| FieldError { field: e.field, line: e.line, message: e.message }).collect(),
                 )
@@ -143,7 +143,13 @@ impl App {
     }
 
     /// A contract (`seq`, default the latest) as in force on `on` (default today).
-    pub async fn contract(&self, p: &Principal, id: &CptsId, seq: Option<i64>, on: Option<Date>) -> Result<ContractView> {
+    pub async fn contract(
+        &self,
+        p: &Principal,
+        id: &CptsId,
+        seq: Option<i64>,
+        on: Option<Date>,
+    ) -> Result<ContractView> {
         self.authorize(p, Action::Read, id).await?;
         let r = self.store.get_cpts(id).await?;
         let (agreement, version) = self.store.agreement(id, &r.identity.name, seq).await?;

@@ -103,11 +103,9 @@ impl App {
         match &l.planned.source {
             Source::Aci { .. } => Ok(Action::PayAci),
             Source::Convention { convention, .. } => {
-                let kind = self
-                    .store
-                    .convention_kind(id, *convention)
-                    .await?
-                    .ok_or_else(|| AppError::Internal(format!("convention n° {convention} de la ligne n° {} introuvable", l.id)))?;
+                let kind = self.store.convention_kind(id, *convention).await?.ok_or_else(|| {
+                    AppError::Internal(format!("convention n° {convention} de la ligne n° {} introuvable", l.id))
+                })?;
                 Ok(convention_action(kind))
             }
         }
@@ -148,7 +146,8 @@ impl App {
     /// Add a funding convention and its installments as ledger lines.
     pub async fn add_convention(&self, p: &Principal, id: &CptsId, c: &Convention) -> Result<i64> {
         let stamp = self.authorize(p, convention_action(c.kind), id).await?;
-        let mut texts = vec![("financeur", Some(c.funder.as_str()), Kind::Name), ("objet", Some(c.purpose.as_str()), Kind::Line)];
+        let mut texts =
+            vec![("financeur", Some(c.funder.as_str()), Kind::Name), ("objet", Some(c.purpose.as_str()), Kind::Line)];
         texts.extend(c.deliverables.iter().map(|d| ("livrable", Some(d.as_str()), Kind::Line)));
         check_texts(&texts)?;
         c.validate().map_err(|e| AppError::invalid(e.to_string()))?;

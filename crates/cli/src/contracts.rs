@@ -402,7 +402,13 @@ async fn lifecycle_cmd(ctx: &Ctx, cmd: LifecycleCmd) -> Result<String, CliError>
             }
             let by = step_by(&w)?;
             let done = app.record_step(who, &cid, step, &by).await.map_err(|e| hint(e, &id))?;
-            Ok(format!("{} : {} le {}. Étape : {}.\n", done.name, step.label(), fr(done.event.date), done.stage.label()))
+            Ok(format!(
+                "{} : {} le {}. Étape : {}.\n",
+                done.name,
+                step.label(),
+                fr(done.event.date),
+                done.stage.label()
+            ))
         }
         LifecycleCmd::Statutes { id, on, document } => {
             let cid = cpts_id(&id)?;
@@ -422,19 +428,24 @@ async fn contract_cmd(ctx: &Ctx, cmd: ContractCmd) -> Result<String, CliError> {
             check_texts(&[(&file.display().to_string(), Some(&annex), Kind::Document)])?;
             let cosigner = Actor::parse(&cosigned_by).map_err(usage)?;
             let by = step_by(&w)?;
-            let s = app.sign_contract(who, SignContract { id: cid.clone(), annex, by, cosigner }).await.map_err(|e| {
-                match e {
-                    // The annex's errors, located in the file.
-                    AppError::Invalid(errors) => CliError::Input {
-                        file: file.clone(),
-                        errors: errors
-                            .into_iter()
-                            .map(|e| cpts_engine::input::InputError { field: e.field, message: e.message, line: e.line })
-                            .collect(),
-                    },
-                    e => hint(e, &id),
-                }
-            })?;
+            let s =
+                app.sign_contract(who, SignContract { id: cid.clone(), annex, by, cosigner }).await.map_err(|e| {
+                    match e {
+                        // The annex's errors, located in the file.
+                        AppError::Invalid(errors) => CliError::Input {
+                            file: file.clone(),
+                            errors: errors
+                                .into_iter()
+                                .map(|e| cpts_engine::input::InputError {
+                                    field: e.field,
+                                    message: e.message,
+                                    line: e.line,
+                                })
+                                .collect(),
+                        },
+                        e => hint(e, &id),
+                    }
+                })?;
             Ok(format!(
                 "Contrat ACI n° {} de {} signé le {} par {}, {} et la CPTS, jusqu'au {} inclus.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
                 s.agreement.seq,
