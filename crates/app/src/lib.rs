@@ -11,9 +11,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
-pub mod national;
+pub mod contracts;
 mod error;
+pub mod ledger;
+pub mod lifecycle;
 pub mod members;
+pub mod national;
 pub mod policy;
 pub mod registry;
 

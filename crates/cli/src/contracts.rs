@@ -1,20 +1,22 @@
 //! `cpts lifecycle …`, `cpts contract …`, `cpts ledger …`, `cpts convention …`, `cpts alerts`:
-//! the edge of the lifecycle, contracts and money. Arguments are parsed here; the domain
-//! decides; the store persists.
+//! the edge of the lifecycle, contracts and money. Arguments are parsed and checked here (errors
+//! name the flags), one use case of the application runs, and its typed result is formatted.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use cpts_app::AppError;
+use cpts_app::contracts::{SignContract, Terminate};
+use cpts_app::ledger::Pay;
+use cpts_app::lifecycle::StepBy;
 use cpts_domain::agreement::Agreement;
-use cpts_domain::book::{Book, Op};
+use cpts_domain::book::Outcome;
 use cpts_domain::calendar::{Alert, Urgency, calendar, contract_alerts};
-use cpts_domain::geo::Geo;
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source, Status, component_label};
-use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Stage, Step};
-use cpts_domain::registry::parties;
+use cpts_domain::lifecycle::{Actor, Event, Stage, Step};
+use cpts_domain::text::Kind;
 use cpts_engine::dates::fr;
-use cpts_engine::input::missing_socles;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
 use cpts_store::{CptsRecord, Store};
@@ -22,8 +24,8 @@ use jiff::civil::Date;
 
 use crate::load::{CliError, check_texts, read};
 use crate::registry::{store_err, today};
+use crate::session::{self, Ctx, app_err};
 use crate::table::Table;
-use cpts_domain::text::Kind;
 
 #[derive(Subcommand)]
 pub enum LifecycleCmd {
@@ -258,25 +260,39 @@ fn cpts_id(s: &str) -> Result<CptsId, CliError> {
     s.parse().map_err(CliError::Usage)
 }
 
-fn event(step: Step, w: &Who, signatories: Vec<Actor>) -> Result<Event, CliError> {
+/// Who acts, checked on the command line (errors name the flags), for the application.
+fn step_by(w: &Who) -> Result<StepBy, CliError> {
     check_texts(&[
         ("--by", Some(&w.by), Kind::Name),
         ("--document", w.document.as_deref(), Kind::Line),
         ("--note", w.note.as_deref(), Kind::Text),
     ])?;
-    Ok(Event {
-        step,
-        date: w.on,
+    Ok(StepBy {
+        on: w.on,
         actor: Actor::parse(&w.actor).map_err(usage)?,
         by: w.by.clone(),
         document: w.document.clone(),
         note: w.note.clone(),
-        signatories,
     })
 }
 
 fn euros(s: &str) -> Result<Cents, CliError> {
     Cents::parse_euros(s).map_err(|e| usage(format!("montant « {s} » : {e}")))
+}
+
+/// The application's error, with the command that helps where the message calls for one.
+fn hint(e: AppError, id: &str) -> CliError {
+    match app_err(e) {
+        CliError::Usage(m) if m.starts_with("aucun contrat ACI") => usage(format!("{m} (cpts contract sign)")),
+        CliError::Usage(m) => usage(
+            m.replace(
+                "recrutement de personnel",
+                &format!("recrutement de personnel (cpts lifecycle statutes {id} --on AAAA-MM-JJ)"),
+            )
+            .replace("indiquez qui a agi", "indiquez qui a agi (--by)"),
+        ),
+        e => e,
+    }
 }
 
 fn history_text(h: &[Event]) -> String {
@@ -302,13 +318,9 @@ fn annex_notes(a: &Agreement) -> String {
         .collect()
 }
 
-fn next_steps(stage: Option<Stage>) -> String {
-    let steps: Vec<String> = Step::ALL
+fn next_steps_text(next: &[Step]) -> String {
+    let steps: Vec<String> = next
         .iter()
-        .filter(|s| match stage {
-            None => s.edge().0.is_empty(),
-            Some(st) => s.edge().0.contains(&st),
-        })
         .map(|s| {
             let roles: Vec<&str> = s.roles().iter().map(|a| a.code()).collect();
             format!("  {} — {} ({})", s.code(), s.label(), roles.join(" ou "))
@@ -319,32 +331,6 @@ fn next_steps(stage: Option<Stage>) -> String {
     } else {
         format!("Étapes possibles :\n{}\n", steps.join("\n"))
     }
-}
-
-/// What the contract guards need, from the registry.
-async fn eligibility(
-    store: &Store,
-    rules: &RuleSet,
-    r: &CptsRecord,
-    agreement: Option<(&Agreement, &cpts_engine::contract::Contract)>,
-) -> Result<Eligibility, CliError> {
-    let statutes = store.statutes(&r.id).await.map_err(store_err)?;
-    let mut e = Eligibility {
-        has_territory: !r.territory.communes.is_empty(),
-        association: r.identity.legal_form.to_lowercase().contains("association"),
-        statutes_checked: statutes.map(|s| s.0),
-        ..Eligibility::default()
-    };
-    if let Some((a, c)) = agreement {
-        e.contract_given = true;
-        e.missing_socles =
-            missing_socles(rules, c, a.signed()).filter_map(|m| rules.mission(m).map(|d| d.code.clone())).collect();
-    }
-    Ok(e)
-}
-
-fn input_errors(file: &std::path::Path, errors: Vec<cpts_engine::input::InputError>) -> CliError {
-    CliError::Input { file: file.to_path_buf(), errors }
 }
 
 pub enum Action {
@@ -360,63 +346,51 @@ pub fn run(
     db: Option<&std::path::Path>,
     rules_dir: Option<&std::path::Path>,
 ) -> Result<String, CliError> {
-    let rules = crate::load::rules(rules_dir)?;
-    let geo = Geo::builtin().map_err(CliError::Failed)?;
-    let url = crate::registry::store_url(db);
-    crate::registry::block_on(db, |store| async move {
+    session::run(db, rules_dir, |ctx| async move {
         match action {
-            Action::Lifecycle(cmd) => lifecycle_cmd(&store, &rules, cmd).await,
-            Action::Contract(cmd) => contract_cmd(&store, &geo, &rules, cmd).await,
-            Action::Ledger(cmd) => ledger_cmd(&store, &url, &rules, cmd).await,
-            Action::Convention(cmd) => convention_cmd(&store, cmd).await,
-            Action::Alerts { id, days, on } => alerts(&store, &rules, id, days, on.unwrap_or_else(today)).await,
+            Action::Lifecycle(cmd) => lifecycle_cmd(&ctx, cmd).await,
+            Action::Contract(cmd) => contract_cmd(&ctx, cmd).await,
+            Action::Ledger(cmd) => ledger_cmd(&ctx, cmd).await,
+            Action::Convention(cmd) => convention_cmd(&ctx, cmd).await,
+            Action::Alerts { id, days, on } => {
+                alerts(&ctx.app.store, &ctx.app.rules, id, days, on.unwrap_or_else(today)).await
+            }
         }
     })
 }
 
-async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Result<String, CliError> {
+async fn lifecycle_cmd(ctx: &Ctx, cmd: LifecycleCmd) -> Result<String, CliError> {
+    let (app, who) = (&ctx.app, &ctx.who);
     match cmd {
         LifecycleCmd::Show { id, on } => {
             let cid = cpts_id(&id)?;
-            let on = on.unwrap_or_else(today);
-            let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let all = store.lifecycle(&cid).await.map_err(store_err)?;
-            // What was recorded by `on`; the term of the last contract signed by then.
-            let h: Vec<Event> = all.iter().take_while(|e| e.date <= on).cloned().collect();
-            let contracts = store.contracts(&cid, &r.identity.name).await.map_err(store_err)?;
-            let end = contracts
-                .iter()
-                .rfind(|(a, _)| a.signed() <= on)
-                .and_then(|(a, _)| a.contract(rules).ok())
-                .and_then(|c| c.anniversaries.last().copied());
-            let stage = lifecycle::stage(&h);
-            let now = lifecycle::stage_on(&h, end, on);
-            let derived = match (now, end.and_then(cpts_engine::dates::day_before)) {
-                (Some(Stage::Expired), Some(last)) if stage != Some(Stage::Expired) => {
+            let v = app.lifecycle(who, &cid, on).await.map_err(app_err)?;
+            let derived = match (v.now, v.contract_end.and_then(cpts_engine::dates::day_before)) {
+                (Some(Stage::Expired), Some(last)) if v.stage != Some(Stage::Expired) => {
                     format!(" (terme du contrat le {}, d'après ses dates)", fr(last))
                 }
                 _ => String::new(),
             };
             let mut out = format!(
                 "{} ({}) — étape : {}{derived}\n",
-                r.identity.name,
-                r.id,
-                now.map_or("aucune (pas encore de déclaration d'intérêt)", Stage::label)
+                v.name,
+                v.id,
+                v.now.map_or("aucune (pas encore de déclaration d'intérêt)", Stage::label)
             );
-            if let Some((on, doc)) = store.statutes(&cid).await.map_err(store_err)? {
+            if let Some((on, doc)) = &v.statutes {
                 out.push_str(&format!(
                     "Statuts vérifiés le {}{}\n",
-                    fr(on),
-                    doc.map(|d| format!(" ({d})")).unwrap_or_default()
+                    fr(*on),
+                    doc.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
                 ));
             }
-            if !h.is_empty() {
-                out.push_str(&history_text(&h));
+            if !v.history.is_empty() {
+                out.push_str(&history_text(&v.history));
             }
-            out.push_str(&next_steps(stage));
+            out.push_str(&next_steps_text(&v.next));
             Ok(out)
         }
-        LifecycleCmd::Step { id, step, who } => {
+        LifecycleCmd::Step { id, step, who: w } => {
             let cid = cpts_id(&id)?;
             let step = Step::parse(&step).map_err(usage)?;
             if matches!(step, Step::Sign | Step::Renew | Step::Terminate) {
@@ -426,110 +400,70 @@ async fn lifecycle_cmd(store: &Store, rules: &RuleSet, cmd: LifecycleCmd) -> Res
                     if step == Step::Terminate { "terminate" } else { "sign" }
                 )));
             }
-            let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let h = store.lifecycle(&cid).await.map_err(store_err)?;
-            let mut facts = eligibility(store, rules, &r, None).await?;
-            if step == Step::Expire {
-                let (a, _) = store.agreement(&cid, &r.identity.name, None).await.map_err(store_err)?;
-                facts.contract_end = a.contract(rules).ok().and_then(|c| Agreement::end(&c));
-            }
-            let ev = event(step, &who, vec![])?;
-            let stage = lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
-            store.record_event(&crate::op(), &cid, &ev, h.len()).await.map_err(store_err)?;
-            Ok(format!("{} : {} le {}. Étape : {}.\n", r.identity.name, step.label(), fr(ev.date), stage.label()))
+            let by = step_by(&w)?;
+            let done = app.record_step(who, &cid, step, &by).await.map_err(|e| hint(e, &id))?;
+            Ok(format!(
+                "{} : {} le {}. Étape : {}.\n",
+                done.name,
+                step.label(),
+                fr(done.event.date),
+                done.stage.label()
+            ))
         }
         LifecycleCmd::Statutes { id, on, document } => {
             let cid = cpts_id(&id)?;
             check_texts(&[("--document", document.as_deref(), Kind::Line)])?;
-            if on > today() {
-                return Err(usage("date de vérification dans le futur"));
-            }
-            store.set_statutes(&crate::op(), &cid, on, document.as_deref()).await.map_err(store_err)?;
+            app.set_statutes(who, &cid, on, document.as_deref()).await.map_err(app_err)?;
             Ok(format!("Statuts de {cid} vérifiés le {}.\n", fr(on)))
         }
     }
 }
 
-async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCmd) -> Result<String, CliError> {
+async fn contract_cmd(ctx: &Ctx, cmd: ContractCmd) -> Result<String, CliError> {
+    let (app, who) = (&ctx.app, &ctx.who);
     match cmd {
-        ContractCmd::Sign { id, file, who, cosigned_by } => {
+        ContractCmd::Sign { id, file, who: w, cosigned_by } => {
             let cid = cpts_id(&id)?;
-            let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let text = read(&file)?;
-            check_texts(&[(&file.display().to_string(), Some(&text), Kind::Document)])?;
-            let h = store.lifecycle(&cid).await.map_err(store_err)?;
-            let previous = store.contracts(&cid, &r.identity.name).await.map_err(store_err)?;
-            let step = if previous.is_empty() { Step::Sign } else { Step::Renew };
+            let annex = read(&file)?;
+            check_texts(&[(&file.display().to_string(), Some(&annex), Kind::Document)])?;
             let cosigner = Actor::parse(&cosigned_by).map_err(usage)?;
-            let actor = Actor::parse(&who.actor).map_err(usage)?;
-            let ev = event(step, &who, vec![actor, cosigner])?;
-            // Population: the annex's if given, else the territory's INSEE population.
-            let summary = r.territory.summary(geo, rules, who.on, None);
-            let (cpam, ars) = match &summary {
-                Ok(s) => parties(geo, r.identity.seat.as_ref(), s).map_err(usage)?,
-                Err(e) => return Err(usage(format!("territoire : {e}"))),
-            };
-            let annex = if text.lines().any(|l| l.starts_with("population:")) {
-                text.clone()
-            } else {
-                let pop = summary.as_ref().map(|s| s.population).unwrap_or(0);
-                format!(
-                    "{text}\npopulation: {pop}\npopulation_source: \"{}\"\n",
-                    cpts_domain::geo::SOURCE.replace('"', "'")
-                )
-            };
-            let seq = previous.last().map_or(1, |(a, _)| a.seq + 1);
-            let (agreement, c) = Agreement::new(seq, &r.identity.name, &annex, &cpam, &ars, rules)
-                .map_err(|es| input_errors(&file, es))?;
-            if agreement.signed() != who.on {
-                return Err(usage(format!(
-                    "date de signature de l'annexe ({}) différente de --on ({})",
-                    fr(agreement.signed()),
-                    fr(who.on)
-                )));
-            }
-            // A renewal starts when the previous contract has ended (term reached or terminated).
-            if let Some((prev, _)) = previous.last()
-                && let Some(end) = prev.contract(rules).ok().and_then(|c| Agreement::end(&c))
-                && agreement.signed() < end
-            {
-                return Err(usage(format!(
-                    "le contrat n° {} court jusqu'au {} inclus : le renouvellement prend effet le {} au plus tôt",
-                    prev.seq,
-                    cpts_engine::dates::day_before(end).map_or_else(|| fr(end), fr),
-                    fr(end)
-                )));
-            }
-            let facts = eligibility(store, rules, &r, Some((&agreement, &c))).await?;
-            lifecycle::check(&h, &ev, &facts, today()).map_err(|e| usage(e.to_string()))?;
-            let lines = Book::open(&agreement, rules).map_err(CliError::Failed)?;
-            store.sign_contract(&crate::op(), &cid, &ev, h.len(), &agreement, &lines).await.map_err(store_err)?;
-            let total = Cents::sum(lines.iter().map(|l| l.amount)).map_err(|e| CliError::Failed(e.to_string()))?;
+            let by = step_by(&w)?;
+            let s =
+                app.sign_contract(who, SignContract { id: cid.clone(), annex, by, cosigner }).await.map_err(|e| {
+                    match e {
+                        // The annex's errors, located in the file.
+                        AppError::Invalid(errors) => CliError::Input {
+                            file: file.clone(),
+                            errors: errors
+                                .into_iter()
+                                .map(|e| cpts_engine::input::InputError {
+                                    field: e.field,
+                                    message: e.message,
+                                    line: e.line,
+                                })
+                                .collect(),
+                        },
+                        e => hint(e, &id),
+                    }
+                })?;
             Ok(format!(
-                "Contrat ACI n° {seq} de {} signé le {} par {}, {} et la CPTS, jusqu'au {} inclus.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
-                r.identity.name,
-                fr(agreement.signed()),
-                cpam,
-                ars,
-                c.anniversaries.last().and_then(|d| cpts_engine::dates::day_before(*d)).map_or("?".into(), fr),
-                lines.len(),
-                total
+                "Contrat ACI n° {} de {} signé le {} par {}, {} et la CPTS, jusqu'au {} inclus.\nÉchéancier enregistré : {} lignes, {} au total (cpts ledger show {cid}).\n",
+                s.agreement.seq,
+                s.name,
+                fr(s.agreement.signed()),
+                s.agreement.cpam,
+                s.agreement.ars,
+                s.contract.anniversaries.last().and_then(|d| cpts_engine::dates::day_before(*d)).map_or("?".into(), fr),
+                s.lines.len(),
+                s.total
             ))
         }
         ContractCmd::Show { id, seq, on } => {
-            let cid = cpts_id(&id)?;
-            let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let (a, version) = store.agreement(&cid, &r.identity.name, seq).await.map_err(store_err)?;
-            let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
-            Ok(contract_text(rules, &a, &c, version, on.unwrap_or_else(today)))
+            let v = app.contract(who, &cpts_id(&id)?, seq, on).await.map_err(|e| hint(e, &id))?;
+            Ok(contract_text(&app.rules, &v.agreement, &v.contract, v.version, v.on))
         }
         ContractCmd::Calendar { id, on } => {
-            let cid = cpts_id(&id)?;
-            let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let (a, _) = store.agreement(&cid, &r.identity.name, None).await.map_err(store_err)?;
-            let c = a.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
-            let on = on.unwrap_or_else(today);
-            let days = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
+            let v = app.calendar(who, &cpts_id(&id)?, on).await.map_err(|e| hint(e, &id))?;
             let mut t = Table::new(&[
                 ("Mission", false),
                 ("Démarrage au plus tard", false),
@@ -541,7 +475,7 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             let d = |x: Option<Date>| x.map_or("—".into(), fr);
             let free = |x: Option<Date>| x.map_or("libre (optionnelle)".into(), fr);
             let mut notes = Vec::new();
-            for m in &days {
+            for m in &v.missions {
                 t.row(vec![
                     m.code.clone(),
                     free(m.start_deadline),
@@ -554,9 +488,9 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             }
             let mut out = format!(
                 "{} — calendrier de déploiement au {} (contrat signé le {} ; délais de l'ACI comptés depuis la signature)\n{}",
-                r.identity.name,
-                fr(on),
-                fr(a.signed()),
+                v.name,
+                fr(v.on),
+                fr(v.signed),
                 t.render()
             );
             if !notes.is_empty() {
@@ -564,39 +498,36 @@ async fn contract_cmd(store: &Store, geo: &Geo, rules: &RuleSet, cmd: ContractCm
             }
             Ok(out)
         }
-        ContractCmd::Start { id, mission, on } => decide(store, rules, &id, Op::Start { mission, on }, None).await,
-        ContractCmd::Deploy { id, mission, on } => decide(store, rules, &id, Op::Deploy { mission, on }, None).await,
+        ContractCmd::Start { id, mission, on } => {
+            let d = app.start_mission(who, &cpts_id(&id)?, &mission, on).await.map_err(|e| hint(e, &id))?;
+            Ok(decided_text(&app.rules, &d.outcome))
+        }
+        ContractCmd::Deploy { id, mission, on } => {
+            let d = app.deploy_mission(who, &cpts_id(&id)?, &mission, on).await.map_err(|e| hint(e, &id))?;
+            Ok(decided_text(&app.rules, &d.outcome))
+        }
         ContractCmd::Amend { id, file } => {
+            let cid = cpts_id(&id)?;
             let text = read(&file)?;
             check_texts(&[(&file.display().to_string(), Some(&text), Kind::Document)])?;
-            decide(store, rules, &id, Op::Amend { text }, None).await.map_err(|e| match e {
+            let d = app.amend_contract(who, &cid, &text).await.map_err(|e| match hint(e, &id) {
                 CliError::Usage(m) => usage(format!("{} : {m}", file.display())),
                 e => e,
-            })
+            })?;
+            Ok(decided_text(&app.rules, &d.outcome))
         }
-        ContractCmd::Terminate { id, reason, who } => {
+        ContractCmd::Terminate { id, reason, who: w } => {
+            let cid = cpts_id(&id)?;
             check_texts(&[("--reason", Some(&reason), Kind::Line)])?;
-            let ev = event(Step::Terminate, &who, vec![])?;
-            decide(store, rules, &id, Op::Terminate { on: who.on, reason }, Some(ev)).await
+            let by = step_by(&w)?;
+            let d = app.terminate_contract(who, Terminate { id: cid, reason, by }).await.map_err(|e| hint(e, &id))?;
+            Ok(decided_text(&app.rules, &d.outcome))
         }
     }
 }
 
-/// Decide an operation on the current contract and persist it (with its lifecycle step, if any).
-async fn decide(store: &Store, rules: &RuleSet, id: &str, op: Op, ev: Option<Event>) -> Result<String, CliError> {
-    let cid = cpts_id(id)?;
-    let r = store.get_cpts(&cid).await.map_err(store_err)?;
-    let (book, version) = store.book(&cid, &r.identity.name, None).await.map_err(store_err)?;
-    let today = today();
-    let history = store.lifecycle(&cid).await.map_err(store_err)?;
-    if let Some(ev) = &ev {
-        lifecycle::check(&history, ev, &Eligibility::default(), today).map_err(|e| usage(e.to_string()))?;
-    }
-    let outcome = book.decide(&op, rules, today).map_err(usage)?;
-    store
-        .save_outcome(&crate::op(), &cid, version, &book.agreement, &outcome, ev.as_ref().map(|e| (e, history.len())), today)
-        .await
-        .map_err(store_err)?;
+/// What an operation on a contract did: its summary, the ledger's changes, what to repay.
+fn decided_text(rules: &RuleSet, outcome: &Outcome) -> String {
     let mut out = format!("{}\n", outcome.summary);
     let (cancelled, added) = (outcome.changes.cancel.len(), outcome.changes.insert.len());
     if cancelled + added > 0 {
@@ -612,9 +543,8 @@ async fn decide(store: &Store, rules: &RuleSet, id: &str, op: Op, ev: Option<Eve
     if !to_repay.is_empty() {
         out.push_str(&format!("À reverser par la CPTS :\n{}\n", to_repay.join("\n")));
     }
-    Ok(out)
+    out
 }
-
 pub(crate) fn component_of(rules: &RuleSet, p: &cpts_domain::ledger::Planned) -> String {
     match &p.source {
         Source::Aci { year, component, kind, .. } => {
@@ -932,15 +862,16 @@ fn payment_text(p: &Payment, l: &Line) -> String {
     )
 }
 
-async fn ledger_cmd(store: &Store, url: &str, rules: &RuleSet, cmd: LedgerCmd) -> Result<String, CliError> {
+async fn ledger_cmd(ctx: &Ctx, cmd: LedgerCmd) -> Result<String, CliError> {
+    let (app, who, rules) = (&ctx.app, &ctx.who, &ctx.app.rules);
+    let today = || app.clock.today();
     match cmd {
         LedgerCmd::Export { id, file, on, all } => {
             let cid = cpts_id(&id)?;
-            let lines = store.ledger(&cid).await.map_err(store_err)?;
-            let gates = store.gates(&cid).await.map_err(store_err)?;
+            let v = app.ledger(who, &cid).await.map_err(app_err)?;
             let on = on.unwrap_or_else(today);
-            let t = ledger_table(rules, &lines, &gates, on, all);
-            crate::files::write_export(&file, url, crate::files::TABLES, |ext| match ext {
+            let t = ledger_table(rules, &v.lines, &v.gates, on, all);
+            crate::files::write_export(&file, &ctx.url, crate::files::TABLES, |ext| match ext {
                 "xlsx" => cpts_render::table_xlsx(&t),
                 _ => cpts_render::table_csv(&t.header, &t.rows),
             })?;
@@ -953,44 +884,24 @@ async fn ledger_cmd(store: &Store, url: &str, rules: &RuleSet, cmd: LedgerCmd) -
         }
         LedgerCmd::Show { id, on, all, json } => {
             let cid = cpts_id(&id)?;
-            let lines = store.ledger(&cid).await.map_err(store_err)?;
-            let gates = store.gates(&cid).await.map_err(store_err)?;
-            let payments = store.payment_records(&cid).await.map_err(store_err)?;
+            let v = app.ledger(who, &cid).await.map_err(app_err)?;
+            let on = on.unwrap_or_else(today);
             if json {
-                let v = ledger_json(rules, &cid, &lines, &payments, &gates, on.unwrap_or_else(today), all);
-                return serde_json::to_string_pretty(&v)
+                let j = ledger_json(rules, &cid, &v.lines, &v.payments, &v.gates, on, all);
+                return serde_json::to_string_pretty(&j)
                     .map(|s| format!("{s}\n"))
                     .map_err(|e| CliError::Failed(e.to_string()));
             }
-            if lines.is_empty() {
+            if v.lines.is_empty() {
                 return Ok(format!("Aucune ligne au grand livre de {cid}.\n"));
             }
-            let r = store.get_cpts(&cid).await.map_err(store_err)?;
-            let notes: String = store
-                .contracts(&cid, &r.identity.name)
-                .await
-                .map_err(store_err)?
-                .iter()
-                .map(|(a, _)| annex_notes(a))
-                .collect();
-            Ok(format!(
-                "{} ({cid})\n{notes}{}",
-                r.identity.name,
-                ledger_text(rules, &lines, &payments, &gates, on.unwrap_or_else(today), all)
-            ))
+            let notes: String = v.agreements.iter().map(annex_notes).collect();
+            Ok(format!("{} ({cid})\n{notes}{}", v.name, ledger_text(rules, &v.lines, &v.payments, &v.gates, on, all)))
         }
         LedgerCmd::Explain { id, line } => {
-            let cid = cpts_id(&id)?;
-            let lines = store.ledger(&cid).await.map_err(store_err)?;
-            let l = lines.iter().find(|l| l.id == line).ok_or_else(|| usage(format!("ligne n° {line} introuvable")))?;
-            let payments: Vec<String> = store
-                .payment_records(&cid)
-                .await
-                .map_err(store_err)?
-                .iter()
-                .filter(|p| p.line == line)
-                .map(|p| format!("  {}", payment_text(p, l)))
-                .collect();
+            let v = app.ledger_line(who, &cpts_id(&id)?, line).await.map_err(app_err)?;
+            let l = &v.line;
+            let payments: Vec<String> = v.payments.iter().map(|p| format!("  {}", payment_text(p, l))).collect();
             Ok(format!(
                 "Ligne n° {line} — {}\nFinanceur : {}\nÉchéance : {} — montant {}\n{}\n{}{}",
                 source_text(rules, l),
@@ -1004,35 +915,15 @@ async fn ledger_cmd(store: &Store, url: &str, rules: &RuleSet, cmd: LedgerCmd) -
         }
         LedgerCmd::Pay { id, line, on, amount, by, reference } => {
             let cid = cpts_id(&id)?;
-            let lines = store.ledger(&cid).await.map_err(store_err)?;
-            let l = lines.iter().find(|l| l.id == line).ok_or_else(|| usage(format!("ligne n° {line} introuvable")))?;
-            let amount = match amount {
-                Some(s) => euros(&s)?,
-                None => Cents::new(l.remaining().get().abs()),
-            };
-            let payment = Payment { line, amount, on, by, reference };
-            match &l.planned.source {
-                Source::Aci { contract, .. } => {
-                    let r = store.get_cpts(&cid).await.map_err(store_err)?;
-                    let (book, version) =
-                        store.book(&cid, &r.identity.name, Some(*contract)).await.map_err(store_err)?;
-                    let today = today();
-                    let o = book.decide(&Op::Pay(payment), rules, today).map_err(usage)?;
-                    store.save_outcome(&crate::op(), &cid, version, &book.agreement, &o, None, today).await.map_err(store_err)?;
-                    Ok(format!("{}\n", o.summary))
-                }
-                Source::Convention { .. } => {
-                    let gates = store.gates(&cid).await.map_err(store_err)?;
-                    let paid = l.pay(&payment, today(), &gates).map_err(usage)?;
-                    store.pay_line(&crate::op(), &cid, &paid).await.map_err(store_err)?;
-                    Ok(format!("{}\n", cpts_domain::book::paid_summary(l, &paid)))
-                }
-            }
+            let amount = amount.as_deref().map(euros).transpose()?;
+            let paid = app.pay(who, Pay { id: cid, line, on, amount, by, reference }).await.map_err(app_err)?;
+            Ok(format!("{}\n", paid.summary))
         }
     }
 }
 
-async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, CliError> {
+async fn convention_cmd(ctx: &Ctx, cmd: ConventionCmd) -> Result<String, CliError> {
+    let (app, who) = (&ctx.app, &ctx.who);
     match cmd {
         ConventionCmd::Add { id, kind, funder, purpose, amount, from, to, installments, deliverables } => {
             let cid = cpts_id(&id)?;
@@ -1060,8 +951,7 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
                 deliverables,
                 installments: parsed,
             };
-            c.validate().map_err(|e| usage(e.to_string()))?;
-            let seq = store.add_convention(&crate::op(), &cid, &c).await.map_err(store_err)?;
+            let seq = app.add_convention(who, &cid, &c).await.map_err(app_err)?;
             Ok(format!(
                 "Convention n° {seq} enregistrée : {} — {} ({}, du {} au {}), {} échéance(s) au grand livre.\n",
                 c.funder_label(),
@@ -1074,7 +964,7 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
         }
         ConventionCmd::List { id } => {
             let cid = cpts_id(&id)?;
-            let list = store.conventions(&cid).await.map_err(store_err)?;
+            let list = app.conventions(who, &cid).await.map_err(app_err)?;
             if list.is_empty() {
                 return Ok(format!("Aucune convention pour {cid}.\n"));
             }
@@ -1104,7 +994,6 @@ async fn convention_cmd(store: &Store, cmd: ConventionCmd) -> Result<String, Cli
         }
     }
 }
-
 /// Alerts of one CPTS: mission deadlines, lines due and unpaid, repayments, contract end.
 async fn alerts_of(
     store: &Store,

@@ -66,7 +66,7 @@ pub fn parse_annex(annex: &str) -> Result<(ContractIn, BTreeMap<String, Progress
     if terms.terminated.is_some() || !terms.amendments.is_empty() {
         return Err(one(
             "terminated",
-            "l'annexe décrit le contrat signé : avenants et résiliation s'enregistrent ensuite (cpts contract amend / terminate)",
+            "l'annexe décrit le contrat signé : avenants et résiliation s'enregistrent ensuite, chacun à sa date",
         ));
     }
     let mut progress = BTreeMap::new();

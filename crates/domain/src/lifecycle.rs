@@ -332,7 +332,7 @@ pub fn check(history: &[Event], ev: &Event, facts: &Eligibility, today: Date) ->
         why.push(format!("date du {} dans le futur : on enregistre ce qui a eu lieu", fr(ev.date)));
     }
     if ev.by.trim().is_empty() {
-        why.push("indiquez qui a agi (--par)".into());
+        why.push("indiquez qui a agi".into());
     }
     if matches!(ev.step, Step::Sign | Step::Renew) {
         contract_guards(facts, &mut why);
@@ -365,7 +365,7 @@ fn contract_guards(facts: &Eligibility, why: &mut Vec<String>) {
     }
     if facts.statutes_checked.is_none() {
         why.push(
-            "statuts non vérifiés : pluriprofessionnalité, adhésion de personnes physiques et morales, réception et redistribution des fonds de l'Assurance Maladie, recrutement de personnel (cpts lifecycle statutes ID --on AAAA-MM-JJ)"
+            "statuts non vérifiés : pluriprofessionnalité, adhésion de personnes physiques et morales, réception et redistribution des fonds de l'Assurance Maladie, recrutement de personnel"
                 .into(),
         );
     }

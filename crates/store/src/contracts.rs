@@ -480,7 +480,7 @@ impl Store {
         };
         found.ok_or_else(|| match seq {
             Some(s) => invalid(format!("contrat n° {s} introuvable pour {id}")),
-            None => invalid(format!("aucun contrat ACI pour {id} (cpts contract sign)")),
+            None => invalid(format!("aucun contrat ACI pour {id}")),
         })
     }
 
@@ -712,6 +712,16 @@ impl Store {
         Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
         tx.commit().await?;
         Ok(seq)
+    }
+
+    /// The funder kind of one convention (what the policy asks about its payments).
+    pub async fn convention_kind(&self, id: &CptsId, seq: i64) -> Result<Option<FunderKind>> {
+        let row = sqlx::query("SELECT kind FROM convention WHERE cpts_id = $1 AND seq = $2")
+            .bind(id.as_str())
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| FunderKind::parse(&r.try_get::<String, _>("kind")?).map_err(invalid)).transpose()
     }
 
     pub async fn conventions(&self, id: &CptsId) -> Result<Vec<(i64, Convention)>> {

@@ -1,0 +1,162 @@
+//! The ledger of a CPTS (every funder's lines, their payments, what gates them) and the
+//! funding conventions. A payment's action depends on its line: an ACI line is paid by the
+//! Assurance Maladie (`PayAci`, decided on the contract's book), a convention's line by its
+//! funder (`ConventionArs` for the ARS/FIR, `ConventionOther` for the others).
+
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::{Op, paid_summary};
+use cpts_domain::ids::CptsId;
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source};
+use cpts_domain::text::Kind;
+use cpts_engine::money::Cents;
+use jiff::civil::Date;
+
+use crate::lifecycle::check_texts;
+use crate::policy::{Action, Principal};
+use crate::{App, AppError, Result};
+
+/// The ledger of a CPTS, whole: the adapters choose the date of the statuses and the lines shown.
+#[derive(Clone, Debug)]
+pub struct LedgerView {
+    pub id: CptsId,
+    pub name: String,
+    /// Every line, cancelled ones included, by due date.
+    pub lines: Vec<Line>,
+    pub gates: Gates,
+    /// Every payment, by date.
+    pub payments: Vec<Payment>,
+    /// The contracts, oldest first (their annexes may carry notes).
+    pub agreements: Vec<Agreement>,
+}
+
+/// One line and its payments.
+#[derive(Clone, Debug)]
+pub struct LineView {
+    pub line: Line,
+    pub payments: Vec<Payment>,
+}
+
+/// A payment (or a repayment, on a line to repay) to record.
+#[derive(Clone, Debug)]
+pub struct Pay {
+    pub id: CptsId,
+    pub line: i64,
+    pub on: Date,
+    /// Default: what remains due (an ACI line is paid in one transfer).
+    pub amount: Option<Cents>,
+    /// Who paid: the funder's office or agent (for a repayment, the CPTS).
+    pub by: String,
+    /// The transfer's reference.
+    pub reference: Option<String>,
+}
+
+/// A payment recorded.
+#[derive(Clone, Debug)]
+pub struct Paid {
+    /// The line as it was before the payment.
+    pub line: Line,
+    /// The payment as recorded (its amount signed like the line's).
+    pub payment: Payment,
+    /// What the domain says of it, in French.
+    pub summary: String,
+}
+
+/// The action a convention of this funder asks the policy for (its creation and its payments).
+pub fn convention_action(kind: FunderKind) -> Action {
+    match kind {
+        FunderKind::Ars => Action::ConventionArs,
+        FunderKind::Collectivite | FunderKind::Europe | FunderKind::Prive | FunderKind::Autre => {
+            Action::ConventionOther
+        }
+    }
+}
+
+fn line_not_found(line: i64) -> AppError {
+    AppError::NotFound(format!("ligne n° {line} introuvable"))
+}
+
+impl App {
+    /// The ledger of a CPTS: its lines, gates, payments and contracts.
+    pub async fn ledger(&self, p: &Principal, id: &CptsId) -> Result<LedgerView> {
+        self.authorize(p, Action::Read, id).await?;
+        let r = self.store.get_cpts(id).await?;
+        Ok(LedgerView {
+            id: id.clone(),
+            lines: self.store.ledger(id).await?,
+            gates: self.store.gates(id).await?,
+            payments: self.store.payment_records(id).await?,
+            agreements: self.store.contracts(id, &r.identity.name).await?.into_iter().map(|(a, _)| a).collect(),
+            name: r.identity.name,
+        })
+    }
+
+    /// One line of the ledger and its payments.
+    pub async fn ledger_line(&self, p: &Principal, id: &CptsId, line: i64) -> Result<LineView> {
+        self.authorize(p, Action::Read, id).await?;
+        let l = self.store.ledger(id).await?.into_iter().find(|l| l.id == line).ok_or_else(|| line_not_found(line))?;
+        let payments = self.store.payment_records(id).await?.into_iter().filter(|p| p.line == line).collect();
+        Ok(LineView { line: l, payments })
+    }
+
+    /// The action paying `line` asks the policy for.
+    async fn pay_action(&self, id: &CptsId, l: &Line) -> Result<Action> {
+        match &l.planned.source {
+            Source::Aci { .. } => Ok(Action::PayAci),
+            Source::Convention { convention, .. } => {
+                let kind = self.store.convention_kind(id, *convention).await?.ok_or_else(|| {
+                    AppError::Internal(format!("convention n° {convention} de la ligne n° {} introuvable", l.id))
+                })?;
+                Ok(convention_action(kind))
+            }
+        }
+    }
+
+    /// Record a payment on a line: an ACI line is decided on its contract's book, a
+    /// convention's line by the line itself.
+    pub async fn pay(&self, p: &Principal, cmd: Pay) -> Result<Paid> {
+        self.authorize(p, Action::Read, &cmd.id).await?;
+        // Nobody who may pay no line at all learns anything of the lines.
+        let payers = [Action::PayAci, Action::ConventionArs, Action::ConventionOther];
+        let areas = self.store.areas(&cmd.id).await?;
+        if payers.iter().all(|a| p.allowed_on(*a, &cmd.id, &areas).is_none()) {
+            return Err(AppError::forbidden(p, Action::PayAci));
+        }
+        let lines = self.store.ledger(&cmd.id).await?;
+        let l = lines.into_iter().find(|l| l.id == cmd.line).ok_or_else(|| line_not_found(cmd.line))?;
+        let action = self.pay_action(&cmd.id, &l).await?;
+        let stamp = self.authorize(p, action, &cmd.id).await?;
+        let amount = cmd.amount.unwrap_or_else(|| Cents::new(l.remaining().get().abs()));
+        let payment = Payment { line: cmd.line, amount, on: cmd.on, by: cmd.by, reference: cmd.reference };
+        match &l.planned.source {
+            Source::Aci { contract, .. } => {
+                let d = self.decide(p, action, &cmd.id, Some(*contract), Op::Pay(payment.clone()), None).await?;
+                let recorded = d.outcome.payment.unwrap_or(payment);
+                Ok(Paid { line: l, payment: recorded, summary: d.outcome.summary })
+            }
+            Source::Convention { .. } => {
+                let gates = self.store.gates(&cmd.id).await?;
+                let paid = l.pay(&payment, self.clock.today(), &gates).map_err(AppError::refused)?;
+                self.store.pay_line(&stamp, &cmd.id, &paid).await?;
+                let summary = paid_summary(&l, &paid);
+                Ok(Paid { line: l, payment: paid, summary })
+            }
+        }
+    }
+
+    /// Add a funding convention and its installments as ledger lines.
+    pub async fn add_convention(&self, p: &Principal, id: &CptsId, c: &Convention) -> Result<i64> {
+        let stamp = self.authorize(p, convention_action(c.kind), id).await?;
+        let mut texts =
+            vec![("financeur", Some(c.funder.as_str()), Kind::Name), ("objet", Some(c.purpose.as_str()), Kind::Line)];
+        texts.extend(c.deliverables.iter().map(|d| ("livrable", Some(d.as_str()), Kind::Line)));
+        check_texts(&texts)?;
+        c.validate().map_err(|e| AppError::invalid(e.to_string()))?;
+        Ok(self.store.add_convention(&stamp, id, c).await?)
+    }
+
+    /// The conventions of a CPTS, by number.
+    pub async fn conventions(&self, p: &Principal, id: &CptsId) -> Result<Vec<(i64, Convention)>> {
+        self.authorize(p, Action::Read, id).await?;
+        Ok(self.store.conventions(id).await?)
+    }
+}
