@@ -13,6 +13,8 @@ pub mod audit;
 pub mod clock;
 mod error;
 pub mod policy;
+pub mod reports;
+pub mod values;
 
 pub use clock::Clock;
 pub use error::{AppError, FieldError};
