@@ -19,6 +19,8 @@ pub mod members;
 pub mod national;
 pub mod policy;
 pub mod registry;
+pub mod reports;
+pub mod values;
 
 pub use clock::Clock;
 pub use error::{AppError, FieldError};

@@ -3,24 +3,24 @@
 //! or 120 months with `--full` (ten years: 2 400 000 values, over a contract and its renewal),
 //! and compares with a raw SQLite bulk insert of the same rows.
 //!
-//! The pipeline is the CLI's (`cpts values import`): CSV → `RawValue` rows → scopes (each
-//! CPTS's contracts) and stored periods → `values::check` → `Store::add_values`, one batch.
+//! The pipeline is the CLI's (`cpts values import`): CSV → `RawValue` rows →
+//! `App::check_values` (the policy on each CPTS, their contracts and stored periods,
+//! `values::check`) → `App::save_values`, one batch.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::{identity, python_seconds, rate};
 
+use cpts_app::{Action, App, Principal, Role};
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::Book;
 use cpts_domain::ids::CptsId;
-use cpts_domain::indicators::Catalogue;
 use cpts_domain::lifecycle::{Actor, Event, Step};
-use cpts_domain::values::{self, RawValue, Scope};
+use cpts_domain::values::RawValue;
 use cpts_engine::rules::RuleSet;
-use cpts_store::{Provenance, Store};
+use cpts_store::Provenance;
 
 /// The five national indicators entered monthly (catalogue periodicity `mois`); the other
 /// catalogue indicators are quarterly or yearly and refuse months.
@@ -110,7 +110,12 @@ fn event(step: Step, on: jiff::civil::Date) -> Event {
 /// A fresh store with `cpts` CPTS, each with its contract signed 1 January 2021 (five years),
 /// and with `--full` its renewal signed 1 January 2026. Not measured.
 async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<(), String> {
-    let store = Store::open(&path.display().to_string()).await.map_err(|e| e.to_string())?;
+    let app = App::open(&path.display().to_string(), rules.clone()).await.map_err(|e| e.to_string())?;
+    // Creating and signing belong to the registry and contracts use cases: written here
+    // through the store with the local operator's stamps, as the setup is not measured.
+    let who = Principal::local_operator("banc-valeurs");
+    let create = app.stamp(&who, Role::AdminNational, Action::CreateCpts);
+    let sign = app.stamp(&who, Role::AdminNational, Action::SignContract);
     let mut contracts = vec![(Step::Sign, jiff::civil::date(2021, 1, 1))];
     if full {
         contracts.push((Step::Renew, jiff::civil::date(2026, 1, 1)));
@@ -125,12 +130,15 @@ async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<
     }
     for i in 0..cpts {
         let id: CptsId = cpts_id(i).parse()?;
-        store.create_cpts(&crate::op(), &id, &identity(&format!("CPTS banc {i}")), &cpts_store::Areas::default()).await.map_err(|e| e.to_string())?;
+        app.store
+            .create_cpts(&create, &id, &identity(&format!("CPTS banc {i}")), &cpts_store::Areas::default())
+            .await
+            .map_err(|e| e.to_string())?;
         for (n, (ev, a, plan)) in signed.iter().enumerate() {
-            store.sign_contract(&crate::op(), &id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
+            app.store.sign_contract(&sign, &id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
         }
     }
-    store.close().await;
+    app.close().await;
     Ok(())
 }
 
@@ -160,9 +168,7 @@ fn read_rows(file: &Path) -> Result<Vec<RawValue>, String> {
 #[derive(Default)]
 struct Steps {
     read: Duration,
-    /// Of `scopes`: the CPTS identifiers of every row, parsed and deduplicated.
-    ids: Duration,
-    scopes: Duration,
+    /// `App::check_values`: the policy on each CPTS, their contracts and stored periods, the check.
     check: Duration,
     write: Duration,
     /// Of `write`: until the first 1 000 rows are written (per-CPTS claims and stored keys first).
@@ -171,60 +177,38 @@ struct Steps {
 
 impl Steps {
     fn total(&self) -> Duration {
-        self.read + self.scopes + self.check + self.write
+        self.read + self.check + self.write
     }
 }
 
-/// The CLI's pipeline in process, each step timed.
-async fn pipeline(db: &Path, file: &Path, rules: &RuleSet, catalogue: &Catalogue) -> Result<(Steps, usize), String> {
-    let store = Store::open(&db.display().to_string()).await.map_err(|e| e.to_string())?;
+/// The CLI's pipeline in process, each step timed, as the local operator.
+async fn pipeline(db: &Path, file: &Path, rules: &RuleSet) -> Result<(Steps, usize), String> {
+    let app = App::open(&db.display().to_string(), rules.clone()).await.map_err(|e| e.to_string())?;
+    let who = Principal::local_operator("banc-valeurs");
     let mut steps = Steps::default();
     let t = Instant::now();
     let rows = read_rows(file)?;
     steps.read = t.elapsed();
 
-    // As `store_rows`: the CPTS named in the file, their contracts, their stored periods.
     let t = Instant::now();
-    let ids: BTreeSet<CptsId> = rows.iter().filter_map(|r| r.cpts.trim().parse().ok()).collect();
-    steps.ids = t.elapsed();
-    let mut scopes = BTreeMap::new();
-    for id in &ids {
-        let r = store.get_cpts(id).await.map_err(|e| e.to_string())?;
-        let agreements: Vec<Agreement> = store
-            .contracts(id, &r.identity.name)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|(a, _)| a)
-            .collect();
-        scopes.insert(id.clone(), Scope::of(&agreements, rules)?);
-    }
-    let ids: Vec<CptsId> = ids.into_iter().collect();
-    let existing = store.value_periods(&ids).await.map_err(|e| e.to_string())?;
-    steps.scopes = t.elapsed();
-
-    let t = Instant::now();
-    let entries = values::check(&rows, &scopes, &existing, catalogue).map_err(|e| {
-        let first: Vec<String> = e.iter().take(5).map(ToString::to_string).collect();
-        format!("{} erreur(s) : {}", e.len(), first.join(" ; "))
-    })?;
+    let checked = app.check_values(&who, &rows).await.map_err(|e| e.to_string())?;
     steps.check = t.elapsed();
     drop(rows);
+    let n = checked.entries().len();
 
     let p =
         Provenance { source: "import".into(), file: Some("valeurs.csv".into()), by: "banc".into(), role: Actor::Cpts };
     let t = Instant::now();
     let mut first = None;
-    store
-        .add_values_with_progress(&crate::op(), &p, &entries, |_| {
-            first.get_or_insert_with(|| t.elapsed());
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    app.save_values(checked, &p, |_| {
+        first.get_or_insert_with(|| t.elapsed());
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     steps.write = t.elapsed();
     steps.first_chunk = first.unwrap_or_default();
-    store.close().await;
-    Ok((steps, entries.len()))
+    app.close().await;
+    Ok((steps, n))
 }
 
 /// The same rows inserted by Python's sqlite3 (C) in one transaction into a table with the same
@@ -309,7 +293,6 @@ pub fn run(cpts: usize, full: bool) {
     );
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|_| fail("tokio"));
     let rules = RuleSet::builtin().unwrap_or_else(|e| fail(&e.to_string()));
-    let catalogue = Catalogue::builtin(&rules).unwrap_or_else(|e| fail(&e));
 
     // Setup, not measured: the CPTS and their signed contracts, then a copy for the CLI.
     let t = Instant::now();
@@ -346,22 +329,20 @@ pub fn run(cpts: usize, full: bool) {
     }
 
     // 2. The same pipeline in process, step by step.
-    let steps = match rt.block_on(pipeline(&db, &file, &rules, &catalogue)) {
+    let steps = match rt.block_on(pipeline(&db, &file, &rules)) {
         Ok((s, stored)) if stored == n => s,
         Ok((_, stored)) => fail(&format!("{stored} valeurs enregistrées au lieu de {n}")),
         Err(e) => fail(&format!("import refusé : {e}")),
     };
     println!("  lecture du CSV en lignes brutes (csv) : {}", rate(n, steps.read, "valeurs"));
     println!(
-        "  identifiants CPTS des lignes, puis contrats des {cpts} CPTS et périodes déjà enregistrées (store, Scope::of) : {:.2} s (dont identifiants {:.2} s)",
-        steps.scopes.as_secs_f64(),
-        steps.ids.as_secs_f64()
+        "  contrôle (App::check_values : droits sur chaque CPTS, contrats des {cpts} CPTS, périodes déjà enregistrées, values::check) : {}",
+        rate(n, steps.check, "valeurs")
     );
-    println!("  contrôle (values::check) : {}", rate(n, steps.check, "valeurs"));
-    let parse_check = steps.read + steps.scopes + steps.check;
+    let parse_check = steps.read + steps.check;
     println!("  (a) lecture + contrôle : {}", rate(n, parse_check, "valeurs"));
     println!(
-        "  (b) écriture (Store::add_values, SQLite, une transaction) : {} (dont {:.2} s jusqu'aux 1 000 premières lignes écrites)",
+        "  (b) écriture (App::save_values, SQLite, une transaction) : {} (dont {:.2} s jusqu'aux 1 000 premières lignes écrites)",
         rate(n, steps.write, "valeurs"),
         steps.first_chunk.as_secs_f64()
     );

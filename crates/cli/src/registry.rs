@@ -14,7 +14,7 @@ use cpts_domain::table::{LineError, error_list};
 use cpts_engine::dates::parse_french;
 use cpts_engine::money::group_thousands;
 use cpts_engine::rules::RuleSet;
-use cpts_store::{CptsRecord, Store};
+use cpts_store::CptsRecord;
 use jiff::civil::Date;
 
 use crate::load::CliError;
@@ -211,38 +211,6 @@ pub fn store_url(db: Option<&std::path::Path>) -> String {
         Some(p) => p.display().to_string(),
         None => std::env::var("CPTS_DATABASE_URL").unwrap_or_else(|_| "cpts.sqlite".into()),
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("démarrage impossible : {e}")))
-}
-
-/// TRANSITIONAL, for the modules not yet on `session::run`: open the store, run `f`, close.
-pub fn block_on<F, Fut>(db: Option<&std::path::Path>, f: F) -> Result<String, CliError>
-where
-    F: FnOnce(std::sync::Arc<Store>) -> Fut,
-    Fut: std::future::Future<Output = Result<String, CliError>>,
-{
-    let url = store_url(db);
-    runtime()?.block_on(async {
-        let store = std::sync::Arc::new(open(&url).await?);
-        let out = f(store.clone()).await;
-        if let Ok(s) = std::sync::Arc::try_unwrap(store) {
-            s.close().await;
-        }
-        out
-    })
-}
-
-async fn open(db: &str) -> Result<Store, CliError> {
-    Store::open(db).await.map_err(|e| {
-        let m = format!("ouverture de la base « {} » impossible : {e}", cpts_store::masked(db));
-        // A wrong `--db` is the user's to fix (exit 2); a failure inside a good database is not.
-        if matches!(e, cpts_store::StoreError::Open(_)) { CliError::Usage(m) } else { CliError::Failed(m) }
-    })
 }
 
 pub fn store_err(e: cpts_store::StoreError) -> CliError {

@@ -1,29 +1,26 @@
-//! `cpts values …`, `cpts achievement`, `cpts report …`: indicator values, the year's
-//! achievement and variable part, and the activity report's review. Arguments and files are
-//! parsed here; the domain checks and decides; the store persists.
+//! `cpts values …`, `cpts achievement`, `cpts report …`: thin adapters over the
+//! application's values, achievement and report use cases. Arguments and files are read here
+//! and the typed results formatted; the application checks, decides and stores.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use cpts_domain::activity::{self, Act, Context, Received, Report, Sheet, Status};
-use cpts_domain::agreement::Agreement;
-use cpts_domain::book::Op;
+use cpts_app::AppError;
+use cpts_app::reports::{NO_REPORT, ReportAct, ReportRef, line_label};
+use cpts_app::values::{ImportValues, VALUE_HEADER, ValuesImported, export_row, value_rows};
+use cpts_domain::activity::Act;
 use cpts_domain::ids::CptsId;
-use cpts_domain::indicators::Catalogue;
 use cpts_domain::lifecycle::Actor;
-use cpts_domain::table::{ColumnSpec, LineError, columns, error_list};
+use cpts_domain::table::{LineError, error_list};
 use cpts_domain::text::Kind;
-use cpts_domain::values::{self, Entry, RawValue, Scope, year_values};
-use cpts_engine::contract::Contract;
+use cpts_domain::values::RawValue;
 use cpts_engine::dates::fr;
-use cpts_engine::rules::RuleSet;
-use cpts_store::{Provenance, Store};
+use cpts_store::Provenance;
 use jiff::civil::Date;
 
 use crate::files::{read_table, write_export, write_table};
 use crate::load::{CliError, read};
-use crate::registry::{store_err, today};
+use crate::session::{self, Ctx, app_err};
 use crate::table::Table;
 
 /// Who acts, and when.
@@ -197,19 +194,35 @@ pub enum Action {
 }
 
 pub fn run(action: Action, db: Option<&Path>, rules_dir: Option<&Path>) -> Result<String, CliError> {
-    let rules = crate::load::rules(rules_dir)?;
-    let catalogue = Catalogue::builtin(&rules).map_err(CliError::Failed)?;
-    // Exports compare their output with the open database.
-    let url = crate::registry::store_url(db);
-    crate::registry::block_on(db, |store| async move {
+    // Files are read before the store opens: nothing is held while they load.
+    let action = match action {
+        Action::Values(ValuesCmd::Import { file, by }) => {
+            let provenance = provenance(&by, "import", Some(&file))?;
+            Prepared::Import { rows: file_rows(&file)?, file, provenance }
+        }
+        Action::Report(ReportCmd::Draft { target, file, by }) => {
+            Prepared::Draft { text: read(&file)?, target, file, by }
+        }
+        other => Prepared::Other(other),
+    };
+    session::run(db, rules_dir, |ctx| async move {
         match action {
-            Action::Values(cmd) => values_cmd(&store, &url, &rules, &catalogue, cmd).await,
-            Action::Achievement { id, year, contract } => {
-                achievement(&store, &rules, &catalogue, &id, year, contract).await
+            Prepared::Import { rows, file, provenance } => import(&ctx, rows, provenance, &import_refused(&file)).await,
+            Prepared::Draft { text, target, file, by } => {
+                report_act(&ctx, target, Act::Rediger, Some(text), Some(file), by).await
             }
-            Action::Report(cmd) => report_cmd(&store, &url, &rules, &catalogue, cmd).await,
+            Prepared::Other(Action::Values(cmd)) => values_cmd(&ctx, cmd).await,
+            Prepared::Other(Action::Achievement { id, year, contract }) => achievement(&ctx, &id, year, contract).await,
+            Prepared::Other(Action::Report(cmd)) => report_cmd(&ctx, cmd).await,
         }
     })
+}
+
+/// An action with its file read.
+enum Prepared {
+    Import { rows: Vec<RawValue>, file: PathBuf, provenance: Provenance },
+    Draft { text: String, target: Target, file: PathBuf, by: By },
+    Other(Action),
 }
 
 fn usage(m: impl Into<String>) -> CliError {
@@ -229,28 +242,6 @@ fn import_refused(file: &Path) -> String {
     format!("{} : import refusé", file.display())
 }
 
-/// A report file's texts, each through the domain's text check (YAML escapes such as `\e`
-/// make control characters the raw file does not show).
-fn report_texts(file: &Path, text: &str) -> Result<(), CliError> {
-    let name = file.display().to_string();
-    crate::load::check_texts(&[(&name, Some(text), Kind::Document)])?;
-    // Unreadable content is reported by the draft's own parsing, with its line.
-    let Ok(c) = activity::Content::read(text) else { return Ok(()) };
-    let mut fields = vec![("summary".to_string(), c.summary.clone(), Kind::Text)];
-    for (i, a) in c.actions.iter().enumerate() {
-        fields.push((format!("actions[{i}].title"), a.title.clone(), Kind::Line));
-        fields.push((format!("actions[{i}].mission"), a.mission.clone(), Kind::Line));
-        fields.push((format!("actions[{i}].description"), a.description.clone(), Kind::Text));
-    }
-    for (i, e) in c.expenses.iter().enumerate() {
-        fields.push((format!("expenses[{i}].item"), e.item.clone(), Kind::Line));
-    }
-    let checked: Vec<(String, Option<&str>, Kind)> =
-        fields.iter().map(|(f, v, k)| (format!("{name} : {f}"), Some(v.as_str()), *k)).collect();
-    let refs: Vec<(&str, Option<&str>, Kind)> = checked.iter().map(|(f, v, k)| (f.as_str(), *v, *k)).collect();
-    crate::load::check_texts(&refs)
-}
-
 fn provenance(by: &By, source: &str, file: Option<&Path>) -> Result<Provenance, CliError> {
     crate::load::check_texts(&[("--by", Some(&by.by), Kind::Name)])?;
     if by.by.trim().is_empty() {
@@ -264,136 +255,44 @@ fn provenance(by: &By, source: &str, file: Option<&Path>) -> Result<Provenance, 
     })
 }
 
-/// Check rows against their CPTS's contracts and stored values, then store them as one batch.
-async fn store_rows(
-    store: &Store,
-    rules: &RuleSet,
-    catalogue: &Catalogue,
-    rows: &[RawValue],
-    p: &Provenance,
-    what: &str,
-) -> Result<String, CliError> {
-    let mut scopes = BTreeMap::new();
-    let ids: std::collections::BTreeSet<CptsId> = rows.iter().filter_map(|r| r.cpts.trim().parse().ok()).collect();
-    // Only the CPTS the store knows are looked up, each once: a file naming 100 000 unknown
-    // CPTS costs one listing, not 200 000 queries.
-    let mut names: BTreeMap<CptsId, String> = BTreeMap::new();
-    if ids.len() > 16 {
-        for (id, name, _) in store.territories().await.map_err(store_err)? {
-            if ids.contains(&id) {
-                names.insert(id, name);
-            }
+/// Rows of a values file, cells untouched.
+fn file_rows(file: &Path) -> Result<Vec<RawValue>, CliError> {
+    let table = read_table(file).map_err(|e| usage(format!("{} : {e}", file.display())))?;
+    value_rows(&table).map_err(|e| line_errors(&e, &import_refused(file)))
+}
+
+/// Enter or import rows; line errors listed under `what`.
+async fn import(ctx: &Ctx, rows: Vec<RawValue>, provenance: Provenance, what: &str) -> Result<String, CliError> {
+    let done = ctx.app.import_values(&ctx.who, ImportValues { rows, provenance }).await.map_err(|e| match e {
+        AppError::Invalid(errors) => {
+            let lines: Vec<LineError> = errors
+                .into_iter()
+                .map(|f| LineError { line: f.line.unwrap_or(0), column: f.field, message: f.message })
+                .collect();
+            line_errors(&lines, what)
         }
-    } else {
-        for id in ids {
-            if let Ok(r) = store.get_cpts(&id).await {
-                names.insert(id, r.identity.name);
-            }
-        }
-    }
-    // Cells that are not a known identifier may be a CPTS's name: one listing resolves them
-    // (exact names are accepted, near ones get their identifier suggested by the check).
-    let loose = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let others: std::collections::BTreeSet<String> = rows
-        .iter()
-        .filter(|r| r.cpts.trim().parse::<CptsId>().map_or(true, |id| !names.contains_key(&id)))
-        .map(|r| loose(&r.cpts))
-        .collect();
-    if !others.is_empty() {
-        for (id, name, _) in store.territories().await.map_err(store_err)? {
-            if others.contains(&loose(&name)) {
-                names.insert(id, name);
-            }
-        }
-    }
-    for (id, name) in &names {
-        let agreements: Vec<Agreement> =
-            store.contracts(id, name).await.map_err(store_err)?.into_iter().map(|(a, _)| a).collect();
-        let scope = Scope { name: name.clone(), ..Scope::of(&agreements, rules).map_err(CliError::Failed)? };
-        scopes.insert(id.clone(), scope);
-    }
-    let ids: Vec<CptsId> = scopes.keys().cloned().collect();
-    let existing = store.value_periods(&ids).await.map_err(store_err)?;
-    let entries = values::check(rows, &scopes, &existing, catalogue).map_err(|e| line_errors(&e, what))?;
-    let mut current = Vec::new();
-    for id in entries.iter().map(|e| &e.cpts).collect::<std::collections::BTreeSet<_>>() {
-        current.extend(store.values(id).await.map_err(store_err)?);
-    }
-    let (entries, unchanged) = values::without_unchanged(entries, &current);
-    let warnings = values::validated_warnings(&entries, &scopes);
-    let corrected = entries
-        .iter()
-        .filter(|e| existing.get(&(e.cpts.clone(), e.indicator.clone())).is_some_and(|ps| ps.contains(&e.period)))
-        .count();
-    let mut out = if entries.is_empty() {
-        format!("Aucune valeur enregistrée : {unchanged} inchangée(s), identique(s) aux valeurs actuelles.\n")
-    } else {
-        let n_cpts = entries.iter().map(|e| &e.cpts).collect::<std::collections::BTreeSet<_>>().len();
-        let batch = store.add_values(&crate::op(), p, &entries).await.map_err(store_err)?;
-        format!(
-            "{} valeur(s) enregistrée(s) (lot n° {batch}, {n_cpts} CPTS), dont {corrected} correction(s) : les valeurs précédentes restent dans l'historique ; {unchanged} inchangée(s), non enregistrée(s).\n",
-            entries.len(),
-        )
+        e => app_err(e),
+    })?;
+    Ok(imported_text(&done))
+}
+
+fn imported_text(d: &ValuesImported) -> String {
+    let mut out = match d.batch {
+        None => format!("Aucune valeur enregistrée : {} inchangée(s), identique(s) aux valeurs actuelles.\n", d.unchanged),
+        Some(batch) => format!(
+            "{} valeur(s) enregistrée(s) (lot n° {batch}, {} CPTS), dont {} correction(s) : les valeurs précédentes restent dans l'historique ; {} inchangée(s), non enregistrée(s).\n",
+            d.stored, d.cpts, d.corrected, d.unchanged,
+        ),
     };
-    for w in warnings {
-        out.push_str(&w);
+    for w in &d.warnings {
+        out.push_str(w);
         out.push('\n');
     }
-    Ok(out)
+    out
 }
 
-const VALUE_COLUMNS: &[ColumnSpec<'static>] = &[
-    ("CPTS", &["cpts", "identifiant", "identifiant cpts", "id cpts"], true),
-    ("Indicateur", &["indicateur", "code indicateur", "code"], true),
-    ("Période", &["periode"], true),
-    ("Valeur", &["valeur", "taux"], false),
-    ("Numérateur", &["numerateur"], false),
-    ("Dénominateur", &["denominateur"], false),
-];
-
-const VALUE_HEADER: [&str; 6] = ["CPTS", "Indicateur", "Période", "Valeur", "Numérateur", "Dénominateur"];
-
-/// Rows of a values file, cells untouched.
-pub fn value_rows(file: &Path) -> Result<Vec<RawValue>, CliError> {
-    let table = read_table(file).map_err(|e| usage(format!("{} : {e}", file.display())))?;
-    let index = columns(&table, VALUE_COLUMNS).map_err(|e| line_errors(&e, &import_refused(file)))?;
-    Ok(table
-        .rows
-        .iter()
-        .map(|(line, cells)| {
-            let cell = |c: &str| index.get(c).and_then(|i| cells.get(*i)).cloned().unwrap_or_default();
-            RawValue {
-                line: *line,
-                cpts: cell("CPTS"),
-                indicator: cell("Indicateur"),
-                period: cell("Période"),
-                value: cell("Valeur"),
-                numerator: cell("Numérateur"),
-                denominator: cell("Dénominateur"),
-            }
-        })
-        .collect())
-}
-
-fn entry_row(e: &Entry) -> Vec<String> {
-    let opt = |d: Option<cpts_engine::rate::Dec>| d.map_or_else(String::new, |d| d.to_string());
-    vec![
-        e.cpts.to_string(),
-        e.indicator.clone(),
-        e.period.to_string(),
-        e.reading.value.to_string(),
-        opt(e.reading.numerator),
-        opt(e.reading.denominator),
-    ]
-}
-
-async fn values_cmd(
-    store: &Store,
-    url: &str,
-    rules: &RuleSet,
-    catalogue: &Catalogue,
-    cmd: ValuesCmd,
-) -> Result<String, CliError> {
+async fn values_cmd(ctx: &Ctx, cmd: ValuesCmd) -> Result<String, CliError> {
+    let (app, who) = (&ctx.app, &ctx.who);
     match cmd {
         ValuesCmd::Set { id, indicator, period, value, numerator, denominator, by } => {
             let p = provenance(&by, "saisie", None)?;
@@ -406,16 +305,13 @@ async fn values_cmd(
                 numerator: numerator.unwrap_or_default(),
                 denominator: denominator.unwrap_or_default(),
             };
-            store_rows(store, rules, catalogue, &[row], &p, "Saisie refusée").await
+            import(ctx, vec![row], p, "Saisie refusée").await
         }
-        ValuesCmd::Import { file, by } => {
-            let p = provenance(&by, "import", Some(&file))?;
-            let rows = value_rows(&file)?;
-            store_rows(store, rules, catalogue, &rows, &p, &import_refused(&file)).await
-        }
+        // Read before the session opens (see `run`).
+        ValuesCmd::Import { .. } => Err(CliError::Failed("import : fichier non lu".into())),
         ValuesCmd::List { id, indicator } => {
             let cid = cpts_id(&id)?;
-            store.get_cpts(&cid).await.map_err(store_err)?;
+            let values = app.values(who, &cid, indicator.as_deref()).await.map_err(app_err)?;
             let mut t = Table::new(&[
                 ("Indicateur", false),
                 ("Période", false),
@@ -423,18 +319,14 @@ async fn values_cmd(
                 ("Numérateur", true),
                 ("Dénominateur", true),
             ]);
-            let mut n = 0;
-            for e in store.values(&cid).await.map_err(store_err)? {
-                if indicator.as_ref().is_some_and(|i| *i != e.indicator) {
-                    continue;
-                }
-                n += 1;
-                t.row(entry_row(&e).into_iter().skip(1).collect());
+            for e in &values {
+                t.row(export_row(e).into_iter().skip(1).collect());
             }
-            Ok(if n == 0 { format!("Aucune valeur pour {cid}.\n") } else { t.render() })
+            Ok(if values.is_empty() { format!("Aucune valeur pour {cid}.\n") } else { t.render() })
         }
         ValuesCmd::History { id, indicator } => {
             let cid = cpts_id(&id)?;
+            let history = app.value_history(who, &cid, indicator.as_deref()).await.map_err(app_err)?;
             let mut t = Table::new(&[
                 ("Indicateur", false),
                 ("Période", false),
@@ -445,7 +337,7 @@ async fn values_cmd(
                 ("Enregistré le", false),
                 ("État", false),
             ]);
-            for v in store.value_history(&cid, indicator.as_deref()).await.map_err(store_err)? {
+            for v in history {
                 let source = match &v.provenance.file {
                     Some(f) => format!("{} ({f})", v.provenance.source),
                     None => v.provenance.source.clone(),
@@ -465,93 +357,30 @@ async fn values_cmd(
         }
         ValuesCmd::Export { id, file } => {
             let cid = cpts_id(&id)?;
-            store.get_cpts(&cid).await.map_err(store_err)?;
-            let rows: Vec<Vec<String>> = store.values(&cid).await.map_err(store_err)?.iter().map(entry_row).collect();
+            let rows: Vec<Vec<String>> =
+                app.values(who, &cid, None).await.map_err(app_err)?.iter().map(export_row).collect();
             let header: Vec<String> = VALUE_HEADER.iter().map(|h| h.to_string()).collect();
-            write_table(&file, url, "Valeurs", &header, &rows)?;
+            write_table(&file, &ctx.url, "Valeurs", &header, &rows)?;
             Ok(format!("{} valeur(s) exportée(s) dans {}.\n", rows.len(), file.display()))
         }
     }
 }
 
-/// A CPTS's contract with everything a report needs.
-struct Loaded {
-    cid: CptsId,
-    agreement: Agreement,
-    contract: Contract,
-    values: Vec<Entry>,
-    reports: Vec<Report>,
-}
-
-async fn load(store: &Store, rules: &RuleSet, id: &str, seq: Option<i64>) -> Result<Loaded, CliError> {
+async fn achievement(ctx: &Ctx, id: &str, year: Option<u8>, seq: Option<i64>) -> Result<String, CliError> {
     let cid = cpts_id(id)?;
-    let r = store.get_cpts(&cid).await.map_err(store_err)?;
-    let (agreement, _) = store.agreement(&cid, &r.identity.name, seq).await.map_err(store_err)?;
-    let contract =
-        agreement.contract(rules).map_err(|es| CliError::Failed(format!("contrat stocké invalide : {es:?}")))?;
-    let values = store.values(&cid).await.map_err(store_err)?;
-    let seq = agreement.seq;
-    let reports = store.reports(&cid).await.map_err(store_err)?.into_iter().filter(|x| x.contract == seq).collect();
-    Ok(Loaded { cid, agreement, contract, values, reports })
-}
-
-impl Loaded {
-    fn latest(&self, year: u8) -> Option<&Report> {
-        self.reports.iter().filter(|r| r.year == year).max_by_key(|r| r.version)
-    }
-
-    fn version(&self, year: u8, v: Option<i64>) -> Result<&Report, CliError> {
-        let found = match v {
-            Some(v) => self.reports.iter().find(|r| r.year == year && r.version == v),
-            None => self.latest(year),
-        };
-        found.ok_or_else(|| {
-            usage(format!(
-                "pas de rapport pour l'année {year} du contrat n° {} (cpts report draft)",
-                self.agreement.seq
-            ))
-        })
-    }
-
-    fn check_year(&self, year: u8) -> Result<(), CliError> {
-        let last = self.contract.last_year();
-        if year == 0 || year > last {
-            return Err(usage(format!("année {year} hors du contrat n° {} (1 à {last})", self.agreement.seq)));
-        }
-        Ok(())
-    }
-}
-
-async fn achievement(
-    store: &Store,
-    rules: &RuleSet,
-    catalogue: &Catalogue,
-    id: &str,
-    year: Option<u8>,
-    seq: Option<i64>,
-) -> Result<String, CliError> {
-    let l = load(store, rules, id, seq).await?;
-    let today = today();
-    let year = year.or_else(|| l.contract.year_of(today)).unwrap_or_else(|| l.contract.last_year());
-    l.check_year(year)?;
-    let yv = year_values(&l.contract, year, catalogue, &l.values);
-    let (values, state) = match l.agreement.results.get(&year) {
-        Some(r) => (r.values.clone(), "résultats du rapport validé".to_string()),
-        None => (
-            yv.iter().filter_map(|v| v.value.map(|x| (v.indicator.clone(), x))).collect(),
-            "provisoire : valeurs saisies à ce jour ; un indicateur sans valeur compte pour sa référence (0 %)"
-                .to_string(),
-        ),
+    let y = ctx.app.achievement(&ctx.who, &cid, year, seq).await.map_err(app_err)?;
+    let state = if y.validated {
+        "résultats du rapport validé"
+    } else {
+        "provisoire : valeurs saisies à ce jour ; un indicateur sans valeur compte pour sa référence (0 %)"
     };
-    let crisis = l.agreement.results.get(&year).map_or((false, false), |r| (r.crisis_plan, r.crisis_declared));
-    let a = activity::achievement(rules, catalogue, &l.agreement, year, &values, crisis).map_err(CliError::Failed)?;
-    let (start, end) = l.contract.year_bounds(year).unwrap_or((today, today));
     let mut out = format!(
-        "{} – contrat n° {}, année {year} (du {} au {}) – {state}\n",
-        l.agreement.cpts_name,
-        l.agreement.seq,
-        fr(start),
-        cpts_engine::dates::day_before(end).map(fr).unwrap_or_default()
+        "{} – contrat n° {}, année {} (du {} au {}) – {state}\n",
+        y.cpts_name,
+        y.contract,
+        y.year,
+        fr(y.start),
+        y.last_day.map(fr).unwrap_or_default()
     );
     let mut t = Table::new(&[
         ("Indicateur", false),
@@ -562,8 +391,9 @@ async fn achievement(
         ("Poids", true),
         ("Couverture", false),
     ]);
+    let a = &y.achievement;
     for o in &a.objectives {
-        let cov = yv.iter().find(|v| v.indicator == o.indicator);
+        let cov = y.values.iter().find(|v| v.indicator == o.indicator);
         let coverage = cov.map_or_else(String::new, |v| match &v.problem {
             Some(p) => p.clone(),
             None => v.coverage(),
@@ -586,54 +416,41 @@ async fn achievement(
     Ok(out)
 }
 
-async fn received(store: &Store, rules: &RuleSet, cid: &CptsId) -> Result<Vec<Received>, CliError> {
-    let lines = store.ledger(cid).await.map_err(store_err)?;
-    let convs = store.conventions(cid).await.map_err(store_err)?;
-    Ok(store
-        .payment_records(cid)
-        .await
-        .map_err(store_err)?
-        .into_iter()
-        .filter_map(|cpts_domain::ledger::Payment { line, on, amount, .. }| {
-            let l = lines.iter().find(|l| l.id == line)?;
-            let what = match &l.planned.source {
-                cpts_domain::ledger::Source::Convention { convention, installment } => {
-                    let purpose = convs
-                        .iter()
-                        .find(|(n, _)| n == convention)
-                        .map_or_else(String::new, |(_, c)| c.purpose.clone());
-                    format!("{purpose} – versement {installment}")
-                }
-                _ => crate::contracts::component_of(rules, &l.planned),
-            };
-            Some(Received { on, funder: l.planned.funder.clone(), what, amount })
-        })
-        .collect())
+fn report_ref(t: &Target) -> Result<ReportRef, CliError> {
+    Ok(ReportRef { cpts: cpts_id(&t.id)?, year: t.year, contract: t.contract })
 }
 
-async fn report_cmd(
-    store: &Store,
-    url: &str,
-    rules: &RuleSet,
-    catalogue: &Catalogue,
-    cmd: ReportCmd,
-) -> Result<String, CliError> {
-    let today = today();
-    // A draft's refusal names its file, like every import's.
-    let mut source: Option<PathBuf> = None;
+/// A missing report, with how to start one.
+fn no_report(e: AppError, hint: &str) -> CliError {
+    match e {
+        AppError::NotFound(m) if m.starts_with(NO_REPORT) => usage(format!("{m}{hint}")),
+        e => app_err(e),
+    }
+}
+
+async fn report_cmd(ctx: &Ctx, cmd: ReportCmd) -> Result<String, CliError> {
     let (target, act, text, by) = match cmd {
-        ReportCmd::List { id } => return list(store, id).await,
+        ReportCmd::List { id } => return list(ctx, id).await,
         ReportCmd::Show { target, version } => {
-            let (doc, _) = document(store, rules, catalogue, &target, version, today).await?;
-            return Ok(cpts_render::text(&doc));
+            let d = ctx
+                .app
+                .report_document(&ctx.who, &report_ref(&target)?, version)
+                .await
+                .map_err(|e| no_report(e, " (cpts report draft)"))?;
+            return Ok(cpts_render::text(&d.document));
         }
         ReportCmd::Export { target, version, file } => {
-            let (doc, r) = document(store, rules, catalogue, &target, version, today).await?;
-            write_export(&file, url, &["pdf", "csv", "xlsx"], |ext| match ext {
-                "pdf" => Ok(cpts_render::pdf(&doc)),
-                "csv" => cpts_render::csv(&doc),
-                _ => cpts_render::xlsx(&doc),
+            let d = ctx
+                .app
+                .report_document(&ctx.who, &report_ref(&target)?, version)
+                .await
+                .map_err(|e| no_report(e, " (cpts report draft)"))?;
+            write_export(&file, &ctx.url, &["pdf", "csv", "xlsx"], |ext| match ext {
+                "pdf" => Ok(cpts_render::pdf(&d.document)),
+                "csv" => cpts_render::csv(&d.document),
+                _ => cpts_render::xlsx(&d.document),
             })?;
+            let r = &d.report;
             return Ok(format!(
                 "Rapport de l'année {} (version {}, {}) exporté dans {}.\n",
                 r.year,
@@ -642,137 +459,74 @@ async fn report_cmd(
                 file.display()
             ));
         }
-        ReportCmd::Draft { target, file, by } => {
-            let text = read(&file)?;
-            report_texts(&file, &text)?;
-            source = Some(file);
-            (target, Act::Rediger, Some(text), by)
-        }
+        // Read before the session opens (see `run`).
+        ReportCmd::Draft { .. } => return Err(CliError::Failed("brouillon : fichier non lu".into())),
         ReportCmd::Submit { target, by } => (target, Act::Soumettre, None, by),
         ReportCmd::Comment { target, text, by } => (target, Act::Commenter, Some(text), by),
         ReportCmd::Answer { target, text, by } => (target, Act::Repondre, Some(text), by),
         ReportCmd::Return { target, text, by } => (target, Act::DemanderCorrection, Some(text), by),
         ReportCmd::Validate { target, by } => (target, Act::Valider, None, by),
     };
-    let l = load(store, rules, &target.id, target.contract).await?;
-    l.check_year(target.year)?;
+    report_act(ctx, target, act, text, None, by).await
+}
+
+async fn report_act(
+    ctx: &Ctx,
+    target: Target,
+    act: Act,
+    text: Option<String>,
+    file: Option<PathBuf>,
+    by: By,
+) -> Result<String, CliError> {
     let comment = if act == Act::Rediger { None } else { text.as_deref() };
     crate::load::check_texts(&[("--by", Some(&by.by), Kind::Name), ("--text", comment, Kind::Text)])?;
     let role = Actor::parse(&by.role).map_err(usage)?;
-    let on = by.on.unwrap_or(today);
-    let yv = year_values(&l.contract, target.year, catalogue, &l.values);
-    let ctx = Context { rules, contract: &l.contract, values: &yv, today };
-    let refused = |e: activity::Refusal| match &source {
-        Some(file) => usage(format!("{} : {e}", file.display())),
-        None => usage(e.to_string()),
+    let cmd = ReportAct {
+        target: report_ref(&target)?,
+        act,
+        text,
+        source: file.map(|f| f.display().to_string()),
+        role,
+        by: by.by,
+        on: by.on,
     };
-    let before = l.latest(target.year);
-    // A draft starts a report, or a new version after a validated one.
-    let (base, is_new) = match (before, act) {
-        (None, Act::Rediger) => (Report::draft(l.agreement.seq, target.year, 1, "", &ctx).map_err(refused)?, true),
-        (Some(r), Act::Rediger) if r.status == Status::Valide => (r.next_version(&ctx).map_err(refused)?, true),
-        (Some(r), _) => (r.clone(), false),
-        (None, _) => {
-            return Err(usage(format!(
-                "pas de rapport pour l'année {} : commencez par « cpts report draft »",
-                target.year
-            )));
-        }
-    };
-    let next = base.act(act, role, &by.by, on, text.as_deref(), &ctx).map_err(refused)?;
-    let prev = if is_new { None } else { Some(&base) };
-    if act == Act::Valider {
-        let (book, version) =
-            store.book(&l.cid, &l.agreement.cpts_name, Some(l.agreement.seq)).await.map_err(store_err)?;
-        let outcome = book
-            .decide(&Op::Release { year: target.year, on, results: next.year_in() }, rules, today)
-            .map_err(usage)?;
-        store
-            .save_report(&crate::op(), &l.cid, prev, &next, Some((version, &book.agreement, &outcome)), today)
-            .await
-            .map_err(store_err)?;
-        let due: Vec<String> = outcome
-            .changes
-            .insert
-            .iter()
-            .filter(|p| matches!(&p.source, cpts_domain::ledger::Source::Aci { year, .. } if *year == target.year))
-            .map(|p| format!("  {} : {} ({})", crate::contracts::component_of(rules, p), p.amount, fr(p.due)))
-            .collect();
+    let year = target.year;
+    let done = ctx.app.report_act(&ctx.who, cmd).await.map_err(|e| match e {
+        // The draft's texts, as every text given on the command line.
+        AppError::Invalid(_) => usage(format!("refusé, rien n'a été enregistré : {e}")),
+        e => no_report(e, " : commencez par « cpts report draft »"),
+    })?;
+    let r = &done.report;
+    if let Some(released) = &done.released {
+        let rules = &ctx.app.rules;
+        let due: Vec<String> =
+            released.due.iter().map(|p| format!("  {} : {} ({})", line_label(rules, p), p.amount, fr(p.due))).collect();
         return Ok(format!(
-            "Rapport de l'année {} (version {}) validé le {}. Résultats retenus pour la part variable ; les soldes de l'année deviennent exigibles.\nGrand livre : {} ligne(s) ajoutée(s), {} annulée(s).\n{}",
-            target.year,
-            next.version,
-            fr(on),
-            outcome.changes.insert.len(),
-            outcome.changes.cancel.len(),
-            if due.is_empty() {
-                String::new()
-            } else {
-                format!("Lignes de l'année {} :\n{}\n", target.year, due.join("\n"))
-            }
+            "Rapport de l'année {year} (version {}) validé le {}. Résultats retenus pour la part variable ; les soldes de l'année deviennent exigibles.\nGrand livre : {} ligne(s) ajoutée(s), {} annulée(s).\n{}",
+            r.version,
+            fr(done.on),
+            released.inserted,
+            released.cancelled,
+            if due.is_empty() { String::new() } else { format!("Lignes de l'année {year} :\n{}\n", due.join("\n")) }
         ));
     }
-    store.save_report(&crate::op(), &l.cid, prev, &next, None, today).await.map_err(store_err)?;
     let mut out = format!(
-        "Rapport de l'année {} (version {}) : étape « {} » enregistrée ; statut « {} ».\n",
-        target.year,
-        next.version,
+        "Rapport de l'année {year} (version {}) : étape « {} » enregistrée ; statut « {} ».\n",
+        r.version,
         act.label(),
-        next.status.label()
+        r.status.label()
     );
-    if act == Act::Soumettre {
-        let partial: Vec<String> = yv
-            .iter()
-            .filter(|v| !v.missing.is_empty())
-            .map(|v| format!("{} ({})", v.indicator, v.coverage()))
-            .collect();
-        if !partial.is_empty() {
-            out.push_str(&format!("Attention, périodes incomplètes : {}.\n", partial.join(", ")));
-        }
+    if !done.incomplete.is_empty() {
+        let partial: Vec<String> =
+            done.incomplete.iter().map(|v| format!("{} ({})", v.indicator, v.coverage())).collect();
+        out.push_str(&format!("Attention, périodes incomplètes : {}.\n", partial.join(", ")));
     }
     Ok(out)
 }
 
-async fn document(
-    store: &Store,
-    rules: &RuleSet,
-    catalogue: &Catalogue,
-    target: &Target,
-    version: Option<i64>,
-    today: Date,
-) -> Result<(cpts_domain::document::Document, Report), CliError> {
-    let l = load(store, rules, &target.id, target.contract).await?;
-    l.check_year(target.year)?;
-    let r = l.version(target.year, version)?.clone();
-    let yv = year_values(&l.contract, target.year, catalogue, &l.values);
-    let received = received(store, rules, &l.cid).await?;
-    let ledger = store.ledger(&l.cid).await.map_err(store_err)?;
-    let payments = store.payment_records(&l.cid).await.map_err(store_err)?;
-    // Every version but a draft shows its own frozen results (the agreement holds the latest).
-    let r0 = store.get_cpts(&l.cid).await.map_err(store_err)?;
-    let geo = cpts_domain::geo::Geo::builtin().map_err(CliError::Failed)?;
-    let identity = activity::Identity {
-        siret: r0.identity.siret.as_ref().map(ToString::to_string),
-        finess: r0.identity.finess.as_ref().map(ToString::to_string),
-        seat: r0.identity.seat.as_ref().and_then(|s| geo.commune(s)).map(|c| format!("{} ({})", c.name, c.code)),
-    };
-    let sheet = Sheet {
-        rules,
-        catalogue,
-        agreement: &l.agreement,
-        values: &yv,
-        received: &received,
-        ledger: &ledger,
-        payments: &payments,
-        today,
-        identity: &identity,
-    };
-    let doc = activity::document(&r, &sheet).map_err(CliError::Failed)?;
-    Ok((doc, r))
-}
-
-async fn list(store: &Store, id: Option<String>) -> Result<String, CliError> {
-    let records = store.list_cpts().await.map_err(store_err)?;
+async fn list(ctx: &Ctx, id: Option<String>) -> Result<String, CliError> {
+    let id = id.as_deref().map(cpts_id).transpose()?;
+    let reports = ctx.app.reports(&ctx.who, id.as_ref()).await.map_err(app_err)?;
     let mut t = Table::new(&[
         ("CPTS", false),
         ("Contrat", true),
@@ -781,21 +535,17 @@ async fn list(store: &Store, id: Option<String>) -> Result<String, CliError> {
         ("Statut", false),
         ("Dernière étape", false),
     ]);
-    let mut n = 0;
-    for rec in records.iter().filter(|r| id.as_ref().is_none_or(|i| r.id.as_str() == i)) {
-        for r in store.reports(&rec.id).await.map_err(store_err)? {
-            n += 1;
-            let last =
-                r.events.last().map_or_else(String::new, |e| format!("{} le {} par {}", e.act.label(), fr(e.on), e.by));
-            t.row(vec![
-                rec.id.to_string(),
-                r.contract.to_string(),
-                r.year.to_string(),
-                r.version.to_string(),
-                r.status.label().to_string(),
-                last,
-            ]);
-        }
+    for (cid, r) in &reports {
+        let last =
+            r.events.last().map_or_else(String::new, |e| format!("{} le {} par {}", e.act.label(), fr(e.on), e.by));
+        t.row(vec![
+            cid.to_string(),
+            r.contract.to_string(),
+            r.year.to_string(),
+            r.version.to_string(),
+            r.status.label().to_string(),
+            last,
+        ]);
     }
-    Ok(if n == 0 { "Aucun rapport d'activité.\n".into() } else { t.render() })
+    Ok(if reports.is_empty() { "Aucun rapport d'activité.\n".into() } else { t.render() })
 }

@@ -3,17 +3,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use cpts_domain::activity::{Act, Report, ReportEvent, Status};
+use cpts_domain::activity::Report;
 use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
 use cpts_domain::ledger::{Gates, Line};
-use cpts_domain::lifecycle::{Actor, Stage};
+use cpts_domain::lifecycle::Stage;
 use cpts_engine::input::YearIn;
 use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::contracts::{line_of, opt_date};
-use crate::reports::{dec, yaml_content};
+use crate::reports::dec;
 use crate::{CptsRecord, Result, Store, StoreError, Visible, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
@@ -198,51 +198,6 @@ impl Store {
         Ok((out, gates))
     }
 
-    /// Every version of every report of the visible CPTS (three queries).
-    pub async fn reports_in(&self, visible: &Visible) -> Result<HashMap<String, Vec<Report>>> {
-        type Key = (String, i64, i64, i64);
-        let key = |r: &AnyRow| -> Result<Key> {
-            Ok((r.try_get("cpts_id")?, r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?))
-        };
-        let mut results: HashMap<Key, BTreeMap<String, cpts_engine::rate::Dec>> = HashMap::new();
-        for x in self.scoped("SELECT * FROM report_result WHERE {scope}", "cpts_id", visible).await? {
-            results.entry(key(&x)?).or_default().insert(x.try_get("indicator")?, dec(&x.try_get::<String, _>("value")?)?);
-        }
-        let mut events: HashMap<Key, Vec<ReportEvent>> = HashMap::new();
-        for e in self.scoped("SELECT * FROM report_event WHERE {scope} ORDER BY seq", "cpts_id", visible).await? {
-            let act: String = e.try_get("act")?;
-            let role: String = e.try_get("role")?;
-            events.entry(key(&e)?).or_default().push(ReportEvent {
-                act: Act::from_code(&act).ok_or_else(|| invalid(format!("étape stockée inconnue « {act} »")))?,
-                on: date(&e.try_get::<String, _>("event_date")?)?,
-                role: Actor::parse(&role).map_err(invalid)?,
-                by: e.try_get("by_name")?,
-                text: e.try_get("text")?,
-            });
-        }
-        let mut out: HashMap<String, Vec<Report>> = HashMap::new();
-        for r in self
-            .scoped("SELECT * FROM activity_report WHERE {scope} ORDER BY cpts_id, contract_seq, year, version", "cpts_id", visible)
-            .await?
-        {
-            let k = key(&r)?;
-            let text: String = r.try_get("content")?;
-            let status: String = r.try_get("status")?;
-            let report = Report {
-                contract: k.1,
-                year: u8::try_from(k.2).map_err(|e| invalid(e.to_string()))?,
-                version: k.3,
-                status: Status::from_code(&status).ok_or_else(|| invalid(format!("statut stocké inconnu « {status} »")))?,
-                content: yaml_content(&text)?,
-                text,
-                results: results.remove(&k).unwrap_or_default(),
-                events: events.remove(&k).unwrap_or_default(),
-            };
-            out.entry(k.0).or_default().push(report);
-        }
-        Ok(out)
-    }
-
     /// Ledger lines of the visible CPTS, by due date (one query).
     pub async fn lines_in(&self, visible: &Visible) -> Result<HashMap<String, Vec<Line>>> {
         let mut out: HashMap<String, Vec<Line>> = HashMap::new();
@@ -259,7 +214,10 @@ impl Store {
             records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();
         let stages = self.stages_in(visible).await?;
         let (contracts, gates) = self.contracts_in(visible, &names).await?;
-        let reports = self.reports_in(visible).await?;
+        let mut reports: HashMap<String, Vec<Report>> = HashMap::new();
+        for (id, r) in self.reports_in(visible).await? {
+            reports.entry(id.to_string()).or_default().push(r);
+        }
         let lines = self.lines_in(visible).await?;
         Ok(ScopeData { records, stages, contracts, reports, lines, gates })
     }

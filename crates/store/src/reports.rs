@@ -17,7 +17,7 @@ use sqlx::{Any, Row, Transaction};
 
 use serde_json::{Value, json};
 
-use crate::{Backend, Result, Stamp, Store, StoreError, date};
+use crate::{Backend, Result, Stamp, Store, StoreError, Visible, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
@@ -261,30 +261,51 @@ impl Store {
 
     /// Every version of every report of a CPTS, by contract, year and version.
     pub async fn reports(&self, id: &CptsId) -> Result<Vec<Report>> {
-        let rows = sqlx::query("SELECT * FROM activity_report WHERE cpts_id = $1 ORDER BY contract_seq, year, version")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        let results = sqlx::query("SELECT * FROM report_result WHERE cpts_id = $1")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        let events = sqlx::query("SELECT * FROM report_event WHERE cpts_id = $1 ORDER BY seq")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        type Key = (i64, i64, i64);
-        let key =
-            |r: &AnyRow| -> Result<Key> { Ok((r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?)) };
+        Ok(self.reports_in(&Visible::one(id)).await?.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Every version of every report of the visible CPTS, by CPTS, contract, year and
+    /// version: three queries whatever the number of CPTS.
+    pub async fn reports_in(&self, visible: &Visible) -> Result<Vec<(CptsId, Report)>> {
+        let fetch = |sql: String| {
+            let (clause, values) = visible.clause("cpts_id", 1);
+            // Built from our clause and numbered placeholders only.
+            let sql = sql.replace("{clause}", &clause);
+            async move {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for v in &values {
+                    q = q.bind(v);
+                }
+                q.fetch_all(&self.pool).await
+            }
+        };
+        let rows =
+            fetch("SELECT * FROM activity_report WHERE {clause} ORDER BY cpts_id, contract_seq, year, version".into())
+                .await?;
+        let results = fetch("SELECT * FROM report_result WHERE {clause}".into()).await?;
+        let events = fetch("SELECT * FROM report_event WHERE {clause} ORDER BY seq".into()).await?;
+        type Key = (String, i64, i64, i64);
+        let key = |r: &AnyRow| -> Result<Key> {
+            Ok((r.try_get("cpts_id")?, r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?))
+        };
+        // Results and events by report, read once each.
+        let mut by_results: BTreeMap<Key, Vec<&AnyRow>> = BTreeMap::new();
+        for x in &results {
+            by_results.entry(key(x)?).or_default().push(x);
+        }
+        let mut by_events: BTreeMap<Key, Vec<&AnyRow>> = BTreeMap::new();
+        for e in &events {
+            by_events.entry(key(e)?).or_default().push(e);
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let k = key(r)?;
             let text: String = r.try_get("content")?;
             let status: String = r.try_get("status")?;
             let mut report = Report {
-                contract: k.0,
-                year: u8::try_from(k.1).map_err(|e| invalid(e.to_string()))?,
-                version: k.2,
+                contract: k.1,
+                year: u8::try_from(k.2).map_err(|e| invalid(e.to_string()))?,
+                version: k.3,
                 status: Status::from_code(&status)
                     .ok_or_else(|| invalid(format!("statut stocké inconnu « {status} »")))?,
                 content: yaml_content(&text)?,
@@ -292,26 +313,22 @@ impl Store {
                 results: BTreeMap::new(),
                 events: Vec::new(),
             };
-            for x in &results {
-                if key(x)? == k {
-                    report.results.insert(x.try_get("indicator")?, dec(&x.try_get::<String, _>("value")?)?);
-                }
+            for x in by_results.get(&k).into_iter().flatten() {
+                report.results.insert(x.try_get("indicator")?, dec(&x.try_get::<String, _>("value")?)?);
             }
-            for e in &events {
-                if key(e)? == k {
-                    let act: String = e.try_get("act")?;
-                    let role: String = e.try_get("role")?;
-                    report.events.push(ReportEvent {
-                        act: Act::from_code(&act)
-                            .ok_or_else(|| invalid(format!("étape stockée inconnue « {act} »")))?,
-                        on: date(&e.try_get::<String, _>("event_date")?)?,
-                        role: Actor::parse(&role).map_err(invalid)?,
-                        by: e.try_get("by_name")?,
-                        text: e.try_get("text")?,
-                    });
-                }
+            for e in by_events.get(&k).into_iter().flatten() {
+                let act: String = e.try_get("act")?;
+                let role: String = e.try_get("role")?;
+                report.events.push(ReportEvent {
+                    act: Act::from_code(&act).ok_or_else(|| invalid(format!("étape stockée inconnue « {act} »")))?,
+                    on: date(&e.try_get::<String, _>("event_date")?)?,
+                    role: Actor::parse(&role).map_err(invalid)?,
+                    by: e.try_get("by_name")?,
+                    text: e.try_get("text")?,
+                });
             }
-            out.push(report);
+            let id: CptsId = k.0.parse().map_err(invalid)?;
+            out.push((id, report));
         }
         Ok(out)
     }

@@ -7,3 +7,4 @@ mod common;
 mod accounts;
 mod contracts;
 mod registry;
+mod reports;

@@ -1,0 +1,335 @@
+//! Values, achievement and activity reports: the policy on each use case, the audit of each
+//! write, an import across CPTS refused whole, validation writing the contract's outcome.
+
+use std::collections::BTreeSet;
+
+use cpts_app::reports::{ReportAct, ReportRef};
+use cpts_app::values::ImportValues;
+use cpts_app::{Action, App, AppError, Principal, Role, Scope};
+use cpts_domain::activity::{Act, Status};
+use cpts_domain::agreement::Agreement;
+use cpts_domain::book::Book;
+use cpts_domain::ids::CptsId;
+use cpts_domain::lifecycle::{Actor, Event, Step};
+use cpts_domain::registry::Identity;
+use cpts_domain::values::RawValue;
+use cpts_store::Provenance;
+use jiff::civil::{Date, date};
+
+use crate::common::{Fut, Probe, admin, apps, as_role, audit_rows};
+
+/// The golden annex (tier 1, signed 1 January 2021): year 1 with 12 months of 7 patients and
+/// SNP at 65 % earns 7 040,00 € of variable part.
+const ANNEX: &str = include_str!("../../../../tests/reports/golden-annex.yaml");
+const DRAFT: &str = "summary: Première année.\nactions:\n  - {title: Cellule médecin traitant, mission: acces_soins, from: 2021-02-01, to: 2021-12-31, description: Orientation, professionals: 12}\nexpenses:\n  - {item: Coordination, amount: 45000}\n";
+
+/// A CPTS seated at `seat`, its golden contract signed, written through the store (the
+/// registry and contract use cases are other modules').
+async fn signed(app: &App, id: &str, seat: &str) -> CptsId {
+    let cid: CptsId = id.parse().unwrap();
+    let seat = seat.parse().unwrap();
+    let identity = Identity {
+        name: format!("CPTS {id}"),
+        legal_form: "association loi 1901".into(),
+        rna: None,
+        siret: None,
+        finess: None,
+        seat: Some(seat),
+    };
+    let areas = app.areas(identity.seat.as_ref(), &BTreeSet::new());
+    let create = app.stamp(&admin(), Role::AdminNational, Action::CreateCpts);
+    app.store.create_cpts(&create, &cid, &identity, &areas).await.unwrap();
+    let (a, _) = Agreement::new(1, &identity.name, ANNEX, "CPAM", "ARS", &app.rules).unwrap();
+    let plan = Book::open(&a, &app.rules).unwrap();
+    let ev = Event {
+        step: Step::Sign,
+        date: date(2021, 1, 1),
+        actor: Actor::Cpam,
+        by: "CPAM".into(),
+        document: Some("contrat".into()),
+        note: None,
+        signatories: Step::Sign.signatories().to_vec(),
+    };
+    let sign = app.stamp(&admin(), Role::AdminNational, Action::SignContract);
+    app.store.sign_contract(&sign, &cid, &ev, 0, &a, &plan).await.unwrap();
+    cid
+}
+
+fn row(cpts: &str, indicator: &str, period: &str, value: &str, num: &str, den: &str) -> RawValue {
+    RawValue {
+        line: 2,
+        cpts: cpts.into(),
+        indicator: indicator.into(),
+        period: period.into(),
+        value: value.into(),
+        numerator: num.into(),
+        denominator: den.into(),
+    }
+}
+
+/// Year 1's values of the golden test: 12 months of both objectives.
+fn year_rows(cpts: &str) -> Vec<RawValue> {
+    (1..=12)
+        .flat_map(|m| {
+            let p = format!("2021-{m:02}");
+            [row(cpts, "patients_sans_mt_aides", &p, "7", "", ""), row(cpts, "snp_taux_reponse", &p, "", "65", "100")]
+        })
+        .collect()
+}
+
+fn import(rows: Vec<RawValue>) -> ImportValues {
+    ImportValues {
+        rows,
+        provenance: Provenance { source: "import".into(), file: Some("v.csv".into()), by: "Test".into(), role: Actor::Cpts },
+    }
+}
+
+fn act(id: &CptsId, act: Act, role: Actor, on: Date, text: Option<&str>) -> ReportAct {
+    ReportAct {
+        target: ReportRef { cpts: id.clone(), year: 1, contract: None },
+        act,
+        text: text.map(str::to_string),
+        source: None,
+        role,
+        by: "Test".into(),
+        on: Some(on),
+    }
+}
+
+fn coord(id: &CptsId) -> Principal {
+    as_role(Role::Coordinateur, Scope::Cpts(id.clone()))
+}
+
+fn cpam(dep: &str) -> Principal {
+    as_role(Role::AgentCpam, Scope::Departement(dep.into()))
+}
+
+#[tokio::test]
+async fn values_are_imported_within_scope_with_one_audit_row_and_refused_whole_otherwise() {
+    for (engine, app) in apps().await {
+        let brest = signed(&app, "cpts-brest", "29019").await;
+        let quimper = signed(&app, "cpts-quimper", "29232").await;
+        let paris = signed(&app, "cpts-paris", "75118").await;
+        let start = audit_rows(&app).await;
+
+        // Out of scope: « introuvable », nothing written.
+        for who in [coord(&paris), cpam("75"), as_role(Role::AgentArs, Scope::Region("11".into()))] {
+            let e = app.import_values(&who, import(year_rows("cpts-brest"))).await.unwrap_err();
+            assert!(matches!(&e, AppError::NotFound(m) if m.contains("cpts-brest")), "[{engine}] {e:?}");
+        }
+        // In scope, wrong role: « non autorisé », nothing written.
+        for who in [as_role(Role::Membre, Scope::Cpts(brest.clone())), as_role(Role::AgentArs, Scope::Region("53".into()))] {
+            let e = app.import_values(&who, import(year_rows("cpts-brest"))).await.unwrap_err();
+            assert!(matches!(e, AppError::Forbidden(_)), "[{engine}] {e:?}");
+        }
+        // Two CPTS, the right on one only: refused whole.
+        let mut both = year_rows("cpts-brest");
+        both.extend(year_rows("cpts-quimper"));
+        let mut two = coord(&brest);
+        two.grants.insert(cpts_app::Grant { role: Role::Membre, scope: Scope::Cpts(quimper.clone()) });
+        assert!(matches!(app.import_values(&two, import(both.clone())).await, Err(AppError::Forbidden(_))), "[{engine}]");
+        let e = app.import_values(&coord(&brest), import(both.clone())).await.unwrap_err();
+        assert!(matches!(&e, AppError::NotFound(m) if m.contains("cpts-quimper")), "[{engine}] {e:?}");
+        assert_eq!(audit_rows(&app).await, start, "[{engine}] nothing written when refused");
+        assert!(app.values(&admin(), &brest, None).await.unwrap().is_empty(), "[{engine}]");
+
+        // The coordinator imports its own: one audit row, with what was stored.
+        let done = app.import_values(&coord(&brest), import(year_rows("cpts-brest"))).await.unwrap();
+        assert_eq!((done.stored, done.cpts, done.corrected), (24, 1, 0), "[{engine}]");
+        let log = app.audit(&admin(), &Default::default()).await.unwrap();
+        assert_eq!(log.len(), start + 1, "[{engine}]");
+        let last = &log[0];
+        assert_eq!((last.login.as_str(), last.role.as_str(), last.action.as_str()), ("coordinateur-test", "coordinateur", "valeurs"), "[{engine}]");
+        assert_eq!(last.cpts.as_deref(), Some("cpts-brest"), "[{engine}]");
+        assert!(last.before.is_none() && last.after.as_deref().is_some_and(|a| a.contains("\"valeurs\":24")), "[{engine}] {last:?}");
+
+        // The CPAM of the Finistère imports into both of its CPTS at once: one row each.
+        let done = app.import_values(&cpam("29"), import(both)).await.unwrap();
+        assert_eq!((done.stored, done.cpts, done.unchanged), (24, 1, 24), "[{engine}]");
+        assert_eq!(audit_rows(&app).await, start + 2, "[{engine}]");
+
+        // Reads: in scope only.
+        assert_eq!(app.values(&as_role(Role::Membre, Scope::Cpts(brest.clone())), &brest, Some("snp_taux_reponse")).await.unwrap().len(), 12);
+        assert!(matches!(app.value_history(&coord(&paris), &brest, None).await, Err(AppError::NotFound(_))), "[{engine}]");
+        assert_eq!(app.value_history(&cpam("29"), &quimper, None).await.unwrap().len(), 24, "[{engine}]");
+        // An unknown CPTS, for who sees everything, is a line error of the file.
+        let e = app.import_values(&admin(), import(vec![row("cpts-nulle-part", "patients_sans_mt_aides", "2021-01", "1", "", "")])).await.unwrap_err();
+        assert!(matches!(&e, AppError::Invalid(f) if f[0].line == Some(2) && f[0].message.contains("inconnue")), "[{engine}] {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_report_is_written_by_the_cpts_and_validated_by_the_cpam_with_the_outcome_in_one_write() {
+    for (engine, app) in apps().await {
+        let brest = signed(&app, "cpts-brest", "29019").await;
+        let paris = signed(&app, "cpts-paris", "75118").await;
+        app.import_values(&admin(), import(year_rows("cpts-brest"))).await.unwrap();
+        let c = coord(&brest);
+
+        // Write: the coordinator, not the CPAM, not the coordinator of another CPTS.
+        let start = audit_rows(&app).await;
+        let draft = || act(&brest, Act::Rediger, Actor::Cpts, date(2021, 11, 15), Some(DRAFT));
+        assert!(matches!(app.report_act(&cpam("29"), draft()).await, Err(AppError::Forbidden(_))), "[{engine}]");
+        assert!(matches!(app.report_act(&coord(&paris), draft()).await, Err(AppError::NotFound(_))), "[{engine}]");
+        assert_eq!(audit_rows(&app).await, start, "[{engine}]");
+        let done = app.report_act(&c, draft()).await.unwrap();
+        assert_eq!((done.report.version, done.report.status), (1, Status::Brouillon), "[{engine}]");
+        let log = app.audit(&admin(), &Default::default()).await.unwrap();
+        assert_eq!(log.len(), start + 1, "[{engine}]");
+        assert_eq!((log[0].action.as_str(), log[0].before.is_none()), ("rapport.redaction", true), "[{engine}]");
+        app.report_act(&c, act(&brest, Act::Soumettre, Actor::Cpts, date(2022, 1, 20), None)).await.unwrap();
+        let log = app.audit(&admin(), &Default::default()).await.unwrap();
+        assert!(log[0].before.as_deref().is_some_and(|b| b.contains("brouillon")), "[{engine}] {:?}", log[0]);
+        assert!(log[0].after.as_deref().is_some_and(|a| a.contains("soumis")), "[{engine}] {:?}", log[0]);
+
+        // Review: the CPAM in scope; not the coordinator, not the ARS; out of scope: not found.
+        let validate = || act(&brest, Act::Valider, Actor::Cpam, date(2022, 2, 1), None);
+        let before = audit_rows(&app).await;
+        for who in [c.clone(), as_role(Role::AgentArs, Scope::Region("53".into()))] {
+            assert!(matches!(app.report_act(&who, validate()).await, Err(AppError::Forbidden(_))), "[{engine}]");
+        }
+        assert!(matches!(app.report_act(&cpam("75"), validate()).await, Err(AppError::NotFound(_))), "[{engine}]");
+        assert_eq!(audit_rows(&app).await, before, "[{engine}]");
+        let done = app.report_act(&cpam("29"), validate()).await.unwrap();
+        let released = done.released.unwrap();
+        assert_eq!((released.inserted, released.cancelled), (1, 1), "[{engine}]");
+        assert_eq!(released.due[0].amount.get(), 704_000, "[{engine}]");
+        // One audit row for the report and the contract's outcome written with it.
+        let log = app.audit(&admin(), &Default::default()).await.unwrap();
+        assert_eq!(log.len(), before + 1, "[{engine}]");
+        assert_eq!((log[0].role.as_str(), log[0].action.as_str()), ("agent-cpam", "rapport.instruction"), "[{engine}]");
+        assert!(log[0].after.as_deref().is_some_and(|a| a.contains("contrat_apres")), "[{engine}]");
+        let y = app.achievement(&c, &brest, Some(1), None).await.unwrap();
+        assert!(y.validated && y.achievement.total.get() == 704_000, "[{engine}] {}", y.achievement.total);
+
+        // The document, in scope only.
+        let target = ReportRef { cpts: brest.clone(), year: 1, contract: None };
+        assert_eq!(app.report_document(&c, &target, None).await.unwrap().report.status, Status::Valide, "[{engine}]");
+        assert!(matches!(app.report_document(&coord(&paris), &target, None).await, Err(AppError::NotFound(_))), "[{engine}]");
+        let e = app.report_document(&c, &ReportRef { year: 2, ..target }, None).await.unwrap_err();
+        assert!(matches!(&e, AppError::NotFound(m) if m.starts_with(cpts_app::reports::NO_REPORT)), "[{engine}] {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_report_list_holds_the_visible_cpts_only() {
+    for (engine, app) in apps().await {
+        let brest = signed(&app, "cpts-brest", "29019").await;
+        let paris = signed(&app, "cpts-paris", "75118").await;
+        for id in [&brest, &paris] {
+            app.report_act(&admin(), act(id, Act::Rediger, Actor::Cpts, date(2021, 11, 15), Some(DRAFT))).await.unwrap();
+        }
+        let ids = |l: Vec<(CptsId, _)>| l.into_iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(app.reports(&admin(), None).await.unwrap()), ["cpts-brest", "cpts-paris"], "[{engine}]");
+        assert_eq!(ids(app.reports(&cpam("29"), None).await.unwrap()), ["cpts-brest"], "[{engine}]");
+        assert_eq!(ids(app.reports(&coord(&paris), None).await.unwrap()), ["cpts-paris"], "[{engine}]");
+        assert!(app.reports(&as_role(Role::AgentArs, Scope::Region("84".into())), None).await.unwrap().is_empty());
+        assert!(matches!(app.reports(&cpam("29"), Some(&paris)).await, Err(AppError::NotFound(_))), "[{engine}]");
+    }
+}
+
+fn pinned<'a>(f: impl std::future::Future<Output = cpts_app::Result<()>> + 'a) -> Fut<'a> {
+    Box::pin(f)
+}
+
+/// One probe per use case of values, achievement and reports (see `common::Probe`).
+pub fn probes() -> Vec<Probe> {
+    vec![
+        Probe {
+            name: "values.import",
+            action: Action::ImportValues,
+            run: |app, who, id| {
+                pinned(async move {
+                    let rows = vec![row(id.as_str(), "patients_sans_mt_aides", "2021-01", "1", "", "")];
+                    app.import_values(who, import(rows)).await.map(|_| ())
+                })
+            },
+        },
+        Probe { name: "values.list", action: Action::Read, run: |app, who, id| pinned(async move { app.values(who, id, None).await.map(|_| ()) }) },
+        Probe {
+            name: "values.history",
+            action: Action::Read,
+            run: |app, who, id| pinned(async move { app.value_history(who, id, None).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "achievement",
+            action: Action::Read,
+            run: |app, who, id| pinned(async move { app.achievement(who, id, Some(1), None).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "report.draft",
+            action: Action::WriteReport,
+            run: |app, who, id| pinned(async move { app.report_act(who, act(id, Act::Rediger, Actor::Cpts, date(2021, 11, 15), Some(DRAFT))).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "report.submit",
+            action: Action::WriteReport,
+            run: |app, who, id| pinned(async move { app.report_act(who, act(id, Act::Soumettre, Actor::Cpts, date(2022, 1, 20), None)).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "report.answer",
+            action: Action::WriteReport,
+            run: |app, who, id| pinned(async move { app.report_act(who, act(id, Act::Repondre, Actor::Cpts, date(2022, 1, 26), Some("réponse"))).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "report.comment",
+            action: Action::ReviewReport,
+            run: |app, who, id| pinned(async move { app.report_act(who, act(id, Act::Commenter, Actor::Cpam, date(2022, 1, 25), Some("question"))).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "report.return",
+            action: Action::ReviewReport,
+            run: |app, who, id| pinned(async move { app.report_act(who, act(id, Act::DemanderCorrection, Actor::Cpam, date(2022, 1, 25), Some("à corriger"))).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "report.validate",
+            action: Action::ReviewReport,
+            run: |app, who, id| pinned(async move { app.report_act(who, act(id, Act::Valider, Actor::Cpam, date(2022, 2, 1), None)).await.map(|_| ()) }),
+        },
+        Probe { name: "report.list", action: Action::Read, run: |app, who, id| pinned(async move { app.reports(who, Some(id)).await.map(|_| ()) }) },
+        Probe {
+            name: "report.document",
+            action: Action::Read,
+            run: |app, who, id| {
+                pinned(async move {
+                    let target = ReportRef { cpts: id.clone(), year: 1, contract: None };
+                    app.report_document(who, &target, None).await.map(|_| ())
+                })
+            },
+        },
+    ]
+}
+
+/// The probes themselves, on a fixture of two CPTS (Finistère, Paris): each is let through
+/// or refused exactly as the policy says, and writes nothing when refused.
+#[tokio::test]
+async fn every_probe_is_allowed_exactly_as_the_policy_says() {
+    for (engine, app) in apps().await {
+        let brest = signed(&app, "cpts-brest", "29019").await;
+        let paris = signed(&app, "cpts-paris", "75118").await;
+        let roles = [
+            (coord(&brest), coord(&paris)),
+            (as_role(Role::Membre, Scope::Cpts(brest.clone())), as_role(Role::Membre, Scope::Cpts(paris.clone()))),
+            (cpam("29"), cpam("75")),
+            (as_role(Role::AgentArs, Scope::Region("53".into())), as_role(Role::AgentArs, Scope::Region("11".into()))),
+        ];
+        for probe in probes() {
+            for (inside, outside) in &roles {
+                let allowed = cpts_app::policy::roles(probe.action).contains(&inside.grants.iter().next().unwrap().role);
+                let before = audit_rows(&app).await;
+                let r = (probe.run)(&app, inside, &brest).await;
+                let refused = match &r {
+                    Err(AppError::Forbidden(_)) => true,
+                    Err(AppError::NotFound(m)) => m.contains("CPTS « cpts-brest »"),
+                    _ => false,
+                };
+                assert_eq!(!refused, allowed, "[{engine}] {} as {} in scope: {r:?}", probe.name, inside.login);
+                if refused {
+                    assert_eq!(audit_rows(&app).await, before, "[{engine}] {}", probe.name);
+                }
+                let r = (probe.run)(&app, outside, &brest).await;
+                assert!(matches!(&r, Err(AppError::NotFound(m)) if m.contains("cpts-brest")), "[{engine}] {} as {} out of scope: {r:?}", probe.name, outside.login);
+            }
+        }
+    }
+}
