@@ -6,20 +6,19 @@ use std::cmp::Ordering;
 use cpts_domain::calendar::Alert;
 use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::Stage;
-use cpts_domain::registry::{TerritorySummary, natural_cmp};
+use cpts_domain::registry::natural_cmp;
 use cpts_store::{CptsRecord, MoneyTotals, Visible};
 use jiff::civil::Date;
 
 use crate::policy::{Action, Principal};
+use crate::registry::CptsSummary;
 use crate::{App, Result};
 
-/// One row of the CPTS list.
+/// One row of the CPTS list: the CPTS with its population and tier on the list's date, the
+/// stage it had reached by then, and its money.
 #[derive(Clone, Debug)]
-pub struct CptsSummary {
-    pub record: CptsRecord,
-    /// Population and tier under the rules in force on the list's date; Err: why not (no
-    /// territory, a commune without population...).
-    pub figures: std::result::Result<TerritorySummary, String>,
+pub struct ListEntry {
+    pub cpts: CptsSummary,
     pub stage: Option<(Stage, Date)>,
     pub money: MoneyTotals,
 }
@@ -38,18 +37,17 @@ fn by_id(a: &CptsRecord, b: &CptsRecord) -> Ordering {
 impl App {
     /// The CPTS the principal may read, with stage, population, tier and money, by id
     /// (« cpts-paris-9 » before « cpts-paris-10 »).
-    pub async fn list(&self, p: &Principal, on: Date) -> Result<Vec<CptsSummary>> {
-        let rows = self.store.list_rows(&p.visible(Action::Read)).await?;
-        let mut out: Vec<CptsSummary> = rows
+    pub async fn list(&self, p: &Principal, on: Date) -> Result<Vec<ListEntry>> {
+        let rows = self.store.list_rows(&p.visible(Action::Read), on).await?;
+        let mut out: Vec<ListEntry> = rows
             .into_iter()
-            .map(|r| CptsSummary {
-                figures: r.record.territory.summary(&self.geo, &self.rules, on, None),
+            .map(|r| ListEntry {
+                cpts: CptsSummary { summary: r.record.territory.summary(&self.geo, &self.rules, on, None), on, record: r.record },
                 stage: r.stage,
                 money: r.money,
-                record: r.record,
             })
             .collect();
-        out.sort_by(|a, b| by_id(&a.record, &b.record));
+        out.sort_by(|a, b| by_id(&a.cpts.record, &b.cpts.record));
         Ok(out)
     }
 

@@ -183,7 +183,7 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
     );
     timed(
         "lecture seule de la liste (list_rows)",
-        || rt.block_on(app.store.list_rows(&cpts_store::Visible::everything())).map(|d| d.len()).unwrap_or(0),
+        || rt.block_on(app.store.list_rows(&cpts_store::Visible::everything(), TODAY)).map(|d| d.len()).unwrap_or(0),
         |n| format!("{n} CPTS"),
     );
     for (who, p) in [("France", &national), ("région 53 (ARS)", &region), ("département 29 (CPAM)", &dep)] {

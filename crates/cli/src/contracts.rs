@@ -11,7 +11,8 @@ use cpts_app::ledger::Pay;
 use cpts_app::lifecycle::StepBy;
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::Outcome;
-use cpts_domain::calendar::{Alert, Urgency, calendar, contract_alerts};
+use cpts_domain::alerts::line_source;
+use cpts_domain::calendar::Urgency;
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source, Status, component_label};
 use cpts_domain::lifecycle::{Actor, Event, Stage, Step};
@@ -19,11 +20,9 @@ use cpts_domain::text::Kind;
 use cpts_engine::dates::fr;
 use cpts_engine::money::Cents;
 use cpts_engine::rules::RuleSet;
-use cpts_store::{CptsRecord, Store};
 use jiff::civil::Date;
 
 use crate::load::{CliError, check_texts, read};
-use crate::registry::{store_err, today};
 use crate::session::{self, Ctx, app_err};
 use crate::table::Table;
 
@@ -352,9 +351,7 @@ pub fn run(
             Action::Contract(cmd) => contract_cmd(&ctx, cmd).await,
             Action::Ledger(cmd) => ledger_cmd(&ctx, cmd).await,
             Action::Convention(cmd) => convention_cmd(&ctx, cmd).await,
-            Action::Alerts { id, days, on } => {
-                alerts(&ctx.app.store, &ctx.app.rules, id, days, on.unwrap_or_else(today)).await
-            }
+            Action::Alerts { id, days, on } => alerts(&ctx, id, days, on).await,
         }
     })
 }
@@ -672,17 +669,6 @@ fn contract_text(
     out
 }
 
-fn source_text(rules: &RuleSet, l: &Line) -> String {
-    match &l.planned.source {
-        Source::Aci { contract, year, component, kind } => {
-            format!("ACI n° {contract}, année {year} — {} — {}", component_label(rules, component), kind.label_fr())
-        }
-        Source::Convention { convention, installment } => {
-            format!("convention n° {convention}, versement {installment}")
-        }
-    }
-}
-
 fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Gates, on: Date, all: bool) -> String {
     let mut t = Table::new(&[
         ("N°", true),
@@ -745,7 +731,7 @@ fn line_cells(rules: &RuleSet, l: &Line) -> Vec<String> {
         l.id.to_string(),
         fr(l.planned.due),
         l.planned.funder.clone(),
-        source_text(rules, l),
+        line_source(rules, l),
         l.planned.amount.to_string(),
         l.paid.to_string(),
     ]
@@ -827,7 +813,7 @@ fn ledger_json(
                 "due": l.planned.due,
                 "funder": l.planned.funder,
                 "source": source,
-                "label": source_text(rules, l),
+                "label": line_source(rules, l),
                 "amount_cents": l.planned.amount.get(),
                 "paid_cents": l.paid.get(),
                 "remaining_cents": if s == Status::Cancelled { 0 } else { l.remaining().get() },
@@ -904,7 +890,7 @@ async fn ledger_cmd(ctx: &Ctx, cmd: LedgerCmd) -> Result<String, CliError> {
             let payments: Vec<String> = v.payments.iter().map(|p| format!("  {}", payment_text(p, l))).collect();
             Ok(format!(
                 "Ligne n° {line} — {}\nFinanceur : {}\nÉchéance : {} — montant {}\n{}\n{}{}",
-                source_text(rules, l),
+                line_source(rules, l),
                 l.planned.funder,
                 fr(l.planned.due),
                 l.planned.amount,
@@ -994,96 +980,15 @@ async fn convention_cmd(ctx: &Ctx, cmd: ConventionCmd) -> Result<String, CliErro
         }
     }
 }
-/// Alerts of one CPTS: mission deadlines, lines due and unpaid, repayments, contract end.
-async fn alerts_of(
-    store: &Store,
-    rules: &RuleSet,
-    r: &CptsRecord,
-    days: i64,
-    on: Date,
-) -> Result<Vec<Alert>, CliError> {
-    let mut out = Vec::new();
-    let contracts = store.contracts(&r.id, &r.identity.name).await.map_err(store_err)?;
-    let reports = store.reports(&r.id).await.map_err(store_err)?;
-    // Only contracts signed by `on` count; the last of them is the one in force.
-    let known: Vec<_> = contracts.iter().filter(|(a, _)| a.signed() <= on).collect();
-    for (i, (a, _)) in known.iter().enumerate() {
-        let Ok(mut c) = a.contract(rules) else { continue };
-        // A termination recorded for a later day was not known on `on`.
-        if c.terminated.is_some_and(|t| t > on) {
-            c.terminated = None;
-        }
-        let mine: Vec<_> = reports.iter().filter(|x| x.contract == a.seq).cloned().collect();
-        out.extend(cpts_domain::activity::report_alerts(&c, &mine, on));
-        if i + 1 == known.len() {
-            let cal = calendar(rules, &c, &|code| a.progress.get(code).copied().unwrap_or_default(), on);
-            out.extend(contract_alerts(&c, a.seq, &cal, on, days));
-        }
-    }
-    let gates = store.gates(&r.id).await.map_err(store_err)?;
-    for l in store.ledger(&r.id).await.map_err(store_err)? {
-        match l.status(on, &gates) {
-            Status::Due => out.push(Alert {
-                date: l.planned.due,
-                urgency: Urgency::Late,
-                text: format!(
-                    "ligne n° {} exigible et non payée : {} ({})",
-                    l.id,
-                    l.remaining(),
-                    source_text(rules, &l)
-                ),
-            }),
-            Status::ToRepay => out.push(Alert {
-                date: l.planned.due,
-                urgency: Urgency::Late,
-                text: format!(
-                    "ligne n° {} : {} à reverser ({})",
-                    l.id,
-                    Cents::new(l.remaining().get().abs()),
-                    source_text(rules, &l)
-                ),
-            }),
-            Status::Planned
-                if cpts_engine::dates::days_between(on, l.planned.due) <= days
-                    && l.waiting_for(&gates, on).is_none() =>
-            {
-                out.push(Alert {
-                    date: l.planned.due,
-                    urgency: Urgency::Soon,
-                    text: format!(
-                        "ligne n° {} : {} exigible le {} ({})",
-                        l.id,
-                        l.planned.amount,
-                        fr(l.planned.due),
-                        source_text(rules, &l)
-                    ),
-                })
-            }
-            _ => {}
-        }
-    }
-    out.sort_by_key(|a| a.date);
-    Ok(out)
-}
-
-async fn alerts(store: &Store, rules: &RuleSet, id: Option<String>, days: i64, on: Date) -> Result<String, CliError> {
-    let records = match id {
-        Some(s) => vec![store.get_cpts(&cpts_id(&s)?).await.map_err(store_err)?],
-        None => {
-            let mut all = store.list_cpts().await.map_err(store_err)?;
-            all.sort_by(|a, b| cpts_domain::registry::natural_cmp(a.id.as_str(), b.id.as_str()));
-            all
-        }
-    };
+/// `cpts alerts`: what is late or due soon, for one CPTS or every CPTS the account may read.
+async fn alerts(ctx: &Ctx, id: Option<String>, days: i64, on: Option<Date>) -> Result<String, CliError> {
+    let on = on.unwrap_or_else(|| ctx.app.clock.today());
+    let id = id.map(|s| cpts_id(&s)).transpose()?;
+    let all = ctx.app.alerts(&ctx.who, id.as_ref(), days, on).await.map_err(app_err)?;
     let mut out = format!("Alertes au {} (échéances dans les {days} jours et retards)\n", fr(on));
-    let mut count = 0;
-    for r in &records {
-        let list = alerts_of(store, rules, r, days, on).await?;
-        if list.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("\n{} ({})\n", r.identity.name, r.id));
-        for a in &list {
+    for c in &all {
+        out.push_str(&format!("\n{} ({})\n", c.record.identity.name, c.record.id));
+        for a in &c.alerts {
             out.push_str(&format!(
                 "  {} {}\n",
                 match a.urgency {
@@ -1094,9 +999,8 @@ async fn alerts(store: &Store, rules: &RuleSet, id: Option<String>, days: i64, o
                 a.text
             ));
         }
-        count += list.len();
     }
-    if count == 0 {
+    if all.is_empty() {
         out.push_str("Aucune alerte.\n");
     }
     Ok(out)

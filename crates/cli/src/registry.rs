@@ -469,8 +469,9 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 format!("CPTS créée : {} ({}), version {}.\nDéfinissez son territoire : cpts territory set {} --version {} <communes…>\n", r.identity.name, r.id, r.version, r.id, r.territory_version)
             }
             Action::List { on } => {
-                let all = app.store.list_cpts().await.map_err(store_err)?;
-                if all.is_empty() { "Aucune CPTS enregistrée. Essayez `cpts demo`.\n".into() } else { list_text(geo, &app.rules, &all, on.unwrap_or_else(today)) }
+                let on = on.unwrap_or_else(|| app.clock.today());
+                let all: Vec<CptsSummary> = app.list(who, on).await.map_err(said)?.into_iter().map(|e| e.cpts).collect();
+                if all.is_empty() { "Aucune CPTS enregistrée. Essayez `cpts demo`.\n".into() } else { rows_text(geo, &all, on) }
             }
             Action::Show { id: s, on } => show_text(geo, &app.show_cpts(who, &id(&s)?, on).await.map_err(said)?),
             Action::Edit { id: s, version, name, ids } => {

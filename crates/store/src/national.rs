@@ -24,7 +24,7 @@ fn invalid(m: impl Into<String>) -> StoreError {
 #[derive(Debug, Default)]
 pub struct ScopeData {
     pub records: Vec<CptsRecord>,
-    /// The stage reached and since when (CPTS with a history only).
+    /// The last stage recorded and since when (CPTS with a history only).
     pub stages: HashMap<String, (Stage, Date)>,
     /// Contracts with their versions, oldest first.
     pub contracts: HashMap<String, Vec<(Agreement, i64)>>,
@@ -62,17 +62,21 @@ impl Store {
         Ok(q.fetch_all(&self.pool).await?)
     }
 
-    /// The latest lifecycle stage of each visible CPTS.
-    pub async fn stages_in(&self, visible: &Visible) -> Result<HashMap<String, (Stage, Date)>> {
-        let rows = self
-            .scoped(
-                "SELECT e.cpts_id, e.stage, e.event_date FROM lifecycle_event e
-                 JOIN (SELECT cpts_id, MAX(seq) AS seq FROM lifecycle_event WHERE {scope} GROUP BY cpts_id) m
-                   ON m.cpts_id = e.cpts_id AND m.seq = e.seq",
-                "cpts_id",
-                visible,
-            )
-            .await?;
+    /// The lifecycle stage each visible CPTS had reached on `on` (its last step dated by then).
+    pub async fn stages_in(&self, visible: &Visible, on: Date) -> Result<HashMap<String, (Stage, Date)>> {
+        let (clause, mut values) = visible.clause("cpts_id", 2);
+        let sql = format!(
+            "SELECT e.cpts_id, e.stage, e.event_date FROM lifecycle_event e
+             JOIN (SELECT cpts_id, MAX(seq) AS seq FROM lifecycle_event WHERE event_date <= $1 AND {clause} GROUP BY cpts_id) m
+               ON m.cpts_id = e.cpts_id AND m.seq = e.seq"
+        );
+        values.insert(0, on.to_string());
+        // Built from our SQL and numbered placeholders only.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let stage: String = r.try_get("stage")?;
@@ -102,10 +106,10 @@ impl Store {
             .collect()
     }
 
-    /// The national list: every visible CPTS with its stage and money (four queries).
-    pub async fn list_rows(&self, visible: &Visible) -> Result<Vec<ListRow>> {
+    /// The national list: every visible CPTS with its stage on `on` and its money (four queries).
+    pub async fn list_rows(&self, visible: &Visible, on: Date) -> Result<Vec<ListRow>> {
         let records = self.list_cpts_in(visible).await?;
-        let mut stages = self.stages_in(visible).await?;
+        let mut stages = self.stages_in(visible, on).await?;
         let mut money = self.money_in(visible).await?;
         Ok(records
             .into_iter()
@@ -212,7 +216,7 @@ impl Store {
         let records = self.list_cpts_in(visible).await?;
         let names: HashMap<String, String> =
             records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();
-        let stages = self.stages_in(visible).await?;
+        let stages = self.stages_in(visible, jiff::civil::date(9999, 12, 31)).await?;
         let (contracts, gates) = self.contracts_in(visible, &names).await?;
         let mut reports: HashMap<String, Vec<Report>> = HashMap::new();
         for (id, r) in self.reports_in(visible).await? {
