@@ -57,6 +57,14 @@ impl App {
         Ok(app)
     }
 
+    /// The same application on another clock, sharing the store: a scenario dated on a fixed
+    /// day (the demo, a benchmark) decides and stamps as on that day, without changing the
+    /// clock of the application it comes from. Drop it rather than close it: closing a store
+    /// closes it for every copy.
+    pub fn with_clock(&self, clock: Clock) -> App {
+        App { store: self.store.clone(), rules: self.rules.clone(), geo: self.geo.clone(), clock }
+    }
+
     pub async fn close(self) {
         self.store.close().await;
     }

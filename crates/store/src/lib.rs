@@ -160,6 +160,8 @@ impl Visible {
     }
 }
 
+/// A handle on the database: clones share its connection pool (closing one closes it for all).
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
