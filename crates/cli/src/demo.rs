@@ -5,19 +5,23 @@
 //! wherever it shows: days of the month, the dates of earlier steps, mission envelopes and
 //! objectives, mission starts and payments (see `SYNTHETIC`).
 
-use cpts_domain::agreement::Agreement;
-use cpts_domain::book::{Book, Op};
-use cpts_domain::geo::Geo;
+use cpts_app::contracts::SignContract;
+use cpts_app::ledger::Pay;
+use cpts_app::lifecycle::StepBy;
+use cpts_app::registry::{Ids, NewCpts, SetTerritory};
+use cpts_app::reports::{ReportAct, ReportRef};
+use cpts_app::values::ImportValues;
+use cpts_app::{App, AppError, Clock, Principal};
+use cpts_domain::activity::Act;
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Status};
-use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Stage, Step};
-use cpts_domain::registry::{Identity, Territory, parties};
+use cpts_domain::lifecycle::{Actor, Stage, Step};
+use cpts_domain::registry::Territory;
 use cpts_engine::money::Cents;
-use cpts_engine::rules::RuleSet;
-use cpts_store::{Store, StoreError};
 use jiff::civil::{Date, date};
 
 use crate::load::CliError;
+use crate::session::app_err;
 
 /// (identifier, name, arrondissements, situation on 25/10/2021 per the deck, stage reached,
 /// month of signature per the deck for the six under contract).
@@ -100,20 +104,13 @@ fn annex(signed: Date, tier: u8) -> String {
     )
 }
 
-fn ev(step: Step, on: Date, actor: Actor, by: &str) -> Event {
-    Event {
-        step,
-        date: on,
-        actor,
-        by: by.into(),
-        document: None,
-        note: Some("démonstration : date fictive".into()),
-        signatories: step.signatories().to_vec(),
-    }
+/// A step as the demo records it: dated, by whom, said synthetic.
+fn by(on: Date, actor: Actor, who: &str) -> StepBy {
+    StepBy { on, actor, by: who.into(), document: None, note: Some("démonstration : date fictive".into()) }
 }
 
 /// The dated path to `stage`, ending on `last` (synthetic dates, a few months apart).
-fn path(stage: Stage, last: Date) -> Vec<Event> {
+fn path(stage: Stage, last: Date) -> Vec<(Step, StepBy)> {
     let all = [
         (Step::Declare, Actor::Cpts, "porteurs du projet", -14),
         (Step::Formalise, Actor::Cpts, "porteurs du projet", -12),
@@ -125,68 +122,72 @@ fn path(stage: Stage, last: Date) -> Vec<Event> {
     ];
     let n = all.iter().position(|s| s.0.edge().1 == stage).map_or(0, |i| i + 1);
     let shift = all.get(n.saturating_sub(1)).map_or(0, |s| s.3);
-    all.iter().take(n).map(|(st, a, by, m)| ev(*st, months(last, m - shift), *a, by)).collect()
+    all.iter().take(n).map(|(st, a, who, m)| (*st, by(months(last, m - shift), *a, who))).collect()
 }
 
-/// Load the demo into `store` (already loaded CPTS are left as they are).
-pub async fn load(store: &Store, geo: &Geo, rules: &RuleSet) -> Result<String, CliError> {
+/// The application's refusals of demo data are failures of the demo; the policy's answers
+/// (an account that may not load it) are said as for every command.
+fn failed(e: AppError) -> CliError {
+    match e {
+        AppError::Forbidden(_) => app_err(e),
+        e => CliError::Failed(format!("démonstration : {e}")),
+    }
+}
+
+/// Load the demo through the application, as `who` (already loaded CPTS are left as they
+/// are). Every act is dated in 2021 and decided as on 25/10/2021: the demo runs on a copy of
+/// the application whose clock is stopped on that day (so its audit rows are stamped then too).
+pub async fn load(app: &App, who: &Principal) -> Result<String, CliError> {
+    let app = &app.with_clock(Clock::on(DEMO_DAY));
     let (mut added, mut kept) = (0, 0);
-    let failed = |e: StoreError| CliError::Failed(e.to_string());
-    for (id, name, codes, _, stage, signed) in PARIS_2021 {
+    for (n, (id, name, codes, _, stage, signed)) in PARIS_2021.iter().enumerate() {
         let cid: CptsId = id.parse().map_err(CliError::Failed)?;
-        let identity = Identity {
-            name: (*name).to_string(),
-            legal_form: "association loi 1901".into(),
-            rna: None,
-            siret: None,
-            finess: None,
-            seat: None, // not in the source: left unknown
-        };
-        let record = match store.create_cpts(&crate::op(), &cid, &identity, &cpts_store::Areas::default()).await {
+        // No seat: not in the source, left unknown.
+        let new = NewCpts { id: Some(cid.clone()), name: (*name).to_string(), legal_form: None, ids: Ids::default() };
+        let record = match app.create_cpts(who, new).await {
             Ok(r) => r,
-            Err(StoreError::AlreadyExists(_)) => {
+            // The only conflict of a creation: the identifier is taken (loaded before).
+            Err(AppError::Conflict(_)) => {
                 kept += 1;
                 continue;
             }
-            Err(e) => return Err(CliError::Failed(e.to_string())),
+            Err(e) => return Err(failed(e)),
         };
         let communes = codes.iter().map(|c| c.parse()).collect::<Result<_, String>>().map_err(CliError::Failed)?;
         let territory = Territory { communes };
-        store.set_territory(&crate::op(), &cid, record.version, &territory, &cpts_app::areas_of(geo, None, &territory.communes)).await.map_err(failed)?;
+        app.set_territory(who, SetTerritory { id: cid.clone(), version: record.territory_version, territory })
+            .await
+            .map_err(failed)?;
         added += 1;
         // The last step happened on the signature day, or (no signature) a few months before 25/10/2021.
         let last = signed.map_or(months(DEMO_DAY, -1), |(y, m)| date(y, m, 1));
         let mut history = path(*stage, last);
-        let sign = history.pop_if(|e| e.step == Step::Sign);
-        for (i, e) in history.iter().enumerate() {
-            let seen = history.get(..i).unwrap_or(&[]);
-            lifecycle::check(seen, e, &Eligibility::default(), DEMO_DAY)
-                .map_err(|r| CliError::Failed(r.to_string()))?;
-            store.record_event(&crate::op(), &cid, e, i).await.map_err(failed)?;
+        let sign = history.pop_if(|(s, _)| *s == Step::Sign).map(|(_, b)| b);
+        for (step, b) in &history {
+            app.record_step(who, &cid, *step, b).await.map_err(failed)?;
         }
         if *stage == Stage::Phase1
-            && let Some(start) = history.last().map(|e| e.date)
+            && let Some(start) = history.last().map(|(_, b)| b.on)
         {
             let grant = phase1_grant(start);
-            store.add_convention(&crate::op(), &cid, &grant).await.map_err(failed)?;
+            app.add_convention(who, &cid, &grant).await.map_err(failed)?;
             // The first half was paid two weeks after the start (synthetic).
-            if let Some(line) = store.ledger(&cid).await.map_err(failed)?.first() {
-                let on = months(start, 0).checked_add(jiff::Span::new().days(14)).unwrap_or(start);
-                let pay = cpts_domain::ledger::Payment {
+            if let Some(line) = app.ledger(who, &cid).await.map_err(failed)?.lines.first() {
+                let pay = Pay {
+                    id: cid.clone(),
                     line: line.id,
-                    amount: line.planned.amount,
-                    on,
+                    on: start.checked_add(jiff::Span::new().days(14)).unwrap_or(start),
+                    amount: Some(line.planned.amount),
                     by: format!("{} (DÉMONSTRATION)", grant.funder),
                     reference: None,
                 };
-                store.pay_line(&crate::op(), &cid, &pay).await.map_err(failed)?;
+                app.pay(who, pay).await.map_err(failed)?;
             }
         }
         if let Some(sign) = sign {
-            contract(store, geo, rules, &cid, name, &territory, &sign, history.len()).await?;
-            let n = PARIS_2021.iter().position(|x| x.0 == *id).unwrap_or(0);
-            activity(store, rules, &cid, name, n).await?;
-            pay_due(store, rules, &cid, name).await?;
+            contract(app, who, &cid, &sign).await?;
+            activity(app, who, &cid, n).await?;
+            pay_due(app, who, &cid).await?;
         }
     }
     let mut out = format!(
@@ -217,56 +218,34 @@ fn phase1_grant(start: Date) -> Convention {
     }
 }
 
-/// Sign a synthetic contract, start its missions and pay what fell due before 25/10/2021.
-#[allow(clippy::too_many_arguments)]
-async fn contract(
-    store: &Store,
-    geo: &Geo,
-    rules: &RuleSet,
-    cid: &CptsId,
-    name: &str,
-    territory: &Territory,
-    sign: &Event,
-    events: usize,
-) -> Result<(), CliError> {
-    let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
-    store
-        .set_statutes(&crate::op(), cid, months(sign.date, -3), Some("statuts (démonstration)"))
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let summary = territory.summary(geo, rules, sign.date, None).map_err(failed)?;
-    let (cpam, ars) = parties(geo, None, &summary).map_err(failed)?;
-    let text = format!(
-        "{}population: {}\npopulation_source: \"{}\"\n",
-        annex(sign.date, summary.tier.0),
-        summary.population,
-        cpts_domain::geo::SOURCE.replace('"', "'")
-    );
-    let (agreement, _) = Agreement::new(1, name, &text, &cpam, &ars, rules)
-        .map_err(|es| failed(es.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; ")))?;
-    let lines = Book::open(&agreement, rules).map_err(failed)?;
-    store.sign_contract(&crate::op(), cid, sign, events, &agreement, &lines).await.map_err(|e| failed(e.to_string()))?;
+/// Sign a synthetic contract (statutes checked three months before), start its missions and
+/// pay what fell due before 25/10/2021. The application writes in the territory's population.
+async fn contract(app: &App, who: &Principal, cid: &CptsId, sign: &StepBy) -> Result<(), CliError> {
+    app.set_statutes(who, cid, months(sign.on, -3), Some("statuts (démonstration)")).await.map_err(failed)?;
+    // The envelopes follow the tier of the territory on the signature day.
+    let view = app.show_cpts(who, cid, Some(sign.on)).await.map_err(failed)?;
+    let tier = view.cpts.summary.map_err(|e| CliError::Failed(format!("démonstration : {e}")))?.tier.0;
+    let cmd = SignContract { id: cid.clone(), annex: annex(sign.on, tier), by: sign.clone(), cosigner: Actor::Ars };
+    app.sign_contract(who, cmd).await.map_err(failed)?;
     // Missions start 3, 9 and 11 months after signature (synthetic), if before 25/10/2021.
     for (mission, after) in [("acces_soins", 3), ("parcours", 9), ("prevention", 11)] {
-        let on = months(sign.date, after);
-        if on > DEMO_DAY {
-            continue;
+        let on = months(sign.on, after);
+        if on <= DEMO_DAY {
+            app.start_mission(who, cid, mission, on).await.map_err(failed)?;
         }
-        step(store, rules, cid, name, Op::Start { mission: mission.into(), on }).await?;
     }
     // Access to care fully deployed 14 months after signature (synthetic), if before 25/10/2021.
-    let deployed = months(sign.date, 14);
+    let deployed = months(sign.on, 14);
     if deployed <= DEMO_DAY {
-        step(store, rules, cid, name, Op::Deploy { mission: "acces_soins".into(), on: deployed }).await?;
+        app.deploy_mission(who, cid, "acces_soins", deployed).await.map_err(failed)?;
     }
-    pay_due(store, rules, cid, name).await
+    pay_due(app, who, cid).await
 }
 
 /// Pay every line due by 25/10/2021, two weeks after its date (synthetic).
-async fn pay_due(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str) -> Result<(), CliError> {
-    let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
+async fn pay_due(app: &App, who: &Principal, cid: &CptsId) -> Result<(), CliError> {
     loop {
-        let (book, _) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
+        let book = app.book(who, cid, None).await.map_err(failed)?;
         // Two weeks after the due date; a balance only after its year's report was validated.
         let pay_on = |l: &cpts_domain::ledger::Line| {
             let released = match &l.planned.source {
@@ -280,23 +259,17 @@ async fn pay_due(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str) -> Re
             (l.status(DEMO_DAY, &book.gates) == Status::Due && on <= DEMO_DAY).then_some((l, on))
         });
         let Some((l, on)) = due else { break };
-        let pay = cpts_domain::ledger::Payment {
+        let pay = Pay {
+            id: cid.clone(),
             line: l.id,
-            amount: l.remaining(),
             on,
+            amount: Some(l.remaining()),
             by: format!("{} (DÉMONSTRATION)", book.agreement.cpam),
             reference: None,
         };
-        step(store, rules, cid, name, Op::Pay(pay)).await?;
+        app.pay(who, pay).await.map_err(failed)?;
     }
     Ok(())
-}
-
-async fn step(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, op: Op) -> Result<(), CliError> {
-    let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
-    let (book, version) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
-    let o = book.decide(&op, rules, DEMO_DAY).map_err(failed)?;
-    store.save_outcome(&crate::op(), cid, version, &book.agreement, &o, None, DEMO_DAY).await.map_err(|e| failed(e.to_string()))
 }
 
 /// A deterministic spread in [0, 100) for synthetic figures.
@@ -307,15 +280,10 @@ fn spread(a: usize, b: usize) -> usize {
 /// Synthetic indicator values up to 25/10/2021 and activity reports in several states:
 /// Paris 18 validated (balance released), Paris 14 in review, Paris 13 returned for
 /// corrections, Paris 20 a draft (its first year is not over).
-async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: usize) -> Result<(), CliError> {
-    use cpts_domain::activity::{Act, Context, Report};
-    use cpts_domain::indicators::Catalogue;
-    use cpts_domain::values::{RawValue, Scope, check, year_values};
-    let failed = |e: String| CliError::Failed(format!("démonstration : {e}"));
-    let catalogue = Catalogue::builtin(rules).map_err(failed)?;
-    let (agreement, _) = store.agreement(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
-    let c = agreement.contract(rules).map_err(|e| failed(format!("{e:?}")))?;
-    let signed = agreement.signed();
+async fn activity(app: &App, who: &Principal, cid: &CptsId, n: usize) -> Result<(), CliError> {
+    use cpts_domain::values::{Period, RawValue};
+    let view = app.contract(who, cid, Some(1), None).await.map_err(failed)?;
+    let (signed, c) = (view.agreement.signed(), view.contract);
     let mut rows = Vec::new();
     let mut push = |indicator: &str, period: String, value: String, num: String, den: String| {
         rows.push(RawValue {
@@ -330,9 +298,9 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
     };
     let tier_target = c.missions.first().and_then(|m| m.objectives.first()).and_then(|o| o.target(1));
     let monthly = usize::try_from(tier_target.map_or(0, |t| t.mantissa()) / 12).unwrap_or(10);
-    let mut month = cpts_domain::values::Period::Month(signed.year(), signed.month());
+    let mut month = Period::Month(signed.year(), signed.month());
     if month.first_day() < signed {
-        month = cpts_domain::values::Period::Month(month.end().year(), month.end().month());
+        month = Period::Month(month.end().year(), month.end().month());
     }
     let mut k = 0;
     while month.end() <= DEMO_DAY {
@@ -353,11 +321,11 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
             (den * (64 + r % 25) / 100).to_string(),
             den.to_string(),
         );
-        month = cpts_domain::values::Period::Month(month.end().year(), month.end().month());
+        month = Period::Month(month.end().year(), month.end().month());
     }
     for q in 1..=4i8 {
         for y in [2020i16, 2021] {
-            let p = cpts_domain::values::Period::Quarter(y, q);
+            let p = Period::Quarter(y, q);
             if p.first_day() >= signed && p.end() <= DEMO_DAY {
                 push(
                     "campagnes_prevention",
@@ -369,19 +337,16 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
             }
         }
     }
-    if cpts_domain::values::Period::Year(2020).first_day() >= signed {
+    if Period::Year(2020).first_day() >= signed {
         push("protocoles_pluripro", "2020".into(), (2 + n % 2).to_string(), String::new(), String::new());
     }
-    let scopes = [(cid.clone(), Scope::of(std::slice::from_ref(&agreement), rules).map_err(failed)?)].into();
-    let entries = check(&rows, &scopes, &Default::default(), &catalogue)
-        .map_err(|e| failed(e.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ; ")))?;
-    let p = cpts_store::Provenance {
+    let provenance = cpts_store::Provenance {
         source: "import".into(),
         file: Some("valeurs-demonstration-synthetiques.csv".into()),
         by: "Coordination (démonstration)".into(),
         role: Actor::Cpts,
     };
-    store.add_values(&crate::op(), &p, &entries).await.map_err(|e| failed(e.to_string()))?;
+    app.import_values(who, ImportValues { rows, provenance }).await.map_err(failed)?;
 
     // Which report, in which state (by CPTS); year 1 only.
     let Some((_, end)) = c.year_bounds(1) else { return Ok(()) };
@@ -392,19 +357,11 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
         "cpts-paris-20" => &[Act::Rediger],
         _ => &[],
     };
-    if plan.is_empty() {
-        return Ok(());
-    }
     let text = format!(
         "# {SYNTHETIC}\nsummary: \"DÉMONSTRATION – rapport fictif. Première année du contrat : organisation de l'accès au médecin traitant et des soins non programmés, premiers protocoles.\"\nactions:\n  - {{title: Cellule d'orientation vers un médecin traitant, mission: acces_soins, from: {}, professionals: 12, description: Permanence téléphonique et liste partagée des patients sans médecin traitant}}\n  - {{title: Protocole pluriprofessionnel insuffisance cardiaque, mission: parcours, from: {}, professionals: 8}}\nexpenses:\n  - {{item: Coordination (salaire chargé), amount: 48000}}\n  - {{item: Indemnisation du temps des professionnels, amount: 15600}}\n  - {{item: Outils numériques, amount: 2400}}\n",
         months(signed, 3),
         months(signed, 9).min(cpts_engine::dates::day_before(end).unwrap_or(end)),
     );
-    let values = store.values(cid).await.map_err(|e| failed(e.to_string()))?;
-    let yv = year_values(&c, 1, &catalogue, &values);
-    let ctx = Context { rules, contract: &c, values: &yv, today: DEMO_DAY };
-    let mut report = Report::draft(1, 1, 1, "", &ctx).map_err(|e| failed(e.to_string()))?;
-    let mut saved: Option<Report> = None;
     for (i, act) in plan.iter().enumerate() {
         let on = if *act == Act::Rediger {
             months(end, -1).min(DEMO_DAY)
@@ -412,7 +369,8 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
             months(end, 1).checked_add(jiff::Span::new().days(i64::try_from(i).unwrap_or(0) * 5)).unwrap_or(end)
         };
         let (role, by, note) = match act {
-            Act::Rediger | Act::Soumettre => (Actor::Cpts, "Coordination (démonstration)", Some(text.as_str())),
+            Act::Rediger => (Actor::Cpts, "Coordination (démonstration)", Some(text.as_str())),
+            Act::Soumettre => (Actor::Cpts, "Coordination (démonstration)", None),
             Act::Repondre => (
                 Actor::Cpts,
                 "Coordination (démonstration)",
@@ -432,22 +390,17 @@ async fn activity(store: &Store, rules: &RuleSet, cid: &CptsId, name: &str, n: u
             ),
             Act::Valider => (Actor::Cpam, "CPAM Paris – service CPTS (démonstration)", None),
         };
-        let note = if *act == Act::Soumettre { None } else { note };
-        let next = report.act(*act, role, by, on, note, &ctx).map_err(|e| failed(e.to_string()))?;
-        let outcome = if *act == Act::Valider {
-            let (book, version) = store.book(cid, name, Some(1)).await.map_err(|e| failed(e.to_string()))?;
-            let o =
-                book.decide(&Op::Release { year: 1, on, results: next.year_in() }, rules, DEMO_DAY).map_err(failed)?;
-            Some((version, book.agreement, o))
-        } else {
-            None
+        // Validation releases the year's balances (the application decides it on the contract).
+        let cmd = ReportAct {
+            target: ReportRef { cpts: cid.clone(), year: 1, contract: Some(1) },
+            act: *act,
+            text: note.map(String::from),
+            source: None,
+            role,
+            by: by.into(),
+            on: Some(on),
         };
-        store
-            .save_report(&crate::op(), cid, saved.as_ref(), &next, outcome.as_ref().map(|(v, a, o)| (*v, a, o)), DEMO_DAY)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        saved = Some(next.clone());
-        report = next;
+        app.report_act(who, cmd).await.map_err(failed)?;
     }
     Ok(())
 }

@@ -12,17 +12,6 @@ mod reports;
 mod session;
 mod table;
 
-/// TRANSITIONAL: the stamp of the local operator, until every write goes through the app.
-fn op() -> cpts_store::Stamp {
-    cpts_store::Stamp {
-        login: cpts_app::policy::LOCAL_OPERATOR.into(),
-        role: "admin-national".into(),
-        action: "cli".into(),
-        batch: format!("cli-{}", std::process::id()),
-        at: jiff::Timestamp::now(),
-    }
-}
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -13,8 +13,6 @@ use cpts_domain::registry::Member;
 use cpts_domain::table::{LineError, error_list};
 use cpts_engine::dates::parse_french;
 use cpts_engine::money::group_thousands;
-use cpts_engine::rules::RuleSet;
-use cpts_store::CptsRecord;
 use jiff::civil::Date;
 
 use crate::load::CliError;
@@ -213,17 +211,6 @@ pub fn store_url(db: Option<&std::path::Path>) -> String {
     }
 }
 
-pub fn store_err(e: cpts_store::StoreError) -> CliError {
-    match e {
-        cpts_store::StoreError::Db(_) => CliError::Failed(e.to_string()),
-        _ => CliError::Usage(e.to_string()),
-    }
-}
-
-pub fn today() -> Date {
-    jiff::Zoned::now().date()
-}
-
 fn id(s: &str) -> Result<CptsId, CliError> {
     s.parse().map_err(CliError::Usage)
 }
@@ -264,15 +251,6 @@ fn ids_input(a: IdentityArgs) -> IdsInput {
 }
 
 /// One line per CPTS: territory, population, tier under the rules in force on `on`.
-fn list_text(geo: &Geo, rules: &RuleSet, records: &[CptsRecord], on: Date) -> String {
-    let rows: Vec<CptsSummary> = records
-        .iter()
-        .map(|r| CptsSummary { record: r.clone(), on, summary: r.territory.summary(geo, rules, on, None) })
-        .collect();
-    rows_text(geo, &rows, on)
-}
-
-/// The lines of `list_text`, for summaries already made.
 fn rows_text(geo: &Geo, rows: &[CptsSummary], on: Date) -> String {
     let mut t = Table::new(&[
         ("Identifiant", false),
@@ -672,9 +650,11 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 format!("Gouvernance — {} mandat(s)\n{}", v.mandates.len(), t.render())
             }
             Action::Demo => {
-                let mut out = crate::demo::load(&app.store, geo, &app.rules).await?;
+                let mut out = crate::demo::load(app, who).await?;
                 out.push('\n');
-                out.push_str(&list_text(geo, &app.rules, &app.store.list_cpts().await.map_err(store_err)?, today()));
+                let on = app.clock.today();
+                let all: Vec<CptsSummary> = app.list(who, on).await.map_err(said)?.into_iter().map(|e| e.cpts).collect();
+                out.push_str(&rows_text(geo, &all, on));
                 out
             }
         };
