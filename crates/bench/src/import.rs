@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{identity, python_seconds, rate};
+use crate::{python_seconds, rate};
 
 use cpts_app::members::{IncomingMember, MembersImport};
 use cpts_app::registry::{Ids, NewCpts};
@@ -48,7 +48,7 @@ async fn store_import(url: &str, rows: &[Member]) -> Result<Duration, String> {
     let who = Principal::local_operator(format!("banc-import-{}", std::process::id()));
     let new = NewCpts {
         id: Some("cpts-bench".parse()?),
-        name: identity("CPTS banc d'essai").name,
+        name: "CPTS banc d'essai".into(),
         legal_form: None,
         ids: Ids::default(),
     };

@@ -10,17 +10,6 @@ mod import;
 mod national;
 mod values;
 
-/// TRANSITIONAL: the stamp of the local operator, until every write goes through the app.
-fn op() -> cpts_store::Stamp {
-    cpts_store::Stamp {
-        login: cpts_app::policy::LOCAL_OPERATOR.into(),
-        role: "admin-national".into(),
-        action: "cli".into(),
-        batch: format!("cli-{}", std::process::id()),
-        at: jiff::Timestamp::now(),
-    }
-}
-
 use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -159,18 +148,6 @@ fn python_seconds(script: &str, args: &[&str]) -> Option<Duration> {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
         .map(Duration::from_secs_f64)
-}
-
-/// A benchmark CPTS's identity: a name, nothing else known.
-fn identity(name: &str) -> cpts_domain::registry::Identity {
-    cpts_domain::registry::Identity {
-        name: name.into(),
-        legal_form: "association loi 1901".into(),
-        rna: None,
-        siret: None,
-        finess: None,
-        seat: None,
-    }
 }
 
 fn main() {

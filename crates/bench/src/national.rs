@@ -8,16 +8,17 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use cpts_app::contracts::SignContract;
+use cpts_app::ledger::Pay;
+use cpts_app::lifecycle::StepBy;
+use cpts_app::registry::{Ids, NewCpts, SetTerritory};
+use cpts_app::values::ImportValues;
 use cpts_app::{App, Clock, Principal, Role, Scope};
-use cpts_domain::agreement::Agreement;
-use cpts_domain::book::{Book, Op};
 use cpts_domain::geo::Geo;
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::Payment;
-use cpts_domain::lifecycle::{Actor, Event, Step};
-use cpts_domain::registry::{Identity, Territory};
-use cpts_domain::values::{Entry, Period, Reading};
-use cpts_engine::rate::Dec;
+use cpts_domain::lifecycle::{Actor, Step};
+use cpts_domain::registry::Territory;
+use cpts_domain::values::RawValue;
 use cpts_engine::rules::RuleSet;
 use cpts_store::{Provenance, Store};
 use jiff::civil::{Date, date};
@@ -28,28 +29,23 @@ use crate::median;
 const TODAY: Date = date(2026, 11, 30);
 const RUNS: usize = 11;
 
-fn ev(step: Step, on: Date, actor: Actor) -> Event {
-    Event {
-        step,
-        date: on,
-        actor,
-        by: "banc national".into(),
-        document: Some("SYNTHÉTIQUE".into()),
-        note: None,
-        signatories: step.signatories().to_vec(),
-    }
-}
-
-/// Contract annex: three socle missions started at signature, 15 indicators as objectives.
+/// Contract annex: three socle missions started at signature, 15 indicators as objectives (and
+/// the crisis mission, socle for contracts signed since avenant 2).
 fn annex(signed: Date, population: u64) -> String {
     let mut s = format!("signed: {signed}\npopulation: {population}\npopulation_source: INSEE\nmissions:\n");
     let mut k = 0;
     for (mission, n) in [("acces_soins", 5), ("parcours", 5), ("prevention", 5)] {
-        s.push_str(&format!("  - code: {mission}\n    start: {signed}\n    fixed: 20000\n    variable: 10000\n    objectives:\n"));
+        s.push_str(&format!(
+            "  - code: {mission}\n    start: {signed}\n    fixed: 20000\n    variable: 10000\n    objectives:\n"
+        ));
         for _ in 0..n {
             k += 1;
             s.push_str(&format!("      - {{indicator: ind_{k:02}, baseline: 0, target: 100, weight: 20}}\n"));
         }
+    }
+    // Since avenant 2 (31/03/2022), the crisis mission is a socle one: a contract lacks it no more.
+    if signed >= date(2022, 3, 31) {
+        s.push_str(&format!("  - {{code: crises, start: {signed}, fixed: 20000, activation: 30000}}\n"));
     }
     s
 }
@@ -76,63 +72,97 @@ fn territories(geo: &Geo, n: usize) -> Vec<(String, Vec<&cpts_domain::geo::Commu
     out
 }
 
-fn stamp() -> cpts_store::Stamp {
-    crate::op()
+/// The steps a CPTS takes before it may sign (declaration, letter of intent, phase 1, projet
+/// de santé validated by the ARS), on the same synthetic dates for every CPTS, and the day its
+/// statutes were checked.
+const PATH: [(Step, Actor, Date); 6] = [
+    (Step::Declare, Actor::Cpts, date(2020, 1, 6)),
+    (Step::Formalise, Actor::Cpts, date(2020, 2, 3)),
+    (Step::ValidateLetter, Actor::Ars, date(2020, 3, 2)),
+    (Step::StartPhase1, Actor::Ars, date(2020, 4, 1)),
+    (Step::SubmitProject, Actor::Cpts, date(2020, 9, 1)),
+    (Step::ValidateProject, Actor::Ars, date(2020, 10, 1)),
+];
+const STATUTES: Date = date(2020, 10, 15);
+
+fn by(on: Date, actor: Actor) -> StepBy {
+    StepBy { on, actor, by: "banc national".into(), document: Some("SYNTHÉTIQUE".into()), note: None }
 }
 
-/// Build the store (not measured). Returns how many CPTS were written.
-async fn build(store: &Store, geo: &Geo, rules: &RuleSet, n: usize) -> Result<usize, String> {
-    let err = |e: cpts_store::StoreError| e.to_string();
+/// Build the store through the application, as the local operator, on the measure day's
+/// clock (not measured). Each CPTS takes the minimal valid path of a real one: created with
+/// its seat, its territory, the six steps to a validated projet de santé, its statutes
+/// checked, its contract signed (the parties follow from the seat), a year of values
+/// imported, and two in three get their first due line paid. Returns how many were written.
+async fn build(app: &App, n: usize) -> Result<usize, String> {
+    let who = Principal::local_operator(format!("banc-national-{}", std::process::id()));
+    let err = |e: cpts_app::AppError| e.to_string();
     let mut written = 0;
-    for (i, (id, communes)) in territories(geo, n).into_iter().enumerate() {
+    for (i, (id, communes)) in territories(&app.geo, n).into_iter().enumerate() {
         if communes.is_empty() {
             continue;
         }
         let cid: CptsId = id.parse()?;
+        let name = format!("CPTS synthétique {i:04} ({})", communes.first().map_or("", |c| c.name.as_str()));
         let seat = communes.first().map(|c| c.code.clone());
-        let identity = Identity {
-            name: format!("CPTS synthétique {i:04} ({})", communes.first().map_or("", |c| c.name.as_str())),
-            legal_form: "association loi 1901".into(),
-            rna: None,
-            siret: None,
-            finess: None,
-            seat: seat.clone(),
-        };
+        let ids = Ids { seat, ..Ids::default() };
+        let r =
+            app.create_cpts(&who, NewCpts { id: Some(cid.clone()), name, legal_form: None, ids }).await.map_err(err)?;
         let territory = Territory { communes: communes.iter().map(|c| c.code.clone()).collect() };
-        let areas = cpts_app::areas_of(geo, seat.as_ref(), &territory.communes);
-        let r = store.create_cpts(&stamp(), &cid, &identity, &areas).await.map_err(err)?;
-        store.set_territory(&stamp(), &cid, r.territory_version, &territory, &areas).await.map_err(err)?;
+        let cmd = SetTerritory { id: cid.clone(), version: r.territory_version, territory };
+        app.set_territory(&who, cmd).await.map_err(err)?;
+        for (step, actor, on) in PATH {
+            app.record_step(&who, &cid, step, &by(on, actor)).await.map_err(err)?;
+        }
+        app.set_statutes(&who, &cid, STATUTES, Some("statuts (synthétique)")).await.map_err(err)?;
         let population: u64 = communes.iter().filter_map(|c| c.population).sum();
         // Signatures spread over five years, one a month from January 2021.
         let months = i32::try_from(i % 60).unwrap_or(0);
-        let signed = date(2021 + i16::try_from(months / 12).unwrap_or(0), i8::try_from(months % 12 + 1).unwrap_or(1), 1);
-        store.record_event(&stamp(), &cid, &ev(Step::Declare, date(2020, 6, 1), Actor::Cpts), 0).await.map_err(err)?;
-        let (a, _) = Agreement::new(1, &identity.name, &annex(signed, population.max(1)), "CPAM (synthétique)", "ARS (synthétique)", rules)
-            .map_err(|e| format!("annexe refusée : {e:?}"))?;
-        let plan = Book::open(&a, rules)?;
-        store.sign_contract(&stamp(), &cid, &ev(Step::Sign, signed, Actor::Cpam), 1, &a, &plan).await.map_err(err)?;
-        // A year of monthly values: the contract's first year.
-        let mut entries = Vec::new();
+        let signed =
+            date(2021 + i16::try_from(months / 12).unwrap_or(0), i8::try_from(months % 12 + 1).unwrap_or(1), 1);
+        let sign = SignContract {
+            id: cid.clone(),
+            annex: annex(signed, population.max(1)),
+            by: by(signed, Actor::Cpam),
+            cosigner: Actor::Ars,
+        };
+        app.sign_contract(&who, sign).await.map_err(err)?;
+        // A year of monthly values: the contract's first year, imported as a file's rows.
+        let mut rows = Vec::new();
         for k in 1..=15 {
             for m in 0..12 {
                 let month = months + m;
-                entries.push(Entry {
-                    cpts: cid.clone(),
+                rows.push(RawValue {
+                    line: rows.len() + 2,
+                    cpts: id.clone(),
                     indicator: format!("ind_{k:02}"),
-                    period: Period::Month(2021 + i16::try_from(month / 12).unwrap_or(0), i8::try_from(month % 12 + 1).unwrap_or(1)),
-                    reading: Reading { value: Dec::from_int(i64::try_from((i * 7 + k * 13) % 100).unwrap_or(0)), numerator: None, denominator: None },
+                    period: format!("{}-{:02}", 2021 + month / 12, month % 12 + 1),
+                    value: ((i * 7 + k * 13) % 100).to_string(),
+                    numerator: String::new(),
+                    denominator: String::new(),
                 });
             }
         }
-        let p = Provenance { source: "import".into(), file: Some("synthétique".into()), by: "banc".into(), role: Actor::Cpts };
-        store.add_values(&stamp(), &p, &entries).await.map_err(err)?;
+        let provenance = Provenance {
+            source: "import".into(),
+            file: Some("synthétique".into()),
+            by: "banc".into(),
+            role: Actor::Cpts,
+        };
+        app.import_values(&who, ImportValues { rows, provenance }).await.map_err(err)?;
         // The CPAM paid the first due lines of two CPTS in three; the others wait (alerts).
         if i % 3 != 0 {
-            let (book, version) = store.book(&cid, &identity.name, None).await.map_err(err)?;
+            let book = app.book(&who, &cid, None).await.map_err(err)?;
             if let Some(l) = book.lines.iter().find(|l| l.planned.due <= TODAY && l.planned.amount.get() > 0) {
-                let pay = Payment { line: l.id, amount: l.planned.amount, on: l.planned.due, by: "CPAM".into(), reference: None };
-                let o = book.decide(&Op::Pay(pay), rules, TODAY)?;
-                store.save_outcome(&stamp(), &cid, version, &book.agreement, &o, None, TODAY).await.map_err(err)?;
+                let pay = Pay {
+                    id: cid.clone(),
+                    line: l.id,
+                    on: l.planned.due,
+                    amount: Some(l.planned.amount),
+                    by: "CPAM".into(),
+                    reference: None,
+                };
+                app.pay(&who, pay).await.map_err(err)?;
             }
         }
         written += 1;
@@ -154,7 +184,12 @@ fn timed<T>(label: &str, f: impl Fn() -> T, count: impl Fn(&T) -> String) {
     }
     let min = times.iter().min().copied().unwrap_or_default();
     let med = median(times);
-    println!("  {label:<52} médiane {:>8.1} ms, meilleur {:>8.1} ms  ({})", ms(med), ms(min), last.as_ref().map(&count).unwrap_or_default());
+    println!(
+        "  {label:<52} médiane {:>8.1} ms, meilleur {:>8.1} ms  ({})",
+        ms(med),
+        ms(min),
+        last.as_ref().map(&count).unwrap_or_default()
+    );
 }
 
 fn ms(d: Duration) -> f64 {
@@ -194,7 +229,11 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
         );
         timed(
             &format!("alertes, {who}"),
-            || rt.block_on(app.alerts(p, None, 30, TODAY)).map(|l| (l.len(), l.iter().map(|c| c.alerts.len()).sum::<usize>())).unwrap_or((0, 0)),
+            || {
+                rt.block_on(app.alerts(p, None, 30, TODAY))
+                    .map(|l| (l.len(), l.iter().map(|c| c.alerts.len()).sum::<usize>()))
+                    .unwrap_or((0, 0))
+            },
             |(c, a)| format!("{a} alertes sur {c} CPTS"),
         );
     }
@@ -203,7 +242,9 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
 pub fn run(n: usize) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     let (Ok(rules), Ok(geo)) = (RuleSet::builtin(), Geo::builtin()) else { return };
-    println!("Banc national : {n} CPTS SYNTHÉTIQUES (communes réelles, contrats, grand livre, un an de valeurs), au {TODAY}");
+    println!(
+        "Banc national : {n} CPTS SYNTHÉTIQUES (communes réelles, contrats, grand livre, un an de valeurs), au {TODAY}"
+    );
     let dir = std::env::temp_dir().join(format!("cpts-bench-national-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let mut targets = vec![("SQLite".to_string(), dir.join("national.sqlite").display().to_string())];
@@ -213,14 +254,21 @@ pub fn run(n: usize) {
     for (engine, url) in targets {
         let result = rt.block_on(async {
             let store = Store::open(&url).await.map_err(|e| e.to_string())?;
+            let app = App::new(store, rules.clone(), geo.clone(), Clock::on(TODAY));
             let t = Instant::now();
-            let written = build(&store, &geo, &rules, n).await?;
-            eprintln!("  construction : {written} CPTS en {:.1} s (non mesuré)", t.elapsed().as_secs_f64());
-            Ok::<_, String>(store)
+            match build(&app, n).await {
+                Ok(written) => {
+                    eprintln!("  construction : {written} CPTS en {:.1} s (non mesuré)", t.elapsed().as_secs_f64());
+                    Ok(app)
+                }
+                Err(e) => {
+                    app.close().await;
+                    Err(e)
+                }
+            }
         });
         match result {
-            Ok(store) => {
-                let app = App::new(store, rules.clone(), geo.clone(), Clock::on(TODAY));
+            Ok(app) => {
                 measure(&rt, &app, &engine);
                 rt.block_on(app.close());
             }

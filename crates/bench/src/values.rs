@@ -11,16 +11,19 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{identity, python_seconds, rate};
+use crate::{python_seconds, rate};
 
-use cpts_app::{Action, App, Principal, Role};
-use cpts_domain::agreement::Agreement;
-use cpts_domain::book::Book;
-use cpts_domain::ids::CptsId;
-use cpts_domain::lifecycle::{Actor, Event, Step};
+use cpts_app::contracts::SignContract;
+use cpts_app::lifecycle::StepBy;
+use cpts_app::registry::{Ids, NewCpts, SetTerritory};
+use cpts_app::{App, Clock, Principal};
+use cpts_domain::ids::InseeCode;
+use cpts_domain::lifecycle::{Actor, Step};
+use cpts_domain::registry::Territory;
 use cpts_domain::values::RawValue;
 use cpts_engine::rules::RuleSet;
 use cpts_store::Provenance;
+use jiff::civil::{Date, date};
 
 /// The five national indicators entered monthly (catalogue periodicity `mois`); the other
 /// catalogue indicators are quarterly or yearly and refuse months.
@@ -46,8 +49,9 @@ fn indicators() -> Vec<String> {
     NATIONAL.iter().map(|s| s.to_string()).chain(specific).collect()
 }
 
-/// Contract annex: three socle missions, the 20 indicators as objectives.
-fn annex(signed: &str) -> String {
+/// Contract annex: three socle missions, the 20 indicators as objectives (and the crisis
+/// mission, socle for contracts signed since avenant 2).
+fn annex(signed: Date) -> String {
     let mut s = format!("signed: {signed}\npopulation: 38000\nmissions:\n");
     let mut codes = indicators().into_iter();
     for (mission, weights) in MISSIONS {
@@ -61,6 +65,9 @@ fn annex(signed: &str) -> String {
                 "      - {{indicator: {code}, baseline: {baseline}, target: {target}, weight: {w}}}\n"
             ));
         }
+    }
+    if signed >= date(2022, 3, 31) {
+        s.push_str(&format!("  - {{code: crises, start: {signed}, fixed: 20000, activation: 30000}}\n"));
     }
     s
 }
@@ -95,47 +102,62 @@ fn csv_text(cpts: usize, months: usize) -> String {
     s
 }
 
-fn event(step: Step, on: jiff::civil::Date) -> Event {
-    Event {
-        step,
-        date: on,
-        actor: Actor::Cpam,
-        by: "banc".into(),
-        document: Some("contrat synthétique".into()),
-        note: None,
-        signatories: step.signatories().to_vec(),
-    }
+/// The steps a CPTS takes before it may sign, on the same synthetic dates for every CPTS.
+const PATH: [(Step, Actor, Date); 6] = [
+    (Step::Declare, Actor::Cpts, date(2020, 1, 6)),
+    (Step::Formalise, Actor::Cpts, date(2020, 2, 3)),
+    (Step::ValidateLetter, Actor::Ars, date(2020, 3, 2)),
+    (Step::StartPhase1, Actor::Ars, date(2020, 4, 1)),
+    (Step::SubmitProject, Actor::Cpts, date(2020, 9, 1)),
+    (Step::ValidateProject, Actor::Ars, date(2020, 10, 1)),
+];
+
+fn by(on: Date, actor: Actor) -> StepBy {
+    StepBy { on, actor, by: "banc".into(), document: Some("contrat synthétique".into()), note: None }
 }
 
-/// A fresh store with `cpts` CPTS, each with its contract signed 1 January 2021 (five years),
-/// and with `--full` its renewal signed 1 January 2026. Not measured.
+/// A fresh store with `cpts` CPTS, each on its own commune, with its contract signed
+/// 1 January 2021 (five years), and with `--full` its renewal signed 1 January 2026; all
+/// through the application, as the local operator, on a clock stopped after the last
+/// signature. Not measured.
 async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<(), String> {
-    let app = App::open(&path.display().to_string(), rules.clone()).await.map_err(|e| e.to_string())?;
-    // Creating and signing belong to the registry and contracts use cases: written here
-    // through the store with the local operator's stamps, as the setup is not measured.
-    let who = Principal::local_operator("banc-valeurs");
-    let create = app.stamp(&who, Role::AdminNational, Action::CreateCpts);
-    let sign = app.stamp(&who, Role::AdminNational, Action::SignContract);
-    let mut contracts = vec![(Step::Sign, jiff::civil::date(2021, 1, 1))];
+    let mut app = App::open(&path.display().to_string(), rules.clone()).await.map_err(|e| e.to_string())?;
+    app.clock = Clock::on(date(2026, 6, 1));
+    let who = Principal::local_operator(format!("banc-valeurs-{}", std::process::id()));
+    let err = |e: cpts_app::AppError| e.to_string();
+    let mut contracts = vec![date(2021, 1, 1)];
     if full {
-        contracts.push((Step::Renew, jiff::civil::date(2026, 1, 1)));
+        contracts.push(date(2026, 1, 1));
     }
-    // The same terms for every CPTS: the agreement and its ledger plan are built once per contract.
-    let mut signed = Vec::new();
-    for (seq, (step, on)) in (1..).zip(&contracts) {
-        let (a, _) = Agreement::new(seq, "CPTS banc", &annex(&on.to_string()), "CPAM banc", "ARS banc", rules)
-            .map_err(|e| format!("annexe refusée : {e:?}"))?;
-        let plan = Book::open(&a, rules)?;
-        signed.push((event(*step, *on), a, plan));
-    }
-    for i in 0..cpts {
-        let id: CptsId = cpts_id(i).parse()?;
-        app.store
-            .create_cpts(&create, &id, &identity(&format!("CPTS banc {i}")), &cpts_store::Areas::default())
+    // One commune each (no overlaps to report), among those with a population.
+    let communes: Vec<InseeCode> = app
+        .geo
+        .communes()
+        .iter()
+        .filter(|c| c.kind == cpts_domain::geo::Kind::Commune && c.population.is_some())
+        .map(|c| c.code.clone())
+        .take(cpts)
+        .collect();
+    for (i, commune) in communes.into_iter().enumerate() {
+        let new = NewCpts {
+            id: Some(cpts_id(i).parse()?),
+            name: format!("CPTS banc {i}"),
+            legal_form: None,
+            ids: Ids::default(),
+        };
+        let r = app.create_cpts(&who, new).await.map_err(err)?;
+        let territory = Territory { communes: [commune].into() };
+        app.set_territory(&who, SetTerritory { id: r.id.clone(), version: r.territory_version, territory })
             .await
-            .map_err(|e| e.to_string())?;
-        for (n, (ev, a, plan)) in signed.iter().enumerate() {
-            app.store.sign_contract(&sign, &id, ev, n, a, plan).await.map_err(|e| e.to_string())?;
+            .map_err(err)?;
+        for (step, actor, on) in PATH {
+            app.record_step(&who, &r.id, step, &by(on, actor)).await.map_err(err)?;
+        }
+        app.set_statutes(&who, &r.id, date(2020, 10, 15), Some("statuts (synthétique)")).await.map_err(err)?;
+        for on in &contracts {
+            let cmd =
+                SignContract { id: r.id.clone(), annex: annex(*on), by: by(*on, Actor::Cpam), cosigner: Actor::Ars };
+            app.sign_contract(&who, cmd).await.map_err(err)?;
         }
     }
     app.close().await;
