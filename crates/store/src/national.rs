@@ -2,12 +2,13 @@
 //! in a fixed number of queries whatever their number (never a loop of queries per CPTS).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use cpts_domain::activity::Report;
 use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
 use cpts_domain::ledger::{Gates, Line};
 use cpts_domain::lifecycle::Stage;
-use cpts_engine::input::YearIn;
+use cpts_engine::input::{ContractIn, YearIn};
 use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -18,6 +19,36 @@ use crate::{CptsRecord, Result, Store, StoreError, Visible, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
+}
+
+/// Annexes already parsed, by CPTS and contract number, with their text (a cached parse is
+/// used only for the very same text).
+#[derive(Debug, Default)]
+pub(crate) struct AnnexCache(std::sync::Mutex<HashMap<(String, i64), Arc<ParsedAnnex>>>);
+
+#[derive(Debug)]
+struct ParsedAnnex {
+    text: String,
+    terms: ContractIn,
+    progress: BTreeMap<String, Progress>,
+}
+
+impl AnnexCache {
+    fn get(&self, id: &str, seq: i64, text: &str) -> Result<Arc<ParsedAnnex>> {
+        let key = (id.to_string(), seq);
+        if let Some(hit) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()).filter(|p| p.text == text) {
+            return Ok(hit);
+        }
+        let (terms, progress) = parse_annex(text).map_err(|es| {
+            let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+            invalid(format!("annexe stockée du contrat n° {seq} de {id} illisible : {}", why.join(" ; ")))
+        })?;
+        let parsed = Arc::new(ParsedAnnex { text: text.to_string(), terms, progress });
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, parsed.clone());
+        }
+        Ok(parsed)
+    }
 }
 
 /// What a scope's lists and alerts are computed from, by CPTS id.
@@ -95,7 +126,8 @@ impl Store {
     pub async fn money_in(&self, visible: &Visible) -> Result<HashMap<String, MoneyTotals>> {
         let rows = self
             .scoped(
-                "SELECT cpts_id, SUM(amount) AS planned, SUM(paid) AS paid FROM ledger_line
+                // PostgreSQL sums BIGINT as NUMERIC: cast back.
+                "SELECT cpts_id, CAST(SUM(amount) AS BIGINT) AS planned, CAST(SUM(paid) AS BIGINT) AS paid FROM ledger_line
                  WHERE cancelled_on IS NULL AND {scope} GROUP BY cpts_id",
                 "cpts_id",
                 visible,
@@ -178,10 +210,8 @@ impl Store {
             let seq: i64 = r.try_get("seq")?;
             let k = (id.clone(), seq);
             let annex: String = r.try_get("annex")?;
-            let (terms, mut from_annex) = parse_annex(&annex).map_err(|es| {
-                let why: Vec<String> = es.iter().map(ToString::to_string).collect();
-                invalid(format!("annexe stockée du contrat n° {seq} de {id} illisible : {}", why.join(" ; ")))
-            })?;
+            let parsed = self.annexes.get(&id, seq, &annex)?;
+            let (terms, mut from_annex) = (parsed.terms.clone(), parsed.progress.clone());
             from_annex.extend(progress.remove(&k).unwrap_or_default());
             let a = Agreement {
                 seq,
@@ -211,8 +241,33 @@ impl Store {
         Ok(out)
     }
 
+    /// The ledger lines of the visible CPTS that can raise an alert on `on` with a horizon up to
+    /// `until`: live, not fully paid (or to repay), due by `until`. Their long explanations are
+    /// not read (alerts name a line by its source).
+    pub async fn alerting_lines_in(&self, visible: &Visible, until: Date) -> Result<HashMap<String, Vec<Line>>> {
+        let (clause, mut values) = visible.clause("cpts_id", 2);
+        values.insert(0, until.to_string());
+        let sql = format!(
+            "SELECT cpts_id, id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid,
+                    cancelled_on, '' AS explanation
+             FROM ledger_line WHERE cancelled_on IS NULL AND paid <> amount AND due <= $1 AND {clause}
+             ORDER BY cpts_id, due, id"
+        );
+        // Built from our SQL and numbered placeholders only.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v);
+        }
+        let mut out: HashMap<String, Vec<Line>> = HashMap::new();
+        for r in q.fetch_all(&self.pool).await? {
+            out.entry(r.try_get("cpts_id")?).or_default().push(line_of(&r)?);
+        }
+        Ok(out)
+    }
+
     /// Everything a scope's alerts are computed from (eleven queries whatever the number of CPTS).
-    pub async fn scope_data(&self, visible: &Visible) -> Result<ScopeData> {
+    /// Lines: those that may alert by `until` (`alerting_lines_in`).
+    pub async fn scope_data(&self, visible: &Visible, until: Date) -> Result<ScopeData> {
         let records = self.list_cpts_in(visible).await?;
         let names: HashMap<String, String> =
             records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();
@@ -222,7 +277,7 @@ impl Store {
         for (id, r) in self.reports_in(visible).await? {
             reports.entry(id.to_string()).or_default().push(r);
         }
-        let lines = self.lines_in(visible).await?;
+        let lines = self.alerting_lines_in(visible, until).await?;
         Ok(ScopeData { records, stages, contracts, reports, lines, gates })
     }
 }
