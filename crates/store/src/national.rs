@@ -13,9 +13,9 @@ use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::contracts::{line_of, opt_date};
+use crate::contracts::{LineRow, line_of, opt_date};
 use crate::reports::dec;
-use crate::{CptsRecord, Result, Store, StoreError, Visible, date};
+use crate::{Backend, CptsRecord, Result, Store, StoreError, Visible, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
@@ -243,16 +243,22 @@ impl Store {
 
     /// The ledger lines of the visible CPTS that can raise an alert on `on` with a horizon up to
     /// `until`: live, not fully paid (or to repay), due by `until`. Their long explanations are
-    /// not read (alerts name a line by its source).
+    /// not read (alerts name a line by its source). The database returns one row per CPTS with
+    /// its lines as a JSON array: a row through the driver costs far more than a JSON element
+    /// (thousands of lines at national scale).
     pub async fn alerting_lines_in(&self, visible: &Visible, until: Date) -> Result<HashMap<String, Vec<Line>>> {
         let (clause, mut values) = visible.clause("cpts_id", 2);
         values.insert(0, until.to_string());
-        let sql = format!(
-            "SELECT cpts_id, id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid,
-                    cancelled_on, '' AS explanation
-             FROM ledger_line WHERE cancelled_on IS NULL AND paid <> amount AND due <= $1 AND {clause}
-             ORDER BY cpts_id, due, id"
-        );
+        let fields = "id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled_on, ''";
+        let filter = format!("cancelled_on IS NULL AND paid <> amount AND due <= $1 AND {clause}");
+        let sql = match self.backend {
+            Backend::Sqlite => format!(
+                "SELECT cpts_id, json_group_array(json_array({fields})) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
+            ),
+            Backend::Postgres => format!(
+                "SELECT cpts_id, CAST(json_agg(json_build_array({fields})) AS TEXT) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
+            ),
+        };
         // Built from our SQL and numbered placeholders only.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for v in &values {
@@ -260,7 +266,12 @@ impl Store {
         }
         let mut out: HashMap<String, Vec<Line>> = HashMap::new();
         for r in q.fetch_all(&self.pool).await? {
-            out.entry(r.try_get("cpts_id")?).or_default().push(line_of(&r)?);
+            let json: String = r.try_get("lines")?;
+            let rows: Vec<LineRow> =
+                serde_json::from_str(&json).map_err(|e| invalid(format!("lignes du grand livre illisibles : {e}")))?;
+            let mut lines = rows.into_iter().map(LineRow::into_line).collect::<Result<Vec<_>>>()?;
+            lines.sort_by(|a, b| (a.planned.due, a.id).cmp(&(b.planned.due, b.id)));
+            out.insert(r.try_get("cpts_id")?, lines);
         }
         Ok(out)
     }
