@@ -270,7 +270,7 @@ impl Store {
             let rows: Vec<LineRow> =
                 serde_json::from_str(&json).map_err(|e| invalid(format!("lignes du grand livre illisibles : {e}")))?;
             let mut lines = rows.into_iter().map(LineRow::into_line).collect::<Result<Vec<_>>>()?;
-            lines.sort_by(|a, b| (a.planned.due, a.id).cmp(&(b.planned.due, b.id)));
+            lines.sort_by_key(|l| (l.planned.due, l.id));
             out.insert(r.try_get("cpts_id")?, lines);
         }
         Ok(out)
