@@ -185,6 +185,12 @@ fn bind_identity<'q>(
         .bind(identity.seat.as_ref().map(ToString::to_string))
 }
 
+/// A query built by cpts from its own SQL and numbered placeholders (never user text), with
+/// its values bound in order.
+fn bound(sql: String, values: &[String]) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
+    values.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, v| q.bind(v))
+}
+
 fn date(s: &str) -> Result<Date> {
     s.parse().map_err(|e| StoreError::Invalid(format!("date stockée illisible « {s} » : {e}")))
 }
@@ -368,11 +374,7 @@ impl Store {
         let sql = format!(
             "SELECT c.*, (SELECT {communes} FROM territory t WHERE t.cpts_id = c.id) AS communes FROM cpts c WHERE {clause} ORDER BY c.id"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = bound(sql, &values).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let codes: Option<String> = r.try_get("communes")?;
@@ -386,12 +388,8 @@ impl Store {
     pub async fn areas_in(&self, visible: &Visible) -> Result<std::collections::BTreeMap<String, Areas>> {
         let (clause, values) = visible.clause("cpts_id", 1);
         let sql = format!("SELECT cpts_id, kind, code FROM cpts_area WHERE {clause}");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
         let mut out: std::collections::BTreeMap<String, Areas> = std::collections::BTreeMap::new();
-        for r in q.fetch_all(&self.pool).await? {
+        for r in bound(sql, &values).fetch_all(&self.pool).await? {
             let a = out.entry(r.try_get("cpts_id")?).or_default();
             let code: String = r.try_get("code")?;
             match r.try_get::<String, _>("kind")?.as_str() {

@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 
 use crate::contracts::{LineRow, line_of, opt_date};
 use crate::reports::dec;
-use crate::{Backend, CptsRecord, Result, Store, StoreError, Visible, date};
+use crate::{Backend, CptsRecord, Result, Store, StoreError, Visible, bound, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
@@ -85,12 +85,7 @@ impl Store {
     async fn scoped(&self, sql: &str, column: &str, visible: &Visible) -> Result<Vec<AnyRow>> {
         let (clause, values) = visible.clause(column, 1);
         // Built from our SQL and numbered placeholders only: no user text in it.
-        let sql = sql.replace("{scope}", &clause);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        Ok(q.fetch_all(&self.pool).await?)
+        Ok(bound(sql.replace("{scope}", &clause), &values).fetch_all(&self.pool).await?)
     }
 
     /// The lifecycle stage each visible CPTS had reached on `on` (its last step dated by then).
@@ -102,12 +97,7 @@ impl Store {
                ON m.cpts_id = e.cpts_id AND m.seq = e.seq"
         );
         values.insert(0, on.to_string());
-        // Built from our SQL and numbered placeholders only.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = bound(sql, &values).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let stage: String = r.try_get("stage")?;
@@ -259,13 +249,8 @@ impl Store {
                 "SELECT cpts_id, CAST(json_agg(json_build_array({fields})) AS TEXT) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
             ),
         };
-        // Built from our SQL and numbered placeholders only.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
         let mut out: HashMap<String, Vec<Line>> = HashMap::new();
-        for r in q.fetch_all(&self.pool).await? {
+        for r in bound(sql, &values).fetch_all(&self.pool).await? {
             let json: String = r.try_get("lines")?;
             let rows: Vec<LineRow> =
                 serde_json::from_str(&json).map_err(|e| invalid(format!("lignes du grand livre illisibles : {e}")))?;
