@@ -7,7 +7,7 @@ use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op, Outcome};
 use cpts_domain::calendar::{MissionDates, calendar};
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::Planned;
+use cpts_domain::ledger::{Planned, is_lettre_line};
 use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Step};
 use cpts_domain::registry::parties;
 use cpts_domain::text::Kind;
@@ -136,7 +136,29 @@ impl App {
         }
         let facts = self.eligibility(&r, Some((&agreement, &contract))).await?;
         lifecycle::check(&history, &event, &facts, self.clock.today()).map_err(refused)?;
-        let lines = Book::open(&agreement, &self.rules).map_err(AppError::Internal)?;
+        let mut lines = Book::open(&agreement, &self.rules).map_err(AppError::Internal)?;
+        // The lettre d'intention line written when the ARS validated the letter stays: the
+        // plan's own is dropped, once the annex is found to say the same date.
+        let ledger = self.store.ledger(id).await?;
+        if let Some(l) = ledger.iter().find(|l| l.cancelled.is_none() && is_lettre_line(&self.rules, seq, &l.planned)) {
+            let due = cpts_engine::dates::fr(l.planned.due);
+            match contract.lettre_intention {
+                Some(d) if d == l.planned.due => lines.retain(|p| !is_lettre_line(&self.rules, seq, p)),
+                Some(d) => {
+                    return Err(AppError::refused(format!(
+                        "l'annexe date la validation de la lettre d'intention du {} ; l'ARS l'a validée le {due} (ligne n° {} du grand livre)",
+                        cpts_engine::dates::fr(d),
+                        l.id
+                    )));
+                }
+                None => {
+                    return Err(AppError::refused(format!(
+                        "la lettre d'intention a été validée par l'ARS le {due} et son versement est au grand livre (ligne n° {}) : l'annexe doit en donner la date (lettre_intention_validated)",
+                        l.id
+                    )));
+                }
+            }
+        }
         self.store.sign_contract(&stamp, id, &event, history.len(), &agreement, &lines).await?;
         let total = Cents::sum(lines.iter().map(|l| l.amount)).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(Signed { name: r.identity.name, agreement, contract, lines, total })

@@ -237,10 +237,32 @@ impl Store {
 
     /// Record a step checked by the domain; `expected` is the history length it was checked against.
     pub async fn record_event(&self, stamp: &Stamp, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
+        self.record_event_with_lines(stamp, id, ev, expected, &[]).await
+    }
+
+    /// Record a step and the ledger lines it makes due (the lettre d'intention payment at the
+    /// ARS's validation of the letter), at once.
+    pub async fn record_event_with_lines(
+        &self,
+        stamp: &Stamp,
+        id: &CptsId,
+        ev: &Event,
+        expected: usize,
+        lines: &[Planned],
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
         Store::insert_event(&mut tx, id, ev, expected).await?;
-        Store::audit(&mut tx, stamp, Some(id), None, Some(event_json(ev))).await?;
+        if !lines.is_empty() {
+            Store::insert_lines(&mut tx, id, lines).await?;
+        }
+        let mut after = event_json(ev);
+        if !lines.is_empty()
+            && let Some(m) = after.as_object_mut()
+        {
+            m.insert("lignes_ajoutees".into(), lines.iter().map(planned_json).collect::<Vec<_>>().into());
+        }
+        Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
         tx.commit().await?;
         Ok(())
     }

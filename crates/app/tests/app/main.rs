@@ -6,6 +6,7 @@
 mod common;
 mod accounts;
 mod contracts;
+mod lettre;
 mod national;
 mod registry;
 mod reports;
