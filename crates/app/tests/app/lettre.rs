@@ -64,6 +64,9 @@ async fn the_lettre_d_intention_line_is_written_at_validation_and_kept_at_signat
                 .unwrap();
         assert_eq!((l.planned.due, l.planned.amount), (LETTER, expected.amount), "[{engine}]");
         assert!(l.planned.funder.contains("Finistère") && l.planned.funder.ends_with("ACI"), "[{engine}] {}", l.planned.funder);
+        // The CPAM pays it before any contract exists.
+        let pay = cpts_app::ledger::Pay { id: id.clone(), line: l.id, on: date(2023, 3, 20), amount: None, by: "CPAM 29".into(), reference: None };
+        app.pay(&admin(), pay).await.unwrap();
         for (step, actor, on) in [
             (Step::StartPhase1, Actor::Ars, date(2023, 3, 2)),
             (Step::SubmitProject, Actor::Cpts, date(2023, 9, 1)),
@@ -85,7 +88,7 @@ async fn the_lettre_d_intention_line_is_written_at_validation_and_kept_at_signat
         let lines = app.store.ledger(&id).await.unwrap();
         let lettre: Vec<_> = lines.iter().filter(|x| x.planned.due == LETTER).collect();
         assert_eq!(lettre.len(), 1, "[{engine}] {lines:?}");
-        assert_eq!(lettre[0].id, l.id, "[{engine}]");
+        assert_eq!((lettre[0].id, lettre[0].paid), (l.id, expected.amount), "[{engine}]");
         let mut ex = cpts_engine::explain::Explanation::default();
         let schedule = cpts_engine::schedule::schedule(&app.rules, &signed.contract, &mut ex).unwrap();
         let total: i64 = lines.iter().map(|x| x.planned.amount.get()).sum();
