@@ -6,5 +6,6 @@
 mod common;
 mod accounts;
 mod contracts;
+mod policy;
 mod registry;
 mod reports;
