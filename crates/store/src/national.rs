@@ -95,7 +95,9 @@ impl Store {
     pub async fn money_in(&self, visible: &Visible) -> Result<HashMap<String, MoneyTotals>> {
         let rows = self
             .scoped(
-                "SELECT cpts_id, SUM(amount) AS planned, SUM(paid) AS paid FROM ledger_line
+                // SUM of a BIGINT is a NUMERIC on PostgreSQL, which the Any driver cannot read:
+                // cast back (found by the app's policy matrix, the first PostgreSQL test with lines).
+                "SELECT cpts_id, CAST(SUM(amount) AS BIGINT) AS planned, CAST(SUM(paid) AS BIGINT) AS paid FROM ledger_line
                  WHERE cancelled_on IS NULL AND {scope} GROUP BY cpts_id",
                 "cpts_id",
                 visible,
