@@ -73,7 +73,10 @@ pub fn admin() -> Principal {
 
 /// How many rows the audit log holds (for « nothing written »).
 pub async fn audit_rows(app: &App) -> usize {
-    app.audit(&admin(), &cpts_app::audit::AuditQuery { limit: Some(1_000_000), ..Default::default() }).await.unwrap().len()
+    app.audit(&admin(), &cpts_app::audit::AuditQuery { limit: Some(1_000_000), ..Default::default() })
+        .await
+        .unwrap()
+        .len()
 }
 
 pub type Fut<'a> = Pin<Box<dyn Future<Output = cpts_app::Result<()>> + 'a>>;
@@ -139,10 +142,17 @@ pub async fn signed_cpts(app: &App, id: &str, seat: &str, communes: &[&str]) -> 
 
 /// A CPTS with no seat, its territory only (for overlaps).
 pub async fn plain_cpts(app: &App, id: &str, communes: &[&str]) -> CptsId {
-    let new = NewCpts { id: Some(id.parse().unwrap()), name: format!("CPTS {id}"), legal_form: None, ids: Default::default() };
+    let new = NewCpts {
+        id: Some(id.parse().unwrap()),
+        name: format!("CPTS {id}"),
+        legal_form: None,
+        ids: Default::default(),
+    };
     let r = app.create_cpts(&admin(), new).await.unwrap();
     let communes: Vec<String> = communes.iter().map(|c| c.to_string()).collect();
     let territory = app.parse_territory(&communes).unwrap();
-    app.set_territory(&admin(), SetTerritory { id: r.id.clone(), version: r.territory_version, territory }).await.unwrap();
+    app.set_territory(&admin(), SetTerritory { id: r.id.clone(), version: r.territory_version, territory })
+        .await
+        .unwrap();
     r.id
 }

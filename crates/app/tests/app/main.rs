@@ -3,8 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
 mod accounts;
+mod common;
+mod concurrency;
 mod contracts;
 mod policy;
 mod registry;

@@ -93,8 +93,13 @@ async fn fixture(app: &App) -> Fixture {
             joined: date(2021, 3, 1),
             left: None,
         };
-        let import =
-            MembersImport { id: id.clone(), members: vec![(2, None, m)], mode: ImportMode::Add, left_on: None, dry_run: false };
+        let import = MembersImport {
+            id: id.clone(),
+            members: vec![(2, None, m)],
+            mode: ImportMode::Add,
+            left_on: None,
+            dry_run: false,
+        };
         app.import_members(&admin(), import, |_, _| {}).await.unwrap();
         let s = app
             .parse_structure(&StructureInput {
@@ -129,7 +134,8 @@ async fn fixture(app: &App) -> Fixture {
         };
         app.report_act(&admin(), draft).await.unwrap();
     }
-    let account = NewAccount { login: PROBED_ACCOUNT.into(), name: "Compte sondé".into(), password: None, grants: vec![] };
+    let account =
+        NewAccount { login: PROBED_ACCOUNT.into(), name: "Compte sondé".into(), password: None, grants: vec![] };
     app.add_account(&admin(), account).await.unwrap();
     Fixture { inside, outside }
 }
@@ -213,8 +219,12 @@ pub fn probes() -> Vec<Probe> {
             action: Action::ManageAccounts,
             run: |app, who, id| {
                 pinned(async move {
-                    let new =
-                        NewAccount { login: format!("sonde-{id}"), name: "Sonde".into(), password: None, grants: vec![] };
+                    let new = NewAccount {
+                        login: format!("sonde-{id}"),
+                        name: "Sonde".into(),
+                        password: None,
+                        grants: vec![],
+                    };
                     app.add_account(who, new).await.map(|_| ())
                 })
             },
@@ -245,7 +255,9 @@ pub fn probes() -> Vec<Probe> {
         Probe {
             name: "comptes.mot-de-passe",
             action: Action::ManageAccounts,
-            run: |app, who, _| pinned(async move { app.set_password(who, PROBED_ACCOUNT, "un mot de passe assez long").await }),
+            run: |app, who, _| {
+                pinned(async move { app.set_password(who, PROBED_ACCOUNT, "un mot de passe assez long").await })
+            },
         },
         Probe {
             name: "comptes.activation",
@@ -265,7 +277,9 @@ fn lists() -> Vec<ListProbe> {
         ListProbe {
             name: "cpts.liste",
             action: Action::Read,
-            run: |app, who| pinned(async move { Ok(ids(app.list(who, TODAY).await?.into_iter().map(|e| e.cpts.record.id))) }),
+            run: |app, who| {
+                pinned(async move { Ok(ids(app.list(who, TODAY).await?.into_iter().map(|e| e.cpts.record.id))) })
+            },
         },
         ListProbe {
             name: "alertes",
@@ -301,11 +315,17 @@ fn lists() -> Vec<ListProbe> {
 
 /// The rows `role` may see in a list needing `action`, from the areas stored for each CPTS
 /// ("" stands for rows of no CPTS: national readers only).
-fn visible_to(role: Role, action: Action, inside: &CptsId, areas: &BTreeMap<String, cpts_store::Areas>) -> BTreeSet<String> {
+fn visible_to(
+    role: Role,
+    action: Action,
+    inside: &CptsId,
+    areas: &BTreeMap<String, cpts_store::Areas>,
+) -> BTreeSet<String> {
     if !cpts_app::policy::roles(action).contains(&role) {
         return BTreeSet::new();
     }
-    let matching = |f: &dyn Fn(&cpts_store::Areas) -> bool| areas.iter().filter(|(_, a)| f(a)).map(|(id, _)| id.clone()).collect();
+    let matching =
+        |f: &dyn Fn(&cpts_store::Areas) -> bool| areas.iter().filter(|(_, a)| f(a)).map(|(id, _)| id.clone()).collect();
     match role {
         Role::Coordinateur | Role::Membre => BTreeSet::from([inside.to_string()]),
         Role::AgentCpam => matching(&|a| a.departements.contains("29")),
@@ -341,10 +361,10 @@ async fn every_use_case_for_every_role_in_and_out_of_scope_is_allowed_exactly_as
                     let ok = match want {
                         // A read allowed just works on the fixture.
                         Expect::Allowed if read => r.is_ok(),
-                        Expect::Allowed => !matches!(
-                            &r,
-                            Err(AppError::Forbidden(_) | AppError::Store(_) | AppError::Internal(_))
-                        ) && !hidden(&r, target),
+                        Expect::Allowed => {
+                            !matches!(&r, Err(AppError::Forbidden(_) | AppError::Store(_) | AppError::Internal(_)))
+                                && !hidden(&r, target)
+                        }
                         Expect::Forbidden => matches!(&r, Err(AppError::Forbidden(_))),
                         Expect::Hidden => hidden(&r, target),
                     };
