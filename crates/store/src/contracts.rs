@@ -585,6 +585,17 @@ impl Store {
         today: Date,
     ) -> Result<()> {
         let a = &o.agreement;
+        // A payment changes one line, and `insert_payment` guards that line itself (still live,
+        // not overpaid): it neither checks nor bumps the contract's version. Otherwise two
+        // payments on two lines of one contract, or a payment and a mission start, would
+        // conflict although they touch different things (found by the app's concurrency test).
+        let payment_only = o.payment.is_some() && o.changes.cancel.is_empty() && o.changes.insert.is_empty();
+        if payment_only && event.is_none() {
+            if let Some(p) = &o.payment {
+                Store::insert_payment(tx, id, p).await?;
+            }
+            return Ok(());
+        }
         let done = sqlx::query("UPDATE contract SET version = version + 1, terminated = $1, termination_reason = $2 WHERE cpts_id = $3 AND seq = $4 AND version = $5")
             .bind(a.terminated.map(|d| d.to_string()))
             .bind(a.termination_reason.as_deref())

@@ -116,7 +116,7 @@ impl Store {
     pub async fn money_in(&self, visible: &Visible) -> Result<HashMap<String, MoneyTotals>> {
         let rows = self
             .scoped(
-                // PostgreSQL sums BIGINT as NUMERIC: cast back.
+                // PostgreSQL sums a BIGINT as a NUMERIC, which the Any driver cannot read: cast back.
                 "SELECT cpts_id, CAST(SUM(amount) AS BIGINT) AS planned, CAST(SUM(paid) AS BIGINT) AS paid FROM ledger_line
                  WHERE cancelled_on IS NULL AND {scope} GROUP BY cpts_id",
                 "cpts_id",
