@@ -7,7 +7,7 @@ use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Op, Outcome};
 use cpts_domain::calendar::{MissionDates, calendar};
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::Planned;
+use cpts_domain::ledger::{Planned, is_lettre_line};
 use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Step};
 use cpts_domain::registry::parties;
 use cpts_domain::text::Kind;
@@ -109,6 +109,16 @@ impl App {
             )
         };
         let seq = previous.last().map_or(1, |(a, _)| a.seq + 1);
+        // The lettre d'intention line written when the ARS validated the letter: the annex
+        // gives its date, or takes the recorded one (and must not contradict it, below).
+        let ledger = self.store.ledger(id).await?;
+        let lettre = ledger.iter().find(|l| l.cancelled.is_none() && is_lettre_line(&self.rules, seq, &l.planned));
+        let annex = match lettre {
+            Some(l) if !annex.lines().any(|l| l.starts_with("lettre_intention_validated:")) => {
+                format!("{annex}\nlettre_intention_validated: {}\n", l.planned.due)
+            }
+            _ => annex,
+        };
         let (agreement, contract) =
             Agreement::new(seq, &r.identity.name, &annex, &cpam, &ars, &self.rules).map_err(|es| {
                 AppError::Invalid(
@@ -136,7 +146,19 @@ impl App {
         }
         let facts = self.eligibility(&r, Some((&agreement, &contract))).await?;
         lifecycle::check(&history, &event, &facts, self.clock.today()).map_err(refused)?;
-        let lines = Book::open(&agreement, &self.rules).map_err(AppError::Internal)?;
+        let mut lines = Book::open(&agreement, &self.rules).map_err(AppError::Internal)?;
+        // That line stays: the plan's own is dropped, the annex saying the same date.
+        if let Some(l) = lettre {
+            if contract.lettre_intention != Some(l.planned.due) {
+                return Err(AppError::refused(format!(
+                    "l'annexe date la validation de la lettre d'intention du {} ; l'ARS l'a validée le {} (ligne n° {} du grand livre)",
+                    contract.lettre_intention.map_or_else(|| "?".into(), cpts_engine::dates::fr),
+                    cpts_engine::dates::fr(l.planned.due),
+                    l.id
+                )));
+            }
+            lines.retain(|p| !is_lettre_line(&self.rules, seq, p));
+        }
         self.store.sign_contract(&stamp, id, &event, history.len(), &agreement, &lines).await?;
         let total = Cents::sum(lines.iter().map(|l| l.amount)).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(Signed { name: r.identity.name, agreement, contract, lines, total })

@@ -127,13 +127,20 @@ impl App {
         let stamp = self.authorize(p, action, &cmd.id).await?;
         let amount = cmd.amount.unwrap_or_else(|| Cents::new(l.remaining().get().abs()));
         let payment = Payment { line: cmd.line, amount, on: cmd.on, by: cmd.by, reference: cmd.reference };
-        match &l.planned.source {
+        // The lettre d'intention line comes before its contract: no book to decide it on yet.
+        let before_contract = match &l.planned.source {
             Source::Aci { contract, .. } => {
+                !self.store.contracts(&cmd.id, "").await?.iter().any(|(a, _)| a.seq == *contract)
+            }
+            Source::Convention { .. } => true,
+        };
+        match &l.planned.source {
+            Source::Aci { contract, .. } if !before_contract => {
                 let d = self.decide(p, action, &cmd.id, Some(*contract), Op::Pay(payment.clone()), None).await?;
                 let recorded = d.outcome.payment.unwrap_or(payment);
                 Ok(Paid { line: l, payment: recorded, summary: d.outcome.summary })
             }
-            Source::Convention { .. } => {
+            _ => {
                 let gates = self.store.gates(&cmd.id).await?;
                 let paid = l.pay(&payment, self.clock.today(), &gates).map_err(AppError::refused)?;
                 self.store.pay_line(&stamp, &cmd.id, &paid).await?;

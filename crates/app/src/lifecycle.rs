@@ -4,10 +4,14 @@
 
 use cpts_domain::agreement::Agreement;
 use cpts_domain::ids::CptsId;
+use cpts_domain::ledger::{Planned, lettre_line};
 use cpts_domain::lifecycle::{self, Actor, Eligibility, Event, Refusal, Stage, Step};
+use cpts_domain::registry::parties;
 use cpts_domain::text::Kind;
 use cpts_engine::contract::Contract;
+use cpts_engine::compute::NoTrace;
 use cpts_engine::input::missing_socles;
+use cpts_engine::schedule::lettre_intention_amount;
 use cpts_store::CptsRecord;
 use jiff::civil::Date;
 
@@ -183,8 +187,28 @@ impl App {
         }
         let event = by.event(step, vec![])?;
         let stage = lifecycle::check(&history, &event, &facts, self.clock.today()).map_err(refused)?;
-        self.store.record_event(&stamp, id, &event, history.len()).await?;
+        let lines = if step == Step::ValidateLetter { self.lettre_lines(&r, event.date).await? } else { Vec::new() };
+        self.store.record_event_with_lines(&stamp, id, &event, history.len(), &lines).await?;
         Ok(StepRecorded { name: r.identity.name, event, stage })
+    }
+
+    /// The lettre d'intention payment the ARS's validation on `on` makes due (avenant 2; none
+    /// before it), as the line of the contract to come: its tier is the territory's on that day.
+    async fn lettre_lines(&self, r: &CptsRecord, on: Date) -> Result<Vec<Planned>> {
+        if self.rules.params.lettre_intention_payment.at(on).is_none() {
+            return Ok(Vec::new());
+        }
+        let why = |e: String| {
+            AppError::refused(format!(
+                "le versement à la validation de la lettre d'intention dépend de la taille de la CPTS : {e}"
+            ))
+        };
+        let summary = r.territory.summary(&self.geo, &self.rules, on, None).map_err(|e| why(format!("territoire : {e}")))?;
+        let (cpam, _) = parties(&self.geo, r.identity.seat.as_ref(), &summary).map_err(why)?;
+        let seq = self.store.contracts(&r.id, &r.identity.name).await?.last().map_or(1, |(a, _)| a.seq + 1);
+        let payment = lettre_intention_amount(&self.rules, summary.population, on, None, &mut NoTrace)
+            .map_err(|e| why(e.to_string()))?;
+        Ok(payment.iter().map(|p| lettre_line(&self.rules, seq, &cpam, p)).collect())
     }
 
     /// Record that the statutes were checked against the ACI's criteria.

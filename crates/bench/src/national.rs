@@ -213,7 +213,7 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
     };
     timed(
         "lecture seule des données nationales (scope_data)",
-        || rt.block_on(app.store.scope_data(&cpts_store::Visible::everything())).map(|d| d.records.len()).unwrap_or(0),
+        || rt.block_on(app.store.scope_data(&cpts_store::Visible::everything(), date(2026, 12, 30))).map(|d| d.records.len()).unwrap_or(0),
         |n| format!("{n} CPTS"),
     );
     timed(
@@ -224,7 +224,10 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
     for (who, p) in [("France", &national), ("région 53 (ARS)", &region), ("département 29 (CPAM)", &dep)] {
         timed(
             &format!("liste des CPTS, {who}"),
-            || rt.block_on(app.list(p, TODAY)).map(|l| l.len()).unwrap_or(0),
+            || rt.block_on(app.list(p, TODAY)).map(|l| l.len()).unwrap_or_else(|e| {
+                eprintln!("liste : {e}");
+                0
+            }),
             |n| format!("{n} CPTS"),
         );
         timed(

@@ -246,15 +246,31 @@ pub fn aci_plan(rules: &RuleSet, c: &Contract, seq: i64, cpam: &str) -> Result<V
                     explanation.push_str(&l.text(c, &ex));
                 }
             }
-            Planned {
-                source: Source::Aci { contract: seq, year: p.year, component: p.component.code(rules), kind: p.kind },
-                funder: funder.clone(),
-                due: p.date,
-                amount: p.amount,
-                explanation,
-            }
+            planned(rules, seq, &funder, p, explanation)
         })
         .collect())
+}
+
+fn planned(rules: &RuleSet, seq: i64, funder: &str, p: &cpts_engine::schedule::Payment, explanation: String) -> Planned {
+    Planned {
+        source: Source::Aci { contract: seq, year: p.year, component: p.component.code(rules), kind: p.kind },
+        funder: funder.to_string(),
+        due: p.date,
+        amount: p.amount,
+        explanation,
+    }
+}
+
+/// The lettre d'intention line of contract `seq` (to come), written when the ARS validates the
+/// letter: the same line the contract's plan holds, so signing finds it already there.
+pub fn lettre_line(rules: &RuleSet, seq: i64, cpam: &str, p: &cpts_engine::schedule::Payment) -> Planned {
+    planned(rules, seq, &aci_funder(cpam), p, p.text())
+}
+
+/// Is this the lettre d'intention line of contract `seq`?
+pub fn is_lettre_line(rules: &RuleSet, seq: i64, p: &Planned) -> bool {
+    matches!(&p.source, Source::Aci { contract, year: 0, component, .. }
+        if *contract == seq && *component == cpts_engine::explain::Component::LettreIntention.code(rules))
 }
 
 /// Changes that bring a contract's live lines in line with a new plan.

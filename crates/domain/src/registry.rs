@@ -277,7 +277,7 @@ pub fn parties(geo: &Geo, seat: Option<&InseeCode>, summary: &TerritorySummary) 
             (Some(c), _) => c.departement.clone(),
             (None, 1) => summary.departements.first().cloned().ok_or("département inconnu")?,
             _ => return Err(
-                "territoire sur plusieurs départements : renseignez le siège (cpts edit --seat) pour désigner la CPAM"
+                "territoire sur plusieurs départements : renseignez le siège de la CPTS (commune de son adresse) pour désigner la CPAM"
                     .into(),
             ),
         };

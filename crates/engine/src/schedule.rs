@@ -16,7 +16,7 @@ use crate::dates::{days_between, fr};
 use crate::explain::{Component, Detail, Flags, Line, Prorata};
 use crate::money::Cents;
 use crate::rate::Fraction;
-use crate::rules::{MissionIdx, ParamId, ParamKey, ParamRef, Refs, RuleSet};
+use crate::rules::{BoundarySide, MissionIdx, ParamId, ParamKey, ParamRef, Refs, RuleSet};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -276,9 +276,22 @@ pub fn lettre_intention_payment<T: Trace>(
     trace: &mut T,
 ) -> Result<Option<Payment>, EngineError> {
     let Some(date) = c.lettre_intention else { return Ok(None) };
+    lettre_intention_amount(rules, c.population, date, c.tier_at_boundary, trace)
+}
+
+/// The payment due when the ARS validates the lettre d'intention on `date`, for a CPTS of
+/// `population` (its tier on that date); None before avenant 2 created it. The same amount
+/// whether it is known at the validation (from the territory) or at the signature (the annex).
+pub fn lettre_intention_amount<T: Trace>(
+    rules: &RuleSet,
+    population: u64,
+    date: Date,
+    side: Option<BoundarySide>,
+    trace: &mut T,
+) -> Result<Option<Payment>, EngineError> {
     // Before avenant 2 the payment did not exist: nothing is due.
     let Some(at) = rules.params.lettre_intention_payment.at(date) else { return Ok(None) };
-    let tier = tier_of(rules, c.population, date, c.tier_at_boundary, trace)?;
+    let tier = tier_of(rules, population, date, side, trace)?;
     let amount = *at.entry.value.as_ref().and_then(|v| v.get(tier)).ok_or_else(|| EngineError::Unknown {
         what: format!("versement à la validation de la lettre d'intention ({tier})"),
         date,

@@ -98,12 +98,7 @@ impl Store {
             args.extend(values);
         }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit.max(0)));
-        // Built from our clauses and numbered placeholders only: no user text in the SQL.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for a in &args {
-            q = q.bind(a);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = crate::bound(sql, &args).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {

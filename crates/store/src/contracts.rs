@@ -114,37 +114,70 @@ fn event_of(r: &AnyRow) -> Result<Event> {
     })
 }
 
-pub(crate) fn line_of(r: &AnyRow) -> Result<Line> {
-    let source = match r.try_get::<Option<i64>, _>("contract_seq")? {
-        Some(contract) => {
-            let kind: String = r.try_get::<Option<String>, _>("kind")?.unwrap_or_default();
-            Source::Aci {
-                contract,
-                year: u8::try_from(r.try_get::<Option<i64>, _>("year")?.unwrap_or(0))
-                    .map_err(|e| invalid(e.to_string()))?,
-                component: r.try_get::<Option<String>, _>("component")?.unwrap_or_default(),
-                kind: PaymentKind::from_code(&kind)
-                    .ok_or_else(|| invalid(format!("nature stockée inconnue « {kind} »")))?,
+/// A ledger line's columns as stored (from a row, or from a JSON array the database built).
+#[derive(serde::Deserialize)]
+pub(crate) struct LineRow(
+    pub i64,
+    pub Option<i64>,
+    pub Option<i64>,
+    pub Option<String>,
+    pub Option<String>,
+    pub Option<i64>,
+    pub Option<i64>,
+    pub String,
+    pub String,
+    pub i64,
+    pub i64,
+    pub Option<String>,
+    pub String,
+);
+
+impl LineRow {
+    pub(crate) fn into_line(self) -> Result<Line> {
+        let LineRow(id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled, explanation) =
+            self;
+        let source = match contract_seq {
+            Some(contract) => {
+                let kind = kind.unwrap_or_default();
+                Source::Aci {
+                    contract,
+                    year: u8::try_from(year.unwrap_or(0)).map_err(|e| invalid(e.to_string()))?,
+                    component: component.unwrap_or_default(),
+                    kind: PaymentKind::from_code(&kind)
+                        .ok_or_else(|| invalid(format!("nature stockée inconnue « {kind} »")))?,
+                }
             }
-        }
-        None => Source::Convention {
-            convention: r.try_get::<Option<i64>, _>("convention_seq")?.unwrap_or(0),
-            installment: u32::try_from(r.try_get::<Option<i64>, _>("installment")?.unwrap_or(0))
-                .map_err(|e| invalid(e.to_string()))?,
-        },
-    };
-    Ok(Line {
-        id: r.try_get("id")?,
-        planned: Planned {
-            source,
-            funder: r.try_get("funder")?,
-            due: date(&r.try_get::<String, _>("due")?)?,
-            amount: Cents::new(r.try_get("amount")?),
-            explanation: r.try_get("explanation")?,
-        },
-        paid: Cents::new(r.try_get("paid")?),
-        cancelled: opt_date(r.try_get("cancelled_on")?)?,
-    })
+            None => Source::Convention {
+                convention: convention_seq.unwrap_or(0),
+                installment: u32::try_from(installment.unwrap_or(0)).map_err(|e| invalid(e.to_string()))?,
+            },
+        };
+        Ok(Line {
+            id,
+            planned: Planned { source, funder, due: date(&due)?, amount: Cents::new(amount), explanation },
+            paid: Cents::new(paid),
+            cancelled: opt_date(cancelled)?,
+        })
+    }
+}
+
+pub(crate) fn line_of(r: &AnyRow) -> Result<Line> {
+    LineRow(
+        r.try_get("id")?,
+        r.try_get("contract_seq")?,
+        r.try_get("year")?,
+        r.try_get("component")?,
+        r.try_get("kind")?,
+        r.try_get("convention_seq")?,
+        r.try_get("installment")?,
+        r.try_get("funder")?,
+        r.try_get("due")?,
+        r.try_get("amount")?,
+        r.try_get("paid")?,
+        r.try_get("cancelled_on")?,
+        r.try_get("explanation")?,
+    )
+    .into_line()
 }
 
 impl Store {
@@ -204,10 +237,32 @@ impl Store {
 
     /// Record a step checked by the domain; `expected` is the history length it was checked against.
     pub async fn record_event(&self, stamp: &Stamp, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
+        self.record_event_with_lines(stamp, id, ev, expected, &[]).await
+    }
+
+    /// Record a step and the ledger lines it makes due (the lettre d'intention payment at the
+    /// ARS's validation of the letter), at once.
+    pub async fn record_event_with_lines(
+        &self,
+        stamp: &Stamp,
+        id: &CptsId,
+        ev: &Event,
+        expected: usize,
+        lines: &[Planned],
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
         Store::insert_event(&mut tx, id, ev, expected).await?;
-        Store::audit(&mut tx, stamp, Some(id), None, Some(event_json(ev))).await?;
+        if !lines.is_empty() {
+            Store::insert_lines(&mut tx, id, lines).await?;
+        }
+        let mut after = event_json(ev);
+        if !lines.is_empty()
+            && let Some(m) = after.as_object_mut()
+        {
+            m.insert("lignes_ajoutees".into(), lines.iter().map(planned_json).collect::<Vec<_>>().into());
+        }
+        Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -530,6 +585,17 @@ impl Store {
         today: Date,
     ) -> Result<()> {
         let a = &o.agreement;
+        // A payment changes one line, and `insert_payment` guards that line itself (still live,
+        // not overpaid): it neither checks nor bumps the contract's version. Otherwise two
+        // payments on two lines of one contract, or a payment and a mission start, would
+        // conflict although they touch different things (found by the app's concurrency test).
+        let payment_only = o.payment.is_some() && o.changes.cancel.is_empty() && o.changes.insert.is_empty();
+        if payment_only && event.is_none() {
+            if let Some(p) = &o.payment {
+                Store::insert_payment(tx, id, p).await?;
+            }
+            return Ok(());
+        }
         let done = sqlx::query("UPDATE contract SET version = version + 1, terminated = $1, termination_reason = $2 WHERE cpts_id = $3 AND seq = $4 AND version = $5")
             .bind(a.terminated.map(|d| d.to_string()))
             .bind(a.termination_reason.as_deref())

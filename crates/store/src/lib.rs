@@ -165,6 +165,9 @@ impl Visible {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Parsed contract annexes: an annex never changes once signed, and parsing it (YAML, then
+    /// checks against the rules) was most of a national alert list's time.
+    annexes: national::AnnexCache,
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(v: Option<String>) -> Result<Option<T>> {
@@ -182,6 +185,12 @@ fn bind_identity<'q>(
         .bind(identity.siret.as_ref().map(ToString::to_string))
         .bind(identity.finess.as_ref().map(ToString::to_string))
         .bind(identity.seat.as_ref().map(ToString::to_string))
+}
+
+/// A query built by cpts from its own SQL and numbered placeholders (never user text), with
+/// its values bound in order.
+fn bound(sql: String, values: &[String]) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
+    values.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, v| q.bind(v))
 }
 
 fn date(s: &str) -> Result<Date> {
@@ -225,7 +234,7 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store { pool, backend, annexes: national::AnnexCache::default() };
         schema::migrate(&store).await?;
         Ok(store)
     }
@@ -355,30 +364,24 @@ impl Store {
         self.list_cpts_in(&Visible::everything()).await
     }
 
-    /// The CPTS visible in a scope, with their territories: two queries whatever their number.
+    /// The CPTS visible in a scope, with their territories: one query whatever their number
+    /// (each CPTS's communes aggregated by the database, one row per CPTS).
     pub async fn list_cpts_in(&self, visible: &Visible) -> Result<Vec<CptsRecord>> {
-        let (clause, values) = visible.clause("id", 1);
+        let (clause, values) = visible.clause("c.id", 1);
+        let communes = match self.backend {
+            Backend::Sqlite => "group_concat(t.code, ' ')",
+            Backend::Postgres => "string_agg(t.code, ' ')",
+        };
         // Built from our clause and numbered placeholders only.
-        let sql = format!("SELECT * FROM cpts WHERE {clause} ORDER BY id");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        let (clause, values) = visible.clause("cpts_id", 1);
-        let sql = format!("SELECT cpts_id, code FROM territory WHERE {clause}");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        let mut codes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for r in q.fetch_all(&self.pool).await? {
-            codes.entry(r.try_get("cpts_id")?).or_default().push(r.try_get("code")?);
-        }
+        let sql = format!(
+            "SELECT c.*, (SELECT {communes} FROM territory t WHERE t.cpts_id = c.id) AS communes FROM cpts c WHERE {clause} ORDER BY c.id"
+        );
+        let rows = bound(sql, &values).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
-                let id: String = r.try_get("id")?;
-                Store::record(r, Store::communes(codes.remove(&id).unwrap_or_default())?)
+                let codes: Option<String> = r.try_get("communes")?;
+                let t = Store::communes(codes.unwrap_or_default().split_whitespace().map(str::to_string))?;
+                Store::record(r, t)
             })
             .collect()
     }
@@ -387,12 +390,8 @@ impl Store {
     pub async fn areas_in(&self, visible: &Visible) -> Result<std::collections::BTreeMap<String, Areas>> {
         let (clause, values) = visible.clause("cpts_id", 1);
         let sql = format!("SELECT cpts_id, kind, code FROM cpts_area WHERE {clause}");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
         let mut out: std::collections::BTreeMap<String, Areas> = std::collections::BTreeMap::new();
-        for r in q.fetch_all(&self.pool).await? {
+        for r in bound(sql, &values).fetch_all(&self.pool).await? {
             let a = out.entry(r.try_get("cpts_id")?).or_default();
             let code: String = r.try_get("code")?;
             match r.try_get::<String, _>("kind")?.as_str() {

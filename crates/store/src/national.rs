@@ -2,22 +2,53 @@
 //! in a fixed number of queries whatever their number (never a loop of queries per CPTS).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use cpts_domain::activity::Report;
 use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
 use cpts_domain::ledger::{Gates, Line};
 use cpts_domain::lifecycle::Stage;
-use cpts_engine::input::YearIn;
+use cpts_engine::input::{ContractIn, YearIn};
 use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::contracts::{line_of, opt_date};
+use crate::contracts::{LineRow, line_of, opt_date};
 use crate::reports::dec;
-use crate::{CptsRecord, Result, Store, StoreError, Visible, date};
+use crate::{Backend, CptsRecord, Result, Store, StoreError, Visible, bound, date};
 
 fn invalid(m: impl Into<String>) -> StoreError {
     StoreError::Invalid(m.into())
+}
+
+/// Annexes already parsed, by CPTS and contract number, with their text (a cached parse is
+/// used only for the very same text).
+#[derive(Debug, Default)]
+pub(crate) struct AnnexCache(std::sync::Mutex<HashMap<(String, i64), Arc<ParsedAnnex>>>);
+
+#[derive(Debug)]
+struct ParsedAnnex {
+    text: String,
+    terms: ContractIn,
+    progress: BTreeMap<String, Progress>,
+}
+
+impl AnnexCache {
+    fn get(&self, id: &str, seq: i64, text: &str) -> Result<Arc<ParsedAnnex>> {
+        let key = (id.to_string(), seq);
+        if let Some(hit) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()).filter(|p| p.text == text) {
+            return Ok(hit);
+        }
+        let (terms, progress) = parse_annex(text).map_err(|es| {
+            let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+            invalid(format!("annexe stockée du contrat n° {seq} de {id} illisible : {}", why.join(" ; ")))
+        })?;
+        let parsed = Arc::new(ParsedAnnex { text: text.to_string(), terms, progress });
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, parsed.clone());
+        }
+        Ok(parsed)
+    }
 }
 
 /// What a scope's lists and alerts are computed from, by CPTS id.
@@ -54,12 +85,7 @@ impl Store {
     async fn scoped(&self, sql: &str, column: &str, visible: &Visible) -> Result<Vec<AnyRow>> {
         let (clause, values) = visible.clause(column, 1);
         // Built from our SQL and numbered placeholders only: no user text in it.
-        let sql = sql.replace("{scope}", &clause);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        Ok(q.fetch_all(&self.pool).await?)
+        Ok(bound(sql.replace("{scope}", &clause), &values).fetch_all(&self.pool).await?)
     }
 
     /// The lifecycle stage each visible CPTS had reached on `on` (its last step dated by then).
@@ -71,12 +97,7 @@ impl Store {
                ON m.cpts_id = e.cpts_id AND m.seq = e.seq"
         );
         values.insert(0, on.to_string());
-        // Built from our SQL and numbered placeholders only.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = bound(sql, &values).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let stage: String = r.try_get("stage")?;
@@ -95,7 +116,8 @@ impl Store {
     pub async fn money_in(&self, visible: &Visible) -> Result<HashMap<String, MoneyTotals>> {
         let rows = self
             .scoped(
-                "SELECT cpts_id, SUM(amount) AS planned, SUM(paid) AS paid FROM ledger_line
+                // PostgreSQL sums a BIGINT as a NUMERIC, which the Any driver cannot read: cast back.
+                "SELECT cpts_id, CAST(SUM(amount) AS BIGINT) AS planned, CAST(SUM(paid) AS BIGINT) AS paid FROM ledger_line
                  WHERE cancelled_on IS NULL AND {scope} GROUP BY cpts_id",
                 "cpts_id",
                 visible,
@@ -178,10 +200,8 @@ impl Store {
             let seq: i64 = r.try_get("seq")?;
             let k = (id.clone(), seq);
             let annex: String = r.try_get("annex")?;
-            let (terms, mut from_annex) = parse_annex(&annex).map_err(|es| {
-                let why: Vec<String> = es.iter().map(ToString::to_string).collect();
-                invalid(format!("annexe stockée du contrat n° {seq} de {id} illisible : {}", why.join(" ; ")))
-            })?;
+            let parsed = self.annexes.get(&id, seq, &annex)?;
+            let (terms, mut from_annex) = (parsed.terms.clone(), parsed.progress.clone());
             from_annex.extend(progress.remove(&k).unwrap_or_default());
             let a = Agreement {
                 seq,
@@ -211,8 +231,39 @@ impl Store {
         Ok(out)
     }
 
+    /// The ledger lines of the visible CPTS that can raise an alert on `on` with a horizon up to
+    /// `until`: live, not fully paid (or to repay), due by `until`. Their long explanations are
+    /// not read (alerts name a line by its source). The database returns one row per CPTS with
+    /// its lines as a JSON array: a row through the driver costs far more than a JSON element
+    /// (thousands of lines at national scale).
+    pub async fn alerting_lines_in(&self, visible: &Visible, until: Date) -> Result<HashMap<String, Vec<Line>>> {
+        let (clause, mut values) = visible.clause("cpts_id", 2);
+        values.insert(0, until.to_string());
+        let fields = "id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled_on, ''";
+        let filter = format!("cancelled_on IS NULL AND paid <> amount AND due <= $1 AND {clause}");
+        let sql = match self.backend {
+            Backend::Sqlite => format!(
+                "SELECT cpts_id, json_group_array(json_array({fields})) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
+            ),
+            Backend::Postgres => format!(
+                "SELECT cpts_id, CAST(json_agg(json_build_array({fields})) AS TEXT) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
+            ),
+        };
+        let mut out: HashMap<String, Vec<Line>> = HashMap::new();
+        for r in bound(sql, &values).fetch_all(&self.pool).await? {
+            let json: String = r.try_get("lines")?;
+            let rows: Vec<LineRow> =
+                serde_json::from_str(&json).map_err(|e| invalid(format!("lignes du grand livre illisibles : {e}")))?;
+            let mut lines = rows.into_iter().map(LineRow::into_line).collect::<Result<Vec<_>>>()?;
+            lines.sort_by_key(|l| (l.planned.due, l.id));
+            out.insert(r.try_get("cpts_id")?, lines);
+        }
+        Ok(out)
+    }
+
     /// Everything a scope's alerts are computed from (eleven queries whatever the number of CPTS).
-    pub async fn scope_data(&self, visible: &Visible) -> Result<ScopeData> {
+    /// Lines: those that may alert by `until` (`alerting_lines_in`).
+    pub async fn scope_data(&self, visible: &Visible, until: Date) -> Result<ScopeData> {
         let records = self.list_cpts_in(visible).await?;
         let names: HashMap<String, String> =
             records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();
@@ -222,7 +273,7 @@ impl Store {
         for (id, r) in self.reports_in(visible).await? {
             reports.entry(id.to_string()).or_default().push(r);
         }
-        let lines = self.lines_in(visible).await?;
+        let lines = self.alerting_lines_in(visible, until).await?;
         Ok(ScopeData { records, stages, contracts, reports, lines, gates })
     }
 }

@@ -267,23 +267,13 @@ impl Store {
     /// Every version of every report of the visible CPTS, by CPTS, contract, year and
     /// version: three queries whatever the number of CPTS.
     pub async fn reports_in(&self, visible: &Visible) -> Result<Vec<(CptsId, Report)>> {
-        let fetch = |sql: String| {
-            let (clause, values) = visible.clause("cpts_id", 1);
-            // Built from our clause and numbered placeholders only.
-            let sql = sql.replace("{clause}", &clause);
-            async move {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for v in &values {
-                    q = q.bind(v);
-                }
-                q.fetch_all(&self.pool).await
-            }
-        };
+        let (clause, values) = visible.clause("cpts_id", 1);
+        let fetch = |sql: &str| crate::bound(sql.replace("{clause}", &clause), &values).fetch_all(&self.pool);
         let rows =
-            fetch("SELECT * FROM activity_report WHERE {clause} ORDER BY cpts_id, contract_seq, year, version".into())
+            fetch("SELECT * FROM activity_report WHERE {clause} ORDER BY cpts_id, contract_seq, year, version")
                 .await?;
-        let results = fetch("SELECT * FROM report_result WHERE {clause}".into()).await?;
-        let events = fetch("SELECT * FROM report_event WHERE {clause} ORDER BY seq".into()).await?;
+        let results = fetch("SELECT * FROM report_result WHERE {clause}").await?;
+        let events = fetch("SELECT * FROM report_event WHERE {clause} ORDER BY seq").await?;
         type Key = (String, i64, i64, i64);
         let key = |r: &AnyRow| -> Result<Key> {
             Ok((r.try_get("cpts_id")?, r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?))

@@ -3,8 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
 mod accounts;
+mod common;
+mod concurrency;
 mod contracts;
+mod lettre;
+mod national;
+mod policy;
 mod registry;
 mod reports;
