@@ -219,9 +219,8 @@ impl Store {
         let checked = schema::check(&mut first, &tables, &shown).await;
         first.close().await?;
         checked.map_err(StoreError::Open)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .after_connect(move |conn, _| {
+        let options = |max: u32| {
+            AnyPoolOptions::new().max_connections(max).after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL for concurrent readers; foreign keys on; wait rather than fail on a busy file.
@@ -232,11 +231,18 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await?;
-        let store = Store { pool, backend, annexes: national::AnnexCache::default() };
-        schema::migrate(&store).await?;
-        Ok(store)
+        };
+        // Migrations on one connection of their own, closed once done. In the pool, a connection
+        // opened while the schema changed could prepare a `SELECT *` on the columns it had read
+        // before an ALTER; SQLite re-prepares it on the new columns when it runs, and sqlx,
+        // still holding the old ones, panics reading a row: the query never answered (seen
+        // with `cpts demo` on a new file under load).
+        let boot = Store { pool: options(1).connect(&url).await?, backend, annexes: national::AnnexCache::default() };
+        let migrated = schema::migrate(&boot).await;
+        boot.pool.close().await;
+        migrated?;
+        let pool = options(if backend == Backend::Sqlite { 4 } else { 8 }).connect(&url).await?;
+        Ok(Store { pool, backend, annexes: national::AnnexCache::default() })
     }
 
     pub fn backend(&self) -> Backend {
