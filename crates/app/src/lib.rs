@@ -157,3 +157,39 @@ pub fn policy_markdown() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use cpts_domain::lifecycle::{Actor, Step};
+    use jiff::civil::date;
+
+    #[tokio::test]
+    async fn a_copy_on_another_clock_decides_and_stamps_on_its_day_in_the_same_store() {
+        let file = std::env::temp_dir().join(format!("cpts-app-clock-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let mut app = App::open(&file.display().to_string(), RuleSet::builtin().unwrap()).await.unwrap();
+        app.clock = Clock::on(date(2026, 3, 2));
+        let demo = app.with_clock(Clock::on(date(2021, 10, 25)));
+        let who = Principal::local_operator("test-horloge");
+        let new =
+            registry::NewCpts { id: None, name: "CPTS Horloge".into(), legal_form: None, ids: Default::default() };
+        let id = demo.create_cpts(&who, new).await.unwrap().id;
+        // Decided as on the copy's day: a step dated after it is « dans le futur ».
+        let by = |on| lifecycle::StepBy { on, actor: Actor::Cpts, by: "porteurs".into(), document: None, note: None };
+        assert!(demo.record_step(&who, &id, Step::Declare, &by(date(2021, 11, 2))).await.is_err());
+        demo.record_step(&who, &id, Step::Declare, &by(date(2021, 10, 1))).await.unwrap();
+        // The original sees it (one store) and keeps its clock; the audit says the copy's instant.
+        assert_eq!(app.lifecycle(&who, &id, None).await.unwrap().history.len(), 1);
+        assert_eq!(app.clock.today(), date(2026, 3, 2));
+        let q = audit::AuditQuery { cpts: Some(id), ..Default::default() };
+        let rows = app.audit(&who, &q).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.at == "2021-10-25T10:00:00Z"), "{rows:?}");
+        drop(demo);
+        app.close().await;
+        let _ = std::fs::remove_file(&file);
+    }
+}
