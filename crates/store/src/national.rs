@@ -24,7 +24,9 @@ fn invalid(m: impl Into<String>) -> StoreError {
 /// Annexes already parsed, by CPTS and contract number, with their text (a cached parse is
 /// used only for the very same text). Shared by the clones of a store (the same database).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct AnnexCache(Arc<std::sync::Mutex<HashMap<(String, i64), Arc<ParsedAnnex>>>>);
+pub(crate) struct AnnexCache(Arc<std::sync::Mutex<Annexes>>);
+
+type Annexes = HashMap<(String, i64), Arc<ParsedAnnex>>;
 
 #[derive(Debug)]
 struct ParsedAnnex {
