@@ -524,17 +524,7 @@ impl Convention {
     }
 }
 
-/// Component codes in the order of the ledger (for display): operating first.
+/// A component's label from its stored code (the code itself if unknown).
 pub fn component_label(rules: &RuleSet, code: &str) -> String {
-    let comp = rules
-        .missions
-        .iter()
-        .zip(0u8..)
-        .flat_map(|(_, i)| {
-            let m = cpts_engine::rules::MissionIdx(i);
-            [Component::Fixed(m), Component::Variable(m), Component::Activation(m)]
-        })
-        .chain([Component::Operating, Component::LettreIntention])
-        .find(|c| c.code(rules) == code);
-    comp.map_or_else(|| code.to_string(), |c| c.label(rules))
+    Component::from_code(rules, code).map_or_else(|| code.to_string(), |c| c.label(rules))
 }

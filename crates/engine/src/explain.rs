@@ -40,6 +40,24 @@ impl Component {
         }
     }
 
+    /// The component of a `code` (its inverse), without building every code to compare.
+    pub fn from_code(rules: &RuleSet, code: &str) -> Option<Component> {
+        match code {
+            "lettre_intention" => Some(Component::LettreIntention),
+            "operating" => Some(Component::Operating),
+            _ => {
+                let (mission, part) = code.rsplit_once('.')?;
+                let i = MissionIdx(u8::try_from(rules.missions.iter().position(|d| d.code == mission)?).ok()?);
+                match part {
+                    "fixed" => Some(Component::Fixed(i)),
+                    "variable" => Some(Component::Variable(i)),
+                    "activation" => Some(Component::Activation(i)),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     pub fn label(self, rules: &RuleSet) -> String {
         let m = |i: MissionIdx| rules.mission(i).map_or("?", |d| d.short.as_str()).to_string();
         match self {
@@ -486,5 +504,27 @@ impl fmt::Display for SourceView {
             write!(f, " au {}", fr(u))?;
         }
         write!(f, ", vérifié le {})", fr(self.checked))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn every_component_code_reads_back_to_its_component() {
+        let rules = RuleSet::builtin().unwrap();
+        let mut all = vec![Component::LettreIntention, Component::Operating];
+        for i in 0..u8::try_from(rules.missions.len()).unwrap() {
+            let m = MissionIdx(i);
+            all.extend([Component::Fixed(m), Component::Variable(m), Component::Activation(m)]);
+        }
+        for c in all {
+            assert_eq!(Component::from_code(&rules, &c.code(&rules)), Some(c), "{}", c.code(&rules));
+        }
+        assert_eq!(Component::from_code(&rules, "inconnu.fixed"), None);
+        assert_eq!(Component::from_code(&rules, "acces_soins.autre"), None);
     }
 }
