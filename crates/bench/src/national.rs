@@ -1,7 +1,8 @@
 //! `cargo run --release -p cpts-bench -- national [CPTS]`: a national **synthetic** store of
 //! CPTS (default 1 000) spread over the real départements, each on real communes of its
 //! département, with a signed ACI contract (signatures spread from 2021 to 2025), its ledger, a
-//! year of monthly values for 20 indicators and its due ACI lines partly paid; then times the
+//! year of monthly values for 15 indicators and its due ACI lines partly paid, all written
+//! through the application (the lifecycle's guards apply, as to a real CPTS); then times the
 //! national read models — the CPTS list and the alerts — for the national level, one région
 //! (ARS) and one département (CPAM), on SQLite and, with CPTS_BENCH_POSTGRES_URL, PostgreSQL.
 
