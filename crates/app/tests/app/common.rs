@@ -156,3 +156,15 @@ pub async fn plain_cpts(app: &App, id: &str, communes: &[&str]) -> CptsId {
         .unwrap();
     r.id
 }
+
+/// A CPTS's identity as the tests create it: « CPTS {id} », an association, seated at `seat`.
+pub fn identity(id: &str, seat: Option<&str>) -> cpts_domain::registry::Identity {
+    cpts_domain::registry::Identity {
+        name: format!("CPTS {id}"),
+        legal_form: "association loi 1901".into(),
+        rna: None,
+        siret: None,
+        finess: None,
+        seat: seat.map(|s| s.parse().unwrap()),
+    }
+}

@@ -9,7 +9,7 @@ use cpts_app::{Action, App, AppError, Principal, Role, Scope};
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Source};
 use cpts_domain::lifecycle::{Actor, Step};
-use cpts_domain::registry::{Identity, Territory};
+use cpts_domain::registry::Territory;
 use cpts_engine::money::Cents;
 use jiff::civil::{Date, date};
 
@@ -29,14 +29,7 @@ fn cid(s: &str) -> CptsId {
 /// statutes checked: ready to sign.
 async fn ready(app: &App, id: &str) -> CptsId {
     let id = cid(id);
-    let identity = Identity {
-        name: format!("CPTS {id}"),
-        legal_form: "association loi 1901".into(),
-        rna: None,
-        siret: None,
-        finess: None,
-        seat: None,
-    };
+    let identity = crate::common::identity(id.as_str(), None);
     let territory = Territory { communes: ["75118".parse().unwrap()].into() };
     let areas = app.areas(None, &territory.communes);
     let stamp = app.stamp(&admin(), Role::AdminNational, Action::CreateCpts);

@@ -6,7 +6,7 @@ use cpts_app::lifecycle::StepBy;
 use cpts_app::{Action, App, AppError, Role, Scope};
 use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::{Actor, Step};
-use cpts_domain::registry::{Identity, Territory};
+use cpts_domain::registry::Territory;
 use jiff::civil::{Date, date};
 
 use crate::common::{TODAY, admin, apps, as_role};
@@ -18,14 +18,7 @@ fn by(actor: Actor, on: Date) -> StepBy {
 /// A CPTS on `commune`, signed on `signed` with three socle missions.
 async fn signed(app: &App, id: &str, commune: &str, signed: Date) -> CptsId {
     let id: CptsId = id.parse().unwrap();
-    let identity = Identity {
-        name: format!("CPTS {id}"),
-        legal_form: "association loi 1901".into(),
-        rna: None,
-        siret: None,
-        finess: None,
-        seat: Some(commune.parse().unwrap()),
-    };
+    let identity = crate::common::identity(id.as_str(), Some(commune));
     let territory = Territory { communes: [commune.parse().unwrap()].into() };
     let areas = app.areas(identity.seat.as_ref(), &territory.communes);
     let stamp = app.stamp(&admin(), Role::AdminNational, Action::CreateCpts);

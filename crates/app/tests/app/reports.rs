@@ -11,7 +11,6 @@ use cpts_domain::agreement::Agreement;
 use cpts_domain::book::Book;
 use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::{Actor, Event, Step};
-use cpts_domain::registry::Identity;
 use cpts_domain::values::RawValue;
 use cpts_store::Provenance;
 use jiff::civil::{Date, date};
@@ -27,15 +26,7 @@ const DRAFT: &str = "summary: Première année.\nactions:\n  - {title: Cellule m
 /// registry and contract use cases are other modules').
 async fn signed(app: &App, id: &str, seat: &str) -> CptsId {
     let cid: CptsId = id.parse().unwrap();
-    let seat = seat.parse().unwrap();
-    let identity = Identity {
-        name: format!("CPTS {id}"),
-        legal_form: "association loi 1901".into(),
-        rna: None,
-        siret: None,
-        finess: None,
-        seat: Some(seat),
-    };
+    let identity = crate::common::identity(id, Some(seat));
     let areas = app.areas(identity.seat.as_ref(), &BTreeSet::new());
     let create = app.stamp(&admin(), Role::AdminNational, Action::CreateCpts);
     app.store.create_cpts(&create, &cid, &identity, &areas).await.unwrap();
