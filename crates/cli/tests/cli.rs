@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{cpts, ok, refused, root, sign_args, text};
+use common::{cpts, ok, on_db, refused, root, sign_args, text};
 
 fn temp(name: &str, content: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cpts-cli-{}", std::process::id()));
@@ -1053,4 +1053,45 @@ fn the_command_line_speaks_french_and_reads_both_date_syntaxes() {
     ok(d, &convention("15/03/2024=15000"));
     let e = refused(d, &convention("15/13/2024=15000"));
     assert!(e.contains("échéance « 15/13/2024=15000 » : date impossible") && !e.contains("invalid"), "{e}");
+}
+
+#[test]
+fn an_account_acts_within_its_role_and_scope_and_the_audit_says_who_did_what() {
+    let d = db("accounts.sqlite");
+    ok(&d, &["demo"]);
+    ok(&d, &["user", "add", "marie", "--name", "Marie Durand", "--role", "coordinateur", "--scope", "cpts-paris-18"]);
+    ok(&d, &["user", "add", "cpam29", "--name", "CPAM du Finistère", "--role", "agent-cpam", "--scope", "29"]);
+    // A password too short (here: none on standard input) is refused, nothing created.
+    let e = refused(&d, &["user", "add", "paul", "--name", "Paul", "--password-stdin"]);
+    assert!(e.contains("mot de passe"), "{e}");
+    assert!(!ok(&d, &["user", "list"]).contains("paul"));
+    // Marie sees her CPTS only; another is « introuvable »; accounts are not hers to manage.
+    let list = ok(&d, &["--user", "marie", "list"]);
+    assert!(list.contains("cpts-paris-18") && !list.contains("cpts-paris-17"), "{list}");
+    let e = refused(&d, &["--user", "marie", "lifecycle", "show", "cpts-paris-17"]);
+    assert!(e.contains("introuvable"), "{e}");
+    let o = on_db(&d, &["--user", "marie", "user", "list"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o).1);
+    assert!(text(&o).1.contains("non autorisé"));
+    // The CPAM of Finistère sees no Paris CPTS at all.
+    assert!(!ok(&d, &["--user", "cpam29", "list"]).contains("cpts-paris"));
+    // An unknown account, named by CPTS_USER, acts on nothing.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cpts"))
+        .args(["--db", &d, "list"])
+        .env("CPTS_USER", "inconnu")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).1.contains("inconnu ou désactivé"), "{}", text(&o).1);
+    // Marie's write is in the audit with her login and role, before/after in JSON.
+    ok(&d, &["--user", "marie", "structures", "add", "cpts-paris-18", "--name", "MSP Ordener", "--kind", "msp", "--commune", "75118", "--joined", "2021-01-04"]);
+    let audit = ok(&d, &["audit", "--cpts", "cpts-paris-18", "--login", "marie", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&audit).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{audit}");
+    assert_eq!(rows[0]["role"], "coordinateur");
+    assert_eq!(rows[0]["action"], "structures");
+    assert_eq!(rows[0]["after"]["structure"]["name"], "MSP Ordener");
+    // Without an account: the local operator, recorded as such.
+    assert!(ok(&d, &["audit", "--login", "operateur-local", "--limit", "1"]).contains("operateur-local"));
 }
