@@ -159,7 +159,7 @@ fn main() {
     }
     if args.get(1).is_some_and(|a| a == "national") {
         let cpts = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1000);
-        national::run(cpts);
+        national::run(cpts, args.iter().any(|a| a == "--a-jour"));
         return;
     }
     if args.get(1).is_some_and(|a| a == "values") {

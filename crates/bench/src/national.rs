@@ -29,6 +29,8 @@ use crate::median;
 /// The day the measures are taken on (fixed: the same alerts on every run).
 const TODAY: Date = date(2026, 11, 30);
 const RUNS: usize = 11;
+/// With `--a-jour`: what the CPAM has paid by (two months before the measure).
+const PAID_UP_TO: Date = date(2026, 9, 30);
 
 /// Contract annex: three socle missions started at signature, 15 indicators as objectives (and
 /// the crisis mission, socle for contracts signed since avenant 2).
@@ -95,7 +97,7 @@ fn by(on: Date, actor: Actor) -> StepBy {
 /// its seat, its territory, the six steps to a validated projet de santé, its statutes
 /// checked, its contract signed (the parties follow from the seat), a year of values
 /// imported, and two in three get their first due line paid. Returns how many were written.
-async fn build(app: &App, n: usize) -> Result<usize, String> {
+async fn build(app: &App, n: usize, paid_up: bool) -> Result<usize, String> {
     let who = Principal::local_operator(format!("banc-national-{}", std::process::id()));
     let err = |e: cpts_app::AppError| e.to_string();
     let mut written = 0;
@@ -151,20 +153,21 @@ async fn build(app: &App, n: usize) -> Result<usize, String> {
             role: Actor::Cpts,
         };
         app.import_values(&who, ImportValues { rows, provenance }).await.map_err(err)?;
-        // The CPAM paid the first due lines of two CPTS in three; the others wait (alerts).
-        if i % 3 != 0 {
-            let book = app.book(&who, &cid, None).await.map_err(err)?;
-            if let Some(l) = book.lines.iter().find(|l| l.planned.due <= TODAY && l.planned.amount.get() > 0) {
-                let pay = Pay {
-                    id: cid.clone(),
-                    line: l.id,
-                    on: l.planned.due,
-                    amount: Some(l.planned.amount),
-                    by: "CPAM".into(),
-                    reference: None,
-                };
-                app.pay(&who, pay).await.map_err(err)?;
-            }
+        let book = app.book(&who, &cid, None).await.map_err(err)?;
+        let payable = |l: &&cpts_domain::ledger::Line| l.planned.amount.get() > 0 && l.waiting_for(&book.gates, TODAY).is_none();
+        let lines: Vec<_> = if paid_up {
+            // A CPAM up to date: every line payable by two months ago paid on its day, but the
+            // last one in one CPTS in ten (late).
+            let due: Vec<_> = book.lines.iter().filter(payable).filter(|l| l.planned.due <= PAID_UP_TO).collect();
+            let keep = if i % 10 == 0 { due.len().saturating_sub(1) } else { due.len() };
+            due.into_iter().take(keep).collect()
+        } else {
+            // The first due line of two CPTS in three; the others wait (alerts).
+            book.lines.iter().filter(payable).filter(|l| l.planned.due <= TODAY && i % 3 != 0).take(1).collect()
+        };
+        for l in lines {
+            let pay = Pay { id: cid.clone(), line: l.id, on: l.planned.due, amount: Some(l.planned.amount), by: "CPAM".into(), reference: None };
+            app.pay(&who, pay).await.map_err(err)?;
         }
         written += 1;
         if written % 200 == 0 {
@@ -243,11 +246,11 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
     }
 }
 
-pub fn run(n: usize) {
+pub fn run(n: usize, paid_up: bool) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     let (Ok(rules), Ok(geo)) = (RuleSet::builtin(), Geo::builtin()) else { return };
     println!(
-        "Banc national : {n} CPTS SYNTHÉTIQUES (communes réelles, contrats, grand livre, un an de valeurs), au {TODAY}"
+        "Banc national : {n} CPTS SYNTHÉTIQUES (communes réelles, contrats, grand livre, un an de valeurs), au {TODAY}{}", if paid_up { " ; CPAM à jour de ses paiements" } else { "" }
     );
     let dir = std::env::temp_dir().join(format!("cpts-bench-national-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -260,7 +263,7 @@ pub fn run(n: usize) {
             let store = Store::open(&url).await.map_err(|e| e.to_string())?;
             let app = App::new(store, rules.clone(), geo.clone(), Clock::on(TODAY));
             let t = Instant::now();
-            match build(&app, n).await {
+            match build(&app, n, paid_up).await {
                 Ok(written) => {
                     eprintln!("  construction : {written} CPTS en {:.1} s (non mesuré)", t.elapsed().as_secs_f64());
                     Ok(app)
