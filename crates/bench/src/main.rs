@@ -150,6 +150,21 @@ fn python_seconds(script: &str, args: &[&str]) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
+/// The steps a synthetic CPTS takes before it may sign (declaration, letter of intent, phase 1,
+/// projet de santé validated by the ARS), on the same dates for every CPTS.
+const PATH: [(cpts_domain::lifecycle::Step, cpts_domain::lifecycle::Actor, jiff::civil::Date); 6] = {
+    use cpts_domain::lifecycle::{Actor, Step};
+    use jiff::civil::date;
+    [
+        (Step::Declare, Actor::Cpts, date(2020, 1, 6)),
+        (Step::Formalise, Actor::Cpts, date(2020, 2, 3)),
+        (Step::ValidateLetter, Actor::Ars, date(2020, 3, 2)),
+        (Step::StartPhase1, Actor::Ars, date(2020, 4, 1)),
+        (Step::SubmitProject, Actor::Cpts, date(2020, 9, 1)),
+        (Step::ValidateProject, Actor::Ars, date(2020, 10, 1)),
+    ]
+};
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).is_some_and(|a| a == "import") {

@@ -17,7 +17,7 @@ use cpts_app::values::ImportValues;
 use cpts_app::{App, Clock, Principal, Role, Scope};
 use cpts_domain::geo::Geo;
 use cpts_domain::ids::CptsId;
-use cpts_domain::lifecycle::{Actor, Step};
+use cpts_domain::lifecycle::Actor;
 use cpts_domain::registry::Territory;
 use cpts_domain::values::RawValue;
 use cpts_engine::rules::RuleSet;
@@ -75,17 +75,7 @@ fn territories(geo: &Geo, n: usize) -> Vec<(String, Vec<&cpts_domain::geo::Commu
     out
 }
 
-/// The steps a CPTS takes before it may sign (declaration, letter of intent, phase 1, projet
-/// de santé validated by the ARS), on the same synthetic dates for every CPTS, and the day its
-/// statutes were checked.
-const PATH: [(Step, Actor, Date); 6] = [
-    (Step::Declare, Actor::Cpts, date(2020, 1, 6)),
-    (Step::Formalise, Actor::Cpts, date(2020, 2, 3)),
-    (Step::ValidateLetter, Actor::Ars, date(2020, 3, 2)),
-    (Step::StartPhase1, Actor::Ars, date(2020, 4, 1)),
-    (Step::SubmitProject, Actor::Cpts, date(2020, 9, 1)),
-    (Step::ValidateProject, Actor::Ars, date(2020, 10, 1)),
-];
+/// The day every synthetic CPTS's statutes were checked (after `crate::PATH`).
 const STATUTES: Date = date(2020, 10, 15);
 
 fn by(on: Date, actor: Actor) -> StepBy {
@@ -114,7 +104,7 @@ async fn build(app: &App, n: usize, paid_up: bool) -> Result<usize, String> {
         let territory = Territory { communes: communes.iter().map(|c| c.code.clone()).collect() };
         let cmd = SetTerritory { id: cid.clone(), version: r.territory_version, territory };
         app.set_territory(&who, cmd).await.map_err(err)?;
-        for (step, actor, on) in PATH {
+        for (step, actor, on) in crate::PATH {
             app.record_step(&who, &cid, step, &by(on, actor)).await.map_err(err)?;
         }
         app.set_statutes(&who, &cid, STATUTES, Some("statuts (synthétique)")).await.map_err(err)?;

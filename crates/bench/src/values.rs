@@ -18,7 +18,7 @@ use cpts_app::lifecycle::StepBy;
 use cpts_app::registry::{Ids, NewCpts, SetTerritory};
 use cpts_app::{App, Clock, Principal};
 use cpts_domain::ids::InseeCode;
-use cpts_domain::lifecycle::{Actor, Step};
+use cpts_domain::lifecycle::Actor;
 use cpts_domain::registry::Territory;
 use cpts_domain::values::RawValue;
 use cpts_engine::rules::RuleSet;
@@ -102,15 +102,6 @@ fn csv_text(cpts: usize, months: usize) -> String {
     s
 }
 
-/// The steps a CPTS takes before it may sign, on the same synthetic dates for every CPTS.
-const PATH: [(Step, Actor, Date); 6] = [
-    (Step::Declare, Actor::Cpts, date(2020, 1, 6)),
-    (Step::Formalise, Actor::Cpts, date(2020, 2, 3)),
-    (Step::ValidateLetter, Actor::Ars, date(2020, 3, 2)),
-    (Step::StartPhase1, Actor::Ars, date(2020, 4, 1)),
-    (Step::SubmitProject, Actor::Cpts, date(2020, 9, 1)),
-    (Step::ValidateProject, Actor::Ars, date(2020, 10, 1)),
-];
 
 fn by(on: Date, actor: Actor) -> StepBy {
     StepBy { on, actor, by: "banc".into(), document: Some("contrat synthétique".into()), note: None }
@@ -150,7 +141,7 @@ async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<
         app.set_territory(&who, SetTerritory { id: r.id.clone(), version: r.territory_version, territory })
             .await
             .map_err(err)?;
-        for (step, actor, on) in PATH {
+        for (step, actor, on) in crate::PATH {
             app.record_step(&who, &r.id, step, &by(on, actor)).await.map_err(err)?;
         }
         app.set_statutes(&who, &r.id, date(2020, 10, 15), Some("statuts (synthétique)")).await.map_err(err)?;
