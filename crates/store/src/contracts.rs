@@ -3,16 +3,13 @@
 //! each in one transaction guarded by a version, so a refused or interrupted write leaves
 //! nothing behind.
 
-use std::collections::BTreeMap;
 
-use cpts_domain::agreement::{Agreement, AmendmentRecord, Progress, parse_annex};
+use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Book, Outcome};
 use cpts_domain::ids::CptsId;
 use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Planned, Source};
-use cpts_domain::lifecycle::{Actor, Event, Stage, Step};
-use cpts_engine::input::YearIn;
+use cpts_domain::lifecycle::{Actor, Event, Step};
 use cpts_engine::money::Cents;
-use cpts_engine::rate::Dec;
 use cpts_engine::schedule::PaymentKind;
 use jiff::civil::Date;
 use sqlx::any::AnyRow;
@@ -215,26 +212,6 @@ impl Store {
         rows.iter().map(event_of).collect()
     }
 
-    /// The stage of every CPTS that has a history.
-    pub async fn stages(&self) -> Result<BTreeMap<String, (Stage, Date)>> {
-        let rows = sqlx::query("SELECT e.cpts_id, e.stage, e.event_date FROM lifecycle_event e WHERE e.seq = (SELECT MAX(seq) FROM lifecycle_event x WHERE x.cpts_id = e.cpts_id)")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let stage: String = r.try_get("stage")?;
-                Ok((
-                    r.try_get("cpts_id")?,
-                    (
-                        Stage::from_code(&stage)
-                            .ok_or_else(|| invalid(format!("étape stockée inconnue « {stage} »")))?,
-                        date(&r.try_get::<String, _>("event_date")?)?,
-                    ),
-                ))
-            })
-            .collect()
-    }
-
     /// Record a step checked by the domain; `expected` is the history length it was checked against.
     pub async fn record_event(&self, stamp: &Stamp, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
         self.record_event_with_lines(stamp, id, ev, expected, &[]).await
@@ -403,96 +380,9 @@ impl Store {
 
     /// Every contract of a CPTS with its version, oldest first.
     pub async fn contracts(&self, id: &CptsId, cpts_name: &str) -> Result<Vec<(Agreement, i64)>> {
-        let rows = sqlx::query("SELECT * FROM contract WHERE cpts_id = $1 ORDER BY seq")
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let seq: i64 = r.try_get("seq")?;
-            let annex: String = r.try_get("annex")?;
-            let (terms, mut progress) = parse_annex(&annex).map_err(|es| {
-                let why: Vec<String> = es.iter().map(ToString::to_string).collect();
-                invalid(format!("annexe stockée du contrat n° {seq} illisible : {}", why.join(" ; ")))
-            })?;
-            let prows = sqlx::query("SELECT * FROM mission_progress WHERE cpts_id = $1 AND contract_seq = $2")
-                .bind(id.as_str())
-                .bind(seq)
-                .fetch_all(&self.pool)
-                .await?;
-            for p in &prows {
-                progress.insert(
-                    p.try_get("mission")?,
-                    Progress { started: opt_date(p.try_get("started")?)?, deployed: opt_date(p.try_get("deployed")?)? },
-                );
-            }
-            let arows = sqlx::query("SELECT text FROM amendment WHERE cpts_id = $1 AND contract_seq = $2 ORDER BY seq")
-                .bind(id.as_str())
-                .bind(seq)
-                .fetch_all(&self.pool)
-                .await?;
-            let amendments = arows
-                .iter()
-                .map(|r| {
-                    let t: String = r.try_get("text")?;
-                    AmendmentRecord::parse(&t).map_err(|es| {
-                        let why: Vec<String> = es.iter().map(ToString::to_string).collect();
-                        invalid(format!("avenant stocké du contrat n° {seq} illisible : {}", why.join(" ; ")))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let (released, results) = self.results(id, seq).await?;
-            out.push((
-                Agreement {
-                    seq,
-                    cpts_name: cpts_name.to_string(),
-                    annex,
-                    terms,
-                    cpam: r.try_get("cpam")?,
-                    ars: r.try_get("ars")?,
-                    progress,
-                    amendments,
-                    terminated: opt_date(r.try_get("terminated")?)?,
-                    termination_reason: r.try_get("termination_reason")?,
-                    released,
-                    results,
-                },
-                r.try_get("version")?,
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Validated years of a contract: release dates and the results the engine takes.
-    async fn results(&self, id: &CptsId, seq: i64) -> Result<(BTreeMap<u8, Date>, BTreeMap<u8, YearIn>)> {
-        let year = |r: &AnyRow| u8::try_from(r.try_get::<i64, _>("year")?).map_err(|e| invalid(e.to_string()));
-        let rows = sqlx::query("SELECT * FROM year_release WHERE cpts_id = $1 AND contract_seq = $2")
-            .bind(id.as_str())
-            .bind(seq)
-            .fetch_all(&self.pool)
-            .await?;
-        let (mut released, mut results) = (BTreeMap::new(), BTreeMap::new());
-        for r in &rows {
-            let y = year(r)?;
-            released.insert(y, date(&r.try_get::<String, _>("released_on")?)?);
-            let yi = YearIn {
-                values: BTreeMap::new(),
-                crisis_plan: r.try_get::<i64, _>("crisis_plan")? != 0,
-                crisis_declared: r.try_get::<i64, _>("crisis_declared")? != 0,
-            };
-            results.insert(y, yi);
-        }
-        let rows = sqlx::query("SELECT * FROM year_result WHERE cpts_id = $1 AND contract_seq = $2")
-            .bind(id.as_str())
-            .bind(seq)
-            .fetch_all(&self.pool)
-            .await?;
-        for r in &rows {
-            let v: String = r.try_get("value")?;
-            let d = Dec::parse(&v).map_err(|e| invalid(format!("résultat stocké illisible : {e}")))?;
-            results.entry(year(r)?).or_insert_with(YearIn::default).values.insert(r.try_get("indicator")?, d);
-        }
-        Ok((released, results))
+        let names = std::collections::HashMap::from([(id.to_string(), cpts_name.to_string())]);
+        let (mut all, _) = self.contracts_in(&crate::Visible::one(id), &names).await?;
+        Ok(all.remove(id.as_str()).unwrap_or_default())
     }
 
     /// Every ledger line of a CPTS (all funders, cancelled ones included), by due date.
@@ -502,12 +392,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(line_of).collect()
-    }
-
-    /// Lines of every CPTS (for national alerts and dashboards).
-    pub async fn all_ledgers(&self) -> Result<Vec<(String, Line)>> {
-        let rows = sqlx::query("SELECT * FROM ledger_line ORDER BY cpts_id, due, id").fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok((r.try_get("cpts_id")?, line_of(r)?))).collect()
     }
 
     /// What releases lines beyond their dates.

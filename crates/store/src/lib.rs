@@ -121,14 +121,6 @@ impl Visible {
         Visible { cpts: BTreeSet::from([id.to_string()]), ..Visible::default() }
     }
 
-    /// Is this CPTS (with these areas) visible?
-    pub fn contains(&self, id: &CptsId, areas: &Areas) -> bool {
-        self.all
-            || self.cpts.contains(id.as_str())
-            || !self.departements.is_disjoint(&areas.departements)
-            || !self.regions.is_disjoint(&areas.regions)
-    }
-
     /// A SQL condition on `column` (a CPTS id), its placeholders numbered from `first`, and the
     /// values to bind in order.
     pub(crate) fn clause(&self, column: &str, first: usize) -> (String, Vec<String>) {
@@ -299,21 +291,40 @@ impl Store {
         Ok(record)
     }
 
-    fn record(row: &AnyRow, territory: Territory) -> Result<CptsRecord> {
+    /// The identity columns of a `cpts` or `cpts_revision` row.
+    fn identity_of(row: &AnyRow) -> Result<Identity> {
+        Ok(Identity {
+            name: row.try_get("name")?,
+            legal_form: row.try_get("legal_form")?,
+            rna: parse(row.try_get("rna")?)?,
+            siret: parse(row.try_get("siret")?)?,
+            finess: parse(row.try_get("finess")?)?,
+            seat: parse(row.try_get("seat")?)?,
+        })
+    }
+
+    /// A row of `records_sql`: the CPTS with its communes (space-separated).
+    fn record(row: &AnyRow) -> Result<CptsRecord> {
+        let codes: Option<String> = row.try_get("communes")?;
         Ok(CptsRecord {
             id: row.try_get::<String, _>("id")?.parse().map_err(StoreError::Invalid)?,
-            identity: Identity {
-                name: row.try_get("name")?,
-                legal_form: row.try_get("legal_form")?,
-                rna: parse(row.try_get("rna")?)?,
-                siret: parse(row.try_get("siret")?)?,
-                finess: parse(row.try_get("finess")?)?,
-                seat: parse(row.try_get("seat")?)?,
-            },
-            territory,
+            identity: Store::identity_of(row)?,
+            territory: Store::communes(codes.unwrap_or_default().split_whitespace().map(str::to_string))?,
             version: row.try_get("version")?,
             territory_version: row.try_get("territory_version")?,
         })
+    }
+
+    /// The CPTS matching `clause` (on `c.id`), each with its communes aggregated by the
+    /// database: one row per CPTS, whatever the size of its territory.
+    fn records_sql(&self, clause: &str) -> String {
+        let communes = match self.backend {
+            Backend::Sqlite => "group_concat(t.code, ' ')",
+            Backend::Postgres => "string_agg(t.code, ' ')",
+        };
+        format!(
+            "SELECT c.*, (SELECT {communes} FROM territory t WHERE t.cpts_id = c.id) AS communes FROM cpts c WHERE {clause} ORDER BY c.id"
+        )
     }
 
     fn communes(codes: impl IntoIterator<Item = String>) -> Result<Territory> {
@@ -324,19 +335,8 @@ impl Store {
         Ok(Territory { communes })
     }
 
-    async fn territory_of(&self, id: &str) -> Result<Territory> {
-        let rows = sqlx::query("SELECT code FROM territory WHERE cpts_id = $1").bind(id).fetch_all(&self.pool).await?;
-        Store::communes(rows.iter().map(|r| r.try_get::<String, _>("code")).collect::<std::result::Result<Vec<_>, _>>()?)
-    }
-
     pub async fn get_cpts(&self, id: &CptsId) -> Result<CptsRecord> {
-        let row = sqlx::query("SELECT * FROM cpts WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        let t = self.territory_of(id.as_str()).await?;
-        Store::record(&row, t)
+        self.list_cpts_in(&Visible::one(id)).await?.pop().ok_or_else(|| StoreError::NotFound(id.to_string()))
     }
 
     /// The CPTS's identity and territory as they were recorded at `at` (None: it did not exist
@@ -351,18 +351,7 @@ impl Store {
         let Some(r) = row else { return Ok(None) };
         let communes: String = r.try_get("communes")?;
         let territory = Store::communes(communes.split_whitespace().map(str::to_string))?;
-        Ok(Some(CptsRecord {
-            identity: Identity {
-                name: r.try_get("name")?,
-                legal_form: r.try_get("legal_form")?,
-                rna: parse(r.try_get("rna")?)?,
-                siret: parse(r.try_get("siret")?)?,
-                finess: parse(r.try_get("finess")?)?,
-                seat: parse(r.try_get("seat")?)?,
-            },
-            territory,
-            ..now
-        }))
+        Ok(Some(CptsRecord { identity: Store::identity_of(&r)?, territory, ..now }))
     }
 
     /// Every CPTS, with its territory, in id order.
@@ -374,22 +363,8 @@ impl Store {
     /// (each CPTS's communes aggregated by the database, one row per CPTS).
     pub async fn list_cpts_in(&self, visible: &Visible) -> Result<Vec<CptsRecord>> {
         let (clause, values) = visible.clause("c.id", 1);
-        let communes = match self.backend {
-            Backend::Sqlite => "group_concat(t.code, ' ')",
-            Backend::Postgres => "string_agg(t.code, ' ')",
-        };
-        // Built from our clause and numbered placeholders only.
-        let sql = format!(
-            "SELECT c.*, (SELECT {communes} FROM territory t WHERE t.cpts_id = c.id) AS communes FROM cpts c WHERE {clause} ORDER BY c.id"
-        );
-        let rows = bound(sql, &values).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let codes: Option<String> = r.try_get("communes")?;
-                let t = Store::communes(codes.unwrap_or_default().split_whitespace().map(str::to_string))?;
-                Store::record(r, t)
-            })
-            .collect()
+        let rows = bound(self.records_sql(&clause), &values).fetch_all(&self.pool).await?;
+        rows.iter().map(Store::record).collect()
     }
 
     /// The areas (départements, régions) of every visible CPTS.
@@ -486,11 +461,8 @@ impl Store {
         expected: i64,
     ) -> Result<CptsRecord> {
         Store::lock(tx, self.backend, id).await?;
-        let row = sqlx::query("SELECT * FROM cpts WHERE id = $1").bind(id.as_str()).fetch_one(&mut **tx).await?;
-        let codes = sqlx::query("SELECT code FROM territory WHERE cpts_id = $1").bind(id.as_str()).fetch_all(&mut **tx).await?;
-        let territory =
-            Store::communes(codes.iter().map(|r| r.try_get::<String, _>("code")).collect::<std::result::Result<Vec<_>, _>>()?)?;
-        let record = Store::record(&row, territory)?;
+        let row = bound(self.records_sql("c.id = $1"), &[id.to_string()]).fetch_one(&mut **tx).await?;
+        let record = Store::record(&row)?;
         let actual = if column == "version" { record.version } else { record.territory_version };
         if actual != expected {
             return Err(StoreError::Conflict { id: id.to_string(), expected, actual });

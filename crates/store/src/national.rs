@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::contracts::{LineRow, line_of, opt_date};
+use crate::contracts::{LineRow, opt_date};
 use crate::reports::dec;
 use crate::{Backend, CptsRecord, Result, Store, StoreError, Visible, bound, date};
 
@@ -57,8 +57,6 @@ impl AnnexCache {
 #[derive(Debug, Default)]
 pub struct ScopeData {
     pub records: Vec<CptsRecord>,
-    /// The last stage recorded and since when (CPTS with a history only).
-    pub stages: HashMap<String, (Stage, Date)>,
     /// Contracts with their versions, oldest first.
     pub contracts: HashMap<String, Vec<(Agreement, i64)>>,
     pub reports: HashMap<String, Vec<Report>>,
@@ -224,15 +222,6 @@ impl Store {
         Ok((out, gates))
     }
 
-    /// Ledger lines of the visible CPTS, by due date (one query).
-    pub async fn lines_in(&self, visible: &Visible) -> Result<HashMap<String, Vec<Line>>> {
-        let mut out: HashMap<String, Vec<Line>> = HashMap::new();
-        for r in self.scoped("SELECT * FROM ledger_line WHERE {scope} ORDER BY cpts_id, due, id", "cpts_id", visible).await? {
-            out.entry(r.try_get("cpts_id")?).or_default().push(line_of(&r)?);
-        }
-        Ok(out)
-    }
-
     /// The ledger lines of the visible CPTS that can raise an alert on `on` with a horizon up to
     /// `until`: live, not fully paid (or to repay), due by `until`. Their long explanations are
     /// not read (alerts name a line by its source). The database returns one row per CPTS with
@@ -269,13 +258,12 @@ impl Store {
         let records = self.list_cpts_in(visible).await?;
         let names: HashMap<String, String> =
             records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();
-        let stages = self.stages_in(visible, jiff::civil::date(9999, 12, 31)).await?;
         let (contracts, gates) = self.contracts_in(visible, &names).await?;
         let mut reports: HashMap<String, Vec<Report>> = HashMap::new();
         for (id, r) in self.reports_in(visible).await? {
             reports.entry(id.to_string()).or_default().push(r);
         }
         let lines = self.alerting_lines_in(visible, until).await?;
-        Ok(ScopeData { records, stages, contracts, reports, lines, gates })
+        Ok(ScopeData { records, contracts, reports, lines, gates })
     }
 }
