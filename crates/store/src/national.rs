@@ -252,7 +252,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Everything a scope's alerts are computed from (eleven queries whatever the number of CPTS).
+    /// Everything a scope's alerts are computed from (ten queries whatever the number of CPTS).
     /// Lines: those that may alert by `until` (`alerting_lines_in`).
     pub async fn scope_data(&self, visible: &Visible, until: Date) -> Result<ScopeData> {
         let records = self.list_cpts_in(visible).await?;
