@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod contracts;
+pub mod dashboard;
 mod error;
 pub mod ledger;
 pub mod lifecycle;

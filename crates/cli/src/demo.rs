@@ -78,7 +78,7 @@ const PARIS_2021: &[(&str, &str, &[&str], &str, Stage, Option<(i16, i8)>)] = &[
 pub const SYNTHETIC: &str = "DÉMONSTRATION — étapes et mois de signature d'après le support ARS IDF / Assurance Maladie du 28/10/2021 ; jours du mois, dates des étapes antérieures, enveloppes, objectifs, démarrages et paiements FICTIFS (les montants nationaux par mission ne sont pas connus)";
 
 /// The state of the demo: 25 October 2021.
-const DEMO_DAY: Date = date(2021, 10, 25);
+pub const DEMO_DAY: Date = date(2021, 10, 25);
 
 fn months(d: Date, n: i32) -> Date {
     d.checked_add(jiff::Span::new().months(n)).unwrap_or(d)

@@ -9,6 +9,7 @@ mod load;
 mod members;
 mod registry;
 mod reports;
+mod serve;
 mod session;
 mod table;
 
@@ -149,6 +150,24 @@ enum Command {
         /// Sortie JSON, avec l'avant et l'après de chaque écriture
         #[arg(long)]
         json: bool,
+    },
+    /// Application web : sert les pages (tableau de bord, CPTS, formulaires) sur la base
+    Serve {
+        /// Adresse d'écoute
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Origine publique du site (ex. https://cpts.exemple.fr) quand il est servi derrière un mandataire
+        #[arg(long)]
+        origin: Option<String>,
+        /// Cookies « Secure » : le site est servi en HTTPS (directement ou derrière un mandataire)
+        #[arg(long)]
+        secure: bool,
+        /// Démonstration : base temporaire neuve, CPTS parisiennes de 2021, un compte par rôle
+        #[arg(long)]
+        demo: bool,
+        /// Date du jour de l'application (par défaut aujourd'hui ; 25/10/2021 avec --demo)
+        #[arg(long)]
+        on: Option<jiff::civil::Date>,
     },
     /// Ce qui est en retard ou arrive à échéance (une CPTS ou toutes)
     Alerts {
@@ -405,6 +424,9 @@ fn main() -> ExitCode {
             Err(e) => Err(load::CliError::Usage(e)),
         },
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
+        Command::Serve { bind, origin, secure, demo, on } => {
+            serve::run(serve::Serve { db, rules_dir, bind, origin, secure, demo, on })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

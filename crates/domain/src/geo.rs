@@ -167,6 +167,11 @@ impl Geo {
         self.children.get(city).map_or_else(Vec::new, |ix| ix.iter().filter_map(|i| self.communes.get(*i)).collect())
     }
 
+    /// Every département: (code, name, région code), by code.
+    pub fn departements(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.departements.iter().map(|(c, n, r)| (c.as_str(), n.as_str(), r.as_str()))
+    }
+
     pub fn departement_name(&self, code: &str) -> Option<&str> {
         self.departements.iter().find(|d| d.0 == code).map(|d| d.1.as_str())
     }

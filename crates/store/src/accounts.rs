@@ -139,11 +139,13 @@ impl Store {
         Ok(())
     }
 
-    /// Set a new password hash (never written to the audit log).
+    /// Set a new password hash (never written to the audit log); the account's web sessions end.
     pub async fn set_password(&self, stamp: &Stamp, login: &str, hash: &str) -> Result<()> {
         let mut tx = self.write().await?;
         self.account_in(&mut tx, login).await?;
         sqlx::query("UPDATE account SET password_hash = $1 WHERE login = $2").bind(hash).bind(login).execute(&mut *tx).await?;
+        // A new password ends every session opened with the old one.
+        Store::end_sessions_in(&mut tx, login).await?;
         Store::audit(&mut tx, stamp, None, None, Some(json!({ "compte": login, "mot_de_passe": "changé" }))).await?;
         tx.commit().await?;
         Ok(())
@@ -153,6 +155,9 @@ impl Store {
         let mut tx = self.write().await?;
         let before = self.account_in(&mut tx, login).await?;
         sqlx::query("UPDATE account SET active = $1 WHERE login = $2").bind(i64::from(active)).bind(login).execute(&mut *tx).await?;
+        if !active {
+            Store::end_sessions_in(&mut tx, login).await?;
+        }
         Store::audit(
             &mut tx,
             stamp,

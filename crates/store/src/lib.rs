@@ -9,6 +9,7 @@ mod national;
 mod open;
 mod reports;
 mod schema;
+mod sessions;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
@@ -16,6 +17,7 @@ pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{CONNECT_TIMEOUT, masked};
 
 pub use reports::{Provenance, StoredValue};
+pub use sessions::SessionRow;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -371,6 +371,31 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "CREATE INDEX ledger_line_by_due ON ledger_line (due)",
         ],
     ),
+    (
+        8,
+        "web sessions",
+        &[
+            // Server-side sessions of the web app: shared by every server process on the store.
+            // `id` is a hash of the cookie's value (a stolen table opens no session); `login`
+            // lets a password change or a disabled account end that account's sessions.
+            "CREATE TABLE web_session (
+            id TEXT PRIMARY KEY,
+            login TEXT,
+            data TEXT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )",
+            "CREATE INDEX web_session_by_login ON web_session (login)",
+            "CREATE INDEX web_session_by_expiry ON web_session (expires_at)",
+            // Failed logins, for throttling per account and per address.
+            "CREATE TABLE login_failure (
+            login TEXT NOT NULL,
+            address TEXT NOT NULL,
+            at BIGINT NOT NULL
+        )",
+            "CREATE INDEX login_failure_by_login ON login_failure (login, at)",
+            "CREATE INDEX login_failure_by_address ON login_failure (address, at)",
+        ],
+    ),
 ];
 
 /// A statement for one engine only starts with this comment line.

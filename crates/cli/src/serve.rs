@@ -1,0 +1,84 @@
+//! `cpts serve`: the web application on the store (SQLite file by default, PostgreSQL by URL).
+//! With `--demo`: a fresh store in a temporary file, the Paris demo data, one demo account per
+//! role with a password drawn at start, and the clock on the demo's day.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use cpts_app::accounts::NewAccount;
+use cpts_app::{App, Clock, Grant, Principal, Role, Scope};
+use cpts_domain::ids::CptsId;
+
+use crate::load::CliError;
+use crate::session::app_err;
+
+pub struct Serve<'a> {
+    pub db: Option<&'a Path>,
+    pub rules_dir: Option<&'a Path>,
+    pub bind: SocketAddr,
+    pub origin: Option<String>,
+    pub secure: bool,
+    pub demo: bool,
+    pub on: Option<jiff::civil::Date>,
+}
+
+/// The demo accounts: (login, name, role, scope).
+fn demo_accounts() -> Result<Vec<(&'static str, &'static str, Grant)>, CliError> {
+    let p18: CptsId = "cpts-paris-18".parse().map_err(CliError::Failed)?;
+    Ok(vec![
+        ("coord.paris18", "Coordinatrice CPTS Paris 18 (démo)", Grant { role: Role::Coordinateur, scope: Scope::Cpts(p18.clone()) }),
+        ("membre.paris18", "Membre CPTS Paris 18 (démo)", Grant { role: Role::Membre, scope: Scope::Cpts(p18) }),
+        ("cpam.paris", "Agent CPAM de Paris (démo)", Grant { role: Role::AgentCpam, scope: Scope::Departement("75".into()) }),
+        ("ars.idf", "Agent ARS Île-de-France (démo)", Grant { role: Role::AgentArs, scope: Scope::Region("11".into()) }),
+        ("admin", "Administration nationale (démo)", Grant { role: Role::AdminNational, scope: Scope::National }),
+    ])
+}
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+pub fn run(s: Serve<'_>) -> Result<(), CliError> {
+    let rules = crate::load::rules(s.rules_dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(failed)?;
+    runtime.block_on(async {
+        let url = if s.demo {
+            if s.db.is_some() {
+                return Err(CliError::Usage("--demo crée sa propre base temporaire : retirez --db".into()));
+            }
+            let dir = std::env::temp_dir().join(format!("cpts-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(failed)?;
+            dir.join("demo.sqlite").display().to_string()
+        } else {
+            crate::registry::store_url(s.db)
+        };
+        let mut app = App::open(&url, rules).await.map_err(app_err)?;
+        let mut said = String::new();
+        if s.demo {
+            let operator = Principal::local_operator("serve-demo");
+            crate::demo::load(&app, &operator).await?;
+            said.push_str("Comptes de démonstration (mots de passe tirés au hasard à ce démarrage) :\n");
+            for (login, name, grant) in demo_accounts()? {
+                let password = format!("demo-{}", &cpts_web::random_token()[..16]);
+                let new = NewAccount { login: login.into(), name: name.into(), password: Some(password.clone()), grants: vec![grant.clone()] };
+                app.add_account(&operator, new).await.map_err(app_err)?;
+                said.push_str(&format!("  {login:<16} {password}  {} ({})\n", grant.role.label(), grant.scope));
+            }
+            said.push_str(&format!("{}.\n", crate::demo::SYNTHETIC));
+            app = app.with_clock(Clock::on(s.on.unwrap_or(crate::demo::DEMO_DAY)));
+            said.push_str(&format!("Horloge de démonstration : {}.\n", cpts_engine::dates::fr(app.clock.today())));
+        } else if let Some(on) = s.on {
+            app = app.with_clock(Clock::on(on));
+        }
+        let listener = tokio::net::TcpListener::bind(s.bind).await.map_err(|e| CliError::Usage(format!("écoute sur {} impossible : {e}", s.bind)))?;
+        let addr = listener.local_addr().map_err(failed)?;
+        let mut config = cpts_web::Config::local(addr);
+        config.secure = s.secure;
+        if let Some(o) = s.origin {
+            config.origin = o.trim_end_matches('/').to_owned();
+        }
+        println!("{said}cpts sert sur {} (base : {}) — Ctrl-C pour arrêter.", config.origin, cpts_store::masked(&url));
+        cpts_web::serve(Arc::new(app), listener, config).await.map_err(failed)
+    })
+}

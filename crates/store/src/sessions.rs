@@ -1,0 +1,117 @@
+//! Web sessions and failed logins. Not business data: no audit row (the audit says who
+//! changed what; a session changes nothing). Instants are Unix seconds.
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+/// A stored session: the adapter's own data (JSON), the account it belongs to, its expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub login: Option<String>,
+    pub data: String,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// The session `id` if it has not expired at `now`.
+    pub async fn session(&self, id: &str, now: i64) -> Result<Option<SessionRow>> {
+        let row = sqlx::query("SELECT login, data, expires_at FROM web_session WHERE id = $1 AND expires_at > $2")
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(SessionRow { login: r.try_get("login")?, data: r.try_get("data")?, expires_at: r.try_get("expires_at")? }))
+            .transpose()
+    }
+
+    /// Create a session; false if the id is taken (the caller draws another).
+    pub async fn create_session(&self, id: &str, s: &SessionRow) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "INSERT INTO web_session (id, login, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(s.login.as_deref())
+        .bind(&s.data)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Write a session's data and expiry (created if it was not there).
+    pub async fn save_session(&self, id: &str, s: &SessionRow) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO web_session (id, login, data, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET login = excluded.login, data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(s.login.as_deref())
+        .bind(&s.data)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM web_session WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// End every session of an account, inside the write that makes them invalid.
+    pub(crate) async fn end_sessions_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, login: &str) -> Result<()> {
+        sqlx::query("DELETE FROM web_session WHERE login = $1").bind(login).execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Forget sessions expired at `now` and failed logins older than `failures_before`.
+    pub async fn purge_sessions(&self, now: i64, failures_before: i64) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let n = sqlx::query("DELETE FROM web_session WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM login_failure WHERE at < $1").bind(failures_before).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(n.rows_affected())
+    }
+
+    /// Failed logins since `since`: (for this login, from this address).
+    pub async fn login_failures(&self, login: &str, address: &str, since: i64) -> Result<(i64, i64)> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM login_failure WHERE login = $1 AND at >= $3) AS by_login,
+                    (SELECT COUNT(*) FROM login_failure WHERE address = $2 AND at >= $3) AS by_address",
+        )
+        .bind(login)
+        .bind(address)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.try_get("by_login")?, r.try_get("by_address")?))
+    }
+
+    pub async fn record_login_failure(&self, login: &str, address: &str, at: i64) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO login_failure (login, address, at) VALUES ($1, $2, $3)")
+            .bind(login)
+            .bind(address)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A successful login clears its account's failures (not its address's: one address may
+    /// try many accounts).
+    pub async fn clear_login_failures(&self, login: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM login_failure WHERE login = $1").bind(login).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,298 @@
+//! The CPTS of the user's scope: the list with its filters, and one CPTS's page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use cpts_app::dashboard::StageGroup;
+use cpts_app::national::ListEntry;
+use cpts_domain::alerts::line_source;
+use cpts_domain::geo::fold;
+use cpts_domain::ids::CptsId;
+use serde::Deserialize;
+
+use super::Chrome;
+use crate::error::WebError;
+use crate::sessions::Signed;
+use crate::{Web, format, urls};
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    departement: String,
+    #[serde(default)]
+    etape: String,
+    #[serde(default)]
+    taille: String,
+}
+
+pub struct Row {
+    pub name: String,
+    pub id: String,
+    pub href: String,
+    pub departements: String,
+    pub population: String,
+    pub tier: String,
+    pub stage: String,
+    pub since: String,
+    pub planned: String,
+    pub paid: String,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cpts_list.html")]
+pub struct ListPage {
+    chrome: Chrome,
+    q: String,
+    regions: Vec<Choice>,
+    departements: Vec<Choice>,
+    stages: Vec<Choice>,
+    tiers: Vec<Choice>,
+    rows: Vec<Row>,
+    total: usize,
+    on: String,
+}
+
+fn choices(items: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
+    let mut v: Vec<Choice> =
+        vec![Choice { value: String::new(), label: "toutes".into(), selected: chosen.is_empty() }];
+    v.extend(items.into_iter().map(|(value, label)| Choice { selected: value == chosen, value, label }));
+    v
+}
+
+fn keep(e: &ListEntry, f: &Filters) -> bool {
+    let s = e.cpts.summary.as_ref().ok();
+    let text = fold(f.q.trim());
+    (text.is_empty()
+        || fold(&e.cpts.record.identity.name).contains(&text)
+        || e.cpts.record.id.as_str().contains(&text))
+        && (f.region.is_empty() || s.is_some_and(|s| s.regions.contains(&f.region)))
+        && (f.departement.is_empty() || s.is_some_and(|s| s.departements.contains(&f.departement)))
+        && (f.taille.is_empty() || s.is_some_and(|s| s.tier.0.to_string() == f.taille))
+        && (f.etape.is_empty()
+            || match e.stage {
+                Some((st, _)) => StageGroup::of(st).code() == f.etape,
+                None => f.etape == "aucune",
+            })
+}
+
+pub async fn list(State(web): State<Web>, s: Signed, Query(f): Query<Filters>) -> Result<ListPage, WebError> {
+    let on = web.app.clock.today();
+    let all = web.app.list(&s.who, on).await?;
+    let geo = &web.app.geo;
+    // The filters offer what the scope holds, not all of France.
+    let mut regions = std::collections::BTreeSet::new();
+    let mut deps = std::collections::BTreeSet::new();
+    for e in &all {
+        if let Ok(t) = &e.cpts.summary {
+            regions.extend(t.regions.iter().cloned());
+            deps.extend(t.departements.iter().cloned());
+        }
+    }
+    let named = |c: String, name: Option<&str>| {
+        let label = format!("{c} {}", name.unwrap_or(""));
+        (c, label.trim().to_owned())
+    };
+    let rows: Vec<Row> = all
+        .iter()
+        .filter(|e| keep(e, &f))
+        .map(|e| {
+            let t = e.cpts.summary.as_ref().ok();
+            Row {
+                name: e.cpts.record.identity.name.clone(),
+                id: e.cpts.record.id.to_string(),
+                href: urls::cpts(e.cpts.record.id.as_str()),
+                departements: t.map(|t| t.departements.iter().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+                population: t.map_or_else(|| "—".into(), |t| format::int(t.population)),
+                tier: t.map_or_else(|| "—".into(), |t| t.tier.to_string()),
+                stage: e.stage.map_or("aucune étape".into(), |(st, _)| StageGroup::of(st).label().to_owned()),
+                since: e.stage.map(|(_, d)| format::date(d)).unwrap_or_default(),
+                planned: format::money(e.money.planned),
+                paid: format::money(e.money.paid),
+            }
+        })
+        .collect();
+    Ok(ListPage {
+        chrome: Chrome::new(&s, urls::CPTS_LIST),
+        q: f.q.clone(),
+        regions: choices(regions.into_iter().map(|c| { let n = geo.region_name(&c).map(str::to_owned); named(c, n.as_deref()) }), &f.region),
+        departements: choices(deps.into_iter().map(|c| { let n = geo.departement_name(&c).map(str::to_owned); named(c, n.as_deref()) }), &f.departement),
+        stages: choices(
+            StageGroup::ALL.into_iter().map(|g| (g.code().to_owned(), g.label().to_owned())).chain([("aucune".to_owned(), "aucune étape enregistrée".to_owned())]),
+            &f.etape,
+        ),
+        tiers: choices((1..=4).map(|t| (t.to_string(), format!("taille {t}"))), &f.taille),
+        total: all.len(),
+        rows,
+        on: format::date(on),
+    })
+}
+
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct Commune {
+    pub code: String,
+    pub name: String,
+    pub population: String,
+}
+
+pub struct StepRow {
+    pub date: String,
+    pub step: &'static str,
+    pub by: String,
+    pub document: String,
+}
+
+pub struct AlertRow {
+    pub date: String,
+    pub urgency: &'static str,
+    pub class: &'static str,
+    pub text: String,
+}
+
+pub struct LineRow {
+    pub due: String,
+    pub funder: String,
+    pub what: String,
+    pub amount: String,
+    pub paid: String,
+    pub status: &'static str,
+}
+
+pub struct ReportRow {
+    pub what: String,
+    pub status: &'static str,
+    pub version: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cpts.html")]
+pub struct CptsPage {
+    chrome: Chrome,
+    name: String,
+    id: String,
+    identity: Vec<Fact>,
+    territory: Vec<Fact>,
+    communes: Vec<Commune>,
+    stage: String,
+    history: Vec<StepRow>,
+    alerts: Vec<AlertRow>,
+    lines: Vec<LineRow>,
+    reports: Vec<ReportRow>,
+    on: String,
+}
+
+fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
+    match u {
+        cpts_domain::calendar::Urgency::Late => "late",
+        cpts_domain::calendar::Urgency::Soon => "soon",
+        cpts_domain::calendar::Urgency::ToDo => "todo",
+    }
+}
+
+pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>) -> Result<CptsPage, WebError> {
+    let app = &web.app;
+    let id: CptsId = id.parse().map_err(|_| WebError::NotFound)?;
+    let on = app.clock.today();
+    let view = app.show_cpts(&s.who, &id, None).await?;
+    let life = app.lifecycle(&s.who, &id, None).await?;
+    let alerts = app.alerts(&s.who, Some(&id), 30, on).await?;
+    let ledger = app.ledger(&s.who, &id).await?;
+    let reports = app.reports(&s.who, Some(&id)).await?;
+    let rec = &view.cpts.record;
+    let opt = |o: Option<String>| o.unwrap_or_else(|| "—".into());
+    let identity = vec![
+        Fact { label: "Forme juridique", value: rec.identity.legal_form.clone() },
+        Fact { label: "RNA", value: opt(rec.identity.rna.as_ref().map(ToString::to_string)) },
+        Fact { label: "SIRET", value: opt(rec.identity.siret.as_ref().map(ToString::to_string)) },
+        Fact { label: "FINESS", value: opt(rec.identity.finess.as_ref().map(ToString::to_string)) },
+        Fact {
+            label: "Siège",
+            value: opt(rec.identity.seat.as_ref().map(|c| {
+                app.geo.commune(c).map_or_else(|| c.to_string(), |x| format!("{} ({})", x.name, c))
+            })),
+        },
+    ];
+    let territory = match &view.cpts.summary {
+        Ok(t) => vec![
+            Fact { label: "Population", value: format!("{} habitants", format::int(t.population)) },
+            Fact { label: "Taille", value: t.tier.to_string() },
+            Fact { label: "Départements", value: t.departements.iter().cloned().collect::<Vec<_>>().join(", ") },
+        ],
+        Err(e) => vec![Fact { label: "Territoire", value: e.clone() }],
+    };
+    let communes = rec
+        .territory
+        .communes
+        .iter()
+        .map(|c| {
+            let x = app.geo.commune(c);
+            Commune {
+                code: c.to_string(),
+                name: x.map(|x| x.name.clone()).unwrap_or_default(),
+                population: x.and_then(|x| x.population).map_or_else(|| "—".into(), format::int),
+            }
+        })
+        .collect();
+    let history = life
+        .history
+        .iter()
+        .map(|e| StepRow {
+            date: format::date(e.date),
+            step: e.step.label(),
+            by: format!("{} ({})", e.by, e.actor.label()),
+            document: e.document.clone().unwrap_or_default(),
+        })
+        .collect();
+    let alerts = alerts
+        .iter()
+        .flat_map(|c| &c.alerts)
+        .map(|a| AlertRow { date: format::date(a.date), urgency: a.urgency.label(), class: urgency_class(a.urgency), text: a.text.clone() })
+        .collect();
+    let lines = ledger
+        .lines
+        .iter()
+        .map(|l| LineRow {
+            due: format::date(l.planned.due),
+            funder: l.planned.funder.clone(),
+            what: line_source(&app.rules, l),
+            amount: l.planned.amount.to_string(),
+            paid: l.paid.to_string(),
+            status: l.status(on, &ledger.gates).label(),
+        })
+        .collect();
+    let reports = reports
+        .iter()
+        .map(|(_, r)| ReportRow {
+            what: format!("contrat n° {}, année {}", r.contract, r.year),
+            status: r.status.label(),
+            version: r.version,
+        })
+        .collect();
+    Ok(CptsPage {
+        chrome: Chrome::new(&s, urls::CPTS_LIST),
+        name: rec.identity.name.clone(),
+        id: rec.id.to_string(),
+        identity,
+        territory,
+        communes,
+        stage: life.now.map_or_else(|| "aucune étape enregistrée".into(), |st| st.label().to_owned()),
+        history,
+        alerts,
+        lines,
+        reports,
+        on: format::date(on),
+    })
+}

@@ -1,0 +1,153 @@
+//! Tableau de bord: the scope's CPTS by stage, coverage by département (map and table), money
+//! and alerts, counted by urgency and by CPTS (lists open from the counts).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use cpts_app::dashboard::{Dashboard, StageGroup};
+use cpts_domain::calendar::Urgency;
+use serde::Deserialize;
+
+use super::Chrome;
+use crate::error::WebError;
+use crate::sessions::Signed;
+use crate::{Web, format, urls};
+
+/// The horizon of « à venir » alerts, in days.
+const HORIZON: i64 = 30;
+
+pub struct StageRow {
+    pub label: &'static str,
+    pub href: String,
+    pub cpts: usize,
+    pub population: String,
+}
+
+pub struct AreaRow {
+    pub code: String,
+    pub name: String,
+    pub population: String,
+    pub covered: String,
+    pub rate: String,
+    pub cpts: usize,
+    /// Colour class of the map: 0 (none) to 4 (most covered).
+    pub class: u8,
+}
+
+pub struct AlertCount {
+    pub label: &'static str,
+    pub count: usize,
+    pub class: &'static str,
+}
+
+pub struct CptsAlertRow {
+    pub name: String,
+    pub href: String,
+    pub late: usize,
+    pub soon: usize,
+    pub todo: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    chrome: Chrome,
+    on: String,
+    cpts: usize,
+    population: String,
+    covered: String,
+    rate: String,
+    stages: Vec<StageRow>,
+    areas: Vec<AreaRow>,
+    planned: String,
+    paid: String,
+    to_pay: String,
+    alerts: Vec<AlertCount>,
+    by_cpts: Vec<CptsAlertRow>,
+    horizon: i64,
+}
+
+fn class(permille: u64) -> u8 {
+    match permille {
+        0 => 0,
+        1..=249 => 1,
+        250..=499 => 2,
+        500..=749 => 3,
+        _ => 4,
+    }
+}
+
+fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
+    let stages = StageGroup::ALL
+        .into_iter()
+        .map(Some)
+        .chain([None])
+        .filter_map(|g| {
+            let c = d.by_stage.get(&g)?;
+            Some(StageRow {
+                label: g.map_or("aucune étape enregistrée", StageGroup::label),
+                href: format!("{}?etape={}", urls::CPTS_LIST, g.map_or("aucune", StageGroup::code)),
+                cpts: c.cpts,
+                population: format::int(c.population),
+            })
+        })
+        .collect();
+    let areas = d
+        .departements
+        .iter()
+        .map(|a| AreaRow {
+            code: a.code.clone(),
+            name: a.name.clone(),
+            population: format::int(a.population),
+            covered: format::int(a.covered),
+            rate: format::percent(a.covered, a.population),
+            cpts: a.cpts,
+            class: class(format::permille(a.covered, a.population)),
+        })
+        .collect();
+    let count = |u: Urgency| d.alerts.iter().flat_map(|c| &c.alerts).filter(|a| a.urgency == u).count();
+    let alerts = vec![
+        AlertCount { label: "en retard", count: count(Urgency::Late), class: "late" },
+        AlertCount { label: "à venir", count: count(Urgency::Soon), class: "soon" },
+        AlertCount { label: "à faire (sans échéance connue)", count: count(Urgency::ToDo), class: "todo" },
+    ];
+    let by_cpts = d
+        .alerts
+        .iter()
+        .map(|c| {
+            let n = |u: Urgency| c.alerts.iter().filter(|a| a.urgency == u).count();
+            CptsAlertRow {
+                name: c.record.identity.name.clone(),
+                href: format!("{}#alertes", urls::cpts(c.record.id.as_str())),
+                late: n(Urgency::Late),
+                soon: n(Urgency::Soon),
+                todo: n(Urgency::ToDo),
+            }
+        })
+        .collect();
+    DashboardPage {
+        chrome,
+        on: format::date(d.on),
+        cpts: d.cpts.len(),
+        population: format::int(d.population()),
+        covered: format::int(d.covered()),
+        rate: format::percent(d.covered(), d.population()),
+        stages,
+        areas,
+        planned: format::money(d.money.planned),
+        paid: format::money(d.money.paid),
+        to_pay: format::money(d.money.planned - d.money.paid),
+        alerts,
+        by_cpts,
+        horizon: HORIZON,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Filters {}
+
+pub async fn page(State(web): State<Web>, s: Signed, Query(_f): Query<Filters>) -> Result<DashboardPage, WebError> {
+    let today = web.app.clock.today();
+    let d = web.app.dashboard(&s.who, today, HORIZON).await?;
+    Ok(view(Chrome::new(&s, urls::HOME), &d))
+}

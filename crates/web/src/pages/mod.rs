@@ -1,0 +1,72 @@
+//! The pages, one module per resource. Each handler: extract, call one use case, render.
+
+mod cpts;
+mod dashboard;
+mod login;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use cpts_app::{Action, Principal};
+
+use crate::sessions::Signed;
+use crate::{Web, urls};
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        .route(urls::HOME, get(dashboard::page))
+        .route(urls::SIGN_IN, get(login::form).post(login::submit))
+        .route(urls::SIGN_OUT, axum::routing::post(login::sign_out))
+        .route(urls::CPTS_LIST, get(cpts::list))
+        .route("/cpts/{id}", get(cpts::page))
+        .route(urls::STYLE, get(style))
+        .fallback(|| async { crate::error::WebError::NotFound })
+}
+
+async fn style() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("../../static/style.css"))
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What the layout shows around every signed-in page: who, their roles, the navigation (only
+/// what they may open), the CSRF token for the sign-out form.
+pub struct Chrome {
+    pub name: String,
+    pub login: String,
+    pub roles: Vec<String>,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+}
+
+impl Chrome {
+    pub fn new(s: &Signed, current: &str) -> Chrome {
+        let p = &s.who;
+        let mut nav = vec![
+            NavItem { href: urls::HOME, label: "Tableau de bord", current: false },
+            NavItem { href: urls::CPTS_LIST, label: "CPTS", current: false },
+        ];
+        if may_nationally(p, Action::ManageAccounts) {
+            nav.push(NavItem { href: urls::ACCOUNTS, label: "Comptes", current: false });
+        }
+        for n in &mut nav {
+            n.current = n.href == current;
+        }
+        Chrome {
+            name: p.name.clone(),
+            login: p.login.clone(),
+            roles: p.grants.iter().map(|g| format!("{} ({})", g.role.label(), g.scope)).collect(),
+            csrf: s.csrf.clone(),
+            nav,
+        }
+    }
+}
+
+pub fn may_nationally(p: &Principal, action: Action) -> bool {
+    p.allowed_nationally(action).is_some()
+}

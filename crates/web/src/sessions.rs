@@ -1,0 +1,155 @@
+//! Sessions kept in the store (every server process on the same database shares them), and
+//! the signed-in user as an extractor. The cookie holds a random id; the table holds a hash
+//! of it, so a copy of the table opens no session.
+
+use std::collections::HashMap;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use blake2::{Blake2s256, Digest};
+use cpts_app::Principal;
+use cpts_store::{SessionRow, Store};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::Session;
+
+use crate::error::WebError;
+use crate::guard::RequestId;
+use crate::Web;
+
+/// Session keys.
+pub const LOGIN: &str = "login";
+pub const CSRF: &str = "csrf";
+
+/// Failed logins allowed within `window` before the next attempt is refused outright.
+#[derive(Clone, Debug)]
+pub struct LoginLimits {
+    pub window: time::Duration,
+    pub per_login: i64,
+    pub per_address: i64,
+}
+
+impl Default for LoginLimits {
+    /// Five tries per account, twenty per address, in a quarter of an hour.
+    fn default() -> LoginLimits {
+        LoginLimits { window: time::Duration::minutes(15), per_login: 5, per_address: 20 }
+    }
+}
+
+#[derive(Clone)]
+pub struct DbSessions(pub Store);
+
+impl std::fmt::Debug for DbSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSessions")
+    }
+}
+
+fn key(id: &Id) -> String {
+    let digest = Blake2s256::digest(id.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn row(r: &Record) -> session_store::Result<SessionRow> {
+    Ok(SessionRow {
+        login: r.data.get(LOGIN).and_then(|v| v.as_str()).map(str::to_owned),
+        data: serde_json::to_string(&r.data).map_err(|e| session_store::Error::Encode(e.to_string()))?,
+        expires_at: r.expiry_date.unix_timestamp(),
+    })
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[async_trait::async_trait]
+impl SessionStore for DbSessions {
+    async fn create(&self, r: &mut Record) -> session_store::Result<()> {
+        // A collision of 128-bit random ids is not expected; drawing again costs nothing.
+        while !self.0.create_session(&key(&r.id), &row(r)?).await.map_err(backend)? {
+            r.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, r: &Record) -> session_store::Result<()> {
+        self.0.save_session(&key(&r.id), &row(r)?).await.map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(s) = self.0.session(&key(id), now()).await.map_err(backend)? else { return Ok(None) };
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&s.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(s.expires_at).map_err(backend)?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.delete_session(&key(id)).await.map_err(backend)
+    }
+}
+
+/// Purge expired sessions and failed logins older than the throttling window, every 5 minutes.
+pub fn purge_task(store: Store, window: time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let t = now();
+            if let Err(e) = store.purge_sessions(t, t - window.whole_seconds()).await {
+                tracing::warn!("purge des sessions impossible : {e}");
+            }
+        }
+    })
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, WebError> {
+    if let Some(t) = session.get::<String>(CSRF).await.map_err(WebError::internal)? {
+        return Ok(t);
+    }
+    let t = random_token();
+    session.insert(CSRF, &t).await.map_err(WebError::internal)?;
+    Ok(t)
+}
+
+pub fn random_token() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The signed-in user of a page: the principal (reloaded from the store on every request, so
+/// a revoked grant or a disabled account takes effect at once) and the session's CSRF token.
+pub struct Signed {
+    pub who: Principal,
+    pub csrf: String,
+}
+
+impl FromRequestParts<Web> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Signed, WebError> {
+        let session = Session::from_request_parts(parts, web).await.map_err(|(_, m)| WebError::internal(m))?;
+        let next = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+        let Some(login) = session.get::<String>(LOGIN).await.map_err(WebError::internal)? else {
+            return Err(WebError::SignIn { next });
+        };
+        let request = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let who = match web.app.principal(&login, &request).await {
+            Ok(p) => p,
+            Err(_) => {
+                // Disabled or deleted since: the session ends.
+                session.flush().await.map_err(WebError::internal)?;
+                return Err(WebError::SignIn { next });
+            }
+        };
+        let csrf = csrf_token(&session).await?;
+        Ok(Signed { who, csrf })
+    }
+}
