@@ -21,6 +21,8 @@ pub mod national;
 pub mod policy;
 pub mod registry;
 pub mod reports;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod values;
 
 pub use clock::Clock;

@@ -10,6 +10,8 @@ mod open;
 mod reports;
 mod schema;
 mod sessions;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};

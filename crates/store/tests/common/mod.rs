@@ -3,40 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use cpts_domain::lifecycle::{Actor, Event, Step};
 use cpts_domain::registry::Identity;
 use cpts_store::Store;
 use jiff::civil::Date;
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 /// One fresh database per backend.
 pub async fn stores() -> Vec<(&'static str, Store)> {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("cpts-store-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut out = vec![("sqlite", Store::open(dir.join("t.sqlite").to_str().unwrap()).await.unwrap())];
-    match std::env::var("CPTS_TEST_POSTGRES_URL") {
-        Ok(admin) => {
-            let db = format!("cpts_test_{}_{n}", std::process::id());
-            sqlx::any::install_default_drivers();
-            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(&mut conn).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await.unwrap();
-            let url = match admin.rsplit_once('/') {
-                Some((base, _)) => format!("{base}/{db}"),
-                None => panic!("CPTS_TEST_POSTGRES_URL sans base"),
-            };
-            out.push(("postgres", Store::open(&url).await.unwrap()));
-        }
-        Err(_) => assert!(
-            std::env::var("CI").is_err(),
-            "CI=true mais CPTS_TEST_POSTGRES_URL n'est pas défini : PostgreSQL est requis"
-        ),
-    }
-    out
+    cpts_store::testkit::stores("store").await
 }
 
 pub fn identity(name: &str) -> Identity {

@@ -1,0 +1,6 @@
+//! The web application in process: the real router, a cookie-keeping client, real stores
+//! (SQLite, and PostgreSQL when CPTS_TEST_POSTGRES_URL is set; required with CI=true).
+
+mod common;
+mod matrix;
+mod security;

@@ -1,0 +1,45 @@
+//! Every page × every role × (its CPTS in scope, a CPTS out of scope): the status, and that
+//! nothing of a CPTS out of scope shows, not even that it exists.
+
+use axum::http::StatusCode;
+use cpts_app::Role;
+
+use crate::common::{ACCOUNTS, MINE, OTHER, signed, worlds};
+
+/// Pages over the whole scope: every role opens them.
+const SCOPE_PAGES: [&str; 3] = ["/", "/cpts", "/cpts?etape=signe&q=paris"];
+
+/// Pages of one CPTS (`{}`: its id).
+const CPTS_PAGES: [&str; 1] = ["/cpts/{}"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_for_every_role_in_and_out_of_scope() {
+    for w in worlds().await {
+        for (login, role) in ACCOUNTS {
+            let mut c = signed(&w, login).await;
+            let national = role == Role::AdminNational;
+            for page in SCOPE_PAGES {
+                let r = c.get(page).await;
+                assert_eq!(r.status, StatusCode::OK, "{login} {page} ({})", w.engine);
+                // The filtered list asks for Paris: Brest never shows there.
+                let filtered = page.contains("q=paris");
+                assert_eq!(r.body.contains(OTHER), national && !filtered, "{login} {page}: {OTHER} shows only nationally");
+                assert!(r.body.contains(MINE), "{login} {page}: {MINE} shows");
+            }
+            for page in CPTS_PAGES {
+                let mine = c.get(&page.replace("{}", MINE)).await;
+                assert_eq!(mine.status, StatusCode::OK, "{login} {page} mine");
+                let other = c.get(&page.replace("{}", OTHER)).await;
+                let missing = c.get(&page.replace("{}", "cpts-inexistante")).await;
+                if national {
+                    assert_eq!(other.status, StatusCode::OK, "{login} {page} other");
+                } else {
+                    // Out of scope reads exactly as a CPTS that does not exist.
+                    assert_eq!(other.status, StatusCode::NOT_FOUND, "{login} {page} other");
+                    assert_eq!(other.body.replace(OTHER, "X"), missing.body.replace("cpts-inexistante", "X"));
+                    assert!(!other.body.contains("Brest"));
+                }
+            }
+        }
+    }
+}
