@@ -73,7 +73,8 @@ async fn state_changes_need_our_origin_and_the_session_token() {
         let mut c = signed(&w, "coord").await;
         c.get("/").await;
         let token = c.csrf.clone().unwrap();
-        let cases: [(&[(&str, &str)], Option<&str>, &str); 4] = [
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a str);
+        let cases: [Case; 4] = [
             (&[], Some(ORIGIN), "no token"),
             (&[("_csrf", "0000")], Some(ORIGIN), "wrong token"),
             (&[("_csrf", token.as_str())], Some("http://evil.example"), "foreign origin"),
