@@ -6,7 +6,7 @@
 use cpts_domain::agreement::Agreement;
 use cpts_domain::book::{Op, paid_summary};
 use cpts_domain::ids::CptsId;
-use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source};
+use cpts_domain::ledger::{Convention, FunderKind, Gates, Line, Payment, Source, Status};
 use cpts_domain::text::Kind;
 use cpts_engine::money::Cents;
 use jiff::civil::Date;
@@ -33,6 +33,8 @@ pub struct LedgerView {
 #[derive(Clone, Debug)]
 pub struct LineView {
     pub line: Line,
+    /// Its status today.
+    pub status: Status,
     pub payments: Vec<Payment>,
 }
 
@@ -95,7 +97,8 @@ impl App {
         self.authorize(p, Action::Read, id).await?;
         let l = self.store.ledger(id).await?.into_iter().find(|l| l.id == line).ok_or_else(|| line_not_found(line))?;
         let payments = self.store.payment_records(id).await?.into_iter().filter(|p| p.line == line).collect();
-        Ok(LineView { line: l, payments })
+        let status = l.status(self.clock.today(), &self.store.gates(id).await?);
+        Ok(LineView { line: l, status, payments })
     }
 
     /// The action paying `line` asks the policy for.

@@ -121,6 +121,12 @@ impl App {
         Err(AppError::forbidden(p, action))
     }
 
+    /// What `p` may do on the CPTS `id`: for adapters, to show only the actions allowed (the
+    /// use cases still ask the policy themselves).
+    pub async fn rights(&self, p: &Principal, id: &CptsId) -> Result<Rights> {
+        Ok(Rights { principal: p.clone(), id: id.clone(), areas: self.store.areas(id).await? })
+    }
+
     /// As `authorize`, for a CPTS that does not exist yet, placed in these areas.
     pub fn authorize_new(&self, p: &Principal, action: Action, id: &CptsId, areas: &Areas) -> Result<Stamp> {
         p.allowed_on(action, id, areas).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))
@@ -129,6 +135,20 @@ impl App {
     /// Ask the policy for an act that concerns no CPTS in particular (accounts, the whole log).
     pub fn authorize_national(&self, p: &Principal, action: Action) -> Result<Stamp> {
         p.allowed_nationally(action).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))
+    }
+}
+
+/// A principal's rights on one CPTS.
+#[derive(Clone, Debug)]
+pub struct Rights {
+    principal: Principal,
+    id: CptsId,
+    areas: Areas,
+}
+
+impl Rights {
+    pub fn may(&self, action: Action) -> bool {
+        self.principal.allowed_on(action, &self.id, &self.areas).is_some()
     }
 }
 

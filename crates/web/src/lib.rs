@@ -9,6 +9,7 @@
 
 mod error;
 mod format;
+mod forms;
 mod guard;
 mod pages;
 mod sessions;

@@ -7,10 +7,9 @@ use cpts_app::dashboard::StageGroup;
 use cpts_app::national::ListEntry;
 use cpts_domain::alerts::line_source;
 use cpts_domain::geo::fold;
-use cpts_domain::ids::CptsId;
 use serde::Deserialize;
 
-use super::Chrome;
+use super::{Chrome, Choice, cpts_id};
 use crate::error::WebError;
 use crate::sessions::Signed;
 use crate::{Web, format, urls};
@@ -42,12 +41,6 @@ pub struct Row {
     pub paid: String,
 }
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "cpts_list.html")]
 pub struct ListPage {
@@ -63,8 +56,7 @@ pub struct ListPage {
 }
 
 fn choices(items: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
-    let mut v: Vec<Choice> =
-        vec![Choice { value: String::new(), label: "toutes".into(), selected: chosen.is_empty() }];
+    let mut v: Vec<Choice> = vec![Choice::new("", "toutes", chosen.is_empty())];
     v.extend(items.into_iter().map(|(value, label)| Choice { selected: value == chosen, value, label }));
     v
 }
@@ -204,7 +196,7 @@ fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
 
 pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>) -> Result<CptsPage, WebError> {
     let app = &web.app;
-    let id: CptsId = id.parse().map_err(|_| WebError::NotFound)?;
+    let id = cpts_id(&id)?;
     let on = app.clock.today();
     let view = app.show_cpts(&s.who, &id, None).await?;
     let life = app.lifecycle(&s.who, &id, None).await?;

@@ -2,6 +2,8 @@
 
 mod cpts;
 mod dashboard;
+mod ledger;
+mod lifecycle;
 mod login;
 
 use axum::Router;
@@ -9,6 +11,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use cpts_app::{Action, Principal};
+use cpts_domain::ids::CptsId;
+
+use crate::error::WebError;
 
 use crate::sessions::Signed;
 use crate::{Web, urls};
@@ -20,6 +25,10 @@ pub fn routes() -> Router<Web> {
         .route(urls::SIGN_OUT, axum::routing::post(login::sign_out))
         .route(urls::CPTS_LIST, get(cpts::list))
         .route("/cpts/{id}", get(cpts::page))
+        .route("/cpts/{id}/cycle", get(lifecycle::page).post(lifecycle::record))
+        .route("/cpts/{id}/financement", get(ledger::page))
+        .route("/cpts/{id}/financement/lignes/{line}", get(ledger::line))
+        .route("/cpts/{id}/financement/paiements", axum::routing::post(ledger::pay))
         .route(urls::STYLE, get(style))
         .fallback(|| async { crate::error::WebError::NotFound })
 }
@@ -69,4 +78,22 @@ impl Chrome {
 
 pub fn may_nationally(p: &Principal, action: Action) -> bool {
     p.allowed_nationally(action).is_some()
+}
+
+/// One option of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn new(value: &str, label: &str, selected: bool) -> Choice {
+        Choice { value: value.into(), label: label.into(), selected }
+    }
+}
+
+/// A CPTS id from a URL; a malformed one is a page that does not exist.
+pub fn cpts_id(s: &str) -> Result<CptsId, WebError> {
+    s.parse().map_err(|_| WebError::NotFound)
 }

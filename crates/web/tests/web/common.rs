@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use cpts_app::accounts::NewAccount;
-use cpts_app::testkit::{admin, signed_cpts};
+use cpts_app::testkit::{admin, plain_cpts, signed_cpts};
 use cpts_app::{App, Clock, Grant, Role, Scope};
 use cpts_domain::geo::Geo;
 use cpts_engine::rules::RuleSet;
@@ -24,6 +24,9 @@ pub const PASSWORD: &str = "un mot de passe de test";
 pub const MINE: &str = "cpts-paris-18";
 /// Out of every scope but the national one's: Brest (département 29, région 53).
 pub const OTHER: &str = "cpts-brest";
+
+/// In the scope of the CPAM of Paris and the ARS of Île-de-France only: no lifecycle yet.
+pub const NEW: &str = "cpts-paris-19";
 
 /// The accounts of the world: (login, role).
 pub const ACCOUNTS: [(&str, Role); 5] = [
@@ -71,6 +74,7 @@ pub async fn worlds_with(config: cpts_web::Config) -> Vec<World> {
         let app = App::new(store, rules.clone(), geo.clone(), Clock::on(date(2021, 10, 25)));
         signed_cpts(&app, MINE, "75118", &["75118"]).await;
         signed_cpts(&app, OTHER, "29019", &["29019"]).await;
+        plain_cpts(&app, NEW, &["75119"]).await;
         for (login, role) in ACCOUNTS {
             let new = NewAccount {
                 login: login.into(),

@@ -10,7 +10,7 @@ use crate::common::{ACCOUNTS, MINE, OTHER, signed, worlds};
 const SCOPE_PAGES: [&str; 3] = ["/", "/cpts", "/cpts?etape=signe&q=paris"];
 
 /// Pages of one CPTS (`{}`: its id).
-const CPTS_PAGES: [&str; 1] = ["/cpts/{}"];
+const CPTS_PAGES: [&str; 4] = ["/cpts/{}", "/cpts/{}/cycle", "/cpts/{}/financement", "/cpts/{}/financement/lignes/1"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_for_every_role_in_and_out_of_scope() {

@@ -1,0 +1,92 @@
+//! The forms of the lifecycle and the ledger: allowed acts go through and leave their audit
+//! row; refused ones write nothing; bad input comes back with its messages, what was typed kept.
+
+use axum::http::StatusCode;
+
+use crate::common::{MINE, NEW, audit_rows, signed, worlds};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ars_records_a_step_and_others_cannot() {
+    for w in worlds().await {
+        let mut ars = signed(&w, "ars").await;
+        let page = ars.get(&format!("/cpts/{NEW}/cycle")).await;
+        assert!(page.body.contains("Enregistrer une étape"), "{}", w.engine);
+        assert!(page.body.contains("<option value=\"ars\""), "the ARS acts as the ARS");
+        assert!(!page.body.contains("<option value=\"cpam\""), "not as the CPAM");
+        // A bad date: 422, the summary and the field's message, the text typed kept.
+        let before = audit_rows(&w.app).await;
+        let fields = [("step", "declarer"), ("actor", "cpts"), ("on", "31/02/2021"), ("by", "Mme Martin"), ("note", "à garder")];
+        let r = ars.post(&format!("/cpts/{NEW}/cycle"), &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("role=\"alert\"") && r.body.contains("id=\"on-err\"") && r.body.contains("aria-invalid=\"true\""));
+        assert!(r.body.contains("à garder") && r.body.contains("value=\"31/02/2021\""));
+        assert_eq!(audit_rows(&w.app).await, before);
+        // The declaration is the CPTS's act: an ARS agent may not act as the CPTS.
+        let fields = [("step", "declarer"), ("actor", "cpts"), ("on", "01/09/2021"), ("by", "Mme Martin")];
+        assert_eq!(ars.post(&format!("/cpts/{NEW}/cycle"), &fields).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(audit_rows(&w.app).await, before);
+        // As admin (all parties), then the ARS validates the letter in its name.
+        let mut admin = signed(&w, "admin").await;
+        admin.get(&format!("/cpts/{NEW}/cycle")).await;
+        let r = admin.post(&format!("/cpts/{NEW}/cycle"), &fields).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-19/cycle?fait=1"), "{}", r.body);
+        let r = admin.post(&format!("/cpts/{NEW}/cycle"), &[("step", "formaliser"), ("actor", "cpts"), ("on", "02/09/2021"), ("by", "Bureau")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        ars.get(&format!("/cpts/{NEW}/cycle")).await;
+        let fields = [("step", "valider-lettre"), ("actor", "ars"), ("on", "01/10/2021"), ("by", "ARS IDF"), ("document", "courrier n° 12")];
+        let r = ars.post(&format!("/cpts/{NEW}/cycle"), &fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let page = ars.get(&r.location().to_owned()).await;
+        assert!(page.body.contains("Étape enregistrée") && page.body.contains("courrier n° 12"));
+        assert!(audit_rows(&w.app).await >= before + 3);
+        // The coordinator of Paris 18 does not see Paris 19; its membre may not act on Paris 18.
+        let mut coord = signed(&w, "coord").await;
+        coord.get("/").await;
+        let n = audit_rows(&w.app).await;
+        assert_eq!(coord.post(&format!("/cpts/{NEW}/cycle"), &fields).await.status, StatusCode::NOT_FOUND);
+        let mut membre = signed(&w, "membre").await;
+        let page = membre.get(&format!("/cpts/{MINE}/cycle")).await;
+        assert!(!page.body.contains("Enregistrer une étape"), "no form for a membre");
+        let r = membre.post(&format!("/cpts/{MINE}/cycle"), &[("step", "echeance"), ("actor", "cpts"), ("on", "01/10/2021"), ("by", "X")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(audit_rows(&w.app).await, n);
+    }
+}
+
+/// The number of the first line the payment form offers.
+fn first_payable(body: &str) -> Option<String> {
+    let form = &body[body.find("name=\"line\"")?..];
+    let at = form.find("<option value=\"")? + "<option value=\"".len();
+    Some(form[at..].split('"').next()?.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpam_records_a_payment_and_the_coordinator_cannot() {
+    for w in worlds().await {
+        let mut coord = signed(&w, "coord").await;
+        let page = coord.get(&format!("/cpts/{MINE}/financement")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("pourquoi ce montant"));
+        assert!(!page.body.contains("Enregistrer un versement"), "the coordinator pays no ACI line");
+        let mut cpam = signed(&w, "cpam").await;
+        let page = cpam.get(&format!("/cpts/{MINE}/financement")).await;
+        let line = first_payable(&page.body).expect("a due line to pay");
+        let before = audit_rows(&w.app).await;
+        // The coordinator forging the form: refused, nothing written.
+        let fields = [("line", line.as_str()), ("on", "25/10/2021"), ("amount", ""), ("by", "CPAM de Paris")];
+        assert_eq!(coord.post(&format!("/cpts/{MINE}/financement/paiements"), &fields).await.status, StatusCode::FORBIDDEN);
+        // A bad amount: 422, nothing written.
+        let bad = [("line", line.as_str()), ("on", "25/10/2021"), ("amount", "douze"), ("by", "CPAM de Paris")];
+        let r = cpam.post(&format!("/cpts/{MINE}/financement/paiements"), &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("id=\"pay-amount-err\"") && r.body.contains("value=\"douze\""));
+        assert_eq!(audit_rows(&w.app).await, before);
+        let r = cpam.post(&format!("/cpts/{MINE}/financement/paiements"), &fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(audit_rows(&w.app).await, before + 1);
+        let page = cpam.get(&r.location().to_owned()).await;
+        assert!(page.body.contains(&format!("Versement enregistré sur la ligne n° {line}")));
+        let detail = coord.get(&format!("/cpts/{MINE}/financement/lignes/{line}")).await;
+        assert!(detail.body.contains("CPAM de Paris") && detail.body.contains("payé"), "{}", detail.body);
+    }
+}
