@@ -36,7 +36,7 @@ async fn the_ars_records_a_step_and_others_cannot() {
         let fields = [("step", "valider-lettre"), ("actor", "ars"), ("on", "01/10/2021"), ("by", "ARS IDF"), ("document", "courrier n° 12")];
         let r = ars.post(&format!("/cpts/{NEW}/cycle"), &fields).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        let page = ars.get(&r.location().to_owned()).await;
+        let page = ars.get(r.location()).await;
         assert!(page.body.contains("Étape enregistrée") && page.body.contains("courrier n° 12"));
         assert!(audit_rows(&w.app).await >= before + 3);
         // The coordinator of Paris 18 does not see Paris 19; its membre may not act on Paris 18.
@@ -84,7 +84,7 @@ async fn the_cpam_records_a_payment_and_the_coordinator_cannot() {
         let r = cpam.post(&format!("/cpts/{MINE}/financement/paiements"), &fields).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(audit_rows(&w.app).await, before + 1);
-        let page = cpam.get(&r.location().to_owned()).await;
+        let page = cpam.get(r.location()).await;
         assert!(page.body.contains(&format!("Versement enregistré sur la ligne n° {line}")));
         let detail = coord.get(&format!("/cpts/{MINE}/financement/lignes/{line}")).await;
         assert!(detail.body.contains("CPAM de Paris") && detail.body.contains("payé"), "{}", detail.body);
