@@ -113,13 +113,20 @@ impl Dashboard {
     }
 }
 
+/// Overseas collectivities with their own health insurance (Polynésie française, Nouvelle-
+/// Calédonie, Wallis-et-Futuna) and uninhabited ones (TAAF, Clipperton): outside the ACI, so
+/// outside the population a national scope is measured against.
+fn outside_aci(code: &str) -> bool {
+    matches!(code, "984" | "986" | "987" | "988" | "989")
+}
+
 /// The départements a principal's grants look at: theirs, those of their région, those of
 /// their CPTS, or all of them.
 fn scope_departements(p: &Principal, geo: &Geo, cpts: &[ListEntry]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for g in &p.grants {
         match &g.scope {
-            Scope::National => return geo.departements().map(|d| d.0.to_owned()).collect(),
+            Scope::National => return geo.departements().map(|d| d.0.to_owned()).filter(|d| !outside_aci(d)).collect(),
             Scope::Departement(d) => {
                 out.insert(d.clone());
             }

@@ -11,6 +11,7 @@ mod error;
 mod format;
 mod forms;
 mod guard;
+mod map;
 mod pages;
 mod sessions;
 pub mod urls;

@@ -7,6 +7,7 @@ mod accounts;
 mod common;
 mod concurrency;
 mod contracts;
+mod dashboard;
 mod lettre;
 mod national;
 mod policy;

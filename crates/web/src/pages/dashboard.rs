@@ -59,6 +59,7 @@ pub struct DashboardPage {
     rate: String,
     stages: Vec<StageRow>,
     areas: Vec<AreaRow>,
+    map: Option<crate::map::Map>,
     planned: String,
     paid: String,
     to_pay: String,
@@ -92,7 +93,7 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
             })
         })
         .collect();
-    let areas = d
+    let areas: Vec<AreaRow> = d
         .departements
         .iter()
         .map(|a| AreaRow {
@@ -125,8 +126,15 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
             }
         })
         .collect();
+    // One département is no map: the table says it all.
+    let map = (areas.len() > 2).then(|| crate::map::map(areas.iter().map(|a| {
+        let title = format!("{} {} : {} de la population couverte, {} CPTS", a.code, a.name, a.rate, a.cpts);
+        (a.code.clone(), format!("r{}", a.class), title, format!("{}?departement={}", urls::CPTS_LIST, urls::enc(&a.code)))
+    })))
+    .flatten();
     DashboardPage {
         chrome,
+        map,
         on: format::date(d.on),
         cpts: d.cpts.len(),
         population: format::int(d.population()),

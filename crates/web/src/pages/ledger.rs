@@ -30,7 +30,19 @@ pub struct FunderRow {
     pub left: String,
 }
 
+/// The lines falling due in one calendar year, with their totals.
+pub struct YearGroup {
+    pub year: i16,
+    pub lines: Vec<LineRow>,
+    pub planned: String,
+    pub paid: String,
+}
+
+#[derive(Clone)]
 pub struct LineRow {
+    pub year: i16,
+    pub planned_cents: i64,
+    pub paid_cents: i64,
     pub n: i64,
     pub due: String,
     pub funder: String,
@@ -67,6 +79,7 @@ pub struct LedgerPage {
     on: String,
     funders: Vec<FunderRow>,
     lines: Vec<LineRow>,
+    years: Vec<YearGroup>,
     any_payable: bool,
     form: PayForm,
     errors: Errors,
@@ -101,6 +114,9 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: PayForm, errors: Errors,
                 Source::Convention { .. } => conventions,
             };
             LineRow {
+                year: l.planned.due.year(),
+                planned_cents: if status == Status::Cancelled { 0 } else { l.planned.amount.get() },
+                paid_cents: l.paid.get(),
                 n: l.id,
                 due: format::date(l.planned.due),
                 funder: l.planned.funder.clone(),
@@ -124,11 +140,28 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: PayForm, errors: Errors,
             .map(|(funder, (p, d))| FunderRow { funder, planned: format::money(p), paid: format::money(d), left: format::money(p - d) })
             .collect(),
         any_payable: lines.iter().any(|l| l.payable),
+        years: by_year(&lines),
         lines,
         form,
         errors,
         done,
     })
+}
+
+fn by_year(lines: &[LineRow]) -> Vec<YearGroup> {
+    let mut years: BTreeMap<i16, Vec<&LineRow>> = BTreeMap::new();
+    for l in lines {
+        years.entry(l.year).or_default().push(l);
+    }
+    years
+        .into_iter()
+        .map(|(year, ls)| YearGroup {
+            year,
+            planned: format::money(ls.iter().map(|l| l.planned_cents).sum()),
+            paid: format::money(ls.iter().map(|l| l.paid_cents).sum()),
+            lines: ls.into_iter().map(LineRow::clone).collect(),
+        })
+        .collect()
 }
 
 pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Query(q): Query<Done>) -> Result<LedgerPage, WebError> {

@@ -1,0 +1,38 @@
+//! The tableau de bord: stages, coverage by département (a city's arrondissements counted
+//! once), money, in the principal's scope only.
+
+use cpts_app::dashboard::StageGroup;
+use cpts_app::{Role, Scope};
+
+use crate::common::{TODAY, admin, apps, as_role, plain_cpts, signed_cpts};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coverage_and_stages_in_scope() {
+    for (engine, app) in apps().await {
+        signed_cpts(&app, "cpts-paris-18", "75118", &["75118"]).await;
+        plain_cpts(&app, "cpts-paris-19", &["75119"]).await;
+        signed_cpts(&app, "cpts-brest", "29019", &["29019", "29075"]).await;
+        let pop = |c: &str| app.geo.commune(&c.parse().unwrap()).unwrap().population.unwrap();
+        let cpam = as_role(Role::AgentCpam, Scope::Departement("75".into()));
+        let d = app.dashboard(&cpam, TODAY, 30).await.unwrap();
+        assert_eq!(d.cpts.len(), 2, "{engine}");
+        assert_eq!(d.departements.len(), 1);
+        let paris = &d.departements[0];
+        // Paris counts once, as the city (INSEE 75056), not its arrondissements again.
+        assert_eq!((paris.code.as_str(), paris.population), ("75", pop("75056")));
+        assert_eq!(paris.covered, pop("75118") + pop("75119"));
+        assert_eq!(paris.cpts, 2);
+        assert_eq!(d.by_stage.get(&Some(StageGroup::Signed)).map(|s| s.cpts), Some(1));
+        assert_eq!(d.by_stage.get(&None).map(|s| (s.cpts, s.population)), Some((1, pop("75119"))));
+        assert!(d.money.planned > 0 && d.money.paid == 0);
+        // Nationally: Brest's two communes too; every département of France is measured,
+        // the collectivities with their own health insurance are not.
+        let d = app.dashboard(&admin(), TODAY, 30).await.unwrap();
+        assert_eq!(d.cpts.len(), 3);
+        let finistere = d.departements.iter().find(|a| a.code == "29").unwrap();
+        assert_eq!(finistere.covered, pop("29019") + pop("29075"));
+        assert!(d.departements.iter().any(|a| a.code == "974") && !d.departements.iter().any(|a| a.code == "987"));
+        assert_eq!(d.covered(), pop("75118") + pop("75119") + pop("29019") + pop("29075"));
+        assert!(d.population() > 60_000_000);
+    }
+}
