@@ -159,7 +159,7 @@ fn by_year(lines: &[LineRow]) -> Vec<YearGroup> {
             year,
             planned: format::money(ls.iter().map(|l| l.planned_cents).sum()),
             paid: format::money(ls.iter().map(|l| l.paid_cents).sum()),
-            lines: ls.into_iter().map(LineRow::clone).collect(),
+            lines: ls.into_iter().cloned().collect(),
         })
         .collect()
 }
