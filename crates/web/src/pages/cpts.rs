@@ -184,9 +184,10 @@ pub struct CptsPage {
     lines: Vec<LineRow>,
     reports: Vec<ReportRow>,
     on: String,
+    may_audit: bool,
 }
 
-fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
+pub fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
     match u {
         cpts_domain::calendar::Urgency::Late => "late",
         cpts_domain::calendar::Urgency::Soon => "soon",
@@ -286,5 +287,6 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>) -> 
         lines,
         reports,
         on: format::date(on),
+        may_audit: app.rights(&s.who, &id).await?.may(cpts_app::Action::ReadAudit),
     })
 }

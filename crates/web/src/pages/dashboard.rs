@@ -14,7 +14,10 @@ use crate::sessions::Signed;
 use crate::{Web, format, urls};
 
 /// The horizon of « à venir » alerts, in days.
-const HORIZON: i64 = 30;
+pub const HORIZON: i64 = 30;
+
+/// CPTS listed by alerts on the dashboard (the alerts page has them all).
+const TOP: usize = 15;
 
 pub struct StageRow {
     pub label: &'static str,
@@ -36,6 +39,7 @@ pub struct AreaRow {
 
 pub struct AlertCount {
     pub label: &'static str,
+    pub href: String,
     pub count: usize,
     pub class: &'static str,
 }
@@ -65,6 +69,8 @@ pub struct DashboardPage {
     to_pay: String,
     alerts: Vec<AlertCount>,
     by_cpts: Vec<CptsAlertRow>,
+    alerting: usize,
+    top: usize,
     horizon: i64,
 }
 
@@ -76,6 +82,10 @@ fn class(permille: u64) -> u8 {
         500..=749 => 3,
         _ => 4,
     }
+}
+
+fn alerts_of(u: Urgency) -> String {
+    format!("{}?urgence={}", urls::ALERTS, super::alerts::urgency_code(u))
 }
 
 fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
@@ -108,18 +118,27 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
         .collect();
     let count = |u: Urgency| d.alerts.iter().flat_map(|c| &c.alerts).filter(|a| a.urgency == u).count();
     let alerts = vec![
-        AlertCount { label: "en retard", count: count(Urgency::Late), class: "late" },
-        AlertCount { label: "à venir", count: count(Urgency::Soon), class: "soon" },
-        AlertCount { label: "à faire (sans échéance connue)", count: count(Urgency::ToDo), class: "todo" },
+        AlertCount { label: "en retard", href: alerts_of(Urgency::Late), count: count(Urgency::Late), class: "late" },
+        AlertCount { label: "à venir", href: alerts_of(Urgency::Soon), count: count(Urgency::Soon), class: "soon" },
+        AlertCount {
+            label: "à faire (sans échéance connue)",
+            href: alerts_of(Urgency::ToDo),
+            count: count(Urgency::ToDo),
+            class: "todo",
+        },
     ];
-    let by_cpts = d
-        .alerts
-        .iter()
+    // The CPTS with most late alerts first; the full list is on the alerts page.
+    let mut ranked: Vec<&cpts_app::national::CptsAlerts> = d.alerts.iter().collect();
+    let late = |c: &cpts_app::national::CptsAlerts, u: Urgency| c.alerts.iter().filter(|a| a.urgency == u).count();
+    ranked.sort_by_key(|c| (std::cmp::Reverse(late(c, Urgency::Late)), std::cmp::Reverse(late(c, Urgency::Soon))));
+    let by_cpts = ranked
+        .into_iter()
+        .take(TOP)
         .map(|c| {
             let n = |u: Urgency| c.alerts.iter().filter(|a| a.urgency == u).count();
             CptsAlertRow {
                 name: c.record.identity.name.clone(),
-                href: format!("{}#alertes", urls::cpts(c.record.id.as_str())),
+                href: format!("{}?q={}", urls::ALERTS, urls::enc(c.record.id.as_str())),
                 late: n(Urgency::Late),
                 soon: n(Urgency::Soon),
                 todo: n(Urgency::ToDo),
@@ -147,6 +166,8 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
         to_pay: format::money(d.money.planned - d.money.paid),
         alerts,
         by_cpts,
+        alerting: d.alerts.len(),
+        top: TOP,
         horizon: HORIZON,
     }
 }

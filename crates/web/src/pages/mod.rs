@@ -1,5 +1,8 @@
 //! The pages, one module per resource. Each handler: extract, call one use case, render.
 
+mod accounts;
+mod alerts;
+mod audit;
 mod cpts;
 mod dashboard;
 mod ledger;
@@ -24,6 +27,11 @@ pub fn routes() -> Router<Web> {
         .route(urls::SIGN_IN, get(login::form).post(login::submit))
         .route(urls::SIGN_OUT, axum::routing::post(login::sign_out))
         .route(urls::CPTS_LIST, get(cpts::list))
+        .route(urls::ALERTS, get(alerts::page))
+        .route(urls::AUDIT, get(audit::page))
+        .route(urls::ACCOUNTS, get(accounts::page).post(accounts::create))
+        .route("/comptes/{login}/{act}", axum::routing::post(accounts::act))
+        .route("/cpts/{id}/journal", get(audit::of_cpts))
         .route("/cpts/{id}", get(cpts::page))
         .route("/cpts/{id}/cycle", get(lifecycle::page).post(lifecycle::record))
         .route("/cpts/{id}/financement", get(ledger::page))
@@ -59,7 +67,11 @@ impl Chrome {
         let mut nav = vec![
             NavItem { href: urls::HOME, label: "Tableau de bord", current: false },
             NavItem { href: urls::CPTS_LIST, label: "CPTS", current: false },
+            NavItem { href: urls::ALERTS, label: "Alertes", current: false },
         ];
+        if holds_any(p, Action::ReadAudit) {
+            nav.push(NavItem { href: urls::AUDIT, label: "Journal", current: false });
+        }
         if may_nationally(p, Action::ManageAccounts) {
             nav.push(NavItem { href: urls::ACCOUNTS, label: "Comptes", current: false });
         }
@@ -74,6 +86,11 @@ impl Chrome {
             nav,
         }
     }
+}
+
+/// Whether some grant of `p` allows `action` somewhere (to offer a page at all).
+pub fn holds_any(p: &Principal, action: Action) -> bool {
+    p.grants.iter().any(|g| cpts_app::policy::roles(action).contains(&g.role))
 }
 
 pub fn may_nationally(p: &Principal, action: Action) -> bool {

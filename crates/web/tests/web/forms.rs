@@ -90,3 +90,40 @@ async fn the_cpam_records_a_payment_and_the_coordinator_cannot() {
         assert!(detail.body.contains("CPAM de Paris") && detail.body.contains("payé"), "{}", detail.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_admin_manages_accounts_and_no_one_else_can() {
+    for w in worlds().await {
+        let mut admin = signed(&w, "admin").await;
+        admin.get("/comptes").await;
+        let before = audit_rows(&w.app).await;
+        // A password too short: 422, the password typed not sent back, nothing written.
+        let short = [("login", "nouveau"), ("name", "Nouvel Agent"), ("password", "court"), ("role", "agent-cpam"), ("scope", "29")];
+        let r = admin.post("/comptes", &short).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", w.engine);
+        assert!(r.body.contains("value=\"Nouvel Agent\"") && !r.body.contains("court\""));
+        assert_eq!(audit_rows(&w.app).await, before);
+        let ok = [("login", "nouveau"), ("name", "Nouvel Agent"), ("password", "un mot de passe assez long"), ("role", "agent-cpam"), ("scope", "29")];
+        let r = admin.post("/comptes", &ok).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/comptes?fait=nouveau"), "{}", r.body);
+        assert_eq!(audit_rows(&w.app).await, before + 1);
+        // The new agent signs in and sees Brest, not Paris.
+        let mut agent = crate::common::Client::new(&w);
+        let r = agent.try_sign_in("nouveau", "un mot de passe assez long").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let list = agent.get("/cpts").await.body;
+        assert!(list.contains("cpts-brest") && !list.contains(MINE));
+        // Disabled by the admin: its session ends at once.
+        assert_eq!(admin.post("/comptes/nouveau/desactiver", &[]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(agent.get("/cpts").await.status, StatusCode::SEE_OTHER);
+        // Nobody else may create or change an account.
+        let n = audit_rows(&w.app).await;
+        for login in ["coord", "membre", "cpam", "ars"] {
+            let mut c = signed(&w, login).await;
+            c.get("/").await;
+            assert_eq!(c.post("/comptes", &ok).await.status, StatusCode::FORBIDDEN, "{login}");
+            assert_eq!(c.post("/comptes/nouveau/activer", &[]).await.status, StatusCode::FORBIDDEN, "{login}");
+        }
+        assert_eq!(audit_rows(&w.app).await, n);
+    }
+}

@@ -7,10 +7,17 @@ use cpts_app::Role;
 use crate::common::{ACCOUNTS, MINE, OTHER, signed, worlds};
 
 /// Pages over the whole scope: every role opens them.
-const SCOPE_PAGES: [&str; 3] = ["/", "/cpts", "/cpts?etape=signe&q=paris"];
+const SCOPE_PAGES: [&str; 4] = ["/", "/cpts", "/cpts?etape=signe&q=paris", "/alertes"];
 
 /// Pages of one CPTS (`{}`: its id).
 const CPTS_PAGES: [&str; 4] = ["/cpts/{}", "/cpts/{}/cycle", "/cpts/{}/financement", "/cpts/{}/financement/lignes/1"];
+
+/// Pages only some roles open: (page, roles that get 200; the others 403).
+const ROLE_PAGES: [(&str, &[Role]); 3] = [
+    ("/journal", &[Role::Coordinateur, Role::AgentCpam, Role::AgentArs, Role::AdminNational]),
+    ("/cpts/{}/journal", &[Role::Coordinateur, Role::AgentCpam, Role::AgentArs, Role::AdminNational]),
+    ("/comptes", &[Role::AdminNational]),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_for_every_role_in_and_out_of_scope() {
@@ -39,6 +46,31 @@ async fn every_page_for_every_role_in_and_out_of_scope() {
                     assert_eq!(other.body.replace(OTHER, "X"), missing.body.replace("cpts-inexistante", "X"));
                     assert!(!other.body.contains("Brest"));
                 }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_for_some_roles_only() {
+    for w in worlds().await {
+        for (login, role) in ACCOUNTS {
+            let mut c = signed(&w, login).await;
+            let nav = c.get("/").await.body;
+            for (page, roles) in ROLE_PAGES {
+                let r = c.get(&page.replace("{}", MINE)).await;
+                let allowed = roles.contains(&role);
+                let want = if allowed { StatusCode::OK } else { StatusCode::FORBIDDEN };
+                assert_eq!(r.status, want, "{login} {page} ({})", w.engine);
+                // The navigation offers the national pages only to those who may open them.
+                if !page.contains("{}") {
+                    assert_eq!(nav.contains(&format!("href=\"{page}\"")), allowed, "{login}: link to {page}");
+                }
+            }
+            // The log of a CPTS out of scope reads as missing; the national log holds no row of it.
+            if role != Role::AdminNational && role != Role::Membre {
+                assert_eq!(c.get(&format!("/cpts/{OTHER}/journal")).await.status, StatusCode::NOT_FOUND, "{login}");
+                assert!(!c.get("/journal").await.body.contains(OTHER), "{login}");
             }
         }
     }
