@@ -36,9 +36,9 @@ pub fn step_by(actor: Actor, on: Date) -> StepBy {
 }
 
 /// A CPTS built through the use cases, as the national admin: created with its seat, its
-/// territory set, its lifecycle up to the projet de santé validated, its statutes filed and the
-/// golden contract signed on 1 January 2021 (its ACI ledger lines opened).
-pub async fn signed_cpts(app: &App, id: &str, seat: &str, communes: &[&str]) -> CptsId {
+/// territory set, its lifecycle up to the projet de santé validated (1 October 2020) and its
+/// statutes filed: ready to sign.
+pub async fn validated_cpts(app: &App, id: &str, seat: &str, communes: &[&str]) -> CptsId {
     let ids = app.parse_ids(&IdsInput { seat: Some(seat.into()), ..Default::default() }).unwrap();
     let new = NewCpts { id: Some(id.parse().unwrap()), name: format!("CPTS {id}"), legal_form: None, ids };
     let r = app.create_cpts(&admin(), new).await.unwrap();
@@ -58,14 +58,21 @@ pub async fn signed_cpts(app: &App, id: &str, seat: &str, communes: &[&str]) -> 
         app.record_step(&admin(), &r.id, step, &step_by(actor, on)).await.unwrap();
     }
     app.set_statutes(&admin(), &r.id, date(2020, 11, 1), Some("statuts")).await.unwrap();
+    r.id
+}
+
+/// As `validated_cpts`, and the golden contract signed on 1 January 2021 (its ACI ledger
+/// lines opened).
+pub async fn signed_cpts(app: &App, id: &str, seat: &str, communes: &[&str]) -> CptsId {
+    let id = validated_cpts(app, id, seat, communes).await;
     let sign = SignContract {
-        id: r.id.clone(),
+        id: id.clone(),
         annex: GOLDEN_ANNEX.into(),
         by: step_by(Actor::Cpam, date(2021, 1, 1)),
         cosigner: Actor::Ars,
     };
     app.sign_contract(&admin(), sign).await.unwrap();
-    r.id
+    id
 }
 
 /// A CPTS with no seat, its territory only (for overlaps).

@@ -3,6 +3,8 @@
 mod accounts;
 mod alerts;
 mod audit;
+mod contract;
+mod conventions;
 mod cpts;
 mod dashboard;
 mod ledger;
@@ -33,6 +35,9 @@ pub fn routes() -> Router<Web> {
         .route("/comptes/{login}/{act}", axum::routing::post(accounts::act))
         .route("/cpts/{id}/journal", get(audit::of_cpts))
         .route("/cpts/{id}", get(cpts::page))
+        .route("/cpts/{id}/contrat", get(contract::page))
+        .route("/cpts/{id}/contrat/{act}", axum::routing::post(contract::act))
+        .route("/cpts/{id}/conventions", get(conventions::page).post(conventions::add))
         .route("/cpts/{id}/cycle", get(lifecycle::page).post(lifecycle::record))
         .route("/cpts/{id}/financement", get(ledger::page))
         .route("/cpts/{id}/financement/lignes/{line}", get(ledger::line))

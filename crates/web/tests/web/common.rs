@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use cpts_app::accounts::NewAccount;
-use cpts_app::testkit::{admin, plain_cpts, signed_cpts};
+use cpts_app::testkit::{admin, plain_cpts, signed_cpts, validated_cpts};
 use cpts_app::{App, Clock, Grant, Role, Scope};
 use cpts_domain::geo::Geo;
 use cpts_engine::rules::RuleSet;
@@ -27,6 +27,9 @@ pub const OTHER: &str = "cpts-brest";
 
 /// In the scope of the CPAM of Paris and the ARS of Île-de-France only: no lifecycle yet.
 pub const NEW: &str = "cpts-paris-19";
+
+/// Like NEW, its projet de santé validated: to be signed.
+pub const READY: &str = "cpts-paris-20";
 
 /// The accounts of the world: (login, role).
 pub const ACCOUNTS: [(&str, Role); 5] = [
@@ -75,6 +78,7 @@ pub async fn worlds_with(config: cpts_web::Config) -> Vec<World> {
         signed_cpts(&app, MINE, "75118", &["75118"]).await;
         signed_cpts(&app, OTHER, "29019", &["29019"]).await;
         plain_cpts(&app, NEW, &["75119"]).await;
+        validated_cpts(&app, READY, "75120", &["75120"]).await;
         for (login, role) in ACCOUNTS {
             let new = NewAccount {
                 login: login.into(),

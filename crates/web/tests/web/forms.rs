@@ -127,3 +127,79 @@ async fn the_national_admin_manages_accounts_and_no_one_else_can() {
         assert_eq!(audit_rows(&w.app).await, n);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpam_signs_from_the_annex_and_starts_nothing_it_may_not() {
+    use crate::common::READY;
+    let annex = cpts_app::testkit::GOLDEN_ANNEX;
+    for w in worlds().await {
+        let page = format!("/cpts/{READY}/contrat");
+        let post = format!("/cpts/{READY}/contrat/signature");
+        let fields = [("annex", annex), ("on", "01/01/2021"), ("actor", "cpam"), ("by", "Directrice CPAM")];
+        // The coordinator of Paris 18 does not see Paris 20; the ARS of Île-de-France sees the form.
+        let mut coord = signed(&w, "coord").await;
+        coord.get("/").await;
+        assert_eq!(coord.post(&post, &fields).await.status, StatusCode::NOT_FOUND, "{}", w.engine);
+        let mut ars = signed(&w, "ars").await;
+        assert!(ars.get(&page).await.body.contains("Signer le contrat"));
+        let mut cpam = signed(&w, "cpam").await;
+        let body = cpam.get(&page).await.body;
+        assert!(body.contains("Signer le contrat") && !body.contains("<option value=\"ars\""), "a CPAM agent signs for the CPAM");
+        let before = audit_rows(&w.app).await;
+        // A date that is not the annex's: refused with the reason, the annex typed kept.
+        let wrong = [("annex", annex), ("on", "02/01/2021"), ("actor", "cpam"), ("by", "Directrice CPAM")];
+        let r = cpam.post(&post, &wrong).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("différente de la date de signature déclarée"), "{}", r.body);
+        assert!(r.body.contains("missions:") || r.body.contains("mission"), "the annex is kept");
+        assert_eq!(audit_rows(&w.app).await, before);
+        let r = cpam.post(&post, &fields).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-20/contrat?fait=signature"), "{}", r.body);
+        assert_eq!(audit_rows(&w.app).await, before + 1);
+        let body = cpam.get(r.location()).await.body;
+        assert!(body.contains("Contrat signé") && body.contains("Calendrier de déploiement") && body.contains("01/01/2021"));
+        // The ledger is open: the funding page lists its lines.
+        assert!(cpam.get(&format!("/cpts/{READY}/financement")).await.body.contains("ACI n° 1"));
+        // Missions are the CPTS's to start: the CPAM agent gets no button and a refusal.
+        assert!(!body.contains("Démarrée<span"));
+        let r = cpam.post(&format!("/cpts/{READY}/contrat/mission"), &[("mission", "acces_soins"), ("act", "demarrer"), ("on", "01/03/2021")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ars_adds_its_grant_and_the_coordinator_only_other_funders() {
+    for w in worlds().await {
+        let post = format!("/cpts/{NEW}/conventions");
+        let mut ars = signed(&w, "ars").await;
+        let body = ars.get(&post).await.body;
+        assert!(body.contains("<option value=\"ars\"") && !body.contains("<option value=\"collectivite\""), "{}", w.engine);
+        let before = audit_rows(&w.app).await;
+        let mut fields = vec![
+            ("kind", "ars"),
+            ("funder", "ARS Île-de-France"),
+            ("purpose", "Phase 1 : diagnostic territorial"),
+            ("amount", "50 000"),
+            ("start", "01/09/2021"),
+            ("end", "31/08/2022"),
+            ("installments", "01/09/2021 = 25 000\n01/03/2022 = vingt-cinq mille"),
+            ("deliverables", "Diagnostic\nProjet de santé"),
+        ];
+        let r = ars.post(&post, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("échéance 2") && r.body.contains("id=\"installments-err\"") && r.body.contains("vingt-cinq mille"));
+        assert_eq!(audit_rows(&w.app).await, before);
+        fields[6] = ("installments", "01/09/2021 = 25 000\n01/03/2022 = 25 000,00");
+        let r = ars.post(&post, &fields).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-19/conventions?fait=1"), "{}", r.body);
+        assert_eq!(audit_rows(&w.app).await, before + 1);
+        let body = ars.get(r.location()).await.body;
+        assert!(body.contains("Convention n° 1 enregistrée") && body.contains("50 000,00 €") && body.contains("Projet de santé"));
+        // The coordinator of Paris 18: other funders only; an ARS convention is refused.
+        let mut coord = signed(&w, "coord").await;
+        let body = coord.get(&format!("/cpts/{MINE}/conventions")).await.body;
+        assert!(body.contains("<option value=\"collectivite\"") && !body.contains("<option value=\"ars\""));
+        let r = coord.post(&format!("/cpts/{MINE}/conventions"), &fields).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}

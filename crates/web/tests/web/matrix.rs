@@ -10,7 +10,14 @@ use crate::common::{ACCOUNTS, MINE, OTHER, signed, worlds};
 const SCOPE_PAGES: [&str; 4] = ["/", "/cpts", "/cpts?etape=signe&q=paris", "/alertes"];
 
 /// Pages of one CPTS (`{}`: its id).
-const CPTS_PAGES: [&str; 4] = ["/cpts/{}", "/cpts/{}/cycle", "/cpts/{}/financement", "/cpts/{}/financement/lignes/1"];
+const CPTS_PAGES: [&str; 6] = [
+    "/cpts/{}",
+    "/cpts/{}/cycle",
+    "/cpts/{}/contrat",
+    "/cpts/{}/financement",
+    "/cpts/{}/financement/lignes/1",
+    "/cpts/{}/conventions",
+];
 
 /// Pages only some roles open: (page, roles that get 200; the others 403).
 const ROLE_PAGES: [(&str, &[Role]); 3] = [
