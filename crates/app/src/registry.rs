@@ -185,6 +185,21 @@ impl App {
         })
     }
 
+    /// Communes whose code or name starts with what was typed (accents and case folded), by
+    /// code: for forms that ask for communes.
+    pub fn search_communes(&self, typed: &str, limit: usize) -> Vec<&cpts_domain::geo::Commune> {
+        let q = cpts_domain::geo::fold(typed.trim());
+        if q.is_empty() {
+            return Vec::new();
+        }
+        self.geo
+            .communes()
+            .iter()
+            .filter(|c| c.code.as_str().starts_with(&q) || cpts_domain::geo::fold(&c.name).starts_with(&q))
+            .take(limit)
+            .collect()
+    }
+
     /// A member structure from a form; every wrong field is reported.
     pub fn parse_structure(&self, input: &StructureInput) -> Result<Structure> {
         let mut form = Form::default();

@@ -37,6 +37,15 @@ impl Errors {
         Errors { items }
     }
 
+    /// One error on one field, whatever the application said.
+    pub fn field_error(field: &str, e: &AppError) -> Errors {
+        let message = match e {
+            AppError::Conflict(m) | AppError::NotFound(m) | AppError::Forbidden(m) => m.clone(),
+            other => other.to_string(),
+        };
+        Errors { items: vec![ErrorItem { field: field.into(), message }] }
+    }
+
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
         self.items.push(ErrorItem { field: field.into(), message: message.into() });
     }

@@ -53,6 +53,7 @@ pub struct ListPage {
     rows: Vec<Row>,
     total: usize,
     on: String,
+    may_create: bool,
 }
 
 fn choices(items: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
@@ -124,6 +125,7 @@ pub async fn list(State(web): State<Web>, s: Signed, Query(f): Query<Filters>) -
         ),
         tiers: choices((1..=4).map(|t| (t.to_string(), format!("taille {t}"))), &f.taille),
         total: all.len(),
+        may_create: super::holds_any(&s.who, cpts_app::Action::CreateCpts),
         rows,
         on: format::date(on),
     })
@@ -185,6 +187,14 @@ pub struct CptsPage {
     reports: Vec<ReportRow>,
     on: String,
     may_audit: bool,
+    may_identity: bool,
+    may_territory: bool,
+    done: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    fait: Option<String>,
 }
 
 pub fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
@@ -195,7 +205,7 @@ pub fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
     }
 }
 
-pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>) -> Result<CptsPage, WebError> {
+pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Query(q): Query<Done>) -> Result<CptsPage, WebError> {
     let app = &web.app;
     let id = cpts_id(&id)?;
     let on = app.clock.today();
@@ -204,6 +214,7 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>) -> 
     let alerts = app.alerts(&s.who, Some(&id), 30, on).await?;
     let ledger = app.ledger(&s.who, &id).await?;
     let reports = app.reports(&s.who, Some(&id)).await?;
+    let rights = app.rights(&s.who, &id).await?;
     let rec = &view.cpts.record;
     let opt = |o: Option<String>| o.unwrap_or_else(|| "—".into());
     let identity = vec![
@@ -287,6 +298,13 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>) -> 
         lines,
         reports,
         on: format::date(on),
-        may_audit: app.rights(&s.who, &id).await?.may(cpts_app::Action::ReadAudit),
+        may_audit: rights.may(cpts_app::Action::ReadAudit),
+        may_identity: rights.may(cpts_app::Action::EditIdentity),
+        may_territory: rights.may(cpts_app::Action::EditTerritory),
+        done: match q.fait.as_deref() {
+            Some("identite") => Some("Identité enregistrée."),
+            Some("territoire") => Some("Territoire enregistré."),
+            _ => None,
+        },
     })
 }

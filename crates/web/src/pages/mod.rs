@@ -10,6 +10,7 @@ mod dashboard;
 mod ledger;
 mod lifecycle;
 mod login;
+mod registry;
 
 use axum::Router;
 use axum::http::header;
@@ -34,7 +35,10 @@ pub fn routes() -> Router<Web> {
         .route(urls::ACCOUNTS, get(accounts::page).post(accounts::create))
         .route("/comptes/{login}/{act}", axum::routing::post(accounts::act))
         .route("/cpts/{id}/journal", get(audit::of_cpts))
+        .route("/cpts/nouvelle", get(registry::new_form).post(registry::create))
         .route("/cpts/{id}", get(cpts::page))
+        .route("/cpts/{id}/identite", get(registry::edit_form).post(registry::edit))
+        .route("/cpts/{id}/territoire", get(registry::territory).post(registry::set_territory))
         .route("/cpts/{id}/contrat", get(contract::page))
         .route("/cpts/{id}/contrat/{act}", axum::routing::post(contract::act))
         .route("/cpts/{id}/conventions", get(conventions::page).post(conventions::add))

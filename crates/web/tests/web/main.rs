@@ -6,4 +6,5 @@
 mod common;
 mod forms;
 mod matrix;
+mod registry;
 mod security;

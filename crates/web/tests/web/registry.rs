@@ -1,0 +1,77 @@
+//! Creating a CPTS, editing its identity (a save in between is a conflict that keeps what was
+//! typed), setting its territory with the commune search.
+
+use axum::http::StatusCode;
+
+use crate::common::{MINE, audit_rows, signed, worlds};
+
+/// The value of the first hidden `version` field of a page.
+fn version(body: &str) -> String {
+    let at = body.find("name=\"version\" value=\"").unwrap() + "name=\"version\" value=\"".len();
+    body[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ars_creates_a_cpts_in_its_region_and_sets_its_territory() {
+    for w in worlds().await {
+        let mut coord = signed(&w, "coord").await;
+        assert_eq!(coord.get("/cpts/nouvelle").await.status, StatusCode::FORBIDDEN, "{}", w.engine);
+        let mut ars = signed(&w, "ars").await;
+        assert!(ars.get("/cpts").await.body.contains("href=\"/cpts/nouvelle\""));
+        ars.get("/cpts/nouvelle").await;
+        let before = audit_rows(&w.app).await;
+        // Seated in Brest: out of the ARS Île-de-France's région.
+        let brest = [("name", "CPTS du Ponant"), ("legal_form", "association loi 1901"), ("seat", "29019")];
+        assert_eq!(ars.post("/cpts/nouvelle", &brest).await.status, StatusCode::FORBIDDEN);
+        // A bad SIRET: 422 beside the field, the name kept.
+        let bad = [("name", "CPTS Paris 7"), ("siret", "123"), ("seat", "75107")];
+        let r = ars.post("/cpts/nouvelle", &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("id=\"siret-err\"") && r.body.contains("value=\"CPTS Paris 7\""));
+        assert_eq!(audit_rows(&w.app).await, before);
+        let r = ars.post("/cpts/nouvelle", &[("name", "CPTS Paris 7"), ("seat", "75107")]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-7/territoire"), "{}", r.body);
+        // The commune search, then the territory: an unknown commune is named, nothing saved.
+        let page = ars.get("/cpts/cpts-paris-7/territoire?recherche=paris%207").await.body;
+        assert!(page.contains("75107"), "{page}");
+        let v = version(&page);
+        let r = ars.post("/cpts/cpts-paris-7/territoire", &[("communes", "75107\nAtlantide"), ("version", &v)]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Atlantide") && r.body.contains("id=\"communes-err\""));
+        let r = ars.post("/cpts/cpts-paris-7/territoire", &[("communes", "75107 Paris 7e Arrondissement"), ("version", &v)]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-7?fait=territoire"), "{}", r.body);
+        let page = ars.get(r.location()).await.body;
+        assert!(page.contains("Territoire enregistré") && page.contains("75107"));
+        assert_eq!(audit_rows(&w.app).await, before + 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_in_between_is_a_conflict_that_keeps_what_was_typed() {
+    for w in worlds().await {
+        let mut a = signed(&w, "coord").await;
+        let mut b = signed(&w, "admin").await;
+        let form = format!("/cpts/{MINE}/identite");
+        let va = version(&a.get(&form).await.body);
+        let vb = version(&b.get(&form).await.body);
+        assert_eq!(va, vb);
+        let r = b.post(&form, &[("name", "CPTS Paris Dix-Huit"), ("version", &vb)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{} {}", w.engine, r.body);
+        let before = audit_rows(&w.app).await;
+        let r = a.post(&form, &[("name", "CPTS Paris 18e"), ("siret", ""), ("version", &va)]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.body.contains("Enregistré entre-temps") && r.body.contains("CPTS Paris Dix-Huit"));
+        assert!(r.body.contains("value=\"CPTS Paris 18e\""), "what was typed is kept");
+        assert_eq!(audit_rows(&w.app).await, before);
+        // Sent again as it stands, from the version now saved: it goes through.
+        let v = version(&r.body);
+        assert_ne!(v, va);
+        let r = a.post(&form, &[("name", "CPTS Paris 18e"), ("version", &v)]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-18?fait=identite"));
+        assert!(a.get(r.location()).await.body.contains("<h1>CPTS Paris 18e</h1>"));
+        // The membre may not edit: no link, and 403.
+        let mut m = signed(&w, "membre").await;
+        assert!(!m.get(&format!("/cpts/{MINE}")).await.body.contains("Modifier l&#39;identité"));
+        assert_eq!(m.get(&form).await.status, StatusCode::FORBIDDEN);
+    }
+}
