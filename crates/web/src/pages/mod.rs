@@ -10,6 +10,7 @@ mod dashboard;
 mod ledger;
 mod lifecycle;
 mod login;
+mod members;
 mod registry;
 
 use axum::Router;
@@ -42,6 +43,8 @@ pub fn routes() -> Router<Web> {
         .route("/cpts/{id}/contrat", get(contract::page))
         .route("/cpts/{id}/contrat/{act}", axum::routing::post(contract::act))
         .route("/cpts/{id}/conventions", get(conventions::page).post(conventions::add))
+        .route("/cpts/{id}/membres", get(members::page))
+        .route("/cpts/{id}/membres/{act}", axum::routing::post(members::act))
         .route("/cpts/{id}/cycle", get(lifecycle::page).post(lifecycle::record))
         .route("/cpts/{id}/financement", get(ledger::page))
         .route("/cpts/{id}/financement/lignes/{line}", get(ledger::line))

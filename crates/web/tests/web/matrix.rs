@@ -10,8 +10,9 @@ use crate::common::{ACCOUNTS, MINE, OTHER, signed, worlds};
 const SCOPE_PAGES: [&str; 4] = ["/", "/cpts", "/cpts?etape=signe&q=paris", "/alertes"];
 
 /// Pages of one CPTS (`{}`: its id).
-const CPTS_PAGES: [&str; 6] = [
+const CPTS_PAGES: [&str; 7] = [
     "/cpts/{}",
+    "/cpts/{}/membres",
     "/cpts/{}/cycle",
     "/cpts/{}/contrat",
     "/cpts/{}/financement",

@@ -75,3 +75,30 @@ async fn a_save_in_between_is_a_conflict_that_keeps_what_was_typed() {
         assert_eq!(m.get(&form).await.status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinator_records_structures_and_mandates() {
+    for w in worlds().await {
+        let page = format!("/cpts/{MINE}/membres");
+        let mut coord = signed(&w, "coord").await;
+        assert!(coord.get(&page).await.body.contains("Ajouter une structure"), "{}", w.engine);
+        let before = audit_rows(&w.app).await;
+        let bad = [("name", "MSP Marcadet"), ("kind", "Msp"), ("commune", "Atlantide"), ("joined", "01/09/2021")];
+        let r = coord.post(&format!("{page}/structure"), &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("id=\"commune-err\"") && r.body.contains("value=\"MSP Marcadet\""));
+        let ok = [("name", "MSP Marcadet"), ("kind", "Msp"), ("commune", "75118"), ("joined", "01/09/2021")];
+        let r = coord.post(&format!("{page}/structure"), &ok).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = coord.post(&format!("{page}/mandat"), &[("office", "President"), ("person", "Dr Claire Durand"), ("from", "01/01/2021")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let body = coord.get(&page).await.body;
+        assert!(body.contains("MSP Marcadet") && body.contains("Dr Claire Durand"));
+        assert_eq!(audit_rows(&w.app).await, before + 2);
+        // The CPAM agent reads, and may not write here.
+        let mut cpam = signed(&w, "cpam").await;
+        let body = cpam.get(&page).await.body;
+        assert!(body.contains("MSP Marcadet") && !body.contains("Ajouter une structure"));
+        assert_eq!(cpam.post(&format!("{page}/structure"), &ok).await.status, StatusCode::FORBIDDEN);
+    }
+}
