@@ -21,6 +21,7 @@ pub mod national;
 pub mod policy;
 pub mod registry;
 pub mod reports;
+pub mod simulation;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod values;

@@ -6,6 +6,7 @@ pub const SIGN_OUT: &str = "/deconnexion";
 pub const CPTS_LIST: &str = "/cpts";
 pub const ALERTS: &str = "/alertes";
 pub const AUDIT: &str = "/journal";
+pub const SIMULATION: &str = "/simulation";
 pub const ACCOUNTS: &str = "/comptes";
 pub const STYLE: &str = "/static/style.css";
 

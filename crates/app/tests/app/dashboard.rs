@@ -36,3 +36,29 @@ async fn coverage_and_stages_in_scope() {
         assert!(d.population() > 60_000_000);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reform_simulated_over_the_scope() {
+    use cpts_app::simulation::Reform;
+    for (engine, app) in apps().await {
+        signed_cpts(&app, "cpts-paris-18", "75118", &["75118"]).await;
+        signed_cpts(&app, "cpts-brest", "29019", &["29019"]).await;
+        plain_cpts(&app, "cpts-paris-19", &["75119"]).await;
+        let reform = Reform::Builtin("projet-cnam-2019-04".into());
+        let all = app.simulate(&admin(), &reform).await.unwrap();
+        assert_eq!((all.simulation.cases.len(), all.without_contract), (2, 1), "{engine}");
+        assert_eq!(all.reform.as_ref().map(|r| r.id.as_str()), Some("projet-cnam-2019-04"));
+        let cases: Vec<_> = all.simulation.cases.iter().map(|c| c.as_ref().unwrap()).collect();
+        let sum: i64 = cases.iter().map(|c| c.diff.total.get()).sum();
+        assert_eq!(all.simulation.diff.total.get(), sum);
+        assert!(cases.iter().all(|c| c.baseline.total.get() > 0 && c.diff.total.get() != 0));
+        // The CPAM of Paris simulates Paris only, with the same figures for it.
+        let cpam = as_role(Role::AgentCpam, Scope::Departement("75".into()));
+        let paris = app.simulate(&cpam, &reform).await.unwrap();
+        assert_eq!(paris.simulation.cases.len(), 1);
+        assert_eq!(paris.simulation.cases[0].as_ref().unwrap(), *cases.iter().find(|c| c.name.contains("paris-18")).unwrap());
+        // A pasted text that is no reform: every problem, as field errors.
+        let bad = Reform::Text { name: "collée".into(), text: "id: x\nparameters: 12\n".into() };
+        assert!(matches!(app.simulate(&cpam, &bad).await, Err(cpts_app::AppError::Invalid(_))));
+    }
+}

@@ -12,6 +12,7 @@ mod lifecycle;
 mod login;
 mod members;
 mod registry;
+mod simulation;
 
 use axum::Router;
 use axum::http::header;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<Web> {
         .route(urls::CPTS_LIST, get(cpts::list))
         .route(urls::ALERTS, get(alerts::page))
         .route(urls::AUDIT, get(audit::page))
+        .route(urls::SIMULATION, get(simulation::page).post(simulation::pasted))
         .route(urls::ACCOUNTS, get(accounts::page).post(accounts::create))
         .route("/comptes/{login}/{act}", axum::routing::post(accounts::act))
         .route("/cpts/{id}/journal", get(audit::of_cpts))
@@ -80,6 +82,7 @@ impl Chrome {
             NavItem { href: urls::HOME, label: "Tableau de bord", current: false },
             NavItem { href: urls::CPTS_LIST, label: "CPTS", current: false },
             NavItem { href: urls::ALERTS, label: "Alertes", current: false },
+            NavItem { href: urls::SIMULATION, label: "Simulation", current: false },
         ];
         if holds_any(p, Action::ReadAudit) {
             nav.push(NavItem { href: urls::AUDIT, label: "Journal", current: false });

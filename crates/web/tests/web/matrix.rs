@@ -7,7 +7,8 @@ use cpts_app::Role;
 use crate::common::{ACCOUNTS, MINE, OTHER, signed, worlds};
 
 /// Pages over the whole scope: every role opens them.
-const SCOPE_PAGES: [&str; 4] = ["/", "/cpts", "/cpts?etape=signe&q=paris", "/alertes"];
+const SCOPE_PAGES: [&str; 5] =
+    ["/", "/cpts", "/cpts?etape=signe&q=paris", "/alertes", "/simulation?reforme=projet-cnam-2019-04"];
 
 /// Pages of one CPTS (`{}`: its id).
 const CPTS_PAGES: [&str; 7] = [
