@@ -43,15 +43,17 @@ pub fn run(s: Serve<'_>) -> Result<(), CliError> {
     let rules = crate::load::rules(s.rules_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(failed)?;
     runtime.block_on(async {
-        let url = if s.demo {
-            if s.db.is_some() {
-                return Err(CliError::Usage("--demo crée sa propre base temporaire : retirez --db".into()));
+        // The demo's store is thrown away when the server stops.
+        let demo_dir = s.demo.then(|| std::env::temp_dir().join(format!("cpts-demo-{}", std::process::id())));
+        let url = match &demo_dir {
+            Some(dir) => {
+                if s.db.is_some() {
+                    return Err(CliError::Usage("--demo crée sa propre base temporaire : retirez --db".into()));
+                }
+                std::fs::create_dir_all(dir).map_err(failed)?;
+                dir.join("demo.sqlite").display().to_string()
             }
-            let dir = std::env::temp_dir().join(format!("cpts-demo-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(failed)?;
-            dir.join("demo.sqlite").display().to_string()
-        } else {
-            crate::registry::store_url(s.db)
+            None => crate::registry::store_url(s.db),
         };
         let mut app = App::open(&url, rules).await.map_err(app_err)?;
         let mut said = String::new();
@@ -79,6 +81,12 @@ pub fn run(s: Serve<'_>) -> Result<(), CliError> {
             config.origin = o.trim_end_matches('/').to_owned();
         }
         println!("{said}cpts sert sur {} (base : {}) — Ctrl-C pour arrêter.", config.origin, cpts_store::masked(&url));
-        cpts_web::serve(Arc::new(app), listener, config).await.map_err(failed)
+        let app = Arc::new(app);
+        let served = cpts_web::serve(app.clone(), listener, config).await.map_err(failed);
+        app.store.clone().close().await;
+        if let Some(dir) = demo_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        served
     })
 }

@@ -69,13 +69,28 @@ pub fn router(app: Arc<App>, config: Config) -> Router {
         .with_state(web)
 }
 
-/// Serve on `listener` until Ctrl-C. Expired sessions and old failed logins are purged every
+/// Serve on `listener` until Ctrl-C or SIGTERM. Expired sessions and old failed logins are purged every
 /// few minutes.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
     let purge = sessions::purge_task(app.store.clone(), config.login.window);
     let router = router(app, config);
+    // Ctrl-C or SIGTERM (a service manager stopping it): finish the requests under way.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
     };
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
