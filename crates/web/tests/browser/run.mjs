@@ -472,7 +472,7 @@ class Run {
     let t = this.testers.get(role.slug);
     if (!t) {
       const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, locale: 'fr-FR', timezoneId: 'Europe/Paris', reducedMotion: 'reduce' });
-      context.setDefaultTimeout(15_000);
+      context.setDefaultTimeout(30_000); // generous: CI shares 2 cores with the other tests
       t = new Tester(this, role, context, await context.newPage());
       this.testers.set(role.slug, t);
     }
