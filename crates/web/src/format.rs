@@ -3,8 +3,14 @@
 use cpts_engine::money::Cents;
 use jiff::civil::Date;
 
+/// `87 500,00 €`, never broken across lines: narrow no-break spaces between thousands and a
+/// no-break space before the euro sign.
 pub fn money(cents: i64) -> String {
-    Cents::new(cents).to_string()
+    cents_of(Cents::new(cents))
+}
+
+pub fn cents_of(c: Cents) -> String {
+    c.to_string().replace(" €", "\u{a0}€").replace(' ', "\u{202f}")
 }
 
 pub fn date(d: Date) -> String {
@@ -53,6 +59,7 @@ mod tests {
         assert_eq!(percent(1, 3), "33,3\u{a0}%");
         assert_eq!(percent(2, 3), "66,7\u{a0}%");
         assert_eq!(percent(0, 0), "—");
-        assert_eq!(money(8_750_000), "87 500,00 €");
+        assert_eq!(money(8_750_000), "87\u{202f}500,00\u{a0}€");
+        assert_eq!(money(-123_456_789), "-1\u{202f}234\u{202f}567,89\u{a0}€");
     }
 }

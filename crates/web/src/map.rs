@@ -1,6 +1,7 @@
 //! The map of France by département, drawn on the server: each département's path from the
-//! shipped SVG (see assets/README.md), coloured by a class the page chooses, with its title and
-//! link. The view box is fitted to the départements drawn (a région's agent sees its région).
+//! shipped SVG (see assets/README.md), coloured by a class the page chooses, with its title. An
+//! image, not a control: the table beside it carries the links (no hundred tab stops). The view
+//! box is fitted to the départements drawn (a région's agent sees its région).
 
 use std::sync::LazyLock;
 
@@ -67,7 +68,6 @@ pub struct Drawn {
     pub d: &'static str,
     pub class: String,
     pub title: String,
-    pub href: String,
 }
 
 pub struct Map {
@@ -75,15 +75,15 @@ pub struct Map {
     pub shapes: Vec<Drawn>,
 }
 
-/// The map of these départements (code → (class, title, link)); those not on the shipped map
+/// The map of these départements (code → (class, title)); those not on the shipped map
 /// (overseas) are left to the table.
-pub fn map(items: impl IntoIterator<Item = (String, String, String, String)>) -> Option<Map> {
+pub fn map(items: impl IntoIterator<Item = (String, String, String)>) -> Option<Map> {
     let mut shapes = Vec::new();
     let mut b = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for (code, class, title, href) in items {
+    for (code, class, title) in items {
         let Some(s) = DEPARTEMENTS.iter().find(|s| s.code == code) else { continue };
         b = (b.0.min(s.bbox.0), b.1.min(s.bbox.1), b.2.max(s.bbox.2), b.3.max(s.bbox.3));
-        shapes.push(Drawn { d: &s.d, class, title, href });
+        shapes.push(Drawn { d: &s.d, class, title });
     }
     if shapes.is_empty() {
         return None;

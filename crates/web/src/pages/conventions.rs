@@ -82,7 +82,7 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: ConventionForm, errors: 
             n,
             funder: c.funder_label(),
             purpose: c.purpose.clone(),
-            amount: c.amount.to_string(),
+            amount: format::cents_of(c.amount),
             period: format!("du {} au {}", format::date(c.start), format::date(c.end)),
             installments: c.installments.iter().map(|(d, a)| format!("{} : {a}", format::date(*d))).collect::<Vec<_>>().join(" ; "),
             deliverables: c.deliverables.join(" ; "),

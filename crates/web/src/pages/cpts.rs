@@ -272,8 +272,8 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
             due: format::date(l.planned.due),
             funder: l.planned.funder.clone(),
             what: line_source(&app.rules, l),
-            amount: l.planned.amount.to_string(),
-            paid: l.paid.to_string(),
+            amount: format::cents_of(l.planned.amount),
+            paid: format::cents_of(l.paid),
             status: l.status(on, &ledger.gates).label(),
         })
         .collect();

@@ -27,6 +27,8 @@ pub struct StageRow {
 }
 
 pub struct AreaRow {
+    /// The list of the CPTS of this département.
+    pub href: String,
     pub code: String,
     pub name: String,
     pub population: String,
@@ -70,6 +72,8 @@ pub struct DashboardPage {
     alerts: Vec<AlertCount>,
     by_cpts: Vec<CptsAlertRow>,
     alerting: usize,
+    /// A scope of a few CPTS: links to each.
+    mine: Vec<(String, String)>,
     top: usize,
     horizon: i64,
 }
@@ -107,6 +111,7 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
         .departements
         .iter()
         .map(|a| AreaRow {
+            href: format!("{}?departement={}", urls::CPTS_LIST, urls::enc(&a.code)),
             code: a.code.clone(),
             name: a.name.clone(),
             population: format::int(a.population),
@@ -148,7 +153,7 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
     // One département is no map: the table says it all.
     let map = (areas.len() > 2).then(|| crate::map::map(areas.iter().map(|a| {
         let title = format!("{} {} : {} de la population couverte, {} CPTS", a.code, a.name, a.rate, a.cpts);
-        (a.code.clone(), format!("r{}", a.class), title, format!("{}?departement={}", urls::CPTS_LIST, urls::enc(&a.code)))
+        (a.code.clone(), format!("r{}", a.class), title)
     })))
     .flatten();
     DashboardPage {
@@ -167,6 +172,11 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
         alerts,
         by_cpts,
         alerting: d.alerts.len(),
+        mine: if d.cpts.len() <= 3 {
+            d.cpts.iter().map(|e| (e.cpts.record.identity.name.clone(), urls::cpts(e.cpts.record.id.as_str()))).collect()
+        } else {
+            Vec::new()
+        },
         top: TOP,
         horizon: HORIZON,
     }

@@ -121,12 +121,12 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: PayForm, errors: Errors,
                 due: format::date(l.planned.due),
                 funder: l.planned.funder.clone(),
                 what: line_source(&app.rules, l),
-                amount: l.planned.amount.to_string(),
-                paid: l.paid.to_string(),
+                amount: format::cents_of(l.planned.amount),
+                paid: format::cents_of(l.paid),
                 status: status.label(),
                 href: format!("{}/lignes/{}", urls::cpts_part(id.as_str(), "financement"), l.id),
                 payable: payer && matches!(status, Status::Due | Status::ToRepay),
-                remaining: Cents::new(l.remaining().get().abs()).to_string(),
+                remaining: format::cents_of(Cents::new(l.remaining().get().abs())),
             }
         })
         .collect();
@@ -233,8 +233,8 @@ pub async fn line(State(web): State<Web>, s: Signed, Path((id, n)): Path<(String
         what: line_source(&app.rules, l),
         funder: l.planned.funder.clone(),
         due: format::date(l.planned.due),
-        amount: l.planned.amount.to_string(),
-        paid: l.paid.to_string(),
+        amount: format::cents_of(l.planned.amount),
+        paid: format::cents_of(l.paid),
         status: v.status.label(),
         explanation: l.planned.explanation.clone(),
         payments: v
@@ -242,7 +242,7 @@ pub async fn line(State(web): State<Web>, s: Signed, Path((id, n)): Path<(String
             .iter()
             .map(|p| PaymentRow {
                 on: format::date(p.on),
-                amount: p.amount.to_string(),
+                amount: format::cents_of(p.amount),
                 by: p.by.clone(),
                 reference: p.reference.clone().unwrap_or_default(),
             })

@@ -15,7 +15,7 @@ use super::{Chrome, Choice};
 use crate::error::WebError;
 use crate::forms::Errors;
 use crate::sessions::Signed;
-use crate::{Web, urls};
+use crate::{Web, format, urls};
 
 pub struct Row {
     pub name: String,
@@ -55,9 +55,9 @@ fn outcome(v: SimulationView) -> Outcome {
         .map(|c| match c {
             Ok(c) => Row {
                 name: c.name.clone(),
-                baseline: c.baseline.total.to_string(),
-                reform: c.reform.total.to_string(),
-                diff: c.diff.total.to_string(),
+                baseline: format::cents_of(c.baseline.total),
+                reform: format::cents_of(c.reform.total),
+                diff: format::cents_of(c.diff.total),
                 tiers: c.tier_changes.iter().map(|(y, a, b)| format!("année {y} : {a} → {b}")).collect::<Vec<_>>().join(" ; "),
                 error: String::new(),
             },
@@ -77,9 +77,9 @@ fn outcome(v: SimulationView) -> Outcome {
         source: info.map(|r| format!("{} [{:?}]", r.source, r.grade)).unwrap_or_default(),
         note: info.and_then(|r| r.note.clone()).unwrap_or_default(),
         rows,
-        baseline: s.baseline.total.to_string(),
-        reform: s.reform.total.to_string(),
-        diff: s.diff.total.to_string(),
+        baseline: format::cents_of(s.baseline.total),
+        reform: format::cents_of(s.reform.total),
+        diff: format::cents_of(s.diff.total),
         without_contract: v.without_contract,
     }
 }

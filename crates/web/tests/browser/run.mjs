@@ -363,7 +363,7 @@ const ROLES = [
     steps: () => [
       loginPage(),
       signIn({ keyboard: true }),
-      navIs('Tableau de bord', 'CPTS'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal'),
       mainPage('/', { title: 'Tableau de bord', see: ['1 CPTS', 'CPTS par étape'], hide: ['Paris 14'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], hide: ['Paris 14', 'cpts-paris-14'], shot: 'cpts', more: listCount(1) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Territoire', 'Financement'], shot: 'cpts-paris-18' }),
@@ -379,7 +379,7 @@ const ROLES = [
     steps: () => [
       wrongPassword(),
       signIn(),
-      navIs('Tableau de bord', 'CPTS'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation'),
       mainPage('/', { title: 'Tableau de bord', see: ['1 CPTS'], hide: ['Paris 14'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], hide: ['Paris 14'], shot: 'cpts', more: listCount(1) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Territoire'], shot: 'cpts-paris-18' }),
@@ -394,7 +394,7 @@ const ROLES = [
     grant: 'agent CPAM (département 75)',
     steps: () => [
       signIn(),
-      navIs('Tableau de bord', 'CPTS'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal'),
       mainPage('/', { title: 'Tableau de bord', see: ['17 CPTS', '100,0 % de la population couverte', '75 Paris'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18, 'CPTS Paris 14'], shot: 'cpts', more: listCount(PARIS_CPTS) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Financement'], shot: 'cpts-paris-18' }),
@@ -409,7 +409,7 @@ const ROLES = [
     grant: 'agent ARS (région 11)',
     steps: () => [
       signIn(),
-      navIs('Tableau de bord', 'CPTS'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal'),
       mainPage('/', { title: 'Tableau de bord', see: ['17 CPTS', '16,9 % de la population couverte', '75 Paris'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], shot: 'cpts', more: listCount(PARIS_CPTS) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Cycle de vie'], shot: 'cpts-paris-18' }),
@@ -423,7 +423,7 @@ const ROLES = [
     grant: 'admin national (national)',
     steps: () => [
       signIn(),
-      navIs('Tableau de bord', 'CPTS', 'Comptes'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal', 'Comptes'),
       mainPage('/', { title: 'Tableau de bord', see: ['17 CPTS', '3,1 % de la population couverte'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], shot: 'cpts', more: listCount(PARIS_CPTS) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité'], shot: 'cpts-paris-18' }),

@@ -194,7 +194,7 @@ async fn the_ars_adds_its_grant_and_the_coordinator_only_other_funders() {
         assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/cpts/cpts-paris-19/conventions?fait=1"), "{}", r.body);
         assert_eq!(audit_rows(&w.app).await, before + 1);
         let body = ars.get(r.location()).await.body;
-        assert!(body.contains("Convention n° 1 enregistrée") && body.contains("50 000,00 €") && body.contains("Projet de santé"));
+        assert!(body.contains("Convention n° 1 enregistrée") && body.contains("50\u{202f}000,00\u{a0}€") && body.contains("Projet de santé"));
         // The coordinator of Paris 18: other funders only; an ARS convention is refused.
         let mut coord = signed(&w, "coord").await;
         let body = coord.get(&format!("/cpts/{MINE}/conventions")).await.body;
