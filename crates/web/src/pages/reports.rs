@@ -311,7 +311,7 @@ async fn render(
                 .map(|e| EventRow {
                     act: e.act.label(),
                     on: format::date(e.on),
-                    by: format!("{} ({})", e.by, e.role.label()),
+                    by: format!("{} pour {}", e.by, e.role.label()),
                     text: e.text.clone().unwrap_or_default(),
                     draft: e.act == Act::Rediger,
                 })

@@ -198,7 +198,7 @@ fn block(id: &CptsId, s: &Series<'_>, catalogue: &Catalogue) -> IndicatorBlock {
                 Some(f) => format!("{} ({f})", v.provenance.source),
                 None => v.provenance.source.clone(),
             },
-            by: format!("{} ({})", v.provenance.by, v.provenance.role.label()),
+            by: format!("{} pour {}", v.provenance.by, v.provenance.role.label()),
             recorded: recorded(&v.recorded_at),
         })
         .collect();
@@ -428,6 +428,11 @@ fn line_texts(errors: &[LineError]) -> Vec<String> {
 /// A CSV (`;`) or XLSX file: read as `cpts values import` reads it, all or nothing.
 pub async fn import(State(web): State<Web>, s: Signed, Path(id): Path<String>, mut form: Multipart) -> Result<Response, WebError> {
     let id = cpts_id(&id)?;
+    // Refused before the file is read: the policy's answer (not found, not allowed), not the
+    // file's errors.
+    if allowed(&web, &s.who, Action::ImportValues, &id).await?.is_none() {
+        web.app.authorize(&s.who, Action::ImportValues, &id).await?;
+    }
     let too_big = format!("le fichier dépasse {} Mo : découpez-le en plusieurs imports", MAX_UPLOAD >> 20);
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut problem: Option<(StatusCode, String)> = None;
