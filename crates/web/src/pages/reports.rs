@@ -62,7 +62,7 @@ fn last_step(r: &Report) -> String {
     r.events.last().map_or_else(String::new, |e| format!("{} le {} par {}", e.act.label(), format::date(e.on), e.by))
 }
 
-fn latest<'a>(reports: &'a [(CptsId, Report)], contract: i64, year: u8) -> Option<&'a Report> {
+fn latest(reports: &[(CptsId, Report)], contract: i64, year: u8) -> Option<&Report> {
     reports.iter().map(|(_, r)| r).filter(|r| r.contract == contract && r.year == year).max_by_key(|r| r.version)
 }
 

@@ -147,11 +147,15 @@ fn target_of(contracts: &[Contract], key: Option<(usize, u8)>, code: &str) -> Op
     c.missions.iter().flat_map(|m| &m.objectives).find(|o| o.indicator == code)?.target(year)
 }
 
+/// A value of a series: the stored value, its contract year, the running total over that
+/// year, the year's target.
+type SeriesRow<'a> = (&'a StoredValue, Option<(usize, u8)>, Dec, Option<Dec>);
+
 /// One indicator's current values in period order, with the running total over each contract
 /// year (for counts) and that year's target.
 struct Series<'a> {
     code: String,
-    rows: Vec<(&'a StoredValue, Option<(usize, u8)>, Dec, Option<Dec>)>,
+    rows: Vec<SeriesRow<'a>>,
     cumulative: bool,
 }
 
