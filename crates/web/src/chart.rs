@@ -7,7 +7,7 @@ use cpts_engine::rate::Dec;
 const WIDTH: i64 = 640;
 const HEIGHT: i64 = 240;
 const LEFT: i64 = 64;
-const RIGHT: i64 = 16;
+const RIGHT: i64 = 32;
 const TOP: i64 = 16;
 const BOTTOM: i64 = 44;
 /// Period labels shown under the axis at most (every period stays in the table below).

@@ -23,8 +23,12 @@ use crate::error::WebError;
 use crate::sessions::Signed;
 use crate::{Web, format, urls};
 
-/// A skeleton for a first draft (the YAML the CLI's `report draft --file` reads).
-const SKELETON: &str = "summary: |\n  Bilan de l'année.\nactions:\n  - {title: Titre de l'action, mission: acces_soins, from: 2021-01-01, to: 2021-12-31, description: Description, professionals: 10}\nexpenses:\n  - {item: Coordination, amount: 10000}\ncrisis_plan: false\ncrisis_declared: false\n";
+/// A skeleton for a first draft of a year (the YAML the CLI's `report draft --file` reads).
+fn skeleton(start: jiff::civil::Date, last: jiff::civil::Date) -> String {
+    format!(
+        "summary: |\n  Bilan de l'année.\nactions:\n  - {{title: Titre de l'action, mission: acces_soins, from: {start}, to: {last}, description: Description, professionals: 10}}\nexpenses:\n  - {{item: Coordination, amount: 10000}}\ncrisis_plan: false\ncrisis_declared: false\n"
+    )
+}
 
 pub struct YearRow {
     pub contract: i64,
@@ -227,12 +231,14 @@ fn acts_from(status: Option<Status>) -> &'static [Act] {
     }
 }
 
+const DRAFT_LABEL: &str = "Rapport (YAML : summary, actions, expenses, crisis_plan, crisis_declared)";
+
 fn act_form(id: &CptsId, contract: i64, year: u8, act: Act, status: Option<Status>, text: String, error: bool) -> ActForm {
     let action = urls::report_act(id.as_str(), contract, year, act.code());
     let (title, button, text_label) = match (act, status) {
-        (Act::Rediger, Some(Status::Valide)) => ("Nouvelle version", "Créer une nouvelle version", None),
-        (Act::Rediger, None) => ("Rédiger le rapport", "Enregistrer le brouillon", Some("Rapport (YAML : summary, actions, expenses, crisis_plan, crisis_declared)")),
-        (Act::Rediger, _) => ("Modifier le brouillon", "Enregistrer le brouillon", Some("Rapport (YAML : summary, actions, expenses, crisis_plan, crisis_declared)")),
+        (Act::Rediger, Some(Status::Valide)) => ("Nouvelle version (correction du rapport validé)", "Créer la nouvelle version", Some(DRAFT_LABEL)),
+        (Act::Rediger, None) => ("Rédiger le rapport", "Enregistrer le brouillon", Some(DRAFT_LABEL)),
+        (Act::Rediger, _) => ("Modifier le brouillon", "Enregistrer le brouillon", Some(DRAFT_LABEL)),
         (Act::Soumettre, _) => ("Soumettre", "Soumettre le rapport", None),
         (Act::Commenter, _) => ("Commenter", "Envoyer le commentaire", Some("Commentaire")),
         (Act::Repondre, _) => ("Répondre", "Envoyer la réponse", Some("Réponse aux commentaires")),
@@ -270,6 +276,7 @@ async fn render(
     let all = contracts(web, &s.who, id).await?;
     let c = all.iter().find(|(seq, _)| *seq == contract).map(|(_, c)| c).ok_or(WebError::NotFound)?;
     let (start, end) = c.year_bounds(year).ok_or(WebError::NotFound)?;
+    let last = cpts_engine::dates::day_before(end).unwrap_or(end);
     let target = ReportRef { cpts: id.clone(), year, contract: Some(contract) };
     let doc = match app.report_document(&s.who, &target, shown.version).await {
         Ok(d) => Some(d),
@@ -296,9 +303,7 @@ async fn render(
             }
             let (text, error) = match &kept {
                 Some(k) if k.act == *act => (k.text.clone(), true),
-                _ if *act == Act::Rediger && status != Some(Status::Valide) => {
-                    (report.map_or_else(|| SKELETON.to_owned(), |r| r.text.clone()), false)
-                }
+                _ if *act == Act::Rediger => (report.map_or_else(|| skeleton(start, last), |r| r.text.clone()), false),
                 _ => (String::new(), false),
             };
             acts.push(act_form(id, contract, year, *act, status, text, error));
@@ -350,7 +355,7 @@ async fn render(
         reports_href: urls::reports(id.as_str()),
         contract,
         year,
-        period: format!("du {} au {}", format::date(start), format::date(cpts_engine::dates::day_before(end).unwrap_or(end))),
+        period: format!("du {} au {}", format::date(start), format::date(last)),
         status: status.map(|st| st.label().to_owned()),
         version: report.map_or(0, |r| r.version),
         latest: is_latest,

@@ -162,9 +162,9 @@ struct Series<'a> {
 fn series<'a>(code: &str, values: Vec<&'a StoredValue>, contracts: &[Contract], catalogue: &Catalogue) -> Series<'a> {
     let mut values = values;
     values.sort_by_key(|v| (v.entry.period.first_day(), v.entry.period.end()));
-    let unit = catalogue.get(code).map(|i| i.unit);
+    let unit = cpts_domain::values::kind(catalogue, code).unit;
     let has_target = values.iter().any(|v| target_of(contracts, year_of(contracts, v.entry.period), code).is_some());
-    let cumulative = has_target && unit == Some(Unit::Nombre);
+    let cumulative = has_target && unit == Unit::Nombre;
     let mut rows = Vec::with_capacity(values.len());
     let mut running: (Option<(usize, u8)>, i128) = (None, 0);
     for v in values {
@@ -186,7 +186,7 @@ fn recorded(at: &str) -> String {
 fn block(id: &CptsId, s: &Series<'_>, catalogue: &Catalogue) -> IndicatorBlock {
     let ind = catalogue.get(&s.code);
     let label = ind.map_or_else(|| s.code.clone(), |i| i.label.clone());
-    let unit = ind.map_or("", |i| i.unit.label());
+    let unit = cpts_domain::values::kind(catalogue, &s.code).unit.label();
     let opt = |d: Option<Dec>| d.map_or_else(String::new, |d| d.to_string());
     let rows: Vec<ValueRow> = s
         .rows
@@ -342,10 +342,22 @@ async fn render(web: &Web, s: &Signed, id: &CptsId, refusal: Refusal, done: Opti
         label: format!("{} ({}, {})", i.label, i.code, i.unit.label()),
         selected: form.indicateur == i.code,
     };
-    let mut groups = vec![Group {
-        label: "Objectifs du contrat".into(),
-        choices: l.catalogue.indicators.iter().filter(|i| objectives.contains(&i.code.as_str())).map(choice).collect(),
-    }];
+    // Contract-specific indicators are not in the catalogue: named by their objective.
+    let mut own: Vec<Choice> = Vec::new();
+    for o in l.contracts.iter().flat_map(|c| &c.missions).flat_map(|m| &m.objectives) {
+        if own.iter().any(|c| c.value == o.indicator) {
+            continue;
+        }
+        own.push(match l.catalogue.get(&o.indicator) {
+            Some(i) => choice(i),
+            None => Choice {
+                value: o.indicator.clone(),
+                label: format!("{} ({}, nombre)", o.label.as_deref().unwrap_or(&o.indicator), o.indicator),
+                selected: form.indicateur == o.indicator,
+            },
+        });
+    }
+    let mut groups = vec![Group { label: "Objectifs du contrat".into(), choices: own }];
     let mut missions: BTreeMap<&str, Vec<Choice>> = BTreeMap::new();
     for i in l.catalogue.indicators.iter().filter(|i| !objectives.contains(&i.code.as_str())) {
         missions.entry(i.mission.as_str()).or_default().push(choice(i));
