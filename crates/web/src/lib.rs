@@ -7,6 +7,7 @@
 //! request → guard (request id, headers, Origin + CSRF) → session → page handler → App
 //! ```
 
+mod chart;
 mod error;
 mod format;
 mod forms;

@@ -43,3 +43,51 @@ pub fn cpts(id: &str) -> String {
 pub fn cpts_part(id: &str, part: &str) -> String {
     format!("/cpts/{}/{part}", enc(id))
 }
+
+/// The indicator values of a CPTS (table, charts, typed entry and file import).
+pub fn values(id: &str) -> String {
+    cpts_part(id, "indicateurs")
+}
+
+/// Where the typed value form posts.
+pub fn values_entry(id: &str) -> String {
+    cpts_part(id, "indicateurs/saisie")
+}
+
+/// Where the file import posts: multipart forms carry their CSRF token in the URL.
+pub fn values_import(id: &str, csrf: &str) -> String {
+    format!("{}?_csrf={}", cpts_part(id, "indicateurs/import"), enc(csrf))
+}
+
+/// One indicator's series as CSV.
+pub fn value_series(id: &str, indicator: &str) -> String {
+    format!("{}/{}/serie.csv", values(id), enc(indicator))
+}
+
+/// The activity reports of a CPTS.
+pub fn reports(id: &str) -> String {
+    cpts_part(id, "rapports")
+}
+
+/// One contract year's report (its latest version).
+pub fn report(id: &str, contract: i64, year: u8) -> String {
+    format!("{}/{contract}/{year}", reports(id))
+}
+
+/// A version of a report (the latest when `None`).
+pub fn report_version(id: &str, contract: i64, year: u8, version: Option<i64>) -> String {
+    match version {
+        Some(v) => format!("{}?version={v}", report(id, contract, year)),
+        None => report(id, contract, year),
+    }
+}
+
+/// Where an act on a report posts (`act`: the act's code, `soumettre`, `valider`…).
+pub fn report_act(id: &str, contract: i64, year: u8, act: &str) -> String {
+    format!("{}/{}", report(id, contract, year), enc(act))
+}
+
+/// A report as a file: `ext` is pdf, csv or xlsx.
+pub fn report_file(id: &str, contract: i64, year: u8, version: i64, ext: &str) -> String {
+    format!("{}/rapport-v{version}.{ext}", report(id, contract, year))
+}

@@ -12,14 +12,18 @@ mod lifecycle;
 mod login;
 mod members;
 mod registry;
+mod reports;
 mod simulation;
+mod values;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use cpts_app::{Action, Principal};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use cpts_app::{Action, AppError, Principal, Role};
 use cpts_domain::ids::CptsId;
+use cpts_domain::lifecycle::Actor;
 
 use crate::error::WebError;
 
@@ -51,6 +55,17 @@ pub fn routes() -> Router<Web> {
         .route("/cpts/{id}/financement", get(ledger::page))
         .route("/cpts/{id}/financement/lignes/{line}", get(ledger::line))
         .route("/cpts/{id}/financement/paiements", axum::routing::post(ledger::pay))
+        .route("/cpts/{id}/indicateurs", get(values::page))
+        .route("/cpts/{id}/indicateurs/saisie", post(values::enter))
+        .route(
+            "/cpts/{id}/indicateurs/import",
+            // The file's own cap is checked while reading; this bounds the whole request.
+            post(values::import).layer(DefaultBodyLimit::max(values::MAX_UPLOAD + (64 << 10))),
+        )
+        .route("/cpts/{id}/indicateurs/{code}/serie.csv", get(values::series_csv))
+        .route("/cpts/{id}/rapports", get(reports::list))
+        .route("/cpts/{id}/rapports/{contract}/{year}", get(reports::page))
+        .route("/cpts/{id}/rapports/{contract}/{year}/{part}", get(reports::download).post(reports::act))
         .route(urls::STYLE, get(style))
         .fallback(|| async { crate::error::WebError::NotFound })
 }
@@ -128,4 +143,31 @@ impl Choice {
 /// A CPTS id from a URL; a malformed one is a page that does not exist.
 pub fn cpts_id(s: &str) -> Result<CptsId, WebError> {
     s.parse().map_err(|_| WebError::NotFound)
+}
+
+/// The role under which `p` may take `action` on the CPTS `id` (None: the page hides the act).
+pub async fn allowed(web: &Web, p: &Principal, action: Action, id: &CptsId) -> Result<Option<Role>, WebError> {
+    let areas = web.app.store.areas(id).await.map_err(|e| WebError::App(AppError::from(e)))?;
+    Ok(p.allowed_on(action, id, &areas))
+}
+
+/// The party a role acts for in a CPTS's business (provenance of values, report acts);
+/// `otherwise` for the national admin, who may act for any.
+pub fn actor_of(role: Option<Role>, otherwise: Actor) -> Actor {
+    match role {
+        Some(Role::Coordinateur | Role::Membre) => Actor::Cpts,
+        Some(Role::AgentCpam) => Actor::Cpam,
+        Some(Role::AgentArs) => Actor::Ars,
+        Some(Role::AdminNational) | None => otherwise,
+    }
+}
+
+/// A file to download: its type and name (`attachment`), not cached.
+pub fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> axum::response::Response {
+    let disposition = format!("attachment; filename=\"{}\"", name.replace(['"', '\\', '\r', '\n'], "_"));
+    let mut res = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&disposition) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }

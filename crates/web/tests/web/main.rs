@@ -7,4 +7,6 @@ mod common;
 mod forms;
 mod matrix;
 mod registry;
+mod reports;
 mod security;
+mod values;

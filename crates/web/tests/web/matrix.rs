@@ -11,7 +11,7 @@ const SCOPE_PAGES: [&str; 5] =
     ["/", "/cpts", "/cpts?etape=signe&q=paris", "/alertes", "/simulation?reforme=projet-cnam-2019-04"];
 
 /// Pages of one CPTS (`{}`: its id).
-const CPTS_PAGES: [&str; 7] = [
+const CPTS_PAGES: [&str; 10] = [
     "/cpts/{}",
     "/cpts/{}/membres",
     "/cpts/{}/cycle",
@@ -19,6 +19,9 @@ const CPTS_PAGES: [&str; 7] = [
     "/cpts/{}/financement",
     "/cpts/{}/financement/lignes/1",
     "/cpts/{}/conventions",
+    "/cpts/{}/indicateurs",
+    "/cpts/{}/rapports",
+    "/cpts/{}/rapports/1/1",
 ];
 
 /// Pages only some roles open: (page, roles that get 200; the others 403).
