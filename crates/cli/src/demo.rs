@@ -80,6 +80,11 @@ pub const SYNTHETIC: &str = "DÉMONSTRATION — étapes et mois de signature d'a
 /// The state of the demo: 25 October 2021.
 pub const DEMO_DAY: Date = date(2021, 10, 25);
 
+/// The day `cpts serve --demo` lives on: the data as of 25/10/2021, seen after the second
+/// contract year of Paris 18 (December 2020 to November 2021) closed, so that its coordinator
+/// has a report to write and the CPAM one to review, as in January of a real year.
+pub const SERVE_DAY: Date = date(2022, 1, 15);
+
 fn months(d: Date, n: i32) -> Date {
     d.checked_add(jiff::Span::new().months(n)).unwrap_or(d)
 }

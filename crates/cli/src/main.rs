@@ -165,7 +165,7 @@ enum Command {
         /// Démonstration : base temporaire neuve, CPTS parisiennes de 2021, un compte par rôle
         #[arg(long)]
         demo: bool,
-        /// Date du jour de l'application (par défaut aujourd'hui ; 25/10/2021 avec --demo)
+        /// Date du jour de l'application (par défaut aujourd'hui ; 15/01/2022 avec --demo)
         #[arg(long)]
         on: Option<jiff::civil::Date>,
     },

@@ -68,8 +68,12 @@ pub fn run(s: Serve<'_>) -> Result<(), CliError> {
                 said.push_str(&format!("  {login:<16} {password}  {} ({})\n", grant.role.label(), grant.scope));
             }
             said.push_str(&format!("{}.\n", crate::demo::SYNTHETIC));
-            app = app.with_clock(Clock::on(s.on.unwrap_or(crate::demo::DEMO_DAY)));
-            said.push_str(&format!("Horloge de démonstration : {}.\n", cpts_engine::dates::fr(app.clock.today())));
+            app = app.with_clock(Clock::on(s.on.unwrap_or(crate::demo::SERVE_DAY)));
+            said.push_str(&format!(
+                "Données au {} ; horloge de démonstration : {} (l'année 2 du contrat de CPTS Paris 18 est close : son rapport est à rédiger).\n",
+                cpts_engine::dates::fr(crate::demo::DEMO_DAY),
+                cpts_engine::dates::fr(app.clock.today())
+            ));
         } else if let Some(on) = s.on {
             app = app.with_clock(Clock::on(on));
         }

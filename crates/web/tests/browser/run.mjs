@@ -350,7 +350,8 @@ const signOut = () =>
     }
   });
 
-// The demo (cpts serve --demo): Paris data, one account per role, clock on 25/10/2021.
+// The demo (cpts serve --demo): Paris data as of 25/10/2021, one account per role, clock on
+// 15/01/2022 (the second contract year of Paris 18 is over).
 const PARIS_CPTS = 17;
 const P18 = 'CPTS Paris 18';
 
@@ -446,7 +447,102 @@ const ROLES = [
 //       …
 //     ],
 //   },
-const ACROSS = [];
+/** Submit the form whose button reads `button`, and wait for the page it leads to. */
+async function submit(t, button) {
+  await Promise.all([t.page.waitForLoadState('load'), t.page.waitForNavigation(), t.page.getByRole('button', { name: button }).click()]);
+}
+
+const REPORT = '/cpts/cpts-paris-18/rapports/1/2';
+
+// The values that complete the second contract year of Paris 18 (December 2020 to November
+// 2021): the demo's synthetic values stop in September 2021.
+const VALUES_CSV = [
+  'CPTS;Indicateur;Période;Valeur;Numérateur;Dénominateur',
+  'cpts-paris-18;patients_sans_mt_aides;2021-10;41;;',
+  'cpts-paris-18;patients_sans_mt_aides;2021-11;44;;',
+  'cpts-paris-18;snp_taux_reponse;2021-10;;71;100',
+  'cpts-paris-18;snp_taux_reponse;2021-11;;74;100',
+  'cpts-paris-18;campagnes_prevention;2021-T4;1;;',
+  'cpts-paris-18;protocoles_pluripro;2021;3;;',
+].join('\n');
+
+const ACROSS = [
+  {
+    title: "l'année 2 de CPTS Paris 18 : valeurs, rapport, revue, validation, versement du solde",
+    steps: [
+      ['coordinateur', signIn()],
+      ['coordinateur', step('importe les valeurs d\'octobre et novembre 2021 (CSV)', async (t) => {
+        await t.goto('/cpts/cpts-paris-18/indicateurs');
+        await t.page.locator('#fichier').setInputFiles({ name: 'valeurs-2021-T4.csv', mimeType: 'text/csv', buffer: Buffer.from(VALUES_CSV, 'utf8') });
+        await submit(t, 'Importer');
+        await t.see('6 valeur(s) enregistrée(s)');
+        await t.axe();
+        await t.shot('coordinateur-indicateurs');
+      })],
+      ['coordinateur', step('rédige puis soumet le rapport de l\'année 2', async (t) => {
+        await t.goto(REPORT);
+        await submit(t, 'Enregistrer le brouillon');
+        await t.see('Brouillon enregistré');
+        await submit(t, 'Soumettre le rapport');
+        await t.see('Rapport soumis');
+      })],
+      ['cpam', signIn()],
+      ['cpam', step('renvoie le rapport à corriger, avec le motif', async (t) => {
+        await t.goto(REPORT);
+        await t.axe();
+        await t.page.getByLabel('Ce qui est à corriger').fill('Préciser les actions de prévention menées au 4e trimestre.');
+        await submit(t, 'Renvoyer « à corriger »');
+        await t.see('Rapport renvoyé à la CPTS pour correction', 'Préciser les actions de prévention');
+      })],
+      ['coordinateur', step('corrige et soumet à nouveau', async (t) => {
+        await t.goto(REPORT);
+        await t.see('Préciser les actions de prévention');
+        await submit(t, 'Enregistrer le brouillon');
+        await submit(t, 'Soumettre le rapport');
+        await t.see('Rapport soumis');
+      })],
+      ['cpam', step('valide le rapport', async (t) => {
+        await t.goto(REPORT);
+        await submit(t, 'Valider le rapport');
+        await t.see('Rapport validé');
+        await t.axe();
+        await t.shot('cpam-rapport');
+      })],
+      ['cpam', step('enregistre le versement du solde de l\'année 2', async (t) => {
+        await t.goto('/cpts/cpts-paris-18/financement');
+        const option = t.page.locator('#line option', { hasText: 'année 2' }).filter({ hasText: 'solde' }).first();
+        const value = await option.getAttribute('value');
+        check(value, 'aucun solde de l\'année 2 à verser dans le formulaire');
+        await t.page.locator('#line').selectOption(value);
+        await t.page.getByLabel('Versé par (service ou agent)').fill('CPAM de Paris — service CPTS');
+        await t.page.getByLabel('Référence du virement (facultatif)').fill('VIR-2022-0115');
+        await submit(t, 'Enregistrer le versement');
+        await t.see(`Versement enregistré sur la ligne n° ${value}`);
+        await t.axe();
+        await t.shot('cpam-financement');
+      })],
+      ['coordinateur', step('voit le versement reçu', async (t) => {
+        await t.goto('/cpts/cpts-paris-18/financement');
+        await t.see('CPAM Paris');
+        const detail = t.page.getByRole('link', { name: /pourquoi ce montant/ }).first();
+        check(await detail.count(), 'aucun lien « pourquoi ce montant »');
+      })],
+      ['ars', signIn()],
+      ['ars', step('valide la lettre d\'intention de CPTS Paris 17', async (t) => {
+        await t.goto('/cpts/cpts-paris-17/cycle');
+        await t.axe();
+        await t.page.locator('#step').selectOption('valider-lettre');
+        await t.page.locator('#actor').selectOption('ars');
+        await t.page.locator('#on').fill('10/01/2022');
+        await t.page.locator('#by').fill('ARS Île-de-France — DD75');
+        await t.page.locator('#document').fill('Courrier du 10/01/2022');
+        await submit(t, 'Enregistrer l\'étape');
+        await t.see('Étape enregistrée', 'Courrier du 10/01/2022');
+        await t.shot('ars-cycle-de-vie');
+      })],
+    ],
+  },
+];
 
 // ---------------------------------------------------------------------------------------------
 // The run
