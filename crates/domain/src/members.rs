@@ -405,3 +405,19 @@ mod tests {
         assert!(!m.active_on(jiff::civil::date(2023, 6, 1)));
     }
 }
+
+/// A member as an export writes it: the import's columns (`HEADER`), so that an export reads
+/// back, its number last (a re-imported, edited export corrects members instead of adding them).
+pub fn export_row(n: i64, m: &crate::registry::Member, geo: &crate::geo::Geo) -> Vec<String> {
+    let commune = geo.commune(&m.commune).map_or(m.commune.to_string(), |c| format!("{} ({})", c.name, c.code));
+    vec![
+        m.last_name.clone(),
+        m.first_name.clone(),
+        m.profession.label().to_string(),
+        m.rpps.as_ref().map_or(String::new(), ToString::to_string),
+        commune,
+        cpts_engine::dates::fr(m.joined),
+        m.left.map_or(String::new(), cpts_engine::dates::fr),
+        n.to_string(),
+    ]
+}

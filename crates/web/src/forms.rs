@@ -46,6 +46,10 @@ impl Errors {
         Errors { items: vec![ErrorItem { field: field.into(), message }] }
     }
 
+    pub fn field_message(field: &str, message: impl Into<String>) -> Errors {
+        Errors { items: vec![ErrorItem { field: field.into(), message: message.into() }] }
+    }
+
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
         self.items.push(ErrorItem { field: field.into(), message: message.into() });
     }

@@ -15,6 +15,7 @@ mod guard;
 mod map;
 mod pages;
 mod sessions;
+mod upload;
 pub mod urls;
 
 use std::net::SocketAddr;

@@ -87,6 +87,13 @@ pub struct MembersPage {
     form: PeopleForm,
     errors: Errors,
     done: Option<&'static str>,
+    /// What an import did or would do (a check writes nothing).
+    imported: Option<Imported>,
+}
+
+pub struct Imported {
+    pub title: String,
+    pub lines: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +160,7 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: PeopleForm, errors: Erro
         form,
         errors,
         done,
+        imported: None,
     })
 }
 
@@ -218,4 +226,116 @@ pub async fn act(State(web): State<Web>, s: Signed, Path((id, act)): Path<(Strin
     };
     let page = view(&web, &s, &id, f, errors, None).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The members as a file to download: `membres.csv` or `membres.xlsx`, the import's columns.
+pub async fn export(State(web): State<Web>, s: Signed, Path((id, file)): Path<(String, String)>) -> Result<Response, WebError> {
+    let id = cpts_id(&id)?;
+    let members = web.app.export_members(&s.who, &id).await?;
+    let header: Vec<String> = cpts_domain::members::HEADER.iter().map(|h| (*h).to_owned()).collect();
+    let rows: Vec<Vec<String>> = members.iter().map(|(n, m)| cpts_domain::members::export_row(*n, m, &web.app.geo)).collect();
+    let name = format!("membres-{}", id.as_str());
+    match file.as_str() {
+        "membres.csv" => {
+            let bytes = cpts_render::table_csv(&header, &rows).map_err(WebError::internal)?;
+            Ok(super::download(bytes, "text/csv; charset=utf-8", &format!("{name}.csv")))
+        }
+        "membres.xlsx" => {
+            let bytes = cpts_render::sheets_xlsx([("Membres", header.as_slice(), rows.as_slice())]).map_err(WebError::internal)?;
+            Ok(super::download(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &format!("{name}.xlsx")))
+        }
+        _ => Err(WebError::NotFound),
+    }
+}
+
+/// What an import plans, line by line (the first ones: the counts are always complete).
+fn plan_lines(geo: &cpts_domain::geo::Geo, plan: &cpts_domain::members::ImportPlan) -> Vec<String> {
+    const SHOWN: usize = 30;
+    let who = |m: &cpts_domain::registry::Member| format!("{} {} ({})", m.first_name, m.last_name, m.profession.label());
+    let mut lines: Vec<String> = Vec::new();
+    lines.extend(plan.added.iter().map(|(line, m)| {
+        let commune = geo.commune(&m.commune).map_or(m.commune.to_string(), |c| c.name.clone());
+        format!("ajout, ligne {line} : {}, {commune}", who(m))
+    }));
+    lines.extend(plan.changed.iter().map(|c| format!("correction du n° {} {} : {}", c.seq, who(&c.before), c.fields().join(", "))));
+    lines.extend(plan.ended.iter().map(|c| {
+        format!("départ du n° {} {} (absent du fichier) au {}", c.seq, who(&c.before), c.after.left.map_or(String::new(), format::date))
+    }));
+    let more = lines.len().saturating_sub(SHOWN);
+    lines.truncate(SHOWN);
+    if more > 0 {
+        lines.push(format!("… et {more} autre(s)"));
+    }
+    lines
+}
+
+/// Import a members file (CSV or XLSX), all or nothing; « vérifier » shows the plan and writes
+/// nothing.
+pub async fn import(State(web): State<Web>, s: Signed, Path(id): Path<String>, form: axum::extract::Multipart) -> Result<Response, WebError> {
+    use cpts_app::members::MembersImport;
+    use cpts_domain::members::ImportMode;
+    let id = cpts_id(&id)?;
+    let app = &web.app;
+    // The policy's answer before the file's.
+    app.authorize(&s.who, Action::EditMembers, &id).await?;
+    let (web, s, id) = (&web, &s, &id);
+    let refused = |errors: Errors, status: StatusCode| async move {
+        let page = view(web, s, id, PeopleForm::default(), errors, None).await?;
+        Ok::<_, WebError>((status, page).into_response())
+    };
+    let upload = match crate::upload::file(form, "fichier").await {
+        Ok(u) => u,
+        Err(p) => {
+            let status = p.status;
+            return refused(Errors::field_message("fichier", p.message), status).await;
+        }
+    };
+    let mut errors = Errors::default();
+    let mode = ImportMode::parse(upload.field("mode").unwrap_or("ajout")).map_err(|e| errors.push("mode", e)).ok();
+    let left_on = match upload.field("depart").map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => forms::date(&mut errors, "depart", d),
+        None => None,
+    };
+    let dry_run = upload.field("verifier").is_some();
+    let Some(mode) = mode.filter(|_| errors.is_empty()) else { return refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await };
+    let table = match crate::upload::table(upload.bytes).await? {
+        Ok(t) => t,
+        Err(e) => return refused(Errors::field_message("fichier", e.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let lines_of = |e: &AppError| Errors::of(e, &[]).items.into_iter().map(|i| i.message).collect::<Vec<_>>();
+    let members = match app.parse_members(&table) {
+        Ok(m) => m,
+        Err(e @ AppError::Invalid(_)) => {
+            let mut errors = Errors::default();
+            for l in lines_of(&e) {
+                errors.push("fichier", l);
+            }
+            return refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match app.import_members(&s.who, MembersImport { id: id.clone(), members, mode, left_on, dry_run }, |_, _| {}).await {
+        Ok(done) => {
+            let p = &done.plan;
+            let title = format!(
+                "{} : {} ajout(s), {} correction(s), {} départ(s), {} ligne(s) inchangée(s).",
+                if done.applied { "Import enregistré" } else { "Vérification, rien n'a été enregistré" },
+                p.added.len(),
+                p.changed.len(),
+                p.ended.len(),
+                p.unchanged
+            );
+            let mut page = view(web, s, id, PeopleForm::default(), Errors::default(), None).await?;
+            page.imported = Some(Imported { title, lines: plan_lines(&app.geo, p) });
+            Ok(page.into_response())
+        }
+        Err(e @ (AppError::Invalid(_) | AppError::Refused(_) | AppError::Conflict(_))) => {
+            let mut errors = Errors::default();
+            for l in lines_of(&e) {
+                errors.push("fichier", l);
+            }
+            refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

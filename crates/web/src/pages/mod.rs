@@ -51,6 +51,11 @@ pub fn routes() -> Router<Web> {
         .route("/cpts/{id}/conventions", get(conventions::page).post(conventions::add))
         .route("/cpts/{id}/membres", get(members::page))
         .route("/cpts/{id}/membres/{act}", axum::routing::post(members::act))
+        .route(
+            "/cpts/{id}/membres/fichier",
+            axum::routing::post(members::import).layer(DefaultBodyLimit::max(crate::upload::MAX_UPLOAD + (64 << 10))),
+        )
+        .route("/cpts/{id}/membres/liste/{file}", get(members::export))
         .route("/cpts/{id}/cycle", get(lifecycle::page).post(lifecycle::record))
         .route("/cpts/{id}/financement", get(ledger::page))
         .route("/cpts/{id}/financement/lignes/{line}", get(ledger::line))
@@ -60,7 +65,7 @@ pub fn routes() -> Router<Web> {
         .route(
             "/cpts/{id}/indicateurs/import",
             // The file's own cap is checked while reading; this bounds the whole request.
-            post(values::import).layer(DefaultBodyLimit::max(values::MAX_UPLOAD + (64 << 10))),
+            post(values::import).layer(DefaultBodyLimit::max(crate::upload::MAX_UPLOAD + (64 << 10))),
         )
         .route("/cpts/{id}/indicateurs/{code}/serie.csv", get(values::series_csv))
         .route("/cpts/{id}/rapports", get(reports::list))

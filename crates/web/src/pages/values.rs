@@ -29,7 +29,6 @@ use crate::sessions::Signed;
 use crate::{Web, format, urls};
 
 /// The largest file imported from the web (the CLI takes more: its files are local).
-pub const MAX_UPLOAD: usize = 10 << 20;
 
 /// The typed value form, as submitted (kept when refused).
 #[derive(Deserialize, Default, Clone)]
@@ -373,7 +372,7 @@ async fn render(web: &Web, s: &Signed, id: &CptsId, refusal: Refusal, done: Opti
         may_import,
         entry_action: urls::values_entry(id.as_str()),
         import_action: urls::values_import(id.as_str(), &s.csrf),
-        max_upload: format!("{} Mo", MAX_UPLOAD >> 20),
+        max_upload: format!("{} Mo", crate::upload::MAX_UPLOAD >> 20),
         groups,
         inputs,
         indicator_error: error_for("indicateur"),
@@ -430,81 +429,28 @@ pub async fn enter(State(web): State<Web>, s: Signed, Path(id): Path<String>, Fo
     }
 }
 
-/// The file's name as the provenance keeps it: its last component, printable, bounded.
-fn file_name(name: Option<&str>) -> Option<String> {
-    let n = name?.rsplit(['/', '\\']).next()?.trim();
-    let n: String = n.chars().filter(|c| !c.is_control()).take(120).collect();
-    (!n.is_empty()).then_some(n)
-}
-
 fn line_texts(errors: &[LineError]) -> Vec<String> {
     errors.iter().map(ToString::to_string).collect()
 }
 
 /// A CSV (`;`) or XLSX file: read as `cpts values import` reads it, all or nothing.
-pub async fn import(State(web): State<Web>, s: Signed, Path(id): Path<String>, mut form: Multipart) -> Result<Response, WebError> {
+pub async fn import(State(web): State<Web>, s: Signed, Path(id): Path<String>, form: Multipart) -> Result<Response, WebError> {
     let id = cpts_id(&id)?;
     // Refused before the file is read: the policy's answer (not found, not allowed), not the
     // file's errors.
     if allowed(&web, &s.who, Action::ImportValues, &id).await?.is_none() {
         web.app.authorize(&s.who, Action::ImportValues, &id).await?;
     }
-    let too_big = format!("le fichier dépasse {} Mo : découpez-le en plusieurs imports", MAX_UPLOAD >> 20);
-    let mut file: Option<(Option<String>, Vec<u8>)> = None;
-    let mut problem: Option<(StatusCode, String)> = None;
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                problem = Some((StatusCode::PAYLOAD_TOO_LARGE, too_big.clone()));
-                break;
-            }
-            Err(e) => {
-                problem = Some((StatusCode::BAD_REQUEST, format!("envoi illisible : {}", e.body_text())));
-                break;
-            }
-        };
-        if field.name() != Some("fichier") {
-            continue;
+    let (name, bytes) = match crate::upload::file(form, "fichier").await {
+        Ok(u) => (u.name, u.bytes),
+        Err(p) => {
+            let r = Refusal { import: vec![p.message], file: p.name.unwrap_or_default(), ..Refusal::default() };
+            return refused(&web, &s, &id, p.status, r).await;
         }
-        let name = file_name(field.file_name());
-        let mut field = field;
-        let mut bytes = Vec::new();
-        loop {
-            match field.chunk().await {
-                Ok(Some(c)) if bytes.len() + c.len() > MAX_UPLOAD => {
-                    problem = Some((StatusCode::PAYLOAD_TOO_LARGE, too_big.clone()));
-                    break;
-                }
-                Ok(Some(c)) => bytes.extend_from_slice(&c),
-                Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    problem = Some((StatusCode::PAYLOAD_TOO_LARGE, too_big.clone()));
-                    break;
-                }
-                Err(e) => {
-                    problem = Some((StatusCode::BAD_REQUEST, format!("envoi illisible : {}", e.body_text())));
-                    break;
-                }
-            }
-        }
-        file = Some((name, bytes));
-        break;
-    }
-    let shown = |f: &Option<(Option<String>, Vec<u8>)>| f.as_ref().and_then(|(n, _)| n.clone()).unwrap_or_default();
-    if let Some((status, message)) = problem {
-        let file = shown(&file);
-        return refused(&web, &s, &id, status, Refusal { import: vec![message], file, ..Refusal::default() }).await;
-    }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        let r = Refusal { import: vec!["choisissez un fichier CSV ou XLSX à importer".into()], ..Refusal::default() };
-        return refused(&web, &s, &id, StatusCode::UNPROCESSABLE_ENTITY, r).await;
     };
     let shown = name.clone().unwrap_or_default();
     let unprocessable = |import: Vec<String>| Refusal { import, file: shown.clone(), ..Refusal::default() };
-    // Reading a large workbook is CPU work: off the async workers.
-    let table = tokio::task::spawn_blocking(move || cpts_render::read_table(&bytes)).await.map_err(WebError::internal)?;
+    let table = crate::upload::table(bytes).await?;
     let rows = match table.map_err(|e| vec![e]).and_then(|t| value_rows(&t)) {
         Ok(rows) => rows,
         Err(errors) => return refused(&web, &s, &id, StatusCode::UNPROCESSABLE_ENTITY, unprocessable(line_texts(&errors))).await,

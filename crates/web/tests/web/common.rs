@@ -174,6 +174,29 @@ impl Client {
         self.send(req).await
     }
 
+    /// A form with a file, as a browser sends it: multipart, the session's token in the URL.
+    pub async fn upload(&mut self, path: &str, name: &str, bytes: &[u8], fields: &[(&str, &str)]) -> Reply {
+        let boundary = "----cpts-test-boundary";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let token = self.csrf.clone().unwrap_or_default();
+        let req = self
+            .request("POST", &format!("{path}?_csrf={token}"))
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
     /// Sign in through the form; panics unless it succeeds.
     pub async fn sign_in(&mut self, login: &str) {
         let r = self.try_sign_in(login, PASSWORD).await;

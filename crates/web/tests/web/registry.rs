@@ -102,3 +102,45 @@ async fn the_coordinator_records_structures_and_mandates() {
         assert_eq!(cpam.post(&format!("{page}/structure"), &ok).await.status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_imported_from_a_file_checked_first_and_exported_back() {
+    let csv = "Nom;Prénom;Profession;RPPS;Commune d'exercice;Date d'adhésion\n\
+               Durand;Claire;médecin généraliste;;75118;01/09/2021\n\
+               Martin;Paul;infirmier;;Paris 18e;15/09/2021\n";
+    for w in worlds().await {
+        let post = format!("/cpts/{MINE}/membres/fichier");
+        let mut coord = signed(&w, "coord").await;
+        assert!(coord.get(&format!("/cpts/{MINE}/membres")).await.body.contains("Importer la liste"));
+        let before = audit_rows(&w.app).await;
+        // Checked only: the plan, nothing written.
+        let r = coord.upload(&post, "membres.csv", csv.as_bytes(), &[("mode", "ajout"), ("verifier", "1")]).await;
+        assert_eq!(r.status, StatusCode::OK, "{} {}", w.engine, r.body);
+        assert!(r.body.contains("rien n&#39;a été enregistré : 2 ajout(s)") && r.body.contains("Claire Durand"), "{}", r.body);
+        assert_eq!(audit_rows(&w.app).await, before);
+        // A bad line: every bad cell named, nothing written.
+        let bad = format!("{csv}Petit;Léa;astronaute;;75118;32/13/2021\n");
+        let r = coord.upload(&post, "membres.csv", bad.as_bytes(), &[("mode", "ajout")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("ligne 4") && r.body.contains("id=\"fichier-err\""), "{}", r.body);
+        assert_eq!(audit_rows(&w.app).await, before);
+        // Imported.
+        let r = coord.upload(&post, "membres.csv", csv.as_bytes(), &[("mode", "ajout")]).await;
+        assert!(r.body.contains("Import enregistré : 2 ajout(s)"), "{}", r.body);
+        assert!(audit_rows(&w.app).await > before);
+        // The export reads back: the same file again adds nothing.
+        let export = coord.get(&format!("/cpts/{MINE}/membres/liste/membres.csv")).await;
+        assert_eq!(export.status, StatusCode::OK);
+        assert!(export.headers.get("content-disposition").unwrap().to_str().unwrap().contains("membres-cpts-paris-18.csv"));
+        assert!(export.body.contains("Durand;Claire"));
+        let r = coord.upload(&post, "export.csv", export.body.as_bytes(), &[("mode", "ajout")]).await;
+        assert!(r.body.contains("0 ajout(s), 0 correction(s), 0 départ(s), 2 ligne(s) inchangée(s)"), "{}", r.body);
+        let xlsx = coord.get(&format!("/cpts/{MINE}/membres/liste/membres.xlsx")).await;
+        assert_eq!(xlsx.status, StatusCode::OK);
+        // The CPAM agent reads the list, and may not import.
+        let mut cpam = signed(&w, "cpam").await;
+        cpam.get("/").await;
+        assert_eq!(cpam.upload(&post, "membres.csv", csv.as_bytes(), &[("mode", "ajout")]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(cpam.get(&format!("/cpts/{MINE}/membres/liste/membres.csv")).await.status, StatusCode::OK);
+    }
+}

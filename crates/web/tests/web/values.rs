@@ -1,37 +1,16 @@
 //! Indicator values in the web app: a value typed in the form, CSV and XLSX files imported all
 //! or nothing (every bad line listed), the chart and its CSV, and refusals that write nothing.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use cpts_app::testkit::admin;
 
-use crate::common::{Client, MINE, ORIGIN, Reply, World, audit_rows, signed, worlds};
+use crate::common::{Client, MINE, Reply, World, audit_rows, signed, worlds};
 
 pub const VALUES: &str = "/cpts/cpts-paris-18/indicateurs";
 
-/// A file sent through the import form, as a browser sends it (multipart, the token in the URL).
+/// A file sent through the import form.
 pub async fn upload(c: &mut Client, path: &str, name: &str, bytes: &[u8]) -> Reply {
-    let boundary = "----cpts-test-boundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let token = c.csrf.clone().unwrap_or_default();
-    let mut b = Request::builder()
-        .method("POST")
-        .uri(format!("{path}?_csrf={token}"))
-        .header(header::HOST, "cpts.test")
-        .header(header::ORIGIN, ORIGIN)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
-    if let Some(k) = &c.cookie {
-        b = b.header(header::COOKIE, k);
-    }
-    c.send(b.body(Body::from(body)).unwrap()).await
+    c.upload(path, name, bytes, &[]).await
 }
 
 async fn stored(w: &World) -> Vec<String> {
