@@ -321,6 +321,22 @@ pub fn plan_import(
     if errors.is_empty() { Ok(plan) } else { Err(errors) }
 }
 
+/// A member as an export writes it: the import's columns (`HEADER`), so that an export reads
+/// back, its number last (a re-imported, edited export corrects members instead of adding them).
+pub fn export_row(n: i64, m: &crate::registry::Member, geo: &crate::geo::Geo) -> Vec<String> {
+    let commune = geo.commune(&m.commune).map_or(m.commune.to_string(), |c| format!("{} ({})", c.name, c.code));
+    vec![
+        m.last_name.clone(),
+        m.first_name.clone(),
+        m.profession.label().to_string(),
+        m.rpps.as_ref().map_or(String::new(), ToString::to_string),
+        commune,
+        cpts_engine::dates::fr(m.joined),
+        m.left.map_or(String::new(), cpts_engine::dates::fr),
+        n.to_string(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,18 +422,3 @@ mod tests {
     }
 }
 
-/// A member as an export writes it: the import's columns (`HEADER`), so that an export reads
-/// back, its number last (a re-imported, edited export corrects members instead of adding them).
-pub fn export_row(n: i64, m: &crate::registry::Member, geo: &crate::geo::Geo) -> Vec<String> {
-    let commune = geo.commune(&m.commune).map_or(m.commune.to_string(), |c| format!("{} ({})", c.name, c.code));
-    vec![
-        m.last_name.clone(),
-        m.first_name.clone(),
-        m.profession.label().to_string(),
-        m.rpps.as_ref().map_or(String::new(), ToString::to_string),
-        commune,
-        cpts_engine::dates::fr(m.joined),
-        m.left.map_or(String::new(), cpts_engine::dates::fr),
-        n.to_string(),
-    ]
-}
