@@ -4,7 +4,8 @@
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 
-/// The largest file accepted (route body limits add room for the form's other fields).
+/// The largest file imported from the web (the CLI takes more: its files are local); route
+/// body limits add room for the form's other fields.
 pub const MAX_UPLOAD: usize = 10 << 20;
 
 pub struct Upload {

@@ -28,8 +28,6 @@ use crate::error::WebError;
 use crate::sessions::Signed;
 use crate::{Web, format, urls};
 
-/// The largest file imported from the web (the CLI takes more: its files are local).
-
 /// The typed value form, as submitted (kept when refused).
 #[derive(Deserialize, Default, Clone)]
 pub struct EntryForm {
