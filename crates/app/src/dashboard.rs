@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cpts_domain::geo::{Geo, Kind};
 use cpts_domain::ids::InseeCode;
 use cpts_domain::lifecycle::Stage;
-use cpts_store::MoneyTotals;
+use cpts_store::{MoneyRow, MoneyTotals};
 use jiff::civil::Date;
 
 use crate::national::{CptsAlerts, ListEntry};
@@ -99,6 +99,8 @@ pub struct Dashboard {
     pub by_stage: BTreeMap<Option<StageGroup>, StageCount>,
     pub departements: Vec<AreaCoverage>,
     pub money: MoneyTotals,
+    /// The money by funder and by part of the contract.
+    pub by_source: Vec<MoneyRow>,
     pub alerts: Vec<CptsAlerts>,
 }
 
@@ -200,6 +202,7 @@ impl App {
             money.paid += e.money.paid;
         }
         let departements = coverage(&self.geo, &scope_departements(p, &self.geo, &cpts), &cpts);
-        Ok(Dashboard { on, cpts, by_stage, departements, money, alerts })
+        let by_source = self.store.money_by_source(&p.visible(crate::Action::Read), on).await?;
+        Ok(Dashboard { on, cpts, by_stage, departements, money, by_source, alerts })
     }
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod contracts;
+mod money;
 mod national;
 mod open;
 mod reports;
@@ -15,6 +16,7 @@ pub mod testkit;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
+pub use money::MoneyRow;
 pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{CONNECT_TIMEOUT, masked};
 

@@ -14,6 +14,8 @@ pub async fn stores(prefix: &str) -> Vec<(&'static str, Store)> {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("cpts-{prefix}-{}-{n}", std::process::id()));
     let opened = |r: crate::Result<Store>, what: &str| r.unwrap_or_else(|e| panic!("{what} : {e}"));
+    // A process id is reused in time: what an earlier run left under this name goes first.
+    let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         panic!("{} : {e}", dir.display());
     }

@@ -25,6 +25,10 @@ async fn coverage_and_stages_in_scope() {
         assert_eq!(d.by_stage.get(&Some(StageGroup::Signed)).map(|s| s.cpts), Some(1));
         assert_eq!(d.by_stage.get(&None).map(|s| (s.cpts, s.population)), Some((1, pop("75119"))));
         assert!(d.money.planned > 0 && d.money.paid == 0);
+        // By funder and mission: the ACI's parts only, adding up to the total.
+        assert!(d.by_source.iter().all(|m| m.funder == "aci" && m.component.is_some() && m.past_due <= m.planned));
+        assert_eq!(d.by_source.iter().map(|m| m.planned).sum::<i64>(), d.money.planned);
+        assert!(d.by_source.iter().any(|m| m.past_due > 0), "lines due since 2021");
         // Nationally: Brest's two communes too; every département of France is measured,
         // the collectivities with their own health insurance are not.
         let d = app.dashboard(&admin(), TODAY, 30).await.unwrap();

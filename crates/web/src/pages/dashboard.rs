@@ -39,6 +39,15 @@ pub struct AreaRow {
     pub class: u8,
 }
 
+pub struct MoneyLine {
+    pub funder: String,
+    pub part: String,
+    pub planned: String,
+    pub past_due: String,
+    pub paid: String,
+    pub left: String,
+}
+
 pub struct AlertCount {
     pub label: &'static str,
     pub href: String,
@@ -69,6 +78,7 @@ pub struct DashboardPage {
     planned: String,
     paid: String,
     to_pay: String,
+    money: Vec<MoneyLine>,
     alerts: Vec<AlertCount>,
     by_cpts: Vec<CptsAlertRow>,
     alerting: usize,
@@ -92,7 +102,24 @@ fn alerts_of(u: Urgency) -> String {
     format!("{}?urgence={}", urls::ALERTS, super::alerts::urgency_code(u))
 }
 
-fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
+fn money_lines(rules: &cpts_engine::rules::RuleSet, d: &Dashboard) -> Vec<MoneyLine> {
+    d.by_source
+        .iter()
+        .map(|m| MoneyLine {
+            funder: match m.funder.as_str() {
+                "aci" => "Assurance Maladie (ACI)".to_owned(),
+                kind => cpts_domain::ledger::FunderKind::parse(kind).map_or_else(|_| kind.to_owned(), |k| k.label().to_owned()),
+            },
+            part: m.component.as_deref().map_or_else(|| "convention".to_owned(), |c| cpts_domain::ledger::component_label(rules, c)),
+            planned: format::money(m.planned),
+            past_due: format::money(m.past_due),
+            paid: format::money(m.paid),
+            left: format::money(m.planned - m.paid),
+        })
+        .collect()
+}
+
+fn view(chrome: Chrome, d: &Dashboard, rules: &cpts_engine::rules::RuleSet) -> DashboardPage {
     let stages = StageGroup::ALL
         .into_iter()
         .map(Some)
@@ -169,6 +196,7 @@ fn view(chrome: Chrome, d: &Dashboard) -> DashboardPage {
         planned: format::money(d.money.planned),
         paid: format::money(d.money.paid),
         to_pay: format::money(d.money.planned - d.money.paid),
+        money: money_lines(rules, d),
         alerts,
         by_cpts,
         alerting: d.alerts.len(),
@@ -188,5 +216,5 @@ pub struct Filters {}
 pub async fn page(State(web): State<Web>, s: Signed, Query(_f): Query<Filters>) -> Result<DashboardPage, WebError> {
     let today = web.app.clock.today();
     let d = web.app.dashboard(&s.who, today, HORIZON).await?;
-    Ok(view(Chrome::new(&s, urls::HOME), &d))
+    Ok(view(Chrome::new(&s, urls::HOME), &d, &web.app.rules))
 }
