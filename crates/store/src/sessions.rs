@@ -25,44 +25,39 @@ impl Store {
             .transpose()
     }
 
+    /// One statement in its own write transaction; the rows it touched.
+    async fn write_one(&self, q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let done = q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// A session's row written: created only (`replace` false; false if the id is taken, the
+    /// caller draws another) or created or replaced.
+    async fn put_session(&self, id: &str, s: &SessionRow, replace: bool) -> Result<bool> {
+        let on_conflict = if replace {
+            "DO UPDATE SET login = excluded.login, data = excluded.data, expires_at = excluded.expires_at"
+        } else {
+            "DO NOTHING"
+        };
+        let sql = format!("INSERT INTO web_session (id, login, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) {on_conflict}");
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(s.login.as_deref()).bind(&s.data).bind(s.expires_at);
+        Ok(self.write_one(q).await? == 1)
+    }
+
     /// Create a session; false if the id is taken (the caller draws another).
     pub async fn create_session(&self, id: &str, s: &SessionRow) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "INSERT INTO web_session (id, login, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(s.login.as_deref())
-        .bind(&s.data)
-        .bind(s.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        self.put_session(id, s, false).await
     }
 
     /// Write a session's data and expiry (created if it was not there).
     pub async fn save_session(&self, id: &str, s: &SessionRow) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO web_session (id, login, data, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET login = excluded.login, data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(id)
-        .bind(s.login.as_deref())
-        .bind(&s.data)
-        .bind(s.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.put_session(id, s, true).await.map(|_| ())
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM web_session WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_one(sqlx::query("DELETE FROM web_session WHERE id = $1").bind(id)).await.map(|_| ())
     }
 
     /// End every session of an account, inside the write that makes them invalid.
@@ -95,23 +90,13 @@ impl Store {
     }
 
     pub async fn record_login_failure(&self, login: &str, address: &str, at: i64) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO login_failure (login, address, at) VALUES ($1, $2, $3)")
-            .bind(login)
-            .bind(address)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let q = sqlx::query("INSERT INTO login_failure (login, address, at) VALUES ($1, $2, $3)").bind(login).bind(address).bind(at);
+        self.write_one(q).await.map(|_| ())
     }
 
     /// A successful login clears its account's failures (not its address's: one address may
     /// try many accounts).
     pub async fn clear_login_failures(&self, login: &str) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM login_failure WHERE login = $1").bind(login).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_one(sqlx::query("DELETE FROM login_failure WHERE login = $1").bind(login)).await.map(|_| ())
     }
 }

@@ -5,7 +5,6 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use cpts_app::dashboard::StageGroup;
 use cpts_app::national::ListEntry;
-use cpts_domain::alerts::line_source;
 use cpts_domain::geo::fold;
 use serde::Deserialize;
 
@@ -142,27 +141,11 @@ pub struct Commune {
     pub population: String,
 }
 
-pub struct StepRow {
-    pub date: String,
-    pub step: &'static str,
-    pub by: String,
-    pub document: String,
-}
-
 pub struct AlertRow {
     pub date: String,
     pub urgency: &'static str,
     pub class: &'static str,
     pub text: String,
-}
-
-pub struct LineRow {
-    pub due: String,
-    pub funder: String,
-    pub what: String,
-    pub amount: String,
-    pub paid: String,
-    pub status: &'static str,
 }
 
 pub struct ReportRow {
@@ -181,9 +164,12 @@ pub struct CptsPage {
     territory: Vec<Fact>,
     communes: Vec<Commune>,
     stage: String,
-    history: Vec<StepRow>,
+    history: Vec<super::lifecycle::StepRow>,
     alerts: Vec<AlertRow>,
-    lines: Vec<LineRow>,
+    funders: Vec<super::ledger::FunderRow>,
+    /// The next lines still to pay.
+    next: Vec<super::ledger::LineRow>,
+    open_lines: usize,
     reports: Vec<ReportRow>,
     on: String,
     may_audit: bool,
@@ -204,6 +190,9 @@ pub fn urgency_class(u: cpts_domain::calendar::Urgency) -> &'static str {
         cpts_domain::calendar::Urgency::ToDo => "todo",
     }
 }
+
+/// The next lines to pay shown on a CPTS's page (the funding page has them all).
+const NEXT_LINES: usize = 5;
 
 pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Query(q): Query<Done>) -> Result<CptsPage, WebError> {
     let app = &web.app;
@@ -250,33 +239,16 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
             }
         })
         .collect();
-    let history = life
-        .history
-        .iter()
-        .map(|e| StepRow {
-            date: format::date(e.date),
-            step: e.step.label(),
-            by: format!("{} ({})", e.by, e.actor.label()),
-            document: e.document.clone().unwrap_or_default(),
-        })
-        .collect();
+    let history = super::lifecycle::history_rows(&life.history);
     let alerts = alerts
         .iter()
         .flat_map(|c| &c.alerts)
         .map(|a| AlertRow { date: format::date(a.date), urgency: a.urgency.label(), class: urgency_class(a.urgency), text: a.text.clone() })
         .collect();
-    let lines = ledger
-        .lines
-        .iter()
-        .map(|l| LineRow {
-            due: format::date(l.planned.due),
-            funder: l.planned.funder.clone(),
-            what: line_source(&app.rules, l),
-            amount: format::cents_of(l.planned.amount),
-            paid: format::cents_of(l.paid),
-            status: l.status(on, &ledger.gates).label(),
-        })
-        .collect();
+    let (funders, lines) = super::ledger::rows(app, &id, &ledger, on, false, false);
+    let open: Vec<super::ledger::LineRow> = lines.into_iter().filter(|l| l.open).collect();
+    let open_lines = open.len();
+    let next = open.into_iter().take(NEXT_LINES).collect();
     let reports = reports
         .iter()
         .map(|(_, r)| ReportRow {
@@ -295,7 +267,9 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
         stage: life.now.map_or_else(|| "aucune étape enregistrée".into(), |st| st.label().to_owned()),
         history,
         alerts,
-        lines,
+        funders,
+        next,
+        open_lines,
         reports,
         on: format::date(on),
         may_audit: rights.may(cpts_app::Action::ReadAudit),

@@ -50,6 +50,8 @@ pub struct LineRow {
     pub amount: String,
     pub paid: String,
     pub status: &'static str,
+    /// Still to pay (planned, due or to repay).
+    pub open: bool,
     pub href: String,
     /// The payment form is offered (due, and the viewer may pay this funder's lines).
     pub payable: bool,
@@ -91,15 +93,11 @@ pub struct Done {
     paye: Option<i64>,
 }
 
-async fn view(web: &Web, s: &Signed, id: &CptsId, form: PayForm, errors: Errors, done: Option<String>) -> Result<LedgerPage, WebError> {
-    let app = &web.app;
-    let on = app.clock.today();
-    let ledger = app.ledger(&s.who, id).await?;
-    let rights = app.rights(&s.who, id).await?;
-    let may = |a: Action| rights.may(a);
-    let (aci, conventions) = (may(Action::PayAci), may(Action::ConventionArs) || may(Action::ConventionOther));
+/// The ledger's rows on `on`: the totals by funder and every line, the payment form offered on
+/// the due lines of the funders this user pays for (`aci`, `conventions`).
+pub fn rows(app: &cpts_app::App, id: &CptsId, ledger: &cpts_app::ledger::LedgerView, on: jiff::civil::Date, aci: bool, conventions: bool) -> (Vec<FunderRow>, Vec<LineRow>) {
     let mut funders: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    let lines: Vec<LineRow> = ledger
+    let lines = ledger
         .lines
         .iter()
         .map(|l| {
@@ -124,21 +122,34 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: PayForm, errors: Errors,
                 amount: format::cents_of(l.planned.amount),
                 paid: format::cents_of(l.paid),
                 status: status.label(),
+                open: matches!(status, Status::Planned | Status::Due | Status::ToRepay),
                 href: format!("{}/lignes/{}", urls::cpts_part(id.as_str(), "financement"), l.id),
                 payable: payer && matches!(status, Status::Due | Status::ToRepay),
                 remaining: format::cents_of(Cents::new(l.remaining().get().abs())),
             }
         })
         .collect();
+    let funders = funders
+        .into_iter()
+        .map(|(funder, (p, d))| FunderRow { funder, planned: format::money(p), paid: format::money(d), left: format::money(p - d) })
+        .collect();
+    (funders, lines)
+}
+
+async fn view(web: &Web, s: &Signed, id: &CptsId, form: PayForm, errors: Errors, done: Option<String>) -> Result<LedgerPage, WebError> {
+    let app = &web.app;
+    let on = app.clock.today();
+    let ledger = app.ledger(&s.who, id).await?;
+    let rights = app.rights(&s.who, id).await?;
+    let may = |a: Action| rights.may(a);
+    let (aci, conventions) = (may(Action::PayAci), may(Action::ConventionArs) || may(Action::ConventionOther));
+    let (funders, lines) = rows(app, id, &ledger, on, aci, conventions);
     Ok(LedgerPage {
         chrome: Chrome::new(s, urls::CPTS_LIST),
         id: id.to_string(),
         name: ledger.name.clone(),
         on: format::date(on),
-        funders: funders
-            .into_iter()
-            .map(|(funder, (p, d))| FunderRow { funder, planned: format::money(p), paid: format::money(d), left: format::money(p - d) })
-            .collect(),
+        funders,
         any_payable: lines.iter().any(|l| l.payable),
         years: by_year(&lines),
         lines,

@@ -57,6 +57,20 @@ pub struct LifecyclePage {
     done: Option<String>,
 }
 
+/// The steps of a lifecycle, as tables show them.
+pub fn history_rows(history: &[cpts_domain::lifecycle::Event]) -> Vec<StepRow> {
+    history
+        .iter()
+        .map(|e| StepRow {
+            date: format::date(e.date),
+            step: e.step.label(),
+            by: format!("{} ({})", e.by, e.actor.label()),
+            document: e.document.clone().unwrap_or_default(),
+            note: e.note.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// The steps a form can record: the signature, renewal and termination come with the contract.
 fn recordable(s: &Step) -> bool {
     !matches!(s, Step::Sign | Step::Renew | Step::Terminate)
@@ -73,17 +87,7 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: StepForm, errors: Errors
     } else {
         life.next.iter().filter(|s| recordable(s)).map(|st| Choice::new(st.code(), st.label(), form.step == st.code())).collect()
     };
-    let history = life
-        .history
-        .iter()
-        .map(|e| StepRow {
-            date: format::date(e.date),
-            step: e.step.label(),
-            by: format!("{} ({})", e.by, e.actor.label()),
-            document: e.document.clone().unwrap_or_default(),
-            note: e.note.clone().unwrap_or_default(),
-        })
-        .collect();
+    let history = history_rows(&life.history);
     Ok(LifecyclePage {
         chrome: Chrome::new(s, urls::CPTS_LIST),
         id: id.to_string(),
