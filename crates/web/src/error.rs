@@ -32,6 +32,15 @@ impl From<AppError> for WebError {
     }
 }
 
+/// What an error page says; kept on the response so that `dress` can show it again inside the
+/// signed-in layout (header, navigation, sign-out) when there is a user.
+#[derive(Clone, Debug)]
+pub struct ErrorView {
+    pub title: &'static str,
+    pub message: String,
+    pub details: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -40,9 +49,48 @@ struct ErrorPage {
     details: Vec<String>,
 }
 
+#[derive(Template)]
+#[template(path = "error_signed.html")]
+struct SignedErrorPage {
+    chrome: crate::pages::Chrome,
+    title: &'static str,
+    message: String,
+    details: Vec<String>,
+    request: String,
+}
+
 fn page(status: StatusCode, title: &'static str, message: String, details: Vec<String>) -> Response {
-    let body = ErrorPage { title, message, details }.render().unwrap_or_else(|_| title.to_owned());
-    (status, Html(body)).into_response()
+    let view = ErrorView { title, message, details };
+    let body = ErrorPage { title, message: view.message.clone(), details: view.details.clone() }.render().unwrap_or_else(|_| title.to_owned());
+    let mut res = (status, Html(body)).into_response();
+    res.extensions_mut().insert(view);
+    res
+}
+
+/// An error page for a signed-in user, in the layout of every other page.
+pub async fn dress(
+    axum::extract::State(web): axum::extract::State<crate::Web>,
+    session: tower_sessions::Session,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let request = req.extensions().get::<crate::guard::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let res = next.run(req).await;
+    let Some(view) = res.extensions().get::<ErrorView>().cloned() else { return res };
+    let Ok(Some(login)) = session.get::<String>(crate::sessions::LOGIN).await else { return res };
+    let (Ok(who), Ok(csrf)) = (web.app.principal(&login, &request).await, crate::sessions::csrf_token(&session).await) else {
+        return res;
+    };
+    let chrome = crate::pages::Chrome::new(&crate::sessions::Signed { who, csrf }, "");
+    let page = SignedErrorPage { chrome, title: view.title, message: view.message, details: view.details, request };
+    match page.render() {
+        Ok(body) => {
+            let (mut parts, _) = res.into_parts();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(body))
+        }
+        Err(_) => res,
+    }
 }
 
 impl IntoResponse for WebError {

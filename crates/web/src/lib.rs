@@ -13,7 +13,7 @@ mod format;
 mod forms;
 mod guard;
 mod map;
-mod pages;
+pub(crate) mod pages;
 mod sessions;
 mod upload;
 pub mod urls;
@@ -64,6 +64,7 @@ pub fn router(app: Arc<App>, config: Config) -> Router {
         .with_expiry(Expiry::OnInactivity(config.idle));
     let web = Web { app, config: Arc::new(config) };
     pages::routes()
+        .layer(axum::middleware::from_fn_with_state(web.clone(), error::dress))
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard::csrf))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard::origin))
