@@ -55,6 +55,9 @@ pub struct LifecyclePage {
     form: StepForm,
     errors: Errors,
     done: Option<String>,
+    /// When the statutes were checked against the ACI's criteria, and the document.
+    statutes: String,
+    may_statutes: bool,
 }
 
 /// The steps of a lifecycle, as tables show them.
@@ -96,6 +99,11 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: StepForm, errors: Errors
         history,
         actors: actors.iter().map(|a| Choice::new(a.code(), a.label(), form.actor == a.code())).collect(),
         steps,
+        statutes: life.statutes.as_ref().map_or_else(String::new, |(d, doc)| match doc {
+            Some(doc) => format!("{} ({doc})", format::date(*d)),
+            None => format::date(*d),
+        }),
+        may_statutes: rights.may(cpts_app::Action::EditGovernance),
         form,
         errors,
         done,
@@ -138,6 +146,24 @@ pub async fn page(
 ) -> Result<LifecyclePage, WebError> {
     let id = cpts_id(&id)?;
     let form = StepForm { on: format::date(web.app.clock.today()), by: s.who.name.clone(), ..StepForm::default() };
-    let done = q.fait.map(|_| "Étape enregistrée.".to_owned());
+    let done = q.fait.map(|f| if f == "statuts" { "Vérification des statuts enregistrée.".to_owned() } else { "Étape enregistrée.".to_owned() });
     view(&web, &s, &id, form, Errors::default(), done).await
+}
+
+/// Record that the statutes were checked (a condition of the contract's signature).
+pub async fn statutes(State(web): State<Web>, s: Signed, Path(id): Path<String>, Form(f): Form<StepForm>) -> Result<Response, WebError> {
+    let id = cpts_id(&id)?;
+    let mut errors = Errors::default();
+    let Some(on) = forms::date(&mut errors, "statutes-on", &f.on) else {
+        let page = view(&web, &s, &id, f, errors, None).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    match web.app.set_statutes(&s.who, &id, on, forms::opt(&f.document).as_deref()).await {
+        Ok(()) => Ok(Redirect::to(&format!("{}?fait=statuts", urls::cpts_part(id.as_str(), "cycle"))).into_response()),
+        Err(e @ (cpts_app::AppError::Invalid(_) | cpts_app::AppError::Refused(_))) => {
+            let page = view(&web, &s, &id, f, Errors::of(&e, &[("document", "statutes-document")]), None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -20,6 +20,9 @@ use crate::sessions::Signed;
 use crate::{Web, format, urls};
 
 pub struct MemberRow {
+    pub seq: i64,
+    /// The id of its departure date field.
+    pub left_id: String,
     pub name: String,
     pub profession: &'static str,
     pub rpps: String,
@@ -67,6 +70,13 @@ pub struct PeopleForm {
     seq: String,
     #[serde(default)]
     until: String,
+    /// A member's correction: what is typed replaces, « - » clears the RPPS.
+    #[serde(default)]
+    rpps: String,
+    #[serde(default)]
+    profession: String,
+    #[serde(default)]
+    member_commune: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -109,6 +119,8 @@ async fn view(web: &Web, s: &Signed, id: &CptsId, form: PeopleForm, errors: Erro
         .members
         .iter()
         .map(|r| MemberRow {
+            seq: r.seq,
+            left_id: format!("left-{}", r.seq),
             name: format!("{} {}", r.member.first_name, r.member.last_name),
             profession: r.member.profession.label(),
             rpps: r.member.rpps.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -170,6 +182,9 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
         Some("structure") => Some("Structure ajoutée."),
         Some("mandat") => Some("Mandat enregistré."),
         Some("fin-mandat") => Some("Fin de mandat enregistrée."),
+        Some("depart") => Some("Départ enregistré."),
+        Some("retrait") => Some("Membre retiré (saisi par erreur) ; il reste dans l'historique."),
+        Some("correction") => Some("Membre corrigé ; son état précédent reste dans l'historique."),
         _ => None,
     };
     let today = format::date(web.app.clock.today());
@@ -213,6 +228,29 @@ pub async fn act(State(web): State<Web>, s: Signed, Path((id, act)): Path<(Strin
             match (seq, until) {
                 (Some(seq), Some(until)) => Some(app.end_mandate(&s.who, &id, seq, until).await),
                 _ => None,
+            }
+        }
+        "depart" | "retrait" | "correction" => {
+            let seq = f.seq.trim().parse::<i64>().map_err(|_| errors.push("seq", "membre inconnu")).ok();
+            match (act.as_str(), seq) {
+                (_, None) => None,
+                ("depart", Some(seq)) => match forms::date(&mut errors, &format!("left-{seq}"), &f.until) {
+                    Some(on) => Some(app.leave_member(&s.who, &id, seq, on).await.map(|_| ())),
+                    None => None,
+                },
+                ("retrait", Some(seq)) => Some(app.remove_member(&s.who, &id, seq).await.map(|_| ())),
+                (_, Some(seq)) => {
+                    let input = cpts_app::members::MemberPatchInput {
+                        profession: forms::opt(&f.profession),
+                        rpps: forms::opt(&f.rpps),
+                        commune: forms::opt(&f.member_commune),
+                        ..Default::default()
+                    };
+                    match app.parse_member_patch(&input) {
+                        Ok(patch) => Some(app.edit_member(&s.who, &id, seq, patch).await.map(|_| ())),
+                        Err(e) => Some(Err(e)),
+                    }
+                }
             }
         }
         _ => return Err(WebError::NotFound),

@@ -57,6 +57,7 @@ pub fn routes() -> Router<Web> {
         )
         .route("/cpts/{id}/membres/liste/{file}", get(members::export))
         .route("/cpts/{id}/cycle", get(lifecycle::page).post(lifecycle::record))
+        .route("/cpts/{id}/cycle/statuts", axum::routing::post(lifecycle::statutes))
         .route("/cpts/{id}/financement", get(ledger::page))
         .route("/cpts/{id}/financement/lignes/{line}", get(ledger::line))
         .route("/cpts/{id}/financement/paiements", axum::routing::post(ledger::pay))

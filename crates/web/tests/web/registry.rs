@@ -137,10 +137,30 @@ async fn members_imported_from_a_file_checked_first_and_exported_back() {
         assert!(r.body.contains("0 ajout(s), 0 correction(s), 0 départ(s), 2 ligne(s) inchangée(s)"), "{}", r.body);
         let xlsx = coord.get(&format!("/cpts/{MINE}/membres/liste/membres.xlsx")).await;
         assert_eq!(xlsx.status, StatusCode::OK);
+        // One leaves, one was entered by mistake, one is corrected: each kept in the history.
+        let page = format!("/cpts/{MINE}/membres");
+        coord.get(&page).await;
+        let r = coord.post(&format!("{page}/depart"), &[("seq", "1"), ("until", "31/12/2021")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = coord.post(&format!("{page}/correction"), &[("seq", "1"), ("rpps", "10000000009")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = coord.post(&format!("{page}/depart"), &[("seq", "2"), ("until", "31/02/2021")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("id=\"left-2-err\""));
+        let r = coord.post(&format!("{page}/retrait"), &[("seq", "2")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let body = coord.get(&page).await.body;
+        assert!(body.contains("31/12/2021") && body.contains("10000000009") && !body.contains("Martin"), "{body}");
+        assert_eq!(w.app.member_history(&cpts_app::testkit::admin(), &MINE.parse().unwrap()).await.unwrap().len(), 3);
         // The CPAM agent reads the list, and may not import.
         let mut cpam = signed(&w, "cpam").await;
         cpam.get("/").await;
         assert_eq!(cpam.upload(&post, "membres.csv", csv.as_bytes(), &[("mode", "ajout")]).await.status, StatusCode::FORBIDDEN);
         assert_eq!(cpam.get(&format!("/cpts/{MINE}/membres/liste/membres.csv")).await.status, StatusCode::OK);
+        assert_eq!(cpam.post(&format!("{page}/retrait"), &[("seq", "1")]).await.status, StatusCode::FORBIDDEN);
+        // The statutes checked, on the lifecycle page.
+        let r = coord.post(&format!("/cpts/{MINE}/cycle/statuts"), &[("on", "02/11/2020"), ("document", "statuts 2020")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(coord.get(r.location()).await.body.contains("Statuts vérifiés le 02/11/2020 (statuts 2020)"));
     }
 }
