@@ -223,7 +223,8 @@ impl Store {
     }
 
     /// The ledger lines of the visible CPTS that can raise an alert on `on` with a horizon up to
-    /// `until`: live, not fully paid (or to repay), due by `until`. Their long explanations are
+    /// `until`: live, not fully paid (or to repay), due by `until`, not held by a report year
+    /// no one validated. Their long explanations are
     /// not read (alerts name a line by its source). The database returns one row per CPTS with
     /// its lines as a JSON array: a row through the driver costs far more than a JSON element
     /// (thousands of lines at national scale).
@@ -231,13 +232,20 @@ impl Store {
         let (clause, mut values) = visible.clause("cpts_id", 2);
         values.insert(0, until.to_string());
         let fields = "id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled_on, ''";
-        let filter = format!("cancelled_on IS NULL AND paid <> amount AND due <= $1 AND {clause}");
+        // A line held by a report year no one validated can neither be due nor be announced
+        // (`Planned::held_by`, stored with the line): left out. A validation recorded for a
+        // later day still lets the line through, for the domain to decide.
+        let filter = format!(
+            "cancelled_on IS NULL AND paid <> amount AND due <= $1 AND {clause}
+             AND (held_year IS NULL OR EXISTS (SELECT 1 FROM year_release r
+                  WHERE r.cpts_id = l.cpts_id AND r.contract_seq = l.held_contract AND r.year = l.held_year))"
+        );
         let sql = match self.backend {
             Backend::Sqlite => format!(
-                "SELECT cpts_id, json_group_array(json_array({fields})) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
+                "SELECT cpts_id, json_group_array(json_array({fields})) AS lines FROM ledger_line l WHERE {filter} GROUP BY cpts_id"
             ),
             Backend::Postgres => format!(
-                "SELECT cpts_id, CAST(json_agg(json_build_array({fields})) AS TEXT) AS lines FROM ledger_line WHERE {filter} GROUP BY cpts_id"
+                "SELECT cpts_id, CAST(json_agg(json_build_array({fields})) AS TEXT) AS lines FROM ledger_line l WHERE {filter} GROUP BY cpts_id"
             ),
         };
         let mut out: HashMap<String, Vec<Line>> = HashMap::new();

@@ -14,10 +14,16 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// One fresh database per backend.
 pub async fn stores() -> Vec<(&'static str, Store)> {
+    stores_with_urls().await.into_iter().map(|(engine, _, store)| (engine, store)).collect()
+}
+
+/// One fresh database per backend, with its URL (to open it again).
+pub async fn stores_with_urls() -> Vec<(&'static str, String, Store)> {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("cpts-store-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut out = vec![("sqlite", Store::open(dir.join("t.sqlite").to_str().unwrap()).await.unwrap())];
+    let file = dir.join("t.sqlite").to_str().unwrap().to_string();
+    let mut out = vec![("sqlite", file.clone(), Store::open(&file).await.unwrap())];
     match std::env::var("CPTS_TEST_POSTGRES_URL") {
         Ok(admin) => {
             let db = format!("cpts_test_{}_{n}", std::process::id());
@@ -29,7 +35,7 @@ pub async fn stores() -> Vec<(&'static str, Store)> {
                 Some((base, _)) => format!("{base}/{db}"),
                 None => panic!("CPTS_TEST_POSTGRES_URL sans base"),
             };
-            out.push(("postgres", Store::open(&url).await.unwrap()));
+            out.push(("postgres", url.clone(), Store::open(&url).await.unwrap()));
         }
         Err(_) => assert!(
             std::env::var("CI").is_err(),
