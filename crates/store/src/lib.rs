@@ -219,6 +219,11 @@ impl Store {
                         sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                    } else {
+                        // No JIT compilation: on a national read (tens of thousands of ledger
+                        // lines aggregated as JSON) PostgreSQL judged it worth compiling and
+                        // spent 20–40 ms doing so, more than it saved; cpts's queries are short.
+                        sqlx::query("SET jit = off").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
