@@ -34,6 +34,12 @@ pub fn cpts_alerts(
     days: i64,
     on: Date,
 ) -> Vec<Alert> {
+    merged(contract_alerts_of(rules, contracts, reports, days, on), line_alerts(rules, lines, gates, days, on))
+}
+
+/// `cpts_alerts` in two halves, for a caller that computes the first while the ledger lines
+/// are still being read: the contracts' and reports' alerts, then the lines', then `merged`.
+pub fn contract_alerts_of(rules: &RuleSet, contracts: &[Agreement], reports: &[Report], days: i64, on: Date) -> Vec<Alert> {
     let mut out = Vec::new();
     // Only contracts signed by `on` count; the last of them is the one in force.
     let known: Vec<&Agreement> = contracts.iter().filter(|a| a.signed() <= on).collect();
@@ -50,6 +56,12 @@ pub fn cpts_alerts(
             out.extend(contract_alerts(&c, a.seq, &cal, on, days));
         }
     }
+    out
+}
+
+/// The ledger lines' alerts (see `cpts_alerts`).
+pub fn line_alerts(rules: &RuleSet, lines: &[Line], gates: &Gates, days: i64, on: Date) -> Vec<Alert> {
+    let mut out = Vec::new();
     for l in lines {
         match l.status(on, gates) {
             Status::Due => out.push(Alert {
@@ -85,6 +97,12 @@ pub fn cpts_alerts(
             _ => {}
         }
     }
-    out.sort_by_key(|a| a.date);
     out
+}
+
+/// The two halves of `cpts_alerts` together, by date (the contracts' first on the same day).
+pub fn merged(mut contract: Vec<Alert>, lines: Vec<Alert>) -> Vec<Alert> {
+    contract.extend(lines);
+    contract.sort_by_key(|a| a.date);
+    contract
 }
