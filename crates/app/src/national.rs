@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use cpts_domain::alerts;
 use cpts_domain::calendar::Alert;
 use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::Stage;
@@ -12,7 +13,7 @@ use jiff::civil::Date;
 
 use crate::policy::{Action, Principal};
 use crate::registry::CptsSummary;
-use crate::{App, Result};
+use crate::{App, AppError, Result};
 
 /// One row of the CPTS list: the CPTS with its population and tier on the list's date, the
 /// stage it had reached by then, and its money.
@@ -65,20 +66,31 @@ impl App {
         };
         // Lines due after the horizon cannot alert: the database leaves them out.
         let until = on.checked_add(jiff::Span::new().days(days.clamp(0, 36_500))).unwrap_or(jiff::civil::date(9999, 12, 31));
-        let mut data = self.store.scope_data(&visible, until).await?;
+        // The ledger lines are the longest read: the contracts' and reports' alerts are
+        // computed while the database still builds them (polled first: its connection first).
+        let lines = async { Ok::<_, AppError>(self.store.alerting_lines_in(&visible, until).await?) };
+        let contracts = async {
+            let mut data = self.store.scope_contracts(&visible).await?;
+            let firsts: Vec<(CptsRecord, Vec<Alert>)> = std::mem::take(&mut data.records)
+                .into_iter()
+                .map(|record| {
+                    let key = record.id.as_str();
+                    let contracts: Vec<_> =
+                        data.contracts.remove(key).unwrap_or_default().into_iter().map(|(a, _)| a).collect();
+                    let reports = data.reports.remove(key).unwrap_or_default();
+                    let alerts = alerts::contract_alerts_of(&self.rules, &contracts, &reports, days, on);
+                    (record, alerts)
+                })
+                .collect();
+            Ok::<_, AppError>((firsts, data.gates))
+        };
+        let (mut lines, (firsts, mut gates)) = tokio::try_join!(lines, contracts)?;
         let mut out = Vec::new();
-        for record in data.records {
+        for (record, first) in firsts {
             let key = record.id.as_str();
-            let contracts: Vec<_> = data.contracts.remove(key).unwrap_or_default().into_iter().map(|(a, _)| a).collect();
-            let alerts = cpts_domain::alerts::cpts_alerts(
-                &self.rules,
-                &contracts,
-                &data.reports.remove(key).unwrap_or_default(),
-                &data.lines.remove(key).unwrap_or_default(),
-                &data.gates.remove(key).unwrap_or_default(),
-                days,
-                on,
-            );
+            let gates = gates.remove(key).unwrap_or_default();
+            let alerts =
+                alerts::merged(first, alerts::line_alerts(&self.rules, &lines.remove(key).unwrap_or_default(), &gates, days, on));
             if !alerts.is_empty() {
                 out.push(CptsAlerts { record, alerts });
             }

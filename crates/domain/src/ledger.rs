@@ -63,6 +63,28 @@ pub struct Planned {
     pub explanation: String,
 }
 
+impl Planned {
+    /// The ACI report year whose validation fixes this line's amount (balances, settlements,
+    /// variable parts and crisis activations are all paid as balances or settlements).
+    pub fn gated_by(&self) -> Option<(i64, u8)> {
+        match &self.source {
+            Source::Aci { contract, year, kind: PaymentKind::Balance | PaymentKind::Settlement, .. } => {
+                Some((*contract, *year))
+            }
+            _ => None,
+        }
+    }
+
+    /// The report year (contract, year) that holds this line back until it is validated:
+    /// before that, the line is neither due nor announced (`Line::status`, `Line::waiting_for`).
+    /// A line the CPTS must repay is claimed whatever its gate: held by nothing. Stored with
+    /// the line, so that national reads leave out in the database the lines still waiting for
+    /// a report no one validated.
+    pub fn held_by(&self) -> Option<(i64, u8)> {
+        if self.amount.is_negative() { None } else { self.gated_by() }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     pub id: i64,
@@ -117,12 +139,7 @@ impl Line {
     /// The ACI report year whose validation fixes this line's amount (balances, settlements,
     /// variable parts and crisis activations are all paid as balances or settlements).
     pub fn gated_by(&self) -> Option<(i64, u8)> {
-        match &self.planned.source {
-            Source::Aci { contract, year, kind: PaymentKind::Balance | PaymentKind::Settlement, .. } => {
-                Some((*contract, *year))
-            }
-            _ => None,
-        }
+        self.planned.gated_by()
     }
 
     /// Why the line is not due yet on `on` (None: due, if its date has come).

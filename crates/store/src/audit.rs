@@ -75,6 +75,16 @@ impl Store {
         Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
     }
 
+    /// The integer columns of a query's rows, as is. For the tests that check what is stored
+    /// beside what the domain reads back; never called by cpts.
+    #[doc(hidden)]
+    pub async fn fetch_raw_for_tests(&self, sql: &'static str) -> Result<Vec<Vec<Option<i64>>>> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| (0..r.len()).map(|i| r.try_get::<Option<i64>, _>(i).map_err(StoreError::from)).collect())
+            .collect()
+    }
+
     /// Audit rows, newest first, filtered in the database.
     pub async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");

@@ -296,7 +296,8 @@ impl Store {
                     (None, None, None, None, Some(*convention), Some(i64::from(*installment)))
                 }
             };
-            sqlx::query("INSERT INTO ledger_line (cpts_id, id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled_on, explanation, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, NULL, $12, $13)")
+            let held = p.held_by();
+            sqlx::query("INSERT INTO ledger_line (cpts_id, id, contract_seq, year, component, kind, convention_seq, installment, funder, due, amount, paid, cancelled_on, explanation, created_at, held_contract, held_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, NULL, $12, $13, $14, $15)")
                 .bind(id.as_str())
                 .bind(n)
                 .bind(contract)
@@ -310,6 +311,8 @@ impl Store {
                 .bind(p.amount.get())
                 .bind(&p.explanation)
                 .bind(&created)
+                .bind(held.map(|h| h.0))
+                .bind(held.map(|h| i64::from(h.1)))
                 .execute(&mut **tx)
                 .await?;
         }

@@ -269,11 +269,12 @@ impl Store {
     pub async fn reports_in(&self, visible: &Visible) -> Result<Vec<(CptsId, Report)>> {
         let (clause, values) = visible.clause("cpts_id", 1);
         let fetch = |sql: &str| crate::bound(sql.replace("{clause}", &clause), &values).fetch_all(&self.pool);
-        let rows =
-            fetch("SELECT * FROM activity_report WHERE {clause} ORDER BY cpts_id, contract_seq, year, version")
-                .await?;
-        let results = fetch("SELECT * FROM report_result WHERE {clause}").await?;
-        let events = fetch("SELECT * FROM report_event WHERE {clause} ORDER BY seq").await?;
+        // At once, on separate connections.
+        let (rows, results, events) = tokio::try_join!(
+            fetch("SELECT * FROM activity_report WHERE {clause} ORDER BY cpts_id, contract_seq, year, version"),
+            fetch("SELECT * FROM report_result WHERE {clause}"),
+            fetch("SELECT * FROM report_event WHERE {clause} ORDER BY seq"),
+        )?;
         type Key = (String, i64, i64, i64);
         let key = |r: &AnyRow| -> Result<Key> {
             Ok((r.try_get("cpts_id")?, r.try_get("contract_seq")?, r.try_get("year")?, r.try_get("version")?))

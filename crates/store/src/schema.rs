@@ -396,7 +396,38 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "CREATE INDEX login_failure_by_address ON login_failure (address, at)",
         ],
     ),
+    (
+        9,
+        "ledger lines held by a report",
+        &[
+            // The report year (contract, year) a line waits for, as the domain says
+            // (`Planned::held_by`), written with the line; NULL: held by none. Lines already
+            // stored are filled in by `backfill` (the domain decides, not SQL).
+            "ALTER TABLE ledger_line ADD COLUMN held_contract BIGINT",
+            "ALTER TABLE ledger_line ADD COLUMN held_year BIGINT",
+        ],
+    ),
 ];
+
+/// What a migration computes in Rust after its statements, in its transaction: values only
+/// the domain can decide, for the rows already stored.
+async fn backfill(version: i64, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> crate::Result<()> {
+    if version == 9 {
+        let rows = sqlx::query("SELECT * FROM ledger_line").fetch_all(&mut **tx).await?;
+        for r in &rows {
+            let line = crate::contracts::line_of(r)?;
+            let Some((contract, year)) = line.planned.held_by() else { continue };
+            sqlx::query("UPDATE ledger_line SET held_contract = $1, held_year = $2 WHERE cpts_id = $3 AND id = $4")
+                .bind(contract)
+                .bind(i64::from(year))
+                .bind(r.try_get::<String, _>("cpts_id")?)
+                .bind(line.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
 
 /// A statement for one engine only starts with this comment line.
 fn applies(statement: &str, backend: crate::Backend) -> bool {
@@ -473,6 +504,7 @@ pub async fn migrate(store: &crate::Store) -> crate::Result<()> {
         for s in statements.iter().filter(|s| applies(s, store.backend)) {
             sqlx::query(*s).execute(&mut *tx).await?;
         }
+        backfill(*version, &mut tx).await?;
         sqlx::query("INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(*version)
             .bind(*name)

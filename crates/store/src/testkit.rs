@@ -11,6 +11,11 @@ use crate::Store;
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 pub async fn stores(prefix: &str) -> Vec<(&'static str, Store)> {
+    stores_with_urls(prefix).await.into_iter().map(|(engine, _, store)| (engine, store)).collect()
+}
+
+/// As `stores`, with each store's URL (to open it again).
+pub async fn stores_with_urls(prefix: &str) -> Vec<(&'static str, String, Store)> {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("cpts-{prefix}-{}-{n}", std::process::id()));
     let opened = |r: crate::Result<Store>, what: &str| r.unwrap_or_else(|e| panic!("{what} : {e}"));
@@ -20,7 +25,7 @@ pub async fn stores(prefix: &str) -> Vec<(&'static str, Store)> {
         panic!("{} : {e}", dir.display());
     }
     let sqlite = dir.join("t.sqlite").display().to_string();
-    let mut out = vec![("sqlite", opened(Store::open(&sqlite).await, &sqlite))];
+    let mut out = vec![("sqlite", sqlite.clone(), opened(Store::open(&sqlite).await, &sqlite))];
     match std::env::var("CPTS_TEST_POSTGRES_URL") {
         Ok(admin) => {
             let db = format!("cpts_{}_{}_{n}", prefix.replace('-', "_"), std::process::id());
@@ -36,7 +41,7 @@ pub async fn stores(prefix: &str) -> Vec<(&'static str, Store)> {
             }
             let Some((base, _)) = admin.rsplit_once('/') else { panic!("CPTS_TEST_POSTGRES_URL sans base") };
             let url = format!("{base}/{db}");
-            out.push(("postgres", opened(Store::open(&url).await, &db)));
+            out.push(("postgres", url.clone(), opened(Store::open(&url).await, &db)));
         }
         Err(_) => {
             if std::env::var("CI").is_ok() {

@@ -140,3 +140,69 @@ async fn conventions_and_their_payments() {
         assert_eq!(store.payment_records(&id).await.unwrap().len(), 1, "{engine}");
     }
 }
+
+async fn stored(store: &cpts_store::Store) -> Vec<Vec<Option<i64>>> {
+    store.fetch_raw_for_tests("SELECT id, held_contract, held_year FROM ledger_line ORDER BY id").await.unwrap()
+}
+
+#[tokio::test]
+async fn lines_held_by_a_report_are_stored_as_the_domain_says_and_filled_in_for_older_stores() {
+    use cpts_engine::input::YearIn;
+    use cpts_store::{Store, Visible};
+    let rules = RuleSet::builtin().unwrap();
+    let today = date(2022, 6, 1);
+    for (engine, url, store) in common::stores_with_urls().await {
+        let id: CptsId = "cpts-h".parse().unwrap();
+        store.create_cpts(&stamp(), &id, &identity("CPTS H"), &areas()).await.unwrap();
+        let (a, _) = Agreement::new(1, "CPTS H", ANNEX, "CPAM Paris (75)", "ARS Île-de-France", &rules).unwrap();
+        let plan = Book::open(&a, &rules).unwrap();
+        store.sign_contract(&stamp(), &id, &ev(Step::Sign, date(2020, 1, 15), Actor::Cpam), 0, &a, &plan).await.unwrap();
+        let (book, v) = store.book(&id, "CPTS H", Some(1)).await.unwrap();
+        // What the domain says of each line, as (id, contract, year).
+        let want: Vec<Vec<Option<i64>>> = book
+            .lines
+            .iter()
+            .map(|l| {
+                let held = l.planned.held_by();
+                vec![Some(l.id), held.map(|h| h.0), held.map(|h| i64::from(h.1))]
+            })
+            .collect();
+        assert!(want.iter().any(|w| w[2].is_some()) && want.iter().any(|w| w[2].is_none()), "{engine}: {want:?}");
+        assert_eq!(stored(&store).await, want, "{engine}: written with the line");
+
+        // The national read leaves out the lines held by a report no one validated; once the
+        // year is validated, its lines come back.
+        let until = date(2030, 1, 1);
+        let read = store.alerting_lines_in(&Visible::one(&id), until).await.unwrap().remove("cpts-h").unwrap();
+        assert!(read.iter().all(|l| l.planned.held_by().is_none()), "{engine}: {read:?}");
+        let o = book.decide(&Op::Release { year: 2, on: date(2022, 3, 1), results: YearIn::default() }, &rules, today).unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
+        let read = store.alerting_lines_in(&Visible::one(&id), until).await.unwrap().remove("cpts-h").unwrap();
+        assert!(read.iter().any(|l| l.planned.held_by().is_some_and(|h| h.1 == 2)), "{engine}: {read:?}");
+        assert!(read.iter().all(|l| l.planned.held_by().is_none_or(|h| h.1 == 2)), "{engine}: {read:?}");
+        let want: Vec<Vec<Option<i64>>> = {
+            let (book, _) = store.book(&id, "CPTS H", Some(1)).await.unwrap();
+            book.lines
+                .iter()
+                .map(|l| {
+                    let held = l.planned.held_by();
+                    vec![Some(l.id), held.map(|h| h.0), held.map(|h| i64::from(h.1))]
+                })
+                .collect()
+        };
+        assert_eq!(stored(&store).await, want, "{engine}: lines written by a release");
+
+        // A store from before the columns: opening it fills them in, the domain deciding.
+        for sql in [
+            "ALTER TABLE ledger_line DROP COLUMN held_contract",
+            "ALTER TABLE ledger_line DROP COLUMN held_year",
+            "DELETE FROM schema_version WHERE version = 9",
+        ] {
+            store.execute_raw_for_tests(sql).await.unwrap();
+        }
+        store.close().await;
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(stored(&store).await, want, "{engine}: filled in for an older store");
+        store.close().await;
+    }
+}

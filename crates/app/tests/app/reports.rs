@@ -193,6 +193,32 @@ async fn the_report_is_written_by_the_cpts_and_validated_by_the_cpam_with_the_ou
         let y = app.achievement(&c, &brest, Some(1), None).await.unwrap();
         assert!(y.validated && y.achievement.total.get() == 704_000, "[{engine}] {}", y.achievement.total);
 
+        // The national alerts after the validation equal those computed from full reads: the
+        // year's balance, held until then (left out by the national read), is read again.
+        let name = app.store.get_cpts(&brest).await.unwrap().identity.name;
+        let contracts: Vec<_> = app.store.contracts(&brest, &name).await.unwrap().into_iter().map(|(a, _)| a).collect();
+        let (reports, lines, gates) =
+            (app.store.reports(&brest).await.unwrap(), app.store.ledger(&brest).await.unwrap(), app.store.gates(&brest).await.unwrap());
+        for (days, on) in [(30, date(2022, 2, 1)), (365, date(2022, 6, 1)), (30, date(2022, 1, 31))] {
+            let national: Vec<String> = app
+                .alerts(&admin(), None, days, on)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.record.id == brest)
+                .flat_map(|c| c.alerts)
+                .map(|a| a.text)
+                .collect();
+            let full: Vec<String> = cpts_domain::alerts::cpts_alerts(&app.rules, &contracts, &reports, &lines, &gates, days, on)
+                .into_iter()
+                .map(|a| a.text)
+                .collect();
+            assert_eq!(national, full, "[{engine}] {days} {on}");
+            if on >= date(2022, 2, 1) {
+                assert!(national.iter().any(|t| t.contains("année 1") && t.contains("solde")), "[{engine}] {national:?}");
+            }
+        }
+
         // The document, in scope only.
         let target = ReportRef { cpts: brest.clone(), year: 1, contract: None };
         assert_eq!(app.report_document(&c, &target, None).await.unwrap().report.status, Status::Valide, "[{engine}]");

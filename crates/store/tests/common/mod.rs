@@ -13,6 +13,11 @@ pub async fn stores() -> Vec<(&'static str, Store)> {
     cpts_store::testkit::stores("store").await
 }
 
+/// One fresh database per backend, with its URL (to open it again).
+pub async fn stores_with_urls() -> Vec<(&'static str, String, Store)> {
+    cpts_store::testkit::stores_with_urls("store").await
+}
+
 pub fn identity(name: &str) -> Identity {
     Identity {
         name: name.into(),
