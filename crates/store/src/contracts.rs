@@ -79,10 +79,6 @@ pub(crate) fn outcome_json(before: &Agreement, o: &Outcome, event: Option<&Event
     )
 }
 
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
-}
-
 pub(crate) fn opt_date(v: Option<String>) -> Result<Option<Date>> {
     v.map(|s| date(&s)).transpose()
 }
@@ -178,7 +174,7 @@ pub(crate) fn line_of(r: &AnyRow) -> Result<Line> {
 }
 
 impl Store {
-    async fn insert_event(tx: &mut Transaction<'_, Any>, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
+    async fn insert_event(tx: &mut Transaction<'_, Any>, stamp: &Stamp, id: &CptsId, ev: &Event, expected: usize) -> Result<()> {
         let seq = Store::next_seq(tx, "lifecycle_event", id).await?;
         if usize::try_from(seq - 1).ok() != Some(expected) {
             return Err(StoreError::Invalid(
@@ -197,7 +193,7 @@ impl Store {
             .bind(ev.document.as_deref())
             .bind(ev.note.as_deref())
             .bind(signatories.join(","))
-            .bind(now())
+            .bind(stamp.at.to_string())
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -229,9 +225,9 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
-        Store::insert_event(&mut tx, id, ev, expected).await?;
+        Store::insert_event(&mut tx, stamp, id, ev, expected).await?;
         if !lines.is_empty() {
-            Store::insert_lines(&mut tx, id, lines).await?;
+            Store::insert_lines(&mut tx, stamp, id, lines).await?;
         }
         let mut after = event_json(ev);
         if !lines.is_empty()
@@ -284,9 +280,9 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? + 1)
     }
 
-    async fn insert_lines(tx: &mut Transaction<'_, Any>, id: &CptsId, lines: &[Planned]) -> Result<()> {
+    async fn insert_lines(tx: &mut Transaction<'_, Any>, stamp: &Stamp, id: &CptsId, lines: &[Planned]) -> Result<()> {
         let first = Store::next_line_id(tx, id).await?;
-        let created = now();
+        let created = stamp.at.to_string();
         for (n, p) in (first..).zip(lines) {
             let (contract, year, component, kind, convention, installment) = match &p.source {
                 Source::Aci { contract, year, component, kind } => {
@@ -331,7 +327,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
-        Store::insert_event(&mut tx, id, ev, expected_events).await?;
+        Store::insert_event(&mut tx, stamp, id, ev, expected_events).await?;
         let seq = Store::next_seq(&mut tx, "contract", id).await?;
         if seq != a.seq {
             return Err(invalid(format!("numéro de contrat attendu {seq}, reçu {}", a.seq)));
@@ -343,11 +339,11 @@ impl Store {
             .bind(a.signed().to_string())
             .bind(&a.cpam)
             .bind(&a.ars)
-            .bind(now())
+            .bind(stamp.at.to_string())
             .execute(&mut *tx)
             .await?;
         Store::write_progress(&mut tx, id, a).await?;
-        Store::insert_lines(&mut tx, id, lines).await?;
+        Store::insert_lines(&mut tx, stamp, id, lines).await?;
         let after = json!({
             "contrat": seq,
             "etape": event_json(ev),
@@ -454,7 +450,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
-        Store::write_outcome(&mut tx, id, version, before, o, event, today).await?;
+        Store::write_outcome(&mut tx, stamp, id, version, before, o, event, today).await?;
         let (b, a) = outcome_json(before, o, event.map(|(e, _)| e));
         Store::audit(&mut tx, stamp, Some(id), Some(b), Some(a)).await?;
         tx.commit().await?;
@@ -462,8 +458,10 @@ impl Store {
     }
 
     /// An outcome's writes, inside the caller's transaction (the CPTS already locked).
+    #[expect(clippy::too_many_arguments, reason = "the parts of one write, each used once")]
     pub(crate) async fn write_outcome(
         tx: &mut Transaction<'_, Any>,
+        stamp: &Stamp,
         id: &CptsId,
         version: i64,
         before: &Agreement,
@@ -479,7 +477,7 @@ impl Store {
         let payment_only = o.payment.is_some() && o.changes.cancel.is_empty() && o.changes.insert.is_empty();
         if payment_only && event.is_none() {
             if let Some(p) = &o.payment {
-                Store::insert_payment(tx, id, p).await?;
+                Store::insert_payment(tx, stamp, id, p).await?;
             }
             return Ok(());
         }
@@ -499,7 +497,7 @@ impl Store {
             });
         }
         if let Some((ev, expected)) = event {
-            Store::insert_event(tx, id, ev, expected).await?;
+            Store::insert_event(tx, stamp, id, ev, expected).await?;
         }
         if a.progress != before.progress {
             Store::write_progress(tx, id, a).await?;
@@ -511,7 +509,7 @@ impl Store {
                 .bind(n)
                 .bind(am.parsed.effective.to_string())
                 .bind(&am.text)
-                .bind(now())
+                .bind(stamp.at.to_string())
                 .execute(&mut **tx)
                 .await?;
         }
@@ -559,14 +557,14 @@ impl Store {
                 return Err(invalid(format!("ligne n° {line} payée ou annulée entre-temps : rien n'a été enregistré")));
             }
         }
-        Store::insert_lines(tx, id, &o.changes.insert).await?;
+        Store::insert_lines(tx, stamp, id, &o.changes.insert).await?;
         if let Some(p) = &o.payment {
-            Store::insert_payment(tx, id, p).await?;
+            Store::insert_payment(tx, stamp, id, p).await?;
         }
         Ok(())
     }
 
-    async fn insert_payment(tx: &mut Transaction<'_, Any>, id: &CptsId, p: &Payment) -> Result<()> {
+    async fn insert_payment(tx: &mut Transaction<'_, Any>, stamp: &Stamp, id: &CptsId, p: &Payment) -> Result<()> {
         let (line, amount) = (p.line, p.amount);
         // Guarded: the line must still be live and not be overpaid by this payment.
         let done = sqlx::query("UPDATE ledger_line SET paid = paid + $1 WHERE cpts_id = $2 AND id = $3 AND cancelled_on IS NULL AND ABS(paid + $1) <= ABS(amount)")
@@ -590,7 +588,7 @@ impl Store {
             .bind(seq)
             .bind(p.on.to_string())
             .bind(amount.get())
-            .bind(now())
+            .bind(stamp.at.to_string())
             .bind(&p.by)
             .bind(p.reference.as_deref())
             .execute(&mut **tx)
@@ -602,7 +600,7 @@ impl Store {
     pub async fn pay_line(&self, stamp: &Stamp, id: &CptsId, p: &Payment) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
-        Store::insert_payment(&mut tx, id, p).await?;
+        Store::insert_payment(&mut tx, stamp, id, p).await?;
         Store::audit(&mut tx, stamp, Some(id), None, Some(payment_json(p))).await?;
         tx.commit().await?;
         Ok(())
@@ -646,11 +644,11 @@ impl Store {
             .bind(c.start.to_string())
             .bind(c.end.to_string())
             .bind(c.deliverables.join("\n"))
-            .bind(now())
+            .bind(stamp.at.to_string())
             .execute(&mut *tx)
             .await?;
         let lines = c.plan(seq);
-        Store::insert_lines(&mut tx, id, &lines).await?;
+        Store::insert_lines(&mut tx, stamp, id, &lines).await?;
         let after = json!({
             "convention": seq,
             "nature": c.kind.code(),

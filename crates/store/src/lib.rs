@@ -471,6 +471,7 @@ impl Store {
     async fn claim_version(
         &self,
         tx: &mut Transaction<'_, Any>,
+        stamp: &Stamp,
         id: &CptsId,
         column: &str,
         expected: i64,
@@ -484,7 +485,7 @@ impl Store {
         }
         // `column` is one of ours, never user text.
         let sql = format!("UPDATE cpts SET {column} = {column} + 1, updated_at = $1 WHERE id = $2");
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(jiff::Timestamp::now().to_string()).bind(id.as_str()).execute(&mut **tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stamp.at.to_string()).bind(id.as_str()).execute(&mut **tx).await?;
         Ok(record)
     }
 
@@ -499,7 +500,7 @@ impl Store {
     ) -> Result<i64> {
         identity.check_text().map_err(StoreError::Invalid)?;
         let mut tx = self.write().await?;
-        let before = self.claim_version(&mut tx, id, "version", expected_version).await?;
+        let before = self.claim_version(&mut tx, stamp, id, "version", expected_version).await?;
         let q = sqlx::query(
             "UPDATE cpts SET name = $1, legal_form = $2, rna = $3, siret = $4, finess = $5, seat = $6 WHERE id = $7",
         );
@@ -529,7 +530,7 @@ impl Store {
         areas: &Areas,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
-        let before = self.claim_version(&mut tx, id, "territory_version", expected_version).await?;
+        let before = self.claim_version(&mut tx, stamp, id, "territory_version", expected_version).await?;
         sqlx::query("DELETE FROM territory WHERE cpts_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         for code in &t.communes {
             sqlx::query("INSERT INTO territory (cpts_id, code) VALUES ($1, $2)")
@@ -607,7 +608,7 @@ impl Store {
                     c.seq
                 )));
             }
-            Store::archive_member(&mut tx, id, c.seq, "modification").await?;
+            Store::archive_member(&mut tx, stamp, id, c.seq, "modification").await?;
             Store::write_member(&mut tx, id, c.seq, &c.after).await?;
         }
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM member WHERE cpts_id = $1")
@@ -678,7 +679,7 @@ impl Store {
     }
 
     /// Copy a member's current state to its history (before a correction or a removal).
-    async fn archive_member(tx: &mut Transaction<'_, Any>, id: &CptsId, seq: i64, action: &str) -> Result<()> {
+    async fn archive_member(tx: &mut Transaction<'_, Any>, stamp: &Stamp, id: &CptsId, seq: i64, action: &str) -> Result<()> {
         let row = sqlx::query("SELECT COALESCE(MAX(rev), 0) AS n FROM member_history WHERE cpts_id = $1 AND seq = $2")
             .bind(id.as_str())
             .bind(seq)
@@ -696,7 +697,7 @@ impl Store {
         .bind(seq)
         .bind(rev)
         .bind(action)
-        .bind(jiff::Timestamp::now().to_string())
+        .bind(stamp.at.to_string())
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -732,7 +733,7 @@ impl Store {
         if before == *m {
             return Ok(());
         }
-        Store::archive_member(&mut tx, id, seq, "modification").await?;
+        Store::archive_member(&mut tx, stamp, id, seq, "modification").await?;
         Store::write_member(&mut tx, id, seq, m).await?;
         Store::audit(
             &mut tx,
@@ -751,7 +752,7 @@ impl Store {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
         let before = Store::member_in(&mut tx, id, seq).await?.ok_or_else(|| no_member(id, seq))?;
-        Store::archive_member(&mut tx, id, seq, "suppression").await?;
+        Store::archive_member(&mut tx, stamp, id, seq, "suppression").await?;
         sqlx::query("DELETE FROM member WHERE cpts_id = $1 AND seq = $2")
             .bind(id.as_str())
             .bind(seq)

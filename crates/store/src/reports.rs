@@ -126,7 +126,7 @@ impl Store {
             .bind(&p.by)
             .bind(p.role.code())
             .bind(i64::try_from(entries.len()).unwrap_or(i64::MAX))
-            .bind(jiff::Timestamp::now().to_string())
+            .bind(stamp.at.to_string())
             .execute(&mut *tx)
             .await?;
         // Corrections: only periods already stored are marked (known from the current values).
@@ -403,7 +403,7 @@ impl Store {
                 .bind(e.role.code())
                 .bind(&e.by)
                 .bind(e.text.as_deref())
-                .bind(jiff::Timestamp::now().to_string())
+                .bind(stamp.at.to_string())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -419,7 +419,7 @@ impl Store {
         };
         let mut after_json = report_json(after);
         if let Some((version, agreement, o)) = outcome {
-            Store::write_outcome(&mut tx, id, version, agreement, o, None, today).await?;
+            Store::write_outcome(&mut tx, stamp, id, version, agreement, o, None, today).await?;
             let (_, a) = crate::contracts::outcome_json(agreement, o, None);
             if let Some(m) = after_json.as_object_mut() {
                 m.insert("contrat_apres".into(), a);
