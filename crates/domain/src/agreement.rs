@@ -305,9 +305,10 @@ impl Agreement {
                 return Err(one(
                     "date",
                     format!(
-                        "validation le {} avant la fin de l'année {year} ({}) : le rapport couvre l'année entière",
+                        "validation le {} avant la fin de l'année {year} (dernier jour : {}) : le rapport couvre l'année entière",
                         fr(on),
-                        fr(end)
+                        // `end` is the first day after the year (its next anniversary).
+                        cpts_engine::dates::day_before(end).map_or_else(|| fr(end), fr)
                     ),
                 ));
             }

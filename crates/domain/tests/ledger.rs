@@ -288,3 +288,13 @@ fn early_and_partial_payments_follow_explicit_rules() {
     let part = line.pay(&pay(99, Cents::new(1_000_000), date(2021, 3, 1)), today, &Gates::default()).unwrap();
     assert_eq!(part.amount, Cents::new(1_000_000));
 }
+
+#[test]
+fn a_year_is_released_after_its_last_day_which_a_refusal_names() {
+    let rules = RuleSet::builtin().unwrap();
+    let (agreement, _) = Agreement::new(1, "CPTS test", ANNEX, "CPAM test", "ARS test", &rules).unwrap();
+    // Signed 15/01/2020: year 1 runs to 14/01/2021 inclusive.
+    let e = agreement.release_year(1, date(2021, 1, 14), YearIn::default(), &rules).unwrap_err();
+    assert!(e[0].message.contains("avant la fin de l'année 1 (dernier jour : 14/01/2021)"), "{e:?}");
+    assert!(agreement.release_year(1, date(2021, 1, 15), YearIn::default(), &rules).is_ok());
+}
