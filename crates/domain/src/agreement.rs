@@ -126,8 +126,15 @@ impl Agreement {
     }
 
     /// The engine's contract, or every reason the record is not a valid contract.
+    /// The engine's contract. An objective the annex names by code only gets the national
+    /// catalogue's label, so that explanations read « Patients sans médecin traitant… », not a
+    /// code.
     pub fn contract(&self, rules: &RuleSet) -> Result<Contract, Vec<InputError>> {
-        validate(&self.case(), rules)
+        let mut c = validate(&self.case(), rules)?;
+        for o in c.missions.iter_mut().flat_map(|m| m.objectives.iter_mut()).filter(|o| o.label.is_none()) {
+            o.label = crate::indicators::builtin_label(&o.indicator).map(str::to_owned);
+        }
+        Ok(c)
     }
 
     pub fn signed(&self) -> Date {

@@ -85,6 +85,18 @@ pub struct Catalogue {
     pub indicators: Vec<Indicator>,
 }
 
+/// The national catalogue's label of an indicator, for texts that would otherwise show its
+/// code (an annex names an objective by code only). The catalogue's text is built in: parsed
+/// once per process.
+pub fn builtin_label(code: &str) -> Option<&'static str> {
+    static LABELS: std::sync::LazyLock<std::collections::BTreeMap<String, String>> = std::sync::LazyLock::new(|| {
+        cpts_engine::yaml::from_str::<Catalogue>(BUILTIN)
+            .map(|c| c.indicators.into_iter().map(|i| (i.code, i.label)).collect())
+            .unwrap_or_default()
+    });
+    LABELS.get(code).map(String::as_str)
+}
+
 impl Catalogue {
     /// Parse and check a catalogue against the missions of `rules`.
     pub fn parse(text: &str, rules: &RuleSet) -> Result<Catalogue, String> {

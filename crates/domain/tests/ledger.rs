@@ -298,3 +298,29 @@ fn a_year_is_released_after_its_last_day_which_a_refusal_names() {
     assert!(e[0].message.contains("avant la fin de l'année 1 (dernier jour : 14/01/2021)"), "{e:?}");
     assert!(agreement.release_year(1, date(2021, 1, 15), YearIn::default(), &rules).is_ok());
 }
+
+#[test]
+fn an_objective_named_by_code_is_explained_with_the_catalogues_label() {
+    let rules = RuleSet::builtin().unwrap();
+    let annex = "signed: 2020-01-15
+population: 38000
+missions:
+  - {code: acces_soins, fixed: 20000, variable: 10000, objectives: [{indicator: patients_sans_mt_aides, target: 100, weight: 100}]}
+";
+    let (agreement, c) = Agreement::new(1, "CPTS test", annex, "CPAM test", "ARS test", &rules).unwrap();
+    let label = "Patients sans médecin traitant aidés à en trouver un";
+    assert_eq!(c.missions[0].objectives[0].label.as_deref(), Some(label));
+    let plan = Book::open(&agreement, &rules).unwrap();
+    let lines = plan.into_iter().zip(1..).map(|(p, id)| Line { id, planned: p, paid: Cents::ZERO, cancelled: None }).collect();
+    let mut book = Book { agreement, lines, gates: Gates::default() };
+    let today = date(2021, 3, 1);
+    let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
+    book.apply(o, today);
+    let results = YearIn { values: [("patients_sans_mt_aides".to_string(), Dec::from_int(80))].into(), ..YearIn::default() };
+    let o = book.decide(&Op::Release { year: 1, on: date(2021, 2, 1), results }, &rules, today).unwrap();
+    book.apply(o, today);
+    let explained: Vec<&str> = book.lines.iter().map(|l| l.planned.explanation.as_str()).collect();
+    let variable: Vec<&&str> = explained.iter().filter(|e| e.contains("atteinte") || e.contains("patients_sans_mt_aides")).collect();
+    assert!(!variable.is_empty(), "{explained:#?}");
+    assert!(variable.iter().all(|e| e.contains(label) && !e.contains("patients_sans_mt_aides")), "{variable:#?}");
+}
