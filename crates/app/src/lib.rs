@@ -149,7 +149,12 @@ pub struct Rights {
 
 impl Rights {
     pub fn may(&self, action: Action) -> bool {
-        self.principal.allowed_on(action, &self.id, &self.areas).is_some()
+        self.role(action).is_some()
+    }
+
+    /// The role under which `action` is allowed (the most local grant), if it is.
+    pub fn role(&self, action: Action) -> Option<Role> {
+        self.principal.allowed_on(action, &self.id, &self.areas)
     }
 }
 

@@ -21,7 +21,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use cpts_app::{Action, AppError, Principal, Role};
+use cpts_app::{Action, Principal, Role};
 use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::Actor;
 
@@ -149,12 +149,6 @@ impl Choice {
 /// A CPTS id from a URL; a malformed one is a page that does not exist.
 pub fn cpts_id(s: &str) -> Result<CptsId, WebError> {
     s.parse().map_err(|_| WebError::NotFound)
-}
-
-/// The role under which `p` may take `action` on the CPTS `id` (None: the page hides the act).
-pub async fn allowed(web: &Web, p: &Principal, action: Action, id: &CptsId) -> Result<Option<Role>, WebError> {
-    let areas = web.app.store.areas(id).await.map_err(|e| WebError::App(AppError::from(e)))?;
-    Ok(p.allowed_on(action, id, &areas))
 }
 
 /// The party a role acts for in a CPTS's business (provenance of values, report acts);

@@ -18,7 +18,7 @@ use cpts_domain::ids::CptsId;
 use cpts_engine::contract::Contract;
 use serde::Deserialize;
 
-use super::{Chrome, actor_of, allowed, cpts_id};
+use super::{Chrome, actor_of, cpts_id};
 use crate::error::WebError;
 use crate::sessions::Signed;
 use crate::{Web, format, urls};
@@ -291,8 +291,8 @@ async fn render(
     // Acts on the latest version only, those the policy allows to this viewer.
     let mut acts = Vec::new();
     if is_latest {
-        let may_write = allowed(web, &s.who, Action::WriteReport, id).await?.is_some();
-        let may_review = allowed(web, &s.who, Action::ReviewReport, id).await?.is_some();
+        let rights = app.rights(&s.who, id).await?;
+        let (may_write, may_review) = (rights.may(Action::WriteReport), rights.may(Action::ReviewReport));
         for act in acts_from(status) {
             let ok = match action_of(*act) {
                 Action::WriteReport => may_write,
@@ -398,7 +398,7 @@ pub async fn act(
     let id = cpts_id(&id)?;
     let (contract, year) = parse_year(&contract, &year)?;
     let act = Act::from_code(&part).ok_or(WebError::NotFound)?;
-    let role = allowed(&web, &s.who, action_of(act), &id).await?;
+    let role = web.app.rights(&s.who, &id).await?.role(action_of(act));
     let otherwise = act.roles().first().copied().unwrap_or(cpts_domain::lifecycle::Actor::Cpts);
     let text = Some(input.texte.replace("\r\n", "\n")).filter(|t| !t.trim().is_empty());
     let cmd = ReportAct {

@@ -22,7 +22,7 @@ use cpts_engine::rate::Dec;
 use cpts_store::{Provenance, StoredValue};
 use serde::Deserialize;
 
-use super::{Chrome, actor_of, allowed, cpts_id};
+use super::{Chrome, actor_of, cpts_id};
 use crate::chart::{self, Chart};
 use crate::error::WebError;
 use crate::sessions::Signed;
@@ -302,7 +302,7 @@ fn field_id(column: &str) -> Option<&'static str> {
 
 async fn render(web: &Web, s: &Signed, id: &CptsId, refusal: Refusal, done: Option<String>) -> Result<ValuesPage, WebError> {
     let l = load(web, &s.who, id).await?;
-    let may_import = allowed(web, &s.who, Action::ImportValues, id).await?.is_some();
+    let may_import = web.app.rights(&s.who, id).await?.may(Action::ImportValues);
     let blocks = current_series(&l).iter().map(|x| block(id, x, &l.catalogue)).collect();
     let form = &refusal.form;
     let error_for = |field: &str| -> Option<String> {
@@ -393,7 +393,7 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
 }
 
 async fn provenance(web: &Web, s: &Signed, id: &CptsId, source: &str, file: Option<String>) -> Result<Provenance, WebError> {
-    let role = allowed(web, &s.who, Action::ImportValues, id).await?;
+    let role = web.app.rights(&s.who, id).await?.role(Action::ImportValues);
     Ok(Provenance { source: source.into(), file, by: s.who.name.clone(), role: actor_of(role, Actor::Cpts) })
 }
 
@@ -436,9 +436,7 @@ pub async fn import(State(web): State<Web>, s: Signed, Path(id): Path<String>, f
     let id = cpts_id(&id)?;
     // Refused before the file is read: the policy's answer (not found, not allowed), not the
     // file's errors.
-    if allowed(&web, &s.who, Action::ImportValues, &id).await?.is_none() {
-        web.app.authorize(&s.who, Action::ImportValues, &id).await?;
-    }
+    web.app.authorize(&s.who, Action::ImportValues, &id).await?;
     let (name, bytes) = match crate::upload::file(form, "fichier").await {
         Ok(u) => (u.name, u.bytes),
         Err(p) => {
