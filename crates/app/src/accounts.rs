@@ -203,6 +203,61 @@ impl App {
     }
 }
 
+/// Failed sign-ins allowed within `window_seconds` before the next attempt is refused
+/// without trying the password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInLimits {
+    pub window_seconds: i64,
+    pub per_login: i64,
+    pub per_address: i64,
+}
+
+impl Default for SignInLimits {
+    /// Five tries per account, twenty per address, in a quarter of an hour.
+    fn default() -> SignInLimits {
+        SignInLimits { window_seconds: 15 * 60, per_login: 5, per_address: 20 }
+    }
+}
+
+/// How a sign-in ended.
+#[derive(Clone, Debug)]
+pub enum SignIn {
+    Accepted(Principal),
+    /// Wrong login or password, or a disabled account (never told apart).
+    Refused(String),
+    /// Too many failures for this account or from this address within the window.
+    Throttled,
+}
+
+/// Throttling counts in real time, whatever the clock the application decides on.
+fn unix_now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+impl App {
+    /// Sign in with a password from `address`, throttled per account and per address: a
+    /// failure is counted, a success clears its account's failures (not its address's: one
+    /// address may try many accounts).
+    pub async fn sign_in(&self, login: &str, password: &str, address: &str, limits: &SignInLimits, request: &str) -> Result<SignIn> {
+        let since = unix_now() - limits.window_seconds;
+        let (by_login, by_address) = self.store.login_failures(login, address, since).await?;
+        if by_login >= limits.per_login || by_address >= limits.per_address {
+            return Ok(SignIn::Throttled);
+        }
+        match self.authenticate(login, password, request).await {
+            Ok(p) => {
+                self.store.clear_login_failures(&p.login).await?;
+                Ok(SignIn::Accepted(p))
+            }
+            Err(AppError::Forbidden(m)) => {
+                self.store.record_login_failure(login, address, unix_now()).await?;
+                Ok(SignIn::Refused(m))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 fn principal_of(a: &Account, request: &str) -> Principal {
     Principal {
         login: a.login.clone(),

@@ -26,7 +26,8 @@ use cpts_app::App;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-pub use sessions::{LoginLimits, random_token};
+pub use cpts_app::accounts::SignInLimits as LoginLimits;
+pub use sessions::random_token;
 
 /// How the server runs: set by `cpts serve`, fixed by the tests.
 #[derive(Clone, Debug)]
@@ -75,7 +76,7 @@ pub fn router(app: Arc<App>, config: Config) -> Router {
 /// Serve on `listener` until Ctrl-C or SIGTERM. Expired sessions and old failed logins are purged every
 /// few minutes.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
-    let purge = sessions::purge_task(app.store.clone(), config.login.window);
+    let purge = sessions::purge_task(app.store.clone(), config.login.window_seconds);
     let router = router(app, config);
     // Ctrl-C or SIGTERM (a service manager stopping it): finish the requests under way.
     let shutdown = async {

@@ -21,21 +21,6 @@ use crate::Web;
 pub const LOGIN: &str = "login";
 pub const CSRF: &str = "csrf";
 
-/// Failed logins allowed within `window` before the next attempt is refused outright.
-#[derive(Clone, Debug)]
-pub struct LoginLimits {
-    pub window: time::Duration,
-    pub per_login: i64,
-    pub per_address: i64,
-}
-
-impl Default for LoginLimits {
-    /// Five tries per account, twenty per address, in a quarter of an hour.
-    fn default() -> LoginLimits {
-        LoginLimits { window: time::Duration::minutes(15), per_login: 5, per_address: 20 }
-    }
-}
-
 #[derive(Clone)]
 pub struct DbSessions(pub Store);
 
@@ -93,14 +78,15 @@ impl SessionStore for DbSessions {
     }
 }
 
-/// Purge expired sessions and failed logins older than the throttling window, every 5 minutes.
-pub fn purge_task(store: Store, window: time::Duration) -> tokio::task::JoinHandle<()> {
+/// Purge expired sessions and failed logins older than the throttling window (seconds), every
+/// 5 minutes.
+pub fn purge_task(store: Store, window_seconds: i64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
             let t = now();
-            if let Err(e) = store.purge_sessions(t, t - window.whole_seconds()).await {
+            if let Err(e) = store.purge_sessions(t, t - window_seconds).await {
                 tracing::warn!("purge des sessions impossible : {e}");
             }
         }

@@ -9,6 +9,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use cpts_app::accounts::SignIn;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -50,10 +51,6 @@ pub struct Credentials {
     suite: Option<String>,
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 pub async fn submit(
     State(web): State<Web>,
     session: Session,
@@ -63,45 +60,35 @@ pub async fn submit(
 ) -> Result<Response, WebError> {
     let login = c.login.trim().to_owned();
     let address = peer.ip().to_string();
-    let limits = &web.config.login;
-    let store = &web.app.store;
-    let (by_login, by_address) =
-        store.login_failures(&login, &address, now() - limits.window.whole_seconds()).await.map_err(WebError::internal)?;
+    let limits = web.config.login.clone();
     let next = next_or_home(c.suite);
-    let again = |error: String, status: StatusCode, csrf: String| {
-        (status, LoginPage { csrf, next: next.clone(), login: login.clone(), error: Some(error) }).into_response()
-    };
-    if by_login >= limits.per_login || by_address >= limits.per_address {
-        let csrf = csrf_token(&session).await?;
-        let minutes = limits.window.whole_minutes();
-        return Ok(again(
-            format!("Trop d'essais infructueux : réessayez dans {minutes} minutes, ou demandez à votre administrateur de vérifier votre compte."),
-            StatusCode::TOO_MANY_REQUESTS,
-            csrf,
-        ));
-    }
     // argon2 takes tens of milliseconds of CPU: off the async workers.
     let app = web.app.clone();
     let (l, pw, r) = (login.clone(), c.password, request.0.clone());
-    let outcome = tokio::task::spawn_blocking(move || tokio::runtime::Handle::current().block_on(app.authenticate(&l, &pw, &r)))
-        .await
-        .map_err(WebError::internal)?;
-    match outcome {
-        Ok(p) => {
-            store.clear_login_failures(&p.login).await.map_err(WebError::internal)?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        tokio::runtime::Handle::current().block_on(app.sign_in(&l, &pw, &address, &limits, &r))
+    })
+    .await
+    .map_err(WebError::internal)??;
+    let (error, status) = match outcome {
+        SignIn::Accepted(p) => {
             // A new id at sign-in: a session id planted before cannot be ridden after.
             session.cycle_id().await.map_err(WebError::internal)?;
             session.insert(LOGIN, &p.login).await.map_err(WebError::internal)?;
             session.insert(crate::sessions::CSRF, crate::sessions::random_token()).await.map_err(WebError::internal)?;
-            Ok(Redirect::to(&next).into_response())
+            return Ok(Redirect::to(&next).into_response());
         }
-        Err(cpts_app::AppError::Forbidden(m)) => {
-            store.record_login_failure(&login, &address, now()).await.map_err(WebError::internal)?;
-            let csrf = csrf_token(&session).await?;
-            Ok(again(format!("Connexion refusée : {m}."), StatusCode::UNAUTHORIZED, csrf))
+        SignIn::Refused(m) => (format!("Connexion refusée : {m}."), StatusCode::UNAUTHORIZED),
+        SignIn::Throttled => {
+            let minutes = web.config.login.window_seconds / 60;
+            (
+                format!("Trop d'essais infructueux : réessayez dans {minutes} minutes, ou demandez à votre administrateur de vérifier votre compte."),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
         }
-        Err(e) => Err(e.into()),
-    }
+    };
+    let csrf = csrf_token(&session).await?;
+    Ok((status, LoginPage { csrf, next, login, error: Some(error) }).into_response())
 }
 
 pub async fn sign_out(session: Session) -> Result<Response, WebError> {

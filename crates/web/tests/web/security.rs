@@ -113,7 +113,7 @@ async fn a_new_password_or_a_disabled_account_ends_the_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_throttled_per_account_and_per_address() {
     let mut config = crate::common::config();
-    config.login = cpts_web::LoginLimits { window: time::Duration::minutes(15), per_login: 3, per_address: 5 };
+    config.login = cpts_web::LoginLimits { window_seconds: 15 * 60, per_login: 3, per_address: 5 };
     for w in worlds_with(config).await {
         let mut c = Client::new(&w);
         for _ in 0..3 {
