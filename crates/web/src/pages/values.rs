@@ -180,9 +180,22 @@ fn recorded(at: &str) -> String {
     at.get(..10).and_then(|d| d.parse::<jiff::civil::Date>().ok()).map_or_else(|| at.to_owned(), format::date)
 }
 
-fn block(id: &CptsId, s: &Series<'_>, catalogue: &Catalogue) -> IndicatorBlock {
-    let ind = catalogue.get(&s.code);
-    let label = ind.map_or_else(|| s.code.clone(), |i| i.label.clone());
+/// What an indicator is called: the catalogue's label, else (an indicator of the contract only)
+/// its objective's label in the annex, else its code.
+fn indicator_label(code: &str, contracts: &[Contract], catalogue: &Catalogue) -> String {
+    catalogue.get(code).map(|i| i.label.clone()).unwrap_or_else(|| {
+        contracts
+            .iter()
+            .flat_map(|c| &c.missions)
+            .flat_map(|m| &m.objectives)
+            .find(|o| o.indicator == code)
+            .and_then(|o| o.label.clone())
+            .unwrap_or_else(|| code.to_owned())
+    })
+}
+
+fn block(id: &CptsId, s: &Series<'_>, contracts: &[Contract], catalogue: &Catalogue) -> IndicatorBlock {
+    let label = indicator_label(&s.code, contracts, catalogue);
     let unit = cpts_domain::values::kind(catalogue, &s.code).unit.label();
     let opt = |d: Option<Dec>| d.map_or_else(String::new, |d| d.to_string());
     let rows: Vec<ValueRow> = s
@@ -303,7 +316,7 @@ fn field_id(column: &str) -> Option<&'static str> {
 async fn render(web: &Web, s: &Signed, id: &CptsId, refusal: Refusal, done: Option<String>) -> Result<ValuesPage, WebError> {
     let l = load(web, &s.who, id).await?;
     let may_import = web.app.rights(&s.who, id).await?.may(Action::ImportValues);
-    let blocks = current_series(&l).iter().map(|x| block(id, x, &l.catalogue)).collect();
+    let blocks = current_series(&l).iter().map(|x| block(id, x, &l.contracts, &l.catalogue)).collect();
     let form = &refusal.form;
     let error_for = |field: &str| -> Option<String> {
         let msgs: Vec<&str> =
@@ -349,7 +362,7 @@ async fn render(web: &Web, s: &Signed, id: &CptsId, refusal: Refusal, done: Opti
             Some(i) => choice(i),
             None => Choice {
                 value: o.indicator.clone(),
-                label: format!("{} ({}, nombre)", o.label.as_deref().unwrap_or(&o.indicator), o.indicator),
+                label: format!("{} ({}, nombre)", indicator_label(&o.indicator, &l.contracts, &l.catalogue), o.indicator),
                 selected: form.indicateur == o.indicator,
             },
         });

@@ -476,6 +476,9 @@ const ACROSS = [
         await t.page.locator('#fichier').setInputFiles({ name: 'valeurs-2021-T4.csv', mimeType: 'text/csv', buffer: Buffer.from(VALUES_CSV, 'utf8') });
         await submit(t, 'Importer');
         await t.see('6 valeur(s) enregistrée(s)');
+        // An indicator of the contract only is named by its objective's label, as in the form.
+        await t.see('Actions de prévention coordonnées (campagnes_prevention, nombre)');
+        await t.hide('campagnes_prevention (8 valeurs)');
         await t.axe();
         await t.shot('coordinateur-indicateurs');
       })],
