@@ -14,6 +14,7 @@ pub mod clock;
 pub mod contracts;
 pub mod dashboard;
 mod error;
+pub mod funding;
 pub mod ledger;
 pub mod lifecycle;
 pub mod members;
@@ -24,6 +25,7 @@ pub mod reports;
 pub mod simulation;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tokens;
 pub mod values;
 
 pub use clock::Clock;

@@ -24,6 +24,34 @@ pub struct ListEntry {
     pub money: MoneyTotals,
 }
 
+/// What a list is narrowed to (empty: no condition): a text in the name or id, a région, a
+/// département, a stage group (`StageGroup` code, or `aucune` for no step recorded), a tier.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub text: String,
+    pub region: String,
+    pub departement: String,
+    pub stage: String,
+    pub tier: String,
+}
+
+impl ListFilter {
+    pub fn keeps(&self, e: &ListEntry) -> bool {
+        use cpts_domain::geo::fold;
+        let s = e.cpts.summary.as_ref().ok();
+        let text = fold(self.text.trim());
+        (text.is_empty() || fold(&e.cpts.record.identity.name).contains(&text) || e.cpts.record.id.as_str().contains(&text))
+            && (self.region.is_empty() || s.is_some_and(|s| s.regions.contains(&self.region)))
+            && (self.departement.is_empty() || s.is_some_and(|s| s.departements.contains(&self.departement)))
+            && (self.tier.is_empty() || s.is_some_and(|s| s.tier.0.to_string() == self.tier))
+            && (self.stage.is_empty()
+                || match e.stage {
+                    Some((st, _)) => crate::dashboard::StageGroup::of(st).code() == self.stage,
+                    None => self.stage == "aucune",
+                })
+    }
+}
+
 /// The alerts of one CPTS.
 #[derive(Clone, Debug)]
 pub struct CptsAlerts {

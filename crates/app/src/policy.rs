@@ -166,10 +166,12 @@ pub enum Action {
     /// Review, return and validate the activity report.
     ReviewReport,
     ManageAccounts,
+    /// Create, list and revoke one's own API tokens (a token carries its owner's rights).
+    OwnTokens,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::Read,
         Action::ReadAudit,
         Action::CreateCpts,
@@ -192,6 +194,7 @@ impl Action {
         Action::WriteReport,
         Action::ReviewReport,
         Action::ManageAccounts,
+        Action::OwnTokens,
     ];
 
     pub fn code(self) -> &'static str {
@@ -218,6 +221,7 @@ impl Action {
             Action::WriteReport => "rapport.redaction",
             Action::ReviewReport => "rapport.instruction",
             Action::ManageAccounts => "comptes",
+            Action::OwnTokens => "jetons",
         }
     }
 
@@ -246,6 +250,7 @@ impl Action {
             Action::WriteReport => "rédiger ou déposer le rapport d'activité",
             Action::ReviewReport => "instruire ou valider le rapport d'activité",
             Action::ManageAccounts => "gérer les comptes",
+            Action::OwnTokens => "gérer ses jetons d'API",
         }
     }
 }
@@ -276,6 +281,7 @@ pub const POLICY: &[(Action, &[Role])] = &[
     (Action::WriteReport, &[COORD, ADM]),
     (Action::ReviewReport, &[CPAM, ADM]),
     (Action::ManageAccounts, &[ADM]),
+    (Action::OwnTokens, &[COORD, MEMB, CPAM, ARS, ADM]),
 ];
 
 /// The roles allowed to take `action`.

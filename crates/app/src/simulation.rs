@@ -8,7 +8,7 @@ use cpts_engine::rules::{BUILTIN_REFORMS, ReformInfo};
 use cpts_engine::simulate::{Simulation, simulate};
 
 use crate::policy::{Action, Principal};
-use crate::{App, AppError, FieldError, Result};
+use crate::{App, AppError, Result};
 
 /// Which reform to simulate.
 #[derive(Clone, Debug)]
@@ -37,16 +37,7 @@ pub fn builtin_reforms(app: &App) -> Vec<(String, String)> {
 
 impl App {
     pub async fn simulate(&self, p: &Principal, reform: &Reform) -> Result<SimulationView> {
-        let reformed = match reform {
-            Reform::Builtin(id) => self
-                .rules
-                .builtin_reform(id)
-                .ok_or_else(|| AppError::field("réforme", format!("réforme livrée inconnue « {} »", cpts_domain::text::quoted(id))))?,
-            Reform::Text { name, text } => self.rules.with_reform(name, text),
-        }
-        .map_err(|e| {
-            AppError::Invalid(e.problems.into_iter().map(|m| FieldError { field: "réforme".into(), line: None, message: m }).collect())
-        })?;
+        let reformed = self.rules_under(Some(reform))?;
         let visible = p.visible(Action::Read);
         let records = self.store.list_cpts_in(&visible).await?;
         let names: HashMap<String, String> = records.iter().map(|r| (r.id.to_string(), r.identity.name.clone())).collect();

@@ -447,6 +447,7 @@ impl Line {
 
 /// A used value, as shown.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceView {
     pub parameter: String,
     pub label: String,

@@ -88,8 +88,37 @@ pub struct CaseFile {
     pub description: Option<String>,
     pub contract: ContractIn,
     /// Facts per contract year (1 = first year).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "year_keys")]
     pub years: BTreeMap<u8, YearIn>,
+}
+
+/// Years keyed by number, written `1:` in YAML or `"1":` in JSON (whose keys are always text).
+fn year_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<u8, YearIn>, D::Error> {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    struct Key(u8);
+    impl<'de> Deserialize<'de> for Key {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = Key;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("un numéro d'année de contrat (1, 2, ...)")
+                }
+                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Key, E> {
+                    u8::try_from(v).map(Key).map_err(|_| E::custom(format!("année de contrat hors bornes : {v}")))
+                }
+                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Key, E> {
+                    u8::try_from(v).map(Key).map_err(|_| E::custom(format!("année de contrat hors bornes : {v}")))
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+                    v.trim().parse::<u8>().map(Key).map_err(|_| E::custom("attendu un numéro d'année de contrat (1, 2, ...)"))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    let m: BTreeMap<Key, YearIn> = Deserialize::deserialize(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k.0, v)).collect())
 }
 
 #[derive(Debug, Deserialize, Clone)]

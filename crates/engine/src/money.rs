@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// An amount in euro cents. Serialised as an integer number of cents (machine
 /// output); read from human input as euros (see `Deserialize`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64, example = 5000000))]
 pub struct Cents(i64);
 
 /// Money arithmetic left the range of 64-bit cents (about 92 000 billion euros).

@@ -12,6 +12,7 @@ use crate::rules::RuleSet;
 use crate::schedule::{Payment, PaymentKind, Schedule, schedule};
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineReport {
     pub year: u8,
     pub component: String,
@@ -39,6 +40,7 @@ impl LineReport {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RulesUsed {
     /// `null` for the rules in force, else the reform's id.
     pub reform: Option<String>,
@@ -57,6 +59,7 @@ impl RulesUsed {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YearReport {
     pub cpts: String,
     pub year: u8,
@@ -101,6 +104,7 @@ pub fn year_report(rules: &RuleSet, c: &Contract, n: u8) -> Result<YearReport, E
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentReport {
     pub date: Date,
     pub year: u8,
@@ -130,6 +134,7 @@ impl PaymentReport {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YearTotal {
     pub year: u8,
     pub start: Date,
@@ -138,6 +143,7 @@ pub struct YearTotal {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleReport {
     pub cpts: String,
     pub signed: Date,

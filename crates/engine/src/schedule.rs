@@ -20,6 +20,7 @@ use crate::rules::{BoundarySide, MissionIdx, ParamId, ParamKey, ParamRef, Refs, 
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PaymentKind {
     /// Paid once, before the contract (lettre d'intention).
     OneOff,

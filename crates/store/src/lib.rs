@@ -11,6 +11,7 @@ mod open;
 mod reports;
 mod schema;
 mod sessions;
+mod tokens;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -22,6 +23,7 @@ pub use open::{CONNECT_TIMEOUT, masked};
 
 pub use reports::{Provenance, StoredValue};
 pub use sessions::SessionRow;
+pub use tokens::TokenRow;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -407,6 +407,25 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "ALTER TABLE ledger_line ADD COLUMN held_year BIGINT",
         ],
     ),
+    (
+        10,
+        "api tokens",
+        &[
+            // Tokens of the JSON API: a user's rights for a machine client. Only a hash of the
+            // secret is kept (a copy of the table opens nothing); `prefix` names the token to
+            // its owner. A revoked token stays, with when, for the record.
+            "CREATE TABLE api_token (
+            hash TEXT PRIMARY KEY,
+            prefix TEXT NOT NULL,
+            login TEXT NOT NULL REFERENCES account (login),
+            label TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )",
+            "CREATE INDEX api_token_by_login ON api_token (login)",
+        ],
+    ),
 ];
 
 /// What a migration computes in Rust after its statements, in its transaction: values only

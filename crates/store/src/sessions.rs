@@ -26,7 +26,7 @@ impl Store {
     }
 
     /// One statement in its own write transaction; the rows it touched.
-    async fn write_one(&self, q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> Result<u64> {
+    pub(crate) async fn write_one(&self, q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> Result<u64> {
         let mut tx = self.write().await?;
         let done = q.execute(&mut *tx).await?;
         tx.commit().await?;

@@ -7,6 +7,7 @@
 //! request → guard (request id, headers, Origin + CSRF) → session → page handler → App
 //! ```
 
+pub mod api;
 mod chart;
 mod error;
 mod format;
@@ -64,13 +65,14 @@ pub fn router(app: Arc<App>, config: Config) -> Router {
         .with_secure(config.secure)
         .with_expiry(Expiry::OnInactivity(config.idle));
     let web = Web { app, config: Arc::new(config) };
-    pages::routes()
+    // The pages use the session cookie, hence the Origin and CSRF checks; the API takes no
+    // cookie, only a bearer token (nothing a browser sends on its own), so it goes without.
+    let pages = pages::routes()
         .layer(axum::middleware::from_fn_with_state(web.clone(), error::dress))
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard::csrf))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(web.clone(), guard::origin))
-        .layer(axum::middleware::from_fn_with_state(web.clone(), guard::headers))
-        .with_state(web)
+        .layer(axum::middleware::from_fn_with_state(web.clone(), guard::origin));
+    pages.merge(api::routes()).layer(axum::middleware::from_fn_with_state(web.clone(), guard::headers)).with_state(web)
 }
 
 /// Serve on `listener` until Ctrl-C or SIGTERM. Expired sessions and old failed logins are purged every

@@ -8,6 +8,7 @@ pub const ALERTS: &str = "/alertes";
 pub const AUDIT: &str = "/journal";
 pub const SIMULATION: &str = "/simulation";
 pub const ACCOUNTS: &str = "/comptes";
+pub const TOKENS: &str = "/compte/jetons";
 pub const STYLE: &str = "/static/style.css";
 
 /// Percent-encode a path segment or query value (ids are ASCII; free text is not).

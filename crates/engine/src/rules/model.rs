@@ -10,6 +10,7 @@ use crate::rate::{Dec, Fraction};
 
 /// Confidence grade of a value (see `rules/aci/README.md`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Grade {
     /// Primary or official source.
     P,

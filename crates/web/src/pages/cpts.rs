@@ -4,8 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use cpts_app::dashboard::StageGroup;
-use cpts_app::national::ListEntry;
-use cpts_domain::geo::fold;
+use cpts_app::national::ListFilter;
 use serde::Deserialize;
 
 use super::{Chrome, Choice, cpts_id};
@@ -61,20 +60,16 @@ fn choices(items: impl IntoIterator<Item = (String, String)>, chosen: &str) -> V
     v
 }
 
-fn keep(e: &ListEntry, f: &Filters) -> bool {
-    let s = e.cpts.summary.as_ref().ok();
-    let text = fold(f.q.trim());
-    (text.is_empty()
-        || fold(&e.cpts.record.identity.name).contains(&text)
-        || e.cpts.record.id.as_str().contains(&text))
-        && (f.region.is_empty() || s.is_some_and(|s| s.regions.contains(&f.region)))
-        && (f.departement.is_empty() || s.is_some_and(|s| s.departements.contains(&f.departement)))
-        && (f.taille.is_empty() || s.is_some_and(|s| s.tier.0.to_string() == f.taille))
-        && (f.etape.is_empty()
-            || match e.stage {
-                Some((st, _)) => StageGroup::of(st).code() == f.etape,
-                None => f.etape == "aucune",
-            })
+impl Filters {
+    fn filter(&self) -> ListFilter {
+        ListFilter {
+            text: self.q.clone(),
+            region: self.region.clone(),
+            departement: self.departement.clone(),
+            stage: self.etape.clone(),
+            tier: self.taille.clone(),
+        }
+    }
 }
 
 pub async fn list(State(web): State<Web>, s: Signed, Query(f): Query<Filters>) -> Result<ListPage, WebError> {
@@ -94,9 +89,10 @@ pub async fn list(State(web): State<Web>, s: Signed, Query(f): Query<Filters>) -
         let label = format!("{c} {}", name.unwrap_or(""));
         (c, label.trim().to_owned())
     };
+    let filter = f.filter();
     let rows: Vec<Row> = all
         .iter()
-        .filter(|e| keep(e, &f))
+        .filter(|e| filter.keeps(e))
         .map(|e| {
             let t = e.cpts.summary.as_ref().ok();
             Row {

@@ -14,6 +14,7 @@ mod members;
 mod registry;
 mod reports;
 mod simulation;
+mod tokens;
 mod values;
 
 use axum::Router;
@@ -41,6 +42,8 @@ pub fn routes() -> Router<Web> {
         .route(urls::SIMULATION, get(simulation::page).post(simulation::pasted))
         .route(urls::ACCOUNTS, get(accounts::page).post(accounts::create))
         .route("/comptes/{login}/{act}", axum::routing::post(accounts::act))
+        .route(urls::TOKENS, get(tokens::page).post(tokens::create))
+        .route("/compte/jetons/{prefix}/revoquer", axum::routing::post(tokens::revoke))
         .route("/cpts/{id}/journal", get(audit::of_cpts))
         .route("/cpts/nouvelle", get(registry::new_form).post(registry::create))
         .route("/cpts/{id}", get(cpts::page))
@@ -110,6 +113,9 @@ impl Chrome {
         }
         if may_nationally(p, Action::ManageAccounts) {
             nav.push(NavItem { href: urls::ACCOUNTS, label: "Comptes", current: false });
+        }
+        if holds_any(p, Action::OwnTokens) {
+            nav.push(NavItem { href: urls::TOKENS, label: "Jetons d'API", current: false });
         }
         for n in &mut nav {
             n.current = n.href == current;

@@ -10,3 +10,4 @@ mod registry;
 mod reports;
 mod security;
 mod values;
+mod api;
