@@ -49,6 +49,9 @@ fn unauthenticated() -> AppError {
 impl App {
     /// The stamp for an act on one's own tokens: allowed to whoever holds a role.
     fn own(&self, p: &Principal) -> Result<cpts_store::Stamp> {
+        if p.login == crate::policy::LOCAL_OPERATOR {
+            return Err(AppError::Forbidden("un jeton d'API appartient à un compte : agissez avec un compte (--user ou CPTS_USER)".into()));
+        }
         let allowed = crate::policy::roles(Action::OwnTokens);
         p.grants
             .iter()

@@ -67,6 +67,58 @@ pub enum UserCmd {
     },
 }
 
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Créer un jeton d'API pour le compte --user (affiché une seule fois)
+    Add {
+        /// À quoi ou à qui sert ce jeton
+        label: String,
+    },
+    /// Lister les jetons du compte --user
+    List,
+    /// Révoquer un jeton du compte --user
+    Revoke {
+        /// Début du jeton, tel que la liste l'affiche (12 caractères après « cpts_ »)
+        prefix: String,
+    },
+}
+
+/// `cpts token …`: the API tokens of the acting account (`--user` or CPTS_USER).
+pub fn token(cmd: TokenCmd, db: Option<&std::path::Path>, rules: Option<&std::path::Path>) -> Result<String, CliError> {
+    session::run(db, rules, |ctx| async move {
+        let (app, who) = (&ctx.app, &ctx.who);
+        match cmd {
+            TokenCmd::Add { label } => {
+                let t = app.create_token(who, &label).await.map_err(app_err)?;
+                Ok(format!(
+                    "Jeton créé pour « {} » ({}). Copiez-le maintenant, il ne sera plus affiché :\n{}\n",
+                    who.login, t.token.label, t.secret
+                ))
+            }
+            TokenCmd::List => {
+                let all = app.tokens(who).await.map_err(app_err)?;
+                let mut t = Table::new(&[("Début", false), ("Libellé", false), ("Créé", false), ("Dernier usage", false), ("État", false)]);
+                let day = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
+                for k in &all {
+                    t.row(vec![
+                        format!("cpts_{}…", k.prefix),
+                        k.label.clone(),
+                        day(&k.created_at),
+                        k.last_used_at.as_deref().map_or_else(|| "jamais".into(), day),
+                        k.revoked_at.as_deref().map_or_else(|| "actif".into(), |r| format!("révoqué le {}", day(r))),
+                    ]);
+                }
+                Ok(format!("{} jeton(s) de « {} »\n{}", all.len(), who.login, t.render()))
+            }
+            TokenCmd::Revoke { prefix } => {
+                let prefix = prefix.trim().trim_start_matches("cpts_").trim_end_matches('…').to_owned();
+                app.revoke_token(who, &prefix).await.map_err(app_err)?;
+                Ok(format!("Jeton cpts_{prefix}… révoqué.\n"))
+            }
+        }
+    })
+}
+
 fn read_password() -> Result<String, CliError> {
     let mut line = String::new();
     std::io::stdin()

@@ -133,6 +133,9 @@ enum Command {
     /// Comptes : création, rôles et périmètres, mot de passe, désactivation (admin national)
     #[command(subcommand)]
     User(accounts::UserCmd),
+    /// Jetons de l'API JSON du compte --user : création, liste, révocation
+    #[command(subcommand)]
+    Token(accounts::TokenCmd),
     /// Journal d'audit : qui a écrit quoi, quand, avant et après (dans votre périmètre)
     Audit {
         /// Seulement cette CPTS
@@ -418,6 +421,7 @@ fn main() -> ExitCode {
         Command::Report(cmd) => reports::run(reports::Action::Report(cmd), db, rules_dir).map(|out| show(&out)),
         Command::Indicators => indicators(cli.rules.as_deref()).map(|out| show(&out)),
         Command::User(cmd) => accounts::user(cmd, db, rules_dir).map(|out| show(&out)),
+        Command::Token(cmd) => accounts::token(cmd, db, rules_dir).map(|out| show(&out)),
         Command::Audit { cpts, login, since, limit, json } => match cpts.map(|c| c.parse()).transpose() {
             Ok(cpts) => accounts::audit(cpts_app::audit::AuditQuery { cpts, login, since, limit }, json, db, rules_dir)
                 .map(|out| show(&out)),

@@ -67,6 +67,10 @@ pub fn run(s: Serve<'_>) -> Result<(), CliError> {
                 app.add_account(&operator, new).await.map_err(app_err)?;
                 said.push_str(&format!("  {login:<16} {password}  {} ({})\n", grant.role.label(), grant.scope));
             }
+            // A token to try the API at once (the national admin's: every route answers).
+            let admin = app.principal("admin", "serve-demo").await.map_err(app_err)?;
+            let token = app.create_token(&admin, "démonstration").await.map_err(app_err)?;
+            said.push_str(&format!("Jeton d'API de démonstration (compte admin) : {}\n", token.secret));
             said.push_str(&format!("{}.\n", crate::demo::SYNTHETIC));
             app = app.with_clock(Clock::on(s.on.unwrap_or(crate::demo::SERVE_DAY)));
             said.push_str(&format!(
