@@ -190,6 +190,11 @@ fn coverage(geo: &Geo, departements: &BTreeSet<String>, cpts: &[ListEntry]) -> V
 impl App {
     /// The tableau de bord of everything `p` may read, on `on`, with alerts within `days`.
     pub async fn dashboard(&self, p: &Principal, on: Date, days: i64) -> Result<Dashboard> {
+        let visible = p.visible(crate::policy::Action::Read);
+        self.cached(format!("dashboard|{visible:?}|{on}|{days}"), || self.compute_dashboard(p, on, days)).await
+    }
+
+    async fn compute_dashboard(&self, p: &Principal, on: Date, days: i64) -> Result<Dashboard> {
         let cpts = self.list(p, on).await?;
         let alerts = self.alerts(p, None, days, on).await?;
         let mut by_stage: BTreeMap<Option<StageGroup>, StageCount> = BTreeMap::new();

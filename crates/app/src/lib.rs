@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+mod cache;
 pub mod clock;
 pub mod contracts;
 pub mod dashboard;
@@ -47,11 +48,13 @@ pub struct App {
     pub rules: RuleSet,
     pub geo: Geo,
     pub clock: Clock,
+    /// Scope-wide read models kept until the data changes (shared by the copies on other clocks).
+    reads: std::sync::Arc<cache::ReadCache>,
 }
 
 impl App {
     pub fn new(store: Store, rules: RuleSet, geo: Geo, clock: Clock) -> App {
-        App { store, rules, geo, clock }
+        App { store, rules, geo, clock, reads: Default::default() }
     }
 
     /// Open the store at `url` with the built-in geographic reference and the system clock.
@@ -68,7 +71,7 @@ impl App {
     /// clock of the application it comes from. Drop it rather than close it: closing a store
     /// closes it for every copy.
     pub fn with_clock(&self, clock: Clock) -> App {
-        App { store: self.store.clone(), rules: self.rules.clone(), geo: self.geo.clone(), clock }
+        App { store: self.store.clone(), rules: self.rules.clone(), geo: self.geo.clone(), clock, reads: self.reads.clone() }
     }
 
     pub async fn close(self) {

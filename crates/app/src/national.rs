@@ -67,7 +67,12 @@ impl App {
     /// The CPTS the principal may read, with stage, population, tier and money, by id
     /// (« cpts-paris-9 » before « cpts-paris-10 »).
     pub async fn list(&self, p: &Principal, on: Date) -> Result<Vec<ListEntry>> {
-        let rows = self.store.list_rows(&p.visible(Action::Read), on).await?;
+        let visible = p.visible(Action::Read);
+        self.cached(format!("list|{visible:?}|{on}"), || self.compute_list(visible, on)).await
+    }
+
+    async fn compute_list(&self, visible: Visible, on: Date) -> Result<Vec<ListEntry>> {
+        let rows = self.store.list_rows(&visible, on).await?;
         let mut out: Vec<ListEntry> = rows
             .into_iter()
             .map(|r| ListEntry {
@@ -90,8 +95,15 @@ impl App {
                 self.store.get_cpts(id).await?;
                 Visible::one(id)
             }
-            None => p.visible(Action::Read),
+            None => {
+                let visible = p.visible(Action::Read);
+                return self.cached(format!("alerts|{visible:?}|{days}|{on}"), || self.compute_alerts(visible, days, on)).await;
+            }
         };
+        self.compute_alerts(visible, days, on).await
+    }
+
+    async fn compute_alerts(&self, visible: Visible, days: i64, on: Date) -> Result<Vec<CptsAlerts>> {
         // Lines due after the horizon cannot alert: the database leaves them out.
         let until = on.checked_add(jiff::Span::new().days(days.clamp(0, 36_500))).unwrap_or(jiff::civil::date(9999, 12, 31));
         // The ledger lines are the longest read: the contracts' and reports' alerts are

@@ -65,7 +65,15 @@ impl Store {
             .bind(&stamp.batch)
             .execute(&mut **tx)
             .await?;
+        // Every business write is audited: the data version moves with it, in its transaction.
+        sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1").execute(&mut **tx).await?;
         Ok(())
+    }
+
+    /// The data's version: it changes with every committed write (read models are cached on it).
+    pub async fn data_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT version FROM data_version WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(row.try_get("version")?)
     }
 
     /// Run one statement as is. For the tests that check what the database itself refuses

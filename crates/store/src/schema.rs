@@ -426,6 +426,16 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "CREATE INDEX api_token_by_login ON api_token (login)",
         ],
     ),
+    (
+        11,
+        "data version",
+        &[
+            // Bumped in the transaction of every audited write, by every process: readers
+            // keep scope-wide answers until it moves (a row lock orders it like the commits).
+            "CREATE TABLE data_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
+            "INSERT INTO data_version (id, version) VALUES (1, 0)",
+        ],
+    ),
 ];
 
 /// What a migration computes in Rust after its statements, in its transaction: values only

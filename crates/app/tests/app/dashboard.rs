@@ -2,7 +2,7 @@
 //! once), money, in the principal's scope only.
 
 use cpts_app::dashboard::StageGroup;
-use cpts_app::{Role, Scope};
+use cpts_app::{App, Clock, Role, Scope};
 
 use crate::common::{TODAY, admin, apps, as_role, plain_cpts, signed_cpts};
 
@@ -64,5 +64,37 @@ async fn a_reform_simulated_over_the_scope() {
         // A pasted text that is no reform: every problem, as field errors.
         let bad = Reform::Text { name: "collée".into(), text: "id: x\nparameters: 12\n".into() };
         assert!(matches!(app.simulate(&cpam, &bad).await, Err(cpts_app::AppError::Invalid(_))));
+    }
+}
+
+/// The scope-wide read models are cached until the data changes: a write by this application,
+/// or by another process on the same store (a second `App`), shows at the next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_read_models_follow_every_write_even_from_another_process() {
+    for (engine, app) in apps().await {
+        signed_cpts(&app, "cpts-paris-18", "75118", &["75118"]).await;
+        let other = App::new(app.store.clone(), app.rules.clone(), app.geo.clone(), Clock::on(TODAY));
+        let cpam = as_role(Role::AgentCpam, Scope::Departement("75".into()));
+        let before = app.dashboard(&cpam, TODAY, 30).await.unwrap();
+        assert_eq!(app.dashboard(&cpam, TODAY, 30).await.unwrap().cpts.len(), before.cpts.len());
+        assert_eq!(app.list(&cpam, TODAY).await.unwrap().len(), 1, "{engine}");
+        let alerts_before = app.alerts(&cpam, None, 365, TODAY).await.unwrap();
+        // Written through the other application: this one's cache must not answer.
+        plain_cpts(&other, "cpts-paris-19", &["75119"]).await;
+        assert_eq!(app.list(&cpam, TODAY).await.unwrap().len(), 2, "{engine}");
+        assert_eq!(app.dashboard(&cpam, TODAY, 30).await.unwrap().cpts.len(), before.cpts.len() + 1, "{engine}");
+        // A payment changes the money and the alerts.
+        let book = app.book(&admin(), &"cpts-paris-18".parse().unwrap(), None).await.unwrap();
+        let due = book.lines.iter().find(|l| l.planned.amount.get() > 0 && l.planned.due <= TODAY && l.waiting_for(&book.gates, TODAY).is_none()).unwrap();
+        let pay = cpts_app::ledger::Pay { id: "cpts-paris-18".parse().unwrap(), line: due.id, on: due.planned.due, amount: Some(due.planned.amount), by: "CPAM".into(), reference: None };
+        other.pay(&admin(), pay).await.unwrap();
+        let after = app.dashboard(&cpam, TODAY, 30).await.unwrap();
+        assert_eq!(after.money.paid, before.money.paid + due.planned.amount.get(), "{engine}");
+        let alerts_after = app.alerts(&cpam, None, 365, TODAY).await.unwrap();
+        let count = |a: &[cpts_app::national::CptsAlerts]| a.iter().map(|c| c.alerts.len()).sum::<usize>();
+        assert_ne!(count(&alerts_before), count(&alerts_after), "{engine}");
+        // Another scope is another answer, never a neighbour's.
+        let brest = as_role(Role::AgentCpam, Scope::Departement("29".into()));
+        assert!(app.list(&brest, TODAY).await.unwrap().is_empty());
     }
 }
