@@ -20,6 +20,9 @@ use crate::Web;
 /// Session keys.
 pub const LOGIN: &str = "login";
 pub const CSRF: &str = "csrf";
+/// When the session was last written (Unix seconds): it is written again, with a new expiry,
+/// once it is older than a quarter of the idle delay (a minute at most).
+pub const SEEN: &str = "seen";
 
 #[derive(Clone)]
 pub struct DbSessions(pub Store);
@@ -136,6 +139,13 @@ impl FromRequestParts<Web> for Signed {
             }
         };
         let csrf = csrf_token(&session).await?;
+        // Keep an active session alive: the store only learns a new expiry when the session
+        // is written, and tower-sessions writes only a modified one.
+        let every = (web.config.idle.whole_seconds() / 4).clamp(1, 60);
+        let seen = session.get::<i64>(SEEN).await.map_err(WebError::internal)?.unwrap_or(0);
+        if now() - seen >= every {
+            session.insert(SEEN, now()).await.map_err(WebError::internal)?;
+        }
         Ok(Signed { who, csrf })
     }
 }

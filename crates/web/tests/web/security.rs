@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use cpts_app::testkit::admin;
 
-use crate::common::{Client, ORIGIN, PASSWORD, signed, worlds, worlds_with};
+use crate::common::{Client, ORIGIN, PASSWORD, config, signed, worlds, worlds_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_need_a_session_and_carry_the_security_headers() {
@@ -132,4 +132,20 @@ async fn sign_in_is_throttled_per_account_and_per_address() {
         }
         assert_eq!(c.try_sign_in("ars", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
     }
+}
+
+/// A session ends after `idle` without a request, not `idle` after sign-in: every request keeps
+/// it alive (written at most every quarter of `idle`, never at each request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_session_outlives_the_idle_delay_and_an_idle_one_ends() {
+    let config = cpts_web::Config { idle: time::Duration::seconds(3), ..config() };
+    let w = worlds_with(config).await.into_iter().next().unwrap();
+    let mut c = signed(&w, "coord").await;
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+        let r = c.get("/").await;
+        assert_eq!(r.status, StatusCode::OK, "an active session must stay open");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
+    assert_eq!(c.get("/").await.status, StatusCode::SEE_OTHER, "an idle session must end");
 }
