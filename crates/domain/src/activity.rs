@@ -139,8 +139,9 @@ pub struct Action {
     pub title: String,
     /// Mission code (acces_soins, parcours…).
     pub mission: String,
+    #[serde(deserialize_with = "cpts_engine::yaml::date")]
     pub from: Date,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cpts_engine::yaml::date_opt")]
     pub to: Option<Date>,
     #[serde(default)]
     pub description: String,

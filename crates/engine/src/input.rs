@@ -105,10 +105,10 @@ fn year_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<u8, Year
                     f.write_str("un numéro d'année de contrat (1, 2, ...)")
                 }
                 fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Key, E> {
-                    u8::try_from(v).map(Key).map_err(|_| E::custom(format!("année de contrat hors bornes : {v}")))
+                    u8::try_from(v).map(Key).map_err(|_| E::custom(format!("{v} hors limites : attendu un nombre entier de 0 à 255")))
                 }
                 fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Key, E> {
-                    u8::try_from(v).map(Key).map_err(|_| E::custom(format!("année de contrat hors bornes : {v}")))
+                    u8::try_from(v).map(Key).map_err(|_| E::custom(format!("{v} hors limites : attendu un nombre entier de 0 à 255")))
                 }
                 fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
                     v.trim().parse::<u8>().map(Key).map_err(|_| E::custom("attendu un numéro d'année de contrat (1, 2, ...)"))
@@ -124,6 +124,7 @@ fn year_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<u8, Year
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ContractIn {
+    #[serde(deserialize_with = "crate::yaml::date")]
     pub signed: Date,
     #[serde(deserialize_with = "crate::yaml::decimal_int")]
     pub population: i64,
@@ -131,10 +132,10 @@ pub struct ContractIn {
     pub population_source: Option<String>,
     #[serde(default)]
     pub tier_at_boundary: Option<BoundarySide>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::date_opt")]
     pub lettre_intention_validated: Option<Date>,
     pub missions: Vec<MissionIn>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::date_opt")]
     pub terminated: Option<Date>,
     /// Amendments to the contract (avenants), each from its effective date.
     #[serde(default)]
@@ -144,6 +145,7 @@ pub struct ContractIn {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct AmendmentIn {
+    #[serde(deserialize_with = "crate::yaml::date")]
     pub effective: Date,
     #[serde(default)]
     pub reason: Option<String>,
@@ -173,7 +175,7 @@ pub struct EnvelopesIn {
 #[serde(deny_unknown_fields)]
 pub struct MissionIn {
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::date_opt")]
     pub start: Option<Date>,
     #[serde(default)]
     pub fixed: Option<Cents>,
@@ -664,6 +666,19 @@ mod tests {
     #[test]
     fn the_example_loads() {
         assert_eq!(errors(CASE), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dates_are_read_as_french_users_write_them_too() {
+        let rules = RuleSet::builtin().unwrap();
+        let iso = load_case(CASE, &rules).unwrap();
+        let fr = CASE.replace("signed: 2020-03-02", "signed: 02/03/2020").replace("start: 2020-06-01", "start: \"01/06/2020\"");
+        assert_ne!(fr, CASE);
+        let french = load_case(&fr, &rules).unwrap();
+        assert_eq!((french.signed, french.missions.len()), (iso.signed, iso.missions.len()));
+        assert_eq!(french.missions.iter().map(|m| m.start).collect::<Vec<_>>(), iso.missions.iter().map(|m| m.start).collect::<Vec<_>>());
+        let es = errors(&CASE.replace("signed: 2020-03-02", "signed: 31/02/2020"));
+        assert!(has(&es, "contract.signed") && has(&es, "date impossible"), "{es:?}");
     }
 
     #[test]
