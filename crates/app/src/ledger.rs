@@ -29,6 +29,20 @@ pub struct LedgerView {
     pub agreements: Vec<Agreement>,
 }
 
+impl LedgerView {
+    /// The ledger as it stood at the end of `on` (`cpts_domain::ledger::as_of`): a view « as of »
+    /// a date shows nothing that came after it.
+    pub fn as_of(mut self, on: Date) -> LedgerView {
+        let signed: std::collections::BTreeMap<i64, Date> = self.agreements.iter().map(|a| (a.seq, a.terms.signed)).collect();
+        let (lines, payments) = cpts_domain::ledger::as_of(&self.lines, &self.payments, on, |c| signed.get(&c).is_some_and(|d| *d > on));
+        self.lines = lines;
+        self.payments = payments;
+        self.agreements.retain(|a| a.terms.signed <= on);
+        self.gates.released.retain(|_, d| *d <= on);
+        self
+    }
+}
+
 /// One line and its payments.
 #[derive(Clone, Debug)]
 pub struct LineView {

@@ -854,8 +854,9 @@ async fn ledger_cmd(ctx: &Ctx, cmd: LedgerCmd) -> Result<String, CliError> {
     match cmd {
         LedgerCmd::Export { id, file, on, all } => {
             let cid = cpts_id(&id)?;
-            let v = app.ledger(who, &cid).await.map_err(app_err)?;
             let on = on.unwrap_or_else(today);
+            // As it stood on that day: later payments and contracts are not in it.
+            let v = app.ledger(who, &cid).await.map_err(app_err)?.as_of(on);
             let t = ledger_table(rules, &v.lines, &v.gates, on, all);
             crate::files::write_export(&file, &ctx.url, crate::files::TABLES, |ext| match ext {
                 "xlsx" => cpts_render::table_xlsx(&t),
@@ -870,8 +871,8 @@ async fn ledger_cmd(ctx: &Ctx, cmd: LedgerCmd) -> Result<String, CliError> {
         }
         LedgerCmd::Show { id, on, all, json } => {
             let cid = cpts_id(&id)?;
-            let v = app.ledger(who, &cid).await.map_err(app_err)?;
             let on = on.unwrap_or_else(today);
+            let v = app.ledger(who, &cid).await.map_err(app_err)?.as_of(on);
             if json {
                 let j = ledger_json(rules, &cid, &v.lines, &v.payments, &v.gates, on, all);
                 return serde_json::to_string_pretty(&j)

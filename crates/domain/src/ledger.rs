@@ -124,6 +124,23 @@ pub struct Payment {
     pub reference: Option<String>,
 }
 
+/// A ledger as it stood at the end of `on`: what was paid after is not paid yet, a line
+/// cancelled after is still live, and the lines of a contract signed after (`signed_after`
+/// says which contract numbers) did not exist. Lines and payments keep their order.
+pub fn as_of(lines: &[Line], payments: &[Payment], on: Date, signed_after: impl Fn(i64) -> bool) -> (Vec<Line>, Vec<Payment>) {
+    let payments: Vec<Payment> = payments.iter().filter(|p| p.on <= on).cloned().collect();
+    let lines = lines
+        .iter()
+        .filter(|l| !matches!(l.planned.source, Source::Aci { contract, .. } if signed_after(contract)))
+        .map(|l| Line {
+            paid: Cents::sum(payments.iter().filter(|p| p.line == l.id).map(|p| p.amount)).unwrap_or(l.paid),
+            cancelled: l.cancelled.filter(|c| *c <= on),
+            ..l.clone()
+        })
+        .collect();
+    (lines, payments)
+}
+
 impl Payment {
     /// Paid before the line's due date (allowed for a line whose amount is fixed; shown).
     pub fn early(&self, line: &Line) -> bool {

@@ -324,3 +324,25 @@ missions:
     assert!(!variable.is_empty(), "{explained:#?}");
     assert!(variable.iter().all(|e| e.contains(label) && !e.contains("patients_sans_mt_aides")), "{variable:#?}");
 }
+
+/// A ledger « as of » a date shows nothing that came after it: later payments unpaid, later
+/// cancellations live, later contracts absent (issue 12, item 11).
+#[test]
+fn a_ledger_as_of_a_date_ignores_what_came_after() {
+    let rules = RuleSet::builtin().unwrap();
+    let book = open_book(&rules);
+    let full = line_of(&book, 1, "operating", PaymentKind::Full).clone();
+    let paid = Line { paid: full.planned.amount, ..full.clone() };
+    let cancelled = Line { id: 2, cancelled: Some(date(2021, 6, 1)), ..full.clone() };
+    let later = Line { id: 3, planned: cpts_domain::ledger::Planned { source: Source::Aci { contract: 2, year: 1, component: "operating".into(), kind: PaymentKind::Full }, ..full.planned.clone() }, ..full.clone() };
+    let payments = vec![pay(full.id, full.planned.amount, date(2020, 3, 1))];
+    let lines = vec![paid.clone(), cancelled, later];
+    let (before, shown) = cpts_domain::ledger::as_of(&lines, &payments, date(2020, 2, 1), |c| c == 2);
+    assert!(shown.is_empty());
+    assert_eq!(before.len(), 2, "the second contract, signed later, is not there yet");
+    assert_eq!(before[0].paid, Cents::ZERO);
+    assert_eq!(before[0].status(date(2020, 2, 1), &Gates::default()), Status::Due);
+    assert_eq!(before[1].cancelled, None);
+    let (after, shown) = cpts_domain::ledger::as_of(&lines, &payments, date(2021, 12, 31), |_| false);
+    assert_eq!((after.len(), shown.len(), after[0].paid, after[1].cancelled), (3, 1, full.planned.amount, Some(date(2021, 6, 1))));
+}
