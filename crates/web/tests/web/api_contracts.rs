@@ -136,7 +136,7 @@ async fn contracts_are_read_signed_amended_progressed_and_terminated_over_the_ap
         assert_eq!(audited(&w, "cpam", Action::SignContract, READY).await, 1, "[{e}]");
 
         // An amendment, then the termination, by the CPAM.
-        let (s, v) = cpam.post(&format!("/api/v1/cpts/{READY}/contract/amendments"), json!({ "amendment": "effective: 2022-01-01\npopulation: 39000\nreason: extension\n" })).await;
+        let (s, v) = cpam.post(&format!("/api/v1/cpts/{READY}/contract/amendments"), json!({ "amendment": "effective: 2021-07-01\npopulation: 39000\nreason: extension\n" })).await;
         assert_eq!(s, StatusCode::OK, "[{e}] {v}");
         let (_, c) = cpam.get(&format!("/api/v1/cpts/{READY}/contract")).await;
         assert_eq!(c["amendments"].as_array().unwrap().len(), 1, "[{e}] {c}");
@@ -245,11 +245,11 @@ async fn values_are_entered_imported_listed_with_their_history_and_achievement_o
         assert_eq!((v["stored"].as_u64(), v["corrected"].as_u64()), (Some(1), Some(0)), "[{e}] {v}");
         assert_eq!(audited(&w, "coord", Action::ImportValues, MINE).await, 1, "[{e}]");
         // Corrected: the previous value stays in its history.
-        let (_, v) = coord.post(&values, json!({ "rows": [{ "indicator": "patients_sans_mt_aides", "period": "2021-01", "value": "8,5" }] })).await;
+        let (_, v) = coord.post(&values, json!({ "rows": [{ "indicator": "patients_sans_mt_aides", "period": "2021-01", "value": "8" }] })).await;
         assert_eq!(v["corrected"], 1, "[{e}] {v}");
         let (s, h) = membre.get(&format!("{values}/patients_sans_mt_aides/2021-01")).await;
         assert_eq!(s, StatusCode::OK, "[{e}] {h}");
-        assert_eq!((h[0]["value"].as_str(), h[1]["value"].as_str()), (Some("7"), Some("8.5")), "[{e}] {h}");
+        assert_eq!((h[0]["value"].as_str(), h[1]["value"].as_str()), (Some("7"), Some("8")), "[{e}] {h}");
         assert!(h[0]["replaced_by"].is_i64() && h[1]["replaced_by"].is_null(), "[{e}] {h}");
         assert_eq!(h[1]["source"], "saisie");
         let (s, _) = membre.get(&format!("{values}/patients_sans_mt_aides/2021-02")).await;
@@ -291,7 +291,7 @@ async fn values_are_entered_imported_listed_with_their_history_and_achievement_o
         assert_eq!(s, StatusCode::OK, "[{e}] {a}");
         let objectives = a["achievement"]["objectives"].as_array().unwrap();
         assert_eq!(objectives.len(), 2, "[{e}] {a}");
-        assert_eq!((objectives[0]["indicator"].as_str(), objectives[0]["value"].as_str()), (Some("patients_sans_mt_aides"), Some("21.5")), "[{e}] {a}");
+        assert_eq!((objectives[0]["indicator"].as_str(), objectives[0]["value"].as_str()), (Some("patients_sans_mt_aides"), Some("21")), "[{e}] {a}");
         assert_eq!(a["validated"], false);
         let (s, _) = cpam.get(&format!("/api/v1/cpts/{OTHER}/achievement")).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
