@@ -49,6 +49,10 @@ pub struct LineView {
     pub line: Line,
     /// Its status today.
     pub status: Status,
+    /// Why it is not due yet today (a report to validate, results to enter), if so.
+    pub waiting_for: Option<String>,
+    /// The report year (contract, year) whose validation holds it back today, if one does.
+    pub held_by: Option<(i64, u8)>,
     pub payments: Vec<Payment>,
 }
 
@@ -111,8 +115,10 @@ impl App {
         self.authorize(p, Action::Read, id).await?;
         let l = self.store.ledger(id).await?.into_iter().find(|l| l.id == line).ok_or_else(|| line_not_found(line))?;
         let payments = self.store.payment_records(id).await?.into_iter().filter(|p| p.line == line).collect();
-        let status = l.status(self.clock.today(), &self.store.gates(id).await?);
-        Ok(LineView { line: l, status, payments })
+        let (today, gates) = (self.clock.today(), self.store.gates(id).await?);
+        let (status, waiting_for) = (l.status(today, &gates), l.waiting_for(&gates, today));
+        let held_by = l.held_on(&gates, today);
+        Ok(LineView { line: l, status, waiting_for, held_by, payments })
     }
 
     /// The action paying `line` asks the policy for.

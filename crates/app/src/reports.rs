@@ -109,6 +109,8 @@ pub struct YearAchievement {
 pub struct ReportDocument {
     pub report: Report,
     pub document: Document,
+    /// The year's results and variable part as the document shows them (frozen at submission).
+    pub achievement: Achievement,
 }
 
 /// A CPTS's contract with everything a report needs.
@@ -328,7 +330,8 @@ impl App {
             identity: &identity,
         };
         let document = activity::document(&report, &sheet).map_err(AppError::Internal)?;
-        Ok(ReportDocument { report, document })
+        let achievement = activity::report_achievement(&report, &sheet).map_err(AppError::Internal)?;
+        Ok(ReportDocument { report, document, achievement })
     }
 
     /// The money received by the CPTS, each payment named by its line.

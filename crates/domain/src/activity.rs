@@ -610,6 +610,18 @@ pub struct Identity {
 
 /// The report as a document to send: header, deployment, actions, results and the variable
 /// part explained, money received and spent, the review's history.
+/// The achievement a report shows: on the results frozen at submission, else (a draft, or a
+/// report returned for correction) provisionally on the values entered to date.
+pub fn report_achievement(r: &Report, s: &Sheet) -> Result<Achievement, String> {
+    let frozen = !matches!(r.status, Status::Brouillon | Status::ACorriger);
+    let values: BTreeMap<String, Dec> = if frozen {
+        r.results.clone()
+    } else {
+        s.values.iter().filter_map(|v| v.value.map(|x| (v.indicator.clone(), x))).collect()
+    };
+    achievement(s.rules, s.catalogue, s.agreement, r.year, &values, (r.content.crisis_plan, r.content.crisis_declared))
+}
+
 pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
     let c = s.agreement.contract(s.rules).map_err(joined)?;
     let (start, end) = c.year_bounds(r.year).ok_or_else(|| format!("année {} hors du contrat", r.year))?;
@@ -617,11 +629,6 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
     let last_day = cpts_engine::dates::day_before(end).unwrap_or(end);
     let a = s.agreement;
     let frozen = !matches!(r.status, Status::Brouillon | Status::ACorriger);
-    let values: BTreeMap<String, Dec> = if frozen {
-        r.results.clone()
-    } else {
-        s.values.iter().filter_map(|v| v.value.map(|x| (v.indicator.clone(), x))).collect()
-    };
     let mut d = Document {
         title: format!("Rapport d'activité {} – année {} du contrat", a.cpts_name, r.year),
         subtitle: vec![
@@ -725,8 +732,7 @@ pub fn document(r: &Report, s: &Sheet) -> Result<Document, String> {
     if !frozen {
         d.text(format!("Résultats provisoires : valeurs saisies à ce jour (elles seront figées à la soumission). Un indicateur dont la valeur est « {NOT_ENTERED} » compte pour sa référence (0 %)."));
     }
-    let ach =
-        achievement(s.rules, s.catalogue, a, r.year, &values, (r.content.crisis_plan, r.content.crisis_declared))?;
+    let ach = report_achievement(r, s)?;
     let mut t = Table::new(
         "Indicateurs",
         &[

@@ -172,6 +172,14 @@ impl Line {
         None
     }
 
+    /// The report year (contract, year) whose validation still holds the line back on `on`.
+    pub fn held_on(&self, gates: &Gates, on: Date) -> Option<(i64, u8)> {
+        if self.status(on, gates) != Status::Planned {
+            return None;
+        }
+        self.planned.held_by().filter(|(c, y)| !gates.released_on(*c, *y, on))
+    }
+
     pub fn status(&self, today: Date, gates: &Gates) -> Status {
         if self.cancelled.is_some() {
             return Status::Cancelled;

@@ -7,11 +7,15 @@
 //! route and its documentation together: they cannot drift), served at
 //! `/api/v1/openapi.json` and shown at `/api/v1/docs` as a plain HTML page.
 
+mod contracts;
 mod cpts;
 mod docs;
 pub(crate) mod error;
 mod extract;
 mod funding;
+mod ledger;
+mod reports;
+mod values;
 
 use std::sync::Arc;
 
@@ -44,6 +48,10 @@ pub const PREFIX: &str = "/api/v1";
         (name = "compte", description = "Le titulaire du jeton et ses droits"),
         (name = "cpts", description = "Les CPTS du périmètre"),
         (name = "financement", description = "Le moteur de financement ACI sur un contrat envoyé, et les simulations de réforme"),
+        (name = "contrats", description = "Les contrats ACI d'une CPTS : contrat en vigueur, calendrier des missions, signature, avenants, résiliation"),
+        (name = "grand-livre", description = "Le grand livre d'une CPTS : lignes par financeur, « pourquoi ce montant », versements, conventions"),
+        (name = "indicateurs", description = "Les valeurs d'indicateurs d'une CPTS : liste, saisie, import, historique, atteinte"),
+        (name = "rapports", description = "Les rapports d'activité : versions, actes de l'instruction, documents PDF, CSV, XLSX"),
     )
 )]
 struct ApiDoc;
@@ -60,7 +68,12 @@ impl utoipa::Modify for Security {
 }
 
 fn api() -> OpenApiRouter<Web> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let r = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let r = contracts::routes(r);
+    let r = ledger::routes(r);
+    let r = values::routes(r);
+    let r = reports::routes(r);
+    r
         .routes(routes!(cpts::me))
         .routes(routes!(cpts::list))
         .routes(routes!(cpts::show))
