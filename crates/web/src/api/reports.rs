@@ -134,7 +134,8 @@ pub struct VersionQuery {
 #[utoipa::path(get, path = "/api/v1/cpts/{id}/reports/{contract}/{year}", tag = "rapports", security(("jeton" = [])),
     params(("id" = String, Path, description = "Identifiant de la CPTS"), ("contract" = i64, Path, description = "Numéro du contrat"),
         ("year" = u8, Path, description = "Année du contrat, à partir de 1"), VersionQuery),
-    responses((status = 200, body = ReportOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ReportOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn show(
     State(web): State<Web>,
     Caller(p): Caller,
@@ -235,7 +236,7 @@ pub async fn act(
     responses(
         (status = 200, description = "Le document", content(("application/pdf"), (String = "text/csv"),
             ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn document(
     State(web): State<Web>,
     Caller(p): Caller,
