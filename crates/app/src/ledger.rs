@@ -43,6 +43,15 @@ impl LedgerView {
     }
 }
 
+/// What a ledger check found: the contracts compared, and each difference between a contract's
+/// live ACI lines and what the domain plans for it as it stands.
+#[derive(Clone, Debug, Default)]
+pub struct LedgerCheck {
+    pub cpts: usize,
+    pub contracts: usize,
+    pub differences: Vec<String>,
+}
+
 /// One line and its payments.
 #[derive(Clone, Debug)]
 pub struct LineView {
@@ -108,6 +117,53 @@ impl App {
             agreements: self.store.contracts(id, &r.identity.name).await?.into_iter().map(|(a, _)| a).collect(),
             name: r.identity.name,
         })
+    }
+
+    /// Check every ledger of the scope: each contract's live ACI lines add up, year by year and
+    /// component by component, to what the domain plans for the contract as it stands
+    /// (amendments, progress, validated reports, termination). A fixed number of queries.
+    pub async fn check_ledgers(&self, p: &Principal) -> Result<LedgerCheck> {
+        let visible = p.visible(Action::Read);
+        let no_names = std::collections::HashMap::new();
+        let ((contracts, _), sums) = tokio::try_join!(self.store.contracts_in(&visible, &no_names), self.store.aci_sums_in(&visible))?;
+        let mut check = LedgerCheck { cpts: contracts.len(), ..LedgerCheck::default() };
+        let mut ids: Vec<&String> = contracts.keys().collect();
+        ids.sort_by(|a, b| cpts_domain::registry::natural_cmp(a, b));
+        for id in ids {
+            let have = sums.get(id.as_str());
+            for (a, _) in contracts.get(id.as_str()).into_iter().flatten() {
+                check.contracts += 1;
+                let planned = match cpts_domain::book::Book::open(a, &self.rules) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        check.differences.push(format!("{id}, contrat n° {} : plan impossible ({e})", a.seq));
+                        continue;
+                    }
+                };
+                let mut want: std::collections::BTreeMap<(i64, u8, String), i64> = std::collections::BTreeMap::new();
+                for l in planned {
+                    if let Source::Aci { contract, year, component, .. } = l.source {
+                        *want.entry((contract, year, component)).or_default() += l.amount.get();
+                    }
+                }
+                let got: std::collections::BTreeMap<(i64, u8, String), i64> =
+                    have.into_iter().flatten().filter(|((c, _, _), _)| *c == a.seq).map(|(k, v)| (k.clone(), *v)).collect();
+                for key in want.keys().chain(got.keys()).collect::<std::collections::BTreeSet<_>>() {
+                    let (w, g) = (want.get(key).copied().unwrap_or(0), got.get(key).copied().unwrap_or(0));
+                    if w != g {
+                        check.differences.push(format!(
+                            "{id}, contrat n° {}, année {}, {} : droits {} ≠ grand livre {}",
+                            key.0,
+                            key.1,
+                            key.2,
+                            Cents::new(w),
+                            Cents::new(g)
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(check)
     }
 
     /// One line of the ledger and its payments.

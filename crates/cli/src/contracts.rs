@@ -157,6 +157,8 @@ pub enum ContractCmd {
 
 #[derive(Subcommand)]
 pub enum LedgerCmd {
+    /// Vérifier que les grands livres du périmètre égalent les droits de leurs contrats
+    Check,
     /// Grand livre : lignes par financeur, statut et montants
     Show {
         /// Identifiant de la CPTS (ex. cpts-paris-18)
@@ -852,6 +854,14 @@ async fn ledger_cmd(ctx: &Ctx, cmd: LedgerCmd) -> Result<String, CliError> {
     let (app, who, rules) = (&ctx.app, &ctx.who, &ctx.app.rules);
     let today = || app.clock.today();
     match cmd {
+        LedgerCmd::Check => {
+            let c = app.check_ledgers(who).await.map_err(app_err)?;
+            let head = format!("{} contrat(s) de {} CPTS vérifié(s) : lignes ACI vivantes comparées aux droits, année par année et composante par composante.\n", c.contracts, c.cpts);
+            if c.differences.is_empty() {
+                return Ok(format!("{head}Grands livres conformes aux droits.\n"));
+            }
+            Err(CliError::Failed(format!("{head}{} écart(s) :\n  {}", c.differences.len(), c.differences.join("\n  "))))
+        }
         LedgerCmd::Export { id, file, on, all } => {
             let cid = cpts_id(&id)?;
             let on = on.unwrap_or_else(today);

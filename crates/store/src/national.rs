@@ -284,6 +284,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The live ACI lines of the visible CPTS summed by (contract, year, component), in cents:
+    /// what a ledger check compares with what the domain plans (one query).
+    pub async fn aci_sums_in(&self, visible: &Visible) -> Result<HashMap<String, BTreeMap<(i64, u8, String), i64>>> {
+        let (clause, values) = visible.clause("cpts_id", 1);
+        let sql = format!(
+            "SELECT cpts_id, contract_seq, year, component, CAST(SUM(amount) AS BIGINT) AS total FROM ledger_line
+             WHERE cancelled_on IS NULL AND contract_seq IS NOT NULL AND {clause}
+             GROUP BY cpts_id, contract_seq, year, component"
+        );
+        let mut out: HashMap<String, BTreeMap<(i64, u8, String), i64>> = HashMap::new();
+        for r in bound(sql, &values).fetch_all(&self.pool).await? {
+            let year: i64 = r.try_get("year")?;
+            let year = u8::try_from(year).map_err(|_| invalid(format!("année de contrat stockée hors bornes : {year}")))?;
+            out.entry(r.try_get("cpts_id")?)
+                .or_default()
+                .insert((r.try_get("contract_seq")?, year, r.try_get("component")?), r.try_get("total")?);
+        }
+        Ok(out)
+    }
+
     /// Everything a scope's alerts are computed from (nine queries whatever the number of CPTS,
     /// run at once on separate connections). Lines: those that may alert by `until`
     /// (`alerting_lines_in`).

@@ -338,3 +338,22 @@ async fn pay_probe(app: &App, who: &Principal, id: &CptsId, action: Action) -> c
     let pay = Pay { id: id.clone(), line, on: date(2024, 3, 10), amount: None, by: "Payeur".into(), reference: None };
     ok(app.pay(who, pay).await)
 }
+
+/// The ledger check compares every contract's live lines with the domain's plan: silent on a
+/// sound store, it names the contract, year and component of a line changed behind its back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_check_finds_a_line_changed_behind_the_applications_back() {
+    for (engine, app) in crate::common::apps().await {
+        crate::common::signed_cpts(&app, "cpts-paris-18", "75118", &["75118"]).await;
+        crate::common::signed_cpts(&app, "cpts-brest", "29019", &["29019"]).await;
+        let ok = app.check_ledgers(&crate::common::admin()).await.unwrap();
+        assert_eq!((ok.cpts, ok.contracts, ok.differences.len()), (2, 2, 0), "{engine}: {:?}", ok.differences);
+        app.store.execute_raw_for_tests("UPDATE ledger_line SET amount = amount + 1 WHERE id = 1 AND cpts_id = 'cpts-brest'").await.unwrap();
+        let bad = app.check_ledgers(&crate::common::admin()).await.unwrap();
+        assert_eq!(bad.differences.len(), 1, "{engine}: {:?}", bad.differences);
+        assert!(bad.differences[0].starts_with("cpts-brest, contrat n° 1, année 1"), "{:?}", bad.differences);
+        // A scope sees only its own ledgers.
+        let cpam75 = crate::common::as_role(cpts_app::Role::AgentCpam, cpts_app::Scope::Departement("75".into()));
+        assert!(app.check_ledgers(&cpam75).await.unwrap().differences.is_empty());
+    }
+}
