@@ -148,6 +148,68 @@ def run(targets, header_of, conns, seconds):
     return rows
 
 
+def post(base, token, path, body):
+    """(status, answer) of a JSON POST."""
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def mixed(args, base, admin, ars, token):
+    """Dashboards read with wrk while a writer corrects indicator values and validates submitted
+    reports through the API; then every write is read back and the ledgers checked."""
+    ids = [i["id"] for i in api(base, token, "/api/v1/cpts?per_page=500&stage=signe")["items"]]
+    if not ids:
+        ids = [i["id"] for i in api(base, token, "/api/v1/cpts?per_page=500")["items"]]
+    written, failed, validated = {}, [], []
+    stop = time.time() + args.seconds
+
+    def writer():
+        k = 0
+        while time.time() < stop and k < len(ids) * 4:
+            cid = ids[k % len(ids)]
+            k += 1
+            values = api(base, token, f"/api/v1/cpts/{cid}/values?per_page=3")["items"]
+            rows = [{"indicator": v["indicator"], "period": v["period"], "value": str(round(float(v["value"]) + 1, 2))}
+                    for v in values if v["numerator"] is None]
+            if rows:
+                st, out = post(base, token, f"/api/v1/cpts/{cid}/values", {"rows": rows})
+                if st == 200:
+                    for r in rows:
+                        written[(cid, r["indicator"], r["period"])] = r["value"]
+                else:
+                    failed.append((cid, st, out))
+            for r in api(base, token, f"/api/v1/cpts/{cid}/reports?per_page=100")["items"]:
+                if r["status"] == "soumis":
+                    st, out = post(base, token, f"/api/v1/cpts/{cid}/reports/{r['contract']}/{r['year']}/acts", {"act": "valider"})
+                    (validated if st == 200 else failed).append((cid, st, out))
+
+    t = threading.Thread(target=writer)
+    t.start()
+    reads = [None, None]
+    def read(i, cookie):
+        reads[i] = wrk(base + "/", f"Cookie: {cookie}", 8, args.seconds)
+    rs = [threading.Thread(target=read, args=(i, c)) for i, c in enumerate([admin, ars])]
+    [r.start() for r in rs]
+    [r.join() for r in rs]
+    t.join()
+    lost = []
+    for (cid, ind, period), value in written.items():
+        got = api(base, token, f"/api/v1/cpts/{cid}/values?indicator={ind}&period={period}")["items"]
+        if not got or float(got[0]["value"]) != float(value):
+            lost.append((cid, ind, period, value, got[:1]))
+    check = subprocess.run([BIN, "--db", args.db, "ledger", "check"], capture_output=True, text=True)
+    print(f"lectures : tableau de bord national {reads[0]['rps']:.0f}/s (p99 {reads[0]['p99']:.1f} ms, {reads[0]['errors']} erreurs), "
+          f"régional {reads[1]['rps']:.0f}/s (p99 {reads[1]['p99']:.1f} ms, {reads[1]['errors']} erreurs)")
+    print(f"écritures : {len(written)} valeurs corrigées, {len(validated)} rapports validés, {len(failed)} refus ou erreurs {failed[:3]}")
+    print(f"relecture : {len(lost)} écriture(s) perdue(s) {lost[:3]}")
+    print(f"cpts ledger check (code {check.returncode}) : {check.stdout.strip() or check.stderr.strip()}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -155,6 +217,7 @@ def main():
     ap.add_argument("--connections", default="16,64")
     ap.add_argument("--region", default="53")
     ap.add_argument("--two", action="store_true", help="then two servers on the same store (PostgreSQL)")
+    ap.add_argument("--mixed", action="store_true", help="only the mixed run: dashboards read while values and report acts are written")
     args = ap.parse_args()
     conns = [int(c) for c in args.connections.split(",")]
     password, token = accounts(args.db, args.region)
@@ -164,6 +227,9 @@ def main():
         ars = sign_in(base, "charge-ars", password)
         targets, total = endpoints(base, admin, ars, token)
         print(f"{total} CPTS ; wrk -t2, {args.seconds} s par mesure, {base}", file=sys.stderr)
+        if args.mixed:
+            mixed(args, base, admin, ars, token)
+            return
         rows = run(targets, lambda p: base + p, conns, args.seconds)
         table(rows, conns)
         if args.two:
