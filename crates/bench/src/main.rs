@@ -174,7 +174,7 @@ fn main() {
     }
     if args.get(1).is_some_and(|a| a == "national") {
         let cpts = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1000);
-        national::run(cpts, args.iter().any(|a| a == "--a-jour"));
+        national::run(cpts, !args.iter().any(|a| a == "--sans-valeurs"));
         return;
     }
     if args.get(1).is_some_and(|a| a == "values") {

@@ -40,6 +40,12 @@ pub const LABEL: &str = "SYNTHÉTIQUE";
 /// The login's request (batch) every write of the generator is recorded under in the audit log.
 pub const BATCH: &str = "jeu-synthetique-france";
 
+/// Whether the store holds the synthetic France (its writes' batch is in the audit log): for an
+/// adapter to say so on every page or output (read it once, at start).
+pub async fn present(app: &App) -> Result<bool, AppError> {
+    Ok(app.store.has_batch(BATCH).await?)
+}
+
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -198,7 +204,9 @@ pub fn territories(geo: &Geo, n: usize) -> Vec<Vec<&Commune>> {
 /// contract-specific indicator, baseline, yearly target, weight). The national catalogue's
 /// indicators of the three socle missions with a variable part (`rules/indicators/catalogue.yaml`),
 /// each entered at its periodicity, then contract-specific ones (monthly counts) to make 20.
-const OBJECTIVES: [(&str, &[(&str, &str, u32, u32, u32)]); 3] = [
+type Objective = (&'static str, &'static str, u32, u32, u32);
+
+const OBJECTIVES: [(&str, &[Objective]); 3] = [
     (
         "acces_soins",
         &[
@@ -256,7 +264,7 @@ fn annex(app: &App, i: usize, signed: Date, tier: u8, today: Date) -> String {
     let mut s = format!("# {LABEL} : contrat fictif (enveloppes, objectifs et démarrages inventés)\nsigned: {signed}\nmissions:\n");
     let start = |salt: u64, after: u64| {
         let d = months(signed, i32::try_from(after).unwrap_or(0) + pick_i32(i, salt, 5));
-        (d <= today).then(|| format!("    start: {d}\n")).unwrap_or_default()
+        if d <= today { format!("    start: {d}\n") } else { String::new() }
     };
     for (k, ((mission, objectives), (fixed, variable))) in OBJECTIVES.iter().zip([access, pathways, prevention]).enumerate() {
         let k = u64::try_from(k).unwrap_or(0);
@@ -321,6 +329,8 @@ pub async fn generate(
     mut progress: impl FnMut(usize),
 ) -> Result<Summary, Failed> {
     let app = &app.with_clock(Clock::on(config.today));
+    // Every audit row of the generator names its batch: the store says the data is synthetic.
+    let who = &Principal { request: BATCH.into(), ..who.clone() };
     let mut sum = Summary::default();
     for (i, communes) in territories(&app.geo, config.cpts).into_iter().enumerate() {
         let id = cpts_id(i);
