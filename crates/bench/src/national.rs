@@ -5,6 +5,7 @@
 //! the CPTS list and the alerts — for the national level, one région (ARS) and one département
 //! (CPAM), on SQLite and, with CPTS_BENCH_POSTGRES_URL, PostgreSQL. `--sans-valeurs`: the same
 //! France without indicator values nor reports (a faster build; the lists and alerts read neither).
+//! `--base URL`: measure on a store already holding it (`cpts demo --national --store URL`).
 use std::time::{Duration, Instant};
 
 use cpts_app::{App, Clock, Principal, Role, Scope};
@@ -89,7 +90,9 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
     }
 }
 
-pub fn run(n: usize, values: bool) {
+/// `existing`: measure on a store that already holds the synthetic France (`cpts demo
+/// --national --store URL`, same day) instead of building one.
+pub fn run(n: usize, values: bool, existing: Option<String>) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     let (Ok(rules), Ok(geo)) = (RuleSet::builtin(), Geo::builtin()) else { return };
     println!(
@@ -101,10 +104,17 @@ pub fn run(n: usize, values: bool) {
     if let Ok(url) = std::env::var("CPTS_BENCH_POSTGRES_URL") {
         targets.push(("PostgreSQL".into(), url));
     }
+    if let Some(url) = &existing {
+        let engine = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        targets = vec![(format!("{engine} (base existante)"), url.clone())];
+    }
     for (engine, url) in targets {
         let result = rt.block_on(async {
             let store = Store::open(&url).await.map_err(|e| e.to_string())?;
             let app = App::new(store, rules.clone(), geo.clone(), Clock::on(TODAY));
+            if existing.is_some() {
+                return Ok(app);
+            }
             let t = Instant::now();
             let who = Principal::local_operator(format!("banc-national-{}", std::process::id()));
             let config = cpts_synthetic::Config { cpts: n, today: TODAY, values };
