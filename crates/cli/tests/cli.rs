@@ -256,6 +256,7 @@ fn demo_national_writes_a_labelled_synthetic_france_into_the_store_given_once() 
     // Its options go with --national only.
     let o = cpts(&["demo", "--cpts", "3"]);
     assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_file(&d);
 }
 
 #[test]
