@@ -174,7 +174,8 @@ fn main() {
     }
     if args.get(1).is_some_and(|a| a == "national") {
         let cpts = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1000);
-        national::run(cpts, args.iter().any(|a| a == "--a-jour"));
+        let base = args.iter().position(|a| a == "--base").and_then(|k| args.get(k + 1)).cloned();
+        national::run(cpts, !args.iter().any(|a| a == "--sans-valeurs"), base);
         return;
     }
     if args.get(1).is_some_and(|a| a == "values") {

@@ -1,171 +1,25 @@
-//! `cargo run --release -p cpts-bench -- national [CPTS]`: a national **synthetic** store of
-//! CPTS (default 1 000) spread over the real départements, each on real communes of its
-//! département, with a signed ACI contract (signatures spread from 2021 to 2025), its ledger, a
-//! year of monthly values for 15 indicators and its due ACI lines partly paid, all written
-//! through the application (the lifecycle's guards apply, as to a real CPTS); then times the
-//! national read models — the CPTS list and the alerts — for the national level, one région
-//! (ARS) and one département (CPAM), on SQLite and, with CPTS_BENCH_POSTGRES_URL, PostgreSQL.
-
-use std::collections::BTreeMap;
+//! `cargo run --release -p cpts-bench -- national [CPTS]`: the **synthetic** France of the
+//! crate cpts-synthetic (default 1 000 CPTS on real communes, every lifecycle stage, contracts
+//! 2019–2026 with their ledgers and payments, monthly values, reports in every state; see
+//! docs/synthetic.md), written through the application; then times the national read models —
+//! the CPTS list and the alerts — for the national level, one région (ARS) and one département
+//! (CPAM), on SQLite and, with CPTS_BENCH_POSTGRES_URL, PostgreSQL. `--sans-valeurs`: the same
+//! France without indicator values nor reports (a faster build; the lists and alerts read neither).
+//! `--base URL`: measure on a store already holding it (`cpts demo --national --store URL`).
 use std::time::{Duration, Instant};
 
-use cpts_app::contracts::SignContract;
-use cpts_app::ledger::Pay;
-use cpts_app::lifecycle::StepBy;
-use cpts_app::registry::{Ids, NewCpts, SetTerritory};
-use cpts_app::values::ImportValues;
 use cpts_app::{App, Clock, Principal, Role, Scope};
 use cpts_domain::geo::Geo;
-use cpts_domain::ids::CptsId;
-use cpts_domain::lifecycle::Actor;
-use cpts_domain::registry::Territory;
-use cpts_domain::values::RawValue;
 use cpts_engine::rules::RuleSet;
-use cpts_store::{Provenance, Store};
+use cpts_store::Store;
 use jiff::civil::{Date, date};
 
 use crate::median;
 
-/// The day the measures are taken on (fixed: the same alerts on every run).
+/// The day the measures are taken on (fixed: the same alerts on every run): the synthetic
+/// France's generation day.
 const TODAY: Date = date(2026, 11, 30);
 const RUNS: usize = 11;
-/// With `--a-jour`: what the CPAM has paid by (two months before the measure).
-const PAID_UP_TO: Date = date(2026, 9, 30);
-
-/// Contract annex: three socle missions started at signature, 15 indicators as objectives (and
-/// the crisis mission, socle for contracts signed since avenant 2).
-fn annex(signed: Date, population: u64) -> String {
-    let mut s = format!("signed: {signed}\npopulation: {population}\npopulation_source: INSEE\nmissions:\n");
-    let mut k = 0;
-    for (mission, n) in [("acces_soins", 5), ("parcours", 5), ("prevention", 5)] {
-        s.push_str(&format!(
-            "  - code: {mission}\n    start: {signed}\n    fixed: 20000\n    variable: 10000\n    objectives:\n"
-        ));
-        for _ in 0..n {
-            k += 1;
-            s.push_str(&format!("      - {{indicator: ind_{k:02}, baseline: 0, target: 100, weight: 20}}\n"));
-        }
-    }
-    // Since avenant 2 (31/03/2022), the crisis mission is a socle one: a contract lacks it no more.
-    if signed >= date(2022, 3, 31) {
-        s.push_str(&format!("  - {{code: crises, start: {signed}, fixed: 20000, activation: 30000}}\n"));
-    }
-    s
-}
-
-/// The CPTS of the synthetic France: for each, a département and 3 to 12 consecutive communes
-/// of it (by code), the first one the seat.
-fn territories(geo: &Geo, n: usize) -> Vec<(String, Vec<&cpts_domain::geo::Commune>)> {
-    let mut by_dep: BTreeMap<&str, Vec<&cpts_domain::geo::Commune>> = BTreeMap::new();
-    for c in geo.communes().iter().filter(|c| c.kind == cpts_domain::geo::Kind::Commune && c.population.is_some()) {
-        by_dep.entry(c.departement.as_str()).or_default().push(c);
-    }
-    let deps: Vec<&str> = by_dep.keys().copied().collect();
-    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let Some(dep) = deps.get(i % deps.len().max(1)) else { break };
-        let communes = by_dep.get(dep).cloned().unwrap_or_default();
-        let size = 3 + i % 10;
-        let start = used.entry(dep).or_default();
-        let picked: Vec<_> = communes.iter().skip(*start).take(size).copied().collect();
-        *start += size;
-        out.push((format!("cpts-synth-{dep}-{i:04}").to_lowercase(), picked));
-    }
-    out
-}
-
-/// The day every synthetic CPTS's statutes were checked (after `crate::PATH`).
-const STATUTES: Date = date(2020, 10, 15);
-
-fn by(on: Date, actor: Actor) -> StepBy {
-    StepBy { on, actor, by: "banc national".into(), document: Some("SYNTHÉTIQUE".into()), note: None }
-}
-
-/// Build the store through the application, as the local operator, on the measure day's
-/// clock (not measured). Each CPTS takes the minimal valid path of a real one: created with
-/// its seat, its territory, the six steps to a validated projet de santé, its statutes
-/// checked, its contract signed (the parties follow from the seat), a year of values
-/// imported, and two in three get their first due line paid. Returns how many were written.
-async fn build(app: &App, n: usize, paid_up: bool) -> Result<usize, String> {
-    let who = Principal::local_operator(format!("banc-national-{}", std::process::id()));
-    let err = |e: cpts_app::AppError| e.to_string();
-    let mut written = 0;
-    for (i, (id, communes)) in territories(&app.geo, n).into_iter().enumerate() {
-        if communes.is_empty() {
-            continue;
-        }
-        let cid: CptsId = id.parse()?;
-        let name = format!("CPTS synthétique {i:04} ({})", communes.first().map_or("", |c| c.name.as_str()));
-        let seat = communes.first().map(|c| c.code.clone());
-        let ids = Ids { seat, ..Ids::default() };
-        let r =
-            app.create_cpts(&who, NewCpts { id: Some(cid.clone()), name, legal_form: None, ids }).await.map_err(err)?;
-        let territory = Territory { communes: communes.iter().map(|c| c.code.clone()).collect() };
-        let cmd = SetTerritory { id: cid.clone(), version: r.territory_version, territory };
-        app.set_territory(&who, cmd).await.map_err(err)?;
-        for (step, actor, on) in crate::PATH {
-            app.record_step(&who, &cid, step, &by(on, actor)).await.map_err(err)?;
-        }
-        app.set_statutes(&who, &cid, STATUTES, Some("statuts (synthétique)")).await.map_err(err)?;
-        let population: u64 = communes.iter().filter_map(|c| c.population).sum();
-        // Signatures spread over five years, one a month from January 2021.
-        let months = i32::try_from(i % 60).unwrap_or(0);
-        let signed =
-            date(2021 + i16::try_from(months / 12).unwrap_or(0), i8::try_from(months % 12 + 1).unwrap_or(1), 1);
-        let sign = SignContract {
-            id: cid.clone(),
-            annex: annex(signed, population.max(1)),
-            by: by(signed, Actor::Cpam),
-            cosigner: Actor::Ars,
-        };
-        app.sign_contract(&who, sign).await.map_err(err)?;
-        // A year of monthly values: the contract's first year, imported as a file's rows.
-        let mut rows = Vec::new();
-        for k in 1..=15 {
-            for m in 0..12 {
-                let month = months + m;
-                rows.push(RawValue {
-                    line: rows.len() + 2,
-                    cpts: id.clone(),
-                    indicator: format!("ind_{k:02}"),
-                    period: format!("{}-{:02}", 2021 + month / 12, month % 12 + 1),
-                    value: ((i * 7 + k * 13) % 100).to_string(),
-                    numerator: String::new(),
-                    denominator: String::new(),
-                });
-            }
-        }
-        let provenance = Provenance {
-            source: "import".into(),
-            file: Some("synthétique".into()),
-            by: "banc".into(),
-            role: Actor::Cpts,
-        };
-        app.import_values(&who, ImportValues { rows, provenance }).await.map_err(err)?;
-        let book = app.book(&who, &cid, None).await.map_err(err)?;
-        let payable = |l: &&cpts_domain::ledger::Line| l.planned.amount.get() > 0 && l.waiting_for(&book.gates, TODAY).is_none();
-        let lines: Vec<_> = if paid_up {
-            // A CPAM up to date: every line payable by two months ago paid on its day, but the
-            // last one in one CPTS in ten (late).
-            let due: Vec<_> = book.lines.iter().filter(payable).filter(|l| l.planned.due <= PAID_UP_TO).collect();
-            let keep = if i % 10 == 0 { due.len().saturating_sub(1) } else { due.len() };
-            due.into_iter().take(keep).collect()
-        } else {
-            // The first due line of two CPTS in three; the others wait (alerts).
-            book.lines.iter().filter(payable).filter(|l| l.planned.due <= TODAY && i % 3 != 0).take(1).collect()
-        };
-        for l in lines {
-            let pay = Pay { id: cid.clone(), line: l.id, on: l.planned.due, amount: Some(l.planned.amount), by: "CPAM".into(), reference: None };
-            app.pay(&who, pay).await.map_err(err)?;
-        }
-        written += 1;
-        if written % 200 == 0 {
-            eprintln!("  {written} CPTS écrites");
-        }
-    }
-    Ok(written)
-}
 
 fn timed<T>(label: &str, f: impl Fn() -> T, count: impl Fn(&T) -> String) {
     let mut times = Vec::with_capacity(RUNS);
@@ -236,11 +90,13 @@ fn measure(rt: &tokio::runtime::Runtime, app: &App, engine: &str) {
     }
 }
 
-pub fn run(n: usize, paid_up: bool) {
+/// `existing`: measure on a store that already holds the synthetic France (`cpts demo
+/// --national --store URL`, same day) instead of building one.
+pub fn run(n: usize, values: bool, existing: Option<String>) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     let (Ok(rules), Ok(geo)) = (RuleSet::builtin(), Geo::builtin()) else { return };
     println!(
-        "Banc national : {n} CPTS SYNTHÉTIQUES (communes réelles, contrats, grand livre, un an de valeurs), au {TODAY}{}", if paid_up { " ; CPAM à jour de ses paiements" } else { "" }
+        "Banc national : {n} CPTS SYNTHÉTIQUES (cpts-synthetic : communes réelles, toutes les étapes, contrats, grand livre, paiements{}), au {TODAY}", if values { ", valeurs et rapports" } else { "" }
     );
     let dir = std::env::temp_dir().join(format!("cpts-bench-national-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -248,19 +104,34 @@ pub fn run(n: usize, paid_up: bool) {
     if let Ok(url) = std::env::var("CPTS_BENCH_POSTGRES_URL") {
         targets.push(("PostgreSQL".into(), url));
     }
+    if let Some(url) = &existing {
+        let engine = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        targets = vec![(format!("{engine} (base existante)"), url.clone())];
+    }
     for (engine, url) in targets {
         let result = rt.block_on(async {
             let store = Store::open(&url).await.map_err(|e| e.to_string())?;
             let app = App::new(store, rules.clone(), geo.clone(), Clock::on(TODAY));
+            if existing.is_some() {
+                return Ok(app);
+            }
             let t = Instant::now();
-            match build(&app, n, paid_up).await {
-                Ok(written) => {
-                    eprintln!("  construction : {written} CPTS en {:.1} s (non mesuré)", t.elapsed().as_secs_f64());
+            let who = Principal::local_operator(format!("banc-national-{}", std::process::id()));
+            let config = cpts_synthetic::Config { cpts: n, today: TODAY, values };
+            let built = cpts_synthetic::generate(&app, &who, &config, |k| {
+                if k % 200 == 0 {
+                    eprintln!("  {k} CPTS écrites");
+                }
+            })
+            .await;
+            match built {
+                Ok(s) => {
+                    eprintln!("  construction : {} CPTS, {} valeurs en {:.1} s (non mesuré)", s.cpts, s.values, t.elapsed().as_secs_f64());
                     Ok(app)
                 }
                 Err(e) => {
                     app.close().await;
-                    Err(e)
+                    Err(e.to_string())
                 }
             }
         });

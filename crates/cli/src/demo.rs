@@ -409,3 +409,40 @@ async fn activity(app: &App, who: &Principal, cid: &CptsId, n: usize) -> Result<
     }
     Ok(())
 }
+
+/// `cpts demo --national`: the synthetic France (crate cpts-synthetic, docs/synthetic.md),
+/// written through the application as `who`, dated as on 30/11/2026; progress on stderr.
+pub async fn national(app: &App, who: &Principal, cpts: Option<usize>) -> Result<String, CliError> {
+    let config = cpts_synthetic::Config { cpts: cpts.unwrap_or(1000), ..cpts_synthetic::Config::national() };
+    let started = std::time::Instant::now();
+    let s = cpts_synthetic::generate(app, who, &config, |n| {
+        if n % 100 == 0 {
+            eprintln!("  {n} CPTS synthétiques écrites ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+    })
+    .await
+    .map_err(|e| match e.error {
+        AppError::Forbidden(_) => app_err(e.error),
+        AppError::Conflict(_) => CliError::Failed(format!(
+            "{} : cette base contient déjà la France synthétique (ou une CPTS de même identifiant) ; utilisez une base neuve",
+            e.cpts
+        )),
+        _ => CliError::Failed(e.to_string()),
+    })?;
+    let count = |m: &std::collections::BTreeMap<&'static str, usize>| {
+        m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    };
+    Ok(format!(
+        "France SYNTHÉTIQUE écrite en {:.0} s, au {} (données fictives sur des communes réelles ; voir docs/synthetic.md) :\n  {} CPTS sur {} communes ; étapes : {}\n  {} contrats, {} valeurs d'indicateurs, rapports : {}\n  {} paiements, {}\nEssayez : cpts list ; cpts alerts ; cpts lifecycle show cpts-synth-0006 ; cpts ledger show cpts-synth-0007 ; cpts report list\n",
+        started.elapsed().as_secs_f64(),
+        cpts_engine::dates::fr(config.today),
+        s.cpts,
+        s.communes,
+        count(&s.stages),
+        s.contracts,
+        s.values,
+        count(&s.reports),
+        s.payments,
+        cpts_engine::money::Cents::new(s.paid),
+    ))
+}

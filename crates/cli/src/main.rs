@@ -45,8 +45,20 @@ enum Command {
     /// Financement ACI : calculer, expliquer, échelonner, simuler
     #[command(subcommand)]
     Funding(funding::FundingCmd),
-    /// Charger les CPTS parisiennes d'octobre 2021 (démonstration) et les lister
-    Demo,
+    /// Charger les CPTS parisiennes d'octobre 2021 (démonstration) et les lister ; avec
+    /// --national, une France SYNTHÉTIQUE d'environ 1 000 CPTS (voir docs/synthetic.md)
+    Demo {
+        /// France synthétique : CPTS fictives sur des communes réelles, à toutes les étapes, contrats
+        /// 2019–2026, grand livre et paiements, valeurs mensuelles, rapports, au 30/11/2026
+        #[arg(long)]
+        national: bool,
+        /// Nombre de CPTS synthétiques (1 000 par défaut)
+        #[arg(long, requires = "national", value_name = "N")]
+        cpts: Option<usize>,
+        /// Base où écrire (fichier SQLite ou URL postgres://… ; par défaut celle de --db)
+        #[arg(long, requires = "national", value_name = "FICHIER|URL")]
+        store: Option<PathBuf>,
+    },
     /// Lister les CPTS avec leur population et leur taille
     List {
         /// Date des règles de taille (JJ/MM/AAAA ou AAAA-MM-JJ ; par défaut aujourd'hui)
@@ -399,7 +411,10 @@ fn main() -> ExitCode {
     let money = |action| contracts::run(action, db, rules_dir).map(|out| show(&out));
     let result = match cli.command {
         Command::Funding(cmd) => funding::run(cmd, cli.rules.as_deref()),
-        Command::Demo => registry(registry::Action::Demo),
+        Command::Demo { national: false, .. } => registry(registry::Action::Demo),
+        Command::Demo { national: true, cpts, store } => {
+            registry::run(registry::Action::DemoNational { cpts }, store.as_deref().or(db)).map(|out| show(&out))
+        }
         Command::List { on } => registry(registry::Action::List { on }),
         Command::Show { id, on } => registry(registry::Action::Show { id, on }),
         Command::Create { name, id, legal_form, ids } => {

@@ -428,6 +428,8 @@ pub enum Action {
     Structures(StructuresCmd),
     Governance(GovernanceCmd),
     Demo,
+    /// The synthetic France (`cpts demo --national`).
+    DemoNational { cpts: Option<usize> },
 }
 
 pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliError> {
@@ -649,6 +651,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 }
                 format!("Gouvernance — {} mandat(s)\n{}", v.mandates.len(), t.render())
             }
+            Action::DemoNational { cpts } => crate::demo::national(app, who, cpts).await?,
             Action::Demo => {
                 let mut out = crate::demo::load(app, who).await?;
                 out.push('\n');

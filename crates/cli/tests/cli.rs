@@ -240,6 +240,26 @@ fn demo_then_list_shows_paris_with_real_populations_and_tiers() {
 }
 
 #[test]
+fn demo_national_writes_a_labelled_synthetic_france_into_the_store_given_once() {
+    // Three CPTS: the first stages only (the whole France is docs/synthetic.md's command).
+    let d = db("national.sqlite");
+    let o = cpts(&["demo", "--national", "--cpts", "3", "--store", &d]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("France SYNTHÉTIQUE") && out.contains("3 CPTS sur"), "{out}");
+    let list = ok(&d, &["list"]);
+    assert_eq!(list.lines().filter(|l| l.starts_with("cpts-synth-") && l.contains("CPTS synthétique")).count(), 3, "{list}");
+    // Written once: a second run says the store already holds it, and writes nothing.
+    let o = cpts(&["demo", "--national", "--cpts", "3", "--store", &d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("contient déjà la France synthétique"), "{}", text(&o).1);
+    // Its options go with --national only.
+    let o = cpts(&["demo", "--cpts", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_file(&d);
+}
+
+#[test]
 fn territory_edits_report_overlaps_and_refuse_stale_or_bad_input() {
     let d = db("edit.sqlite");
     assert!(cpts(&["--db", &d, "demo"]).status.success());

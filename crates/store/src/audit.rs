@@ -93,6 +93,13 @@ impl Store {
             .collect()
     }
 
+    /// Whether the log holds a write of this batch (e.g. the synthetic France's, written in the
+    /// same transactions as its data and never removed): one read, meant once per process.
+    pub async fn has_batch(&self, batch: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM audit WHERE batch = $1 LIMIT 1").bind(batch).fetch_optional(&self.pool).await?;
+        Ok(row.is_some())
+    }
+
     /// Audit rows, newest first, filtered in the database.
     pub async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");
