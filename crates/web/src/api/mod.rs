@@ -12,6 +12,10 @@ mod docs;
 pub(crate) mod error;
 mod extract;
 mod funding;
+mod lifecycle;
+mod members;
+mod oversight;
+mod registry;
 
 use std::sync::Arc;
 
@@ -44,6 +48,12 @@ pub const PREFIX: &str = "/api/v1";
         (name = "compte", description = "Le titulaire du jeton et ses droits"),
         (name = "cpts", description = "Les CPTS du périmètre"),
         (name = "financement", description = "Le moteur de financement ACI sur un contrat envoyé, et les simulations de réforme"),
+        (name = "registre", description = "Créer une CPTS, son identité, son territoire ; recherche de communes ; chevauchements"),
+        (name = "membres", description = "Les membres d'une CPTS (liste, import, départs, corrections, historique, export), ses structures et sa gouvernance"),
+        (name = "cycle", description = "Le cycle de vie d'une CPTS : étapes enregistrées et possibles, vérification des statuts"),
+        (name = "alertes", description = "Les alertes du périmètre : en retard, à venir, à faire"),
+        (name = "journal", description = "Le journal d'audit : qui a écrit quoi, quand, avant et après"),
+        (name = "tableau-de-bord", description = "Les chiffres du tableau de bord du périmètre"),
     )
 )]
 struct ApiDoc;
@@ -68,7 +78,17 @@ fn api() -> OpenApiRouter<Web> {
         .routes(routes!(funding::schedule))
         .routes(routes!(funding::simulate))
         .routes(routes!(funding::scope))
+        .pipe(registry::routes)
 }
+
+/// `router.pipe(module::routes)`: each resource module registers its routes in one line.
+trait Pipe: Sized {
+    fn pipe(self, f: impl FnOnce(Self) -> Self) -> Self {
+        f(self)
+    }
+}
+
+impl Pipe for OpenApiRouter<Web> {}
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {

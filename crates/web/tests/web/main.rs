@@ -11,3 +11,4 @@ mod reports;
 mod security;
 mod values;
 mod api;
+mod api_registry;
