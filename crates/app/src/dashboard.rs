@@ -14,6 +14,9 @@ use crate::national::{CptsAlerts, ListEntry};
 use crate::policy::{Principal, Scope};
 use crate::{App, Result};
 
+/// The horizon of « à venir » alerts on the dashboard and the alerts lists, in days.
+pub const ALERT_HORIZON_DAYS: i64 = 30;
+
 /// The stages as the ARS follow them (their deck groups the lifecycle so).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StageGroup {

@@ -52,6 +52,27 @@ impl ListFilter {
     }
 }
 
+/// What the alerts are narrowed to (empty: no condition): a text in the CPTS's name or id, an
+/// urgency (`Urgency` code).
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    pub text: String,
+    pub urgency: String,
+}
+
+impl AlertFilter {
+    /// The alerts kept, CPTS by CPTS in the order given.
+    pub fn apply<'a>(&self, all: &'a [CptsAlerts]) -> impl Iterator<Item = (&'a CptsAlerts, &'a Alert)> + use<'a> {
+        use cpts_domain::geo::fold;
+        let text = fold(self.text.trim());
+        let urgency = self.urgency.clone();
+        all.iter()
+            .filter(move |c| text.is_empty() || fold(&c.record.identity.name).contains(&text) || c.record.id.as_str().contains(&text))
+            .flat_map(|c| c.alerts.iter().map(move |a| (c, a)))
+            .filter(move |(_, a)| urgency.is_empty() || a.urgency.code() == urgency)
+    }
+}
+
 /// The alerts of one CPTS.
 #[derive(Clone, Debug)]
 pub struct CptsAlerts {

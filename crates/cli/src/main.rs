@@ -438,7 +438,7 @@ fn main() -> ExitCode {
         Command::User(cmd) => accounts::user(cmd, db, rules_dir).map(|out| show(&out)),
         Command::Token(cmd) => accounts::token(cmd, db, rules_dir).map(|out| show(&out)),
         Command::Audit { cpts, login, since, limit, json } => match cpts.map(|c| c.parse()).transpose() {
-            Ok(cpts) => accounts::audit(cpts_app::audit::AuditQuery { cpts, login, since, limit }, json, db, rules_dir)
+            Ok(cpts) => accounts::audit(cpts_app::audit::AuditQuery { cpts, login, since, limit, offset: None }, json, db, rules_dir)
                 .map(|out| show(&out)),
             Err(e) => Err(load::CliError::Usage(e)),
         },

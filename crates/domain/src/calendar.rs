@@ -129,6 +129,21 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    pub const ALL: [Urgency; 3] = [Urgency::Late, Urgency::Soon, Urgency::ToDo];
+
+    /// Stable code (the alerts page's and the API's filter).
+    pub fn code(self) -> &'static str {
+        match self {
+            Urgency::Late => "retard",
+            Urgency::Soon => "a-venir",
+            Urgency::ToDo => "a-faire",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Urgency> {
+        Urgency::ALL.into_iter().find(|u| u.code() == s)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Urgency::Late => "en retard",

@@ -43,6 +43,8 @@ pub struct AuditFilter {
     /// Only CPTS in this set (a scope); None: every row.
     pub within: Option<crate::Visible>,
     pub limit: i64,
+    /// Rows skipped first (a page of the log).
+    pub offset: i64,
 }
 
 impl Store {
@@ -100,9 +102,40 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// How many audit rows the filter keeps (its limit and offset aside).
+    pub async fn audit_count(&self, f: &AuditFilter) -> Result<u64> {
+        let (sql, args) = Self::audit_where(f, "SELECT COUNT(*) AS n FROM audit");
+        let row = crate::bound(sql, &args).fetch_one(&self.pool).await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Audit rows, newest first, filtered in the database.
     pub async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");
+        let (mut sql, args) = Self::audit_where(f, "SELECT * FROM audit");
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {} OFFSET {}", f.limit.max(0), f.offset.max(0)));
+        let rows = crate::bound(sql, &args).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    login: r.try_get("login")?,
+                    role: r.try_get("role")?,
+                    action: r.try_get("action")?,
+                    cpts: r.try_get("cpts_id")?,
+                    before: r.try_get("before_json")?,
+                    after: r.try_get("after_json")?,
+                    batch: r.try_get("batch")?,
+                })
+            })
+            .collect::<std::result::Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// `select` with the filter's conditions, and their values.
+    fn audit_where(f: &AuditFilter, select: &str) -> (String, Vec<String>) {
+        let mut sql = format!("{select} WHERE 1 = 1");
         let mut args: Vec<String> = Vec::new();
         let mut param = |sql: &mut String, clause: &str, v: &str| {
             args.push(v.to_string());
@@ -122,23 +155,6 @@ impl Store {
             sql.push_str(&format!(" AND {clause}"));
             args.extend(values);
         }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit.max(0)));
-        let rows = crate::bound(sql, &args).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    login: r.try_get("login")?,
-                    role: r.try_get("role")?,
-                    action: r.try_get("action")?,
-                    cpts: r.try_get("cpts_id")?,
-                    before: r.try_get("before_json")?,
-                    after: r.try_get("after_json")?,
-                    batch: r.try_get("batch")?,
-                })
-            })
-            .collect::<std::result::Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        (sql, args)
     }
 }

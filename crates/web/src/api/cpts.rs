@@ -75,7 +75,7 @@ pub struct CptsItem {
     pub paid_cents: i64,
 }
 
-fn territory(s: &CptsSummary) -> (Option<TerritoryOut>, Option<String>) {
+pub(super) fn territory(s: &CptsSummary) -> (Option<TerritoryOut>, Option<String>) {
     match &s.summary {
         Ok(t) => (
             Some(TerritoryOut {

@@ -16,6 +16,10 @@ mod funding;
 mod ledger;
 mod reports;
 mod values;
+mod lifecycle;
+mod members;
+mod oversight;
+mod registry;
 
 use std::sync::Arc;
 
@@ -52,6 +56,12 @@ pub const PREFIX: &str = "/api/v1";
         (name = "grand-livre", description = "Le grand livre d'une CPTS : lignes par financeur, « pourquoi ce montant », versements, conventions"),
         (name = "indicateurs", description = "Les valeurs d'indicateurs d'une CPTS : liste, saisie, import, historique, atteinte"),
         (name = "rapports", description = "Les rapports d'activité : versions, actes de l'instruction, documents PDF, CSV, XLSX"),
+        (name = "registre", description = "Créer une CPTS, son identité, son territoire ; recherche de communes ; chevauchements"),
+        (name = "membres", description = "Les membres d'une CPTS (liste, import, départs, corrections, historique, export), ses structures et sa gouvernance"),
+        (name = "cycle", description = "Le cycle de vie d'une CPTS : étapes enregistrées et possibles, vérification des statuts"),
+        (name = "alertes", description = "Les alertes du périmètre : en retard, à venir, à faire"),
+        (name = "journal", description = "Le journal d'audit : qui a écrit quoi, quand, avant et après"),
+        (name = "tableau-de-bord", description = "Les chiffres du tableau de bord du périmètre"),
     )
 )]
 struct ApiDoc;
@@ -68,19 +78,20 @@ impl utoipa::Modify for Security {
 }
 
 fn api() -> OpenApiRouter<Web> {
-    let r = OpenApiRouter::with_openapi(ApiDoc::openapi());
-    let r = contracts::routes(r);
-    let r = ledger::routes(r);
-    let r = values::routes(r);
-    let r = reports::routes(r);
-    r
+    let r = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(cpts::me))
         .routes(routes!(cpts::list))
         .routes(routes!(cpts::show))
         .routes(routes!(funding::year))
         .routes(routes!(funding::schedule))
         .routes(routes!(funding::simulate))
-        .routes(routes!(funding::scope))
+        .routes(routes!(funding::scope));
+    // Each resource module registers its own routes.
+    let r = registry::routes(r);
+    let r = contracts::routes(r);
+    let r = ledger::routes(r);
+    let r = values::routes(r);
+    reports::routes(r)
 }
 
 /// The OpenAPI document, as served.

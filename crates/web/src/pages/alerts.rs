@@ -5,7 +5,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use cpts_domain::calendar::Urgency;
-use cpts_domain::geo::fold;
 use serde::Deserialize;
 
 use super::{Chrome, Choice};
@@ -17,11 +16,7 @@ use crate::{Web, format, urls};
 const SHOWN: usize = 500;
 
 pub fn urgency_code(u: Urgency) -> &'static str {
-    match u {
-        Urgency::Late => "retard",
-        Urgency::Soon => "a-venir",
-        Urgency::ToDo => "a-faire",
-    }
+    u.code()
 }
 
 #[derive(Deserialize, Default)]
@@ -57,13 +52,10 @@ pub struct AlertsPage {
 pub async fn page(State(web): State<Web>, s: Signed, Query(f): Query<Filters>) -> Result<AlertsPage, WebError> {
     let horizon = super::dashboard::HORIZON;
     let all = web.app.alerts(&s.who, None, horizon, web.app.clock.today()).await?;
-    let text = fold(f.q.trim());
     let total = all.iter().map(|c| c.alerts.len()).sum();
-    let matching: Vec<Row> = all
-        .iter()
-        .filter(|c| text.is_empty() || fold(&c.record.identity.name).contains(&text) || c.record.id.as_str().contains(&text))
-        .flat_map(|c| c.alerts.iter().map(move |a| (c, a)))
-        .filter(|(_, a)| f.urgence.is_empty() || urgency_code(a.urgency) == f.urgence)
+    let filter = cpts_app::national::AlertFilter { text: f.q.clone(), urgency: f.urgence.clone() };
+    let matching: Vec<Row> = filter
+        .apply(&all)
         .map(|(c, a)| Row {
             cpts: c.record.identity.name.clone(),
             href: urls::cpts(c.record.id.as_str()),

@@ -82,6 +82,7 @@ async fn view(web: &Web, s: &Signed, cpts: Option<String>, f: Filters) -> Result
         login: Some(f.compte.trim().to_owned()).filter(|l| !l.is_empty()),
         since,
         limit: Some(ROWS),
+        offset: None,
     };
     let entries = web.app.audit(&s.who, &q).await?;
     let title = match &cpts {

@@ -14,7 +14,7 @@ use crate::sessions::Signed;
 use crate::{Web, format, urls};
 
 /// The horizon of « à venir » alerts, in days.
-pub const HORIZON: i64 = 30;
+pub const HORIZON: i64 = cpts_app::dashboard::ALERT_HORIZON_DAYS;
 
 /// CPTS listed by alerts on the dashboard (the alerts page has them all).
 const TOP: usize = 15;

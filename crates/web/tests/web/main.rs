@@ -12,3 +12,4 @@ mod security;
 mod values;
 mod api;
 mod api_contracts;
+mod api_registry;
