@@ -159,7 +159,7 @@ impl App {
     /// read as a stream goes through `import_values_from`).
     pub async fn check_values(&self, p: &Principal, rows: &[RawValue]) -> Result<CheckedValues> {
         let mut entries = Vec::new();
-        let done = self.stream_values(p, rows.iter().cloned().map(Ok), None, Some(&mut entries), |_| {}).await?;
+        let done = self.stream_values(p, rows.iter().cloned().map(Ok), CHUNK_ROWS, None, Some(&mut entries), |_| {}).await?;
         let stamp = done.role.map(|role| self.stamp(p, role, Action::ImportValues));
         let warnings = values::warnings_of(&done.hits);
         Ok(CheckedValues { entries, corrected: done.corrected, unchanged: done.unchanged, warnings, stamp })
@@ -203,6 +203,19 @@ impl App {
         provenance: &Provenance,
         progress: impl FnMut(usize),
     ) -> Result<ValuesImported> {
+        self.import_values_in_chunks(p, rows, provenance, CHUNK_ROWS, progress).await
+    }
+
+    /// `import_values_from` by chunks of `chunk_rows` (tests cut files everywhere).
+    #[doc(hidden)]
+    pub async fn import_values_in_chunks(
+        &self,
+        p: &Principal,
+        rows: impl Iterator<Item = ReadRow>,
+        provenance: &Provenance,
+        chunk_rows: usize,
+        progress: impl FnMut(usize),
+    ) -> Result<ValuesImported> {
         let by = &provenance.by;
         cpts_domain::text::check("saisi par", by, Kind::Name).map_err(|e| AppError::field("saisi par", e))?;
         if by.trim().is_empty() {
@@ -210,7 +223,7 @@ impl App {
         }
         let at = self.clock.now();
         let mut batch = Batch { at, provenance, tx: None };
-        let done = self.stream_values(p, rows, Some(&mut batch), None, progress).await?;
+        let done = self.stream_values(p, rows, chunk_rows, Some(&mut batch), None, progress).await?;
         let warnings = values::warnings_of(&done.hits);
         let stored = batch.tx.as_ref().map_or(0, ValuesTx::written);
         let batch = match (batch.tx, done.role) {
@@ -237,6 +250,7 @@ impl App {
         &self,
         p: &Principal,
         rows: impl Iterator<Item = ReadRow>,
+        chunk_rows: usize,
         mut batch: Option<&mut Batch<'_>>,
         mut keep: Option<&mut Vec<Entry>>,
         mut progress: impl FnMut(usize),
@@ -248,7 +262,8 @@ impl App {
         let mut rows = rows.fuse();
         let mut last = 0;
         loop {
-            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+            let chunk_rows = chunk_rows.max(1);
+            let mut chunk = Vec::with_capacity(chunk_rows);
             let mut failed = None;
             for r in rows.by_ref() {
                 match r {
@@ -258,11 +273,11 @@ impl App {
                         break;
                     }
                 }
-                if chunk.len() >= CHUNK_ROWS {
+                if chunk.len() >= chunk_rows {
                     break;
                 }
             }
-            let end = chunk.len() < CHUNK_ROWS || failed.is_some();
+            let end = chunk.len() < chunk_rows || failed.is_some();
             if !chunk.is_empty() {
                 last = chunk.last().map_or(last, |r| r.line);
                 known.learn(self, &chunk, batch.as_deref_mut().and_then(|b| b.tx.as_mut())).await?;
