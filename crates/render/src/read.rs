@@ -48,13 +48,16 @@ pub fn read_table_with(bytes: &[u8], limits: &XlsxLimits) -> Result<RawTable, Li
     Ok(RawTable { header, rows: rows.collect::<Result<_, _>>()? })
 }
 
+/// A row of a table (line, cells), or why the table cannot be read further.
+pub type Row = Result<(usize, Vec<String>), LineError>;
+
 /// A table read row by row: its header, then its non-blank rows on demand (as `RawTable`'s,
 /// with their line). A CSV is parsed from its reader as rows are asked for, so memory holds
 /// the longest row, not the file; an XLSX is read whole first (calamine loads the sheet, and
 /// Excel stops at 1 048 576 rows). A read error ends the rows.
 pub struct TableRows<'a> {
     pub header: Vec<String>,
-    rows: Box<dyn Iterator<Item = Result<(usize, Vec<String>), LineError>> + Send + 'a>,
+    rows: Box<dyn Iterator<Item = Row> + Send + 'a>,
     count: usize,
     done: bool,
 }
