@@ -316,7 +316,8 @@ impl App {
             }
             let stop = match failed {
                 Some(e) => Some(e),
-                None if checker.full() => Some(LineError::new(
+                // Rows are left to read (at the end, every error found is said).
+                None if checker.full() && !end => Some(LineError::new(
                     last,
                     "",
                     format!(
