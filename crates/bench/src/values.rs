@@ -3,9 +3,10 @@
 //! or 120 months with `--full` (ten years: 2 400 000 values, over a contract and its renewal),
 //! and compares with a raw SQLite bulk insert of the same rows.
 //!
-//! The pipeline is the CLI's (`cpts values import`): CSV → `RawValue` rows →
-//! `App::check_values` (the policy on each CPTS, their contracts and stored periods,
-//! `values::check`) → `App::save_values`, one batch.
+//! The pipeline is the CLI's (`cpts values import`): the CSV read row by row
+//! (`cpts_render::read_table_rows`) → `RawValue` rows → `App::import_values_from`, which
+//! checks and writes them by chunks (the policy on each CPTS, their contracts and stored
+//! periods, `values::Checker`, `ValuesTx`) in one transaction, one batch.
 
 use std::path::Path;
 use std::process::Command;
@@ -20,7 +21,7 @@ use cpts_app::{App, Clock, Principal};
 use cpts_domain::ids::InseeCode;
 use cpts_domain::lifecycle::Actor;
 use cpts_domain::registry::Territory;
-use cpts_domain::values::RawValue;
+use cpts_app::values::{ReadRow, ValueColumns};
 use cpts_engine::rules::RuleSet;
 use cpts_store::Provenance;
 use jiff::civil::{Date, date};
@@ -155,73 +156,55 @@ async fn setup(path: &Path, rules: &RuleSet, cpts: usize, full: bool) -> Result<
     Ok(())
 }
 
-/// Rows of the file as the CLI reads them (`read_table` then `value_rows`): cells untouched.
-fn read_rows(file: &Path) -> Result<Vec<RawValue>, String> {
-    let bytes = std::fs::read(file).map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| e.to_string())?;
-    let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| e.to_string())?;
-        let line = record.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-        let cell = |i: usize| record.get(i).unwrap_or_default().to_string();
-        rows.push(RawValue {
-            line,
-            cpts: cell(0),
-            indicator: cell(1),
-            period: cell(2),
-            value: cell(3),
-            numerator: cell(4),
-            denominator: cell(5),
-        });
-    }
-    Ok(rows)
+/// Rows of the file as the CLI reads them (`read_table_rows`, then the value columns), one
+/// by one: cells untouched.
+fn file_rows(file: &Path) -> Result<impl Iterator<Item = ReadRow> + Send + 'static, String> {
+    let f = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let rows = cpts_render::read_table_rows(f).map_err(|e| e.to_string())?;
+    let columns = ValueColumns::of(&rows.header).map_err(|e| format!("{e:?}"))?;
+    Ok(rows.map(move |r| r.map(|(line, cells)| columns.row(line, cells))))
 }
 
 #[derive(Default)]
 struct Steps {
+    /// The file read into rows, alone (nothing kept).
     read: Duration,
-    /// `App::check_values`: the policy on each CPTS, their contracts and stored periods, the check.
-    check: Duration,
-    write: Duration,
-    /// Of `write`: until the first 1 000 rows are written (per-CPTS claims and stored keys first).
+    /// `App::import_values_from`: read, check and write, chunk by chunk, one transaction.
+    import: Duration,
+    /// Of `import`: until the first 1 000 rows are written.
     first_chunk: Duration,
 }
 
-impl Steps {
-    fn total(&self) -> Duration {
-        self.read + self.check + self.write
-    }
-}
-
-/// The CLI's pipeline in process, each step timed, as the local operator.
+/// The CLI's pipeline in process, as the local operator.
 async fn pipeline(db: &Path, file: &Path, rules: &RuleSet) -> Result<(Steps, usize), String> {
     let app = App::open(&db.display().to_string(), rules.clone()).await.map_err(|e| e.to_string())?;
     let who = Principal::local_operator("banc-valeurs");
     let mut steps = Steps::default();
     let t = Instant::now();
-    let rows = read_rows(file)?;
+    let mut n = 0;
+    for r in file_rows(file)? {
+        r.map_err(|e| e.to_string())?;
+        n += 1;
+    }
     steps.read = t.elapsed();
-
-    let t = Instant::now();
-    let checked = app.check_values(&who, &rows).await.map_err(|e| e.to_string())?;
-    steps.check = t.elapsed();
-    drop(rows);
-    let n = checked.entries().len();
 
     let p =
         Provenance { source: "import".into(), file: Some("valeurs.csv".into()), by: "banc".into(), role: Actor::Cpts };
     let t = Instant::now();
     let mut first = None;
-    app.save_values(checked, &p, |_| {
-        first.get_or_insert_with(|| t.elapsed());
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    steps.write = t.elapsed();
+    let done = app
+        .import_values_from(&who, file_rows(file)?, &p, |_| {
+            first.get_or_insert_with(|| t.elapsed());
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    steps.import = t.elapsed();
     steps.first_chunk = first.unwrap_or_default();
     app.close().await;
-    Ok((steps, n))
+    if done.stored != n {
+        return Err(format!("{} valeurs enregistrées pour {n} lignes", done.stored));
+    }
+    Ok((steps, done.stored))
 }
 
 /// The same rows inserted by Python's sqlite3 (C) in one transaction into a table with the same
@@ -347,21 +330,14 @@ pub fn run(cpts: usize, full: bool) {
         Ok((_, stored)) => fail(&format!("{stored} valeurs enregistrées au lieu de {n}")),
         Err(e) => fail(&format!("import refusé : {e}")),
     };
-    println!("  lecture du CSV en lignes brutes (csv) : {}", rate(n, steps.read, "valeurs"));
     println!(
-        "  contrôle (App::check_values : droits sur chaque CPTS, contrats des {cpts} CPTS, périodes déjà enregistrées, values::check) : {}",
-        rate(n, steps.check, "valeurs")
-    );
-    let parse_check = steps.read + steps.check;
-    println!("  (a) lecture + contrôle : {}", rate(n, parse_check, "valeurs"));
-    println!(
-        "  (b) écriture (App::save_values, SQLite, une transaction) : {} (dont {:.2} s jusqu'aux 1 000 premières lignes écrites)",
-        rate(n, steps.write, "valeurs"),
-        steps.first_chunk.as_secs_f64()
+        "  lecture seule du CSV en lignes brutes (read_table_rows, rien de gardé) : {}",
+        rate(n, steps.read, "valeurs")
     );
     println!(
-        "  (c) total en processus : {}{}",
-        rate(n, steps.total(), "valeurs"),
+        "  (c) import en processus (App::import_values_from : lecture, droits, contrats, contrôle, écriture SQLite par tranches de 10 000 lignes, une transaction) : {} (dont {:.2} s jusqu'aux 1 000 premières lignes écrites){}",
+        rate(n, steps.import, "valeurs"),
+        steps.first_chunk.as_secs_f64(),
         peak_rss().map_or_else(String::new, |kb| format!(", pic de mémoire du banc {:.0} Mo", kb as f64 / 1024.0))
     );
 
@@ -383,9 +359,8 @@ pub fn run(cpts: usize, full: bool) {
             );
             let ratio = |x: Duration| x.as_secs_f64() / d.as_secs_f64();
             println!(
-                "(e) ratios (temps) : total en processus / brut {:.2} ; écriture seule / brut {:.2}{}",
-                ratio(steps.total()),
-                ratio(steps.write),
+                "(e) ratios (temps) : import en processus / brut {:.2}{}",
+                ratio(steps.import),
                 e2e.map_or_else(String::new, |(e, _)| format!(" ; cpts de bout en bout / brut {:.2}", ratio(e)))
             );
         }

@@ -10,20 +10,46 @@ pub use cpts_domain::table::{LineError, RawTable};
 use crate::load::CliError;
 
 /// Bytes of an imported file (CSV or XLSX): above the largest import benchmarked (2.4 M
-/// values, a 95 MB CSV that took 1.4 GB, docs/benchmarks.md); a bigger file is refused
-/// before it is read, which bounds the memory of an import to a few GB.
+/// values, a 95 MB CSV, docs/benchmarks.md); a bigger file is refused. A CSV of values is
+/// read row by row (`table_rows`), but a table read whole (members, XLSX) is held in memory.
 pub const MAX_FILE_BYTES: u64 = 128 << 20;
+
+fn too_big() -> String {
+    format!("fichier de plus de {} Mo : découpez-le en plusieurs imports", MAX_FILE_BYTES >> 20)
+}
+
+/// A reader that fails past `MAX_FILE_BYTES` (a pipe or a growing file has no size up front).
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = u64::try_from(n).unwrap_or(u64::MAX);
+        if read > self.left {
+            return Err(std::io::Error::other(too_big()));
+        }
+        self.left -= read;
+        Ok(n)
+    }
+}
+
+/// A CSV or XLSX file as a header then rows read on demand (a CSV row by row, an XLSX
+/// whole), at most `MAX_FILE_BYTES`.
+pub fn table_rows(path: &Path) -> Result<cpts_render::TableRows<'static>, LineError> {
+    let file = std::fs::File::open(path).map_err(|e| LineError::new(0, "", format!("lecture impossible : {e}")))?;
+    if file.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
+        return Err(LineError::new(0, "", too_big()));
+    }
+    cpts_render::read_table_rows(Capped { inner: file, left: MAX_FILE_BYTES })
+}
 
 /// Read a CSV or XLSX file (by content, not only by name), at most `MAX_FILE_BYTES`.
 pub fn read_table(path: &Path) -> Result<RawTable, LineError> {
     let unreadable = |e: std::io::Error| LineError::new(0, "", format!("lecture impossible : {e}"));
-    let too_big = || {
-        LineError::new(
-            0,
-            "",
-            format!("fichier de plus de {} Mo : découpez-le en plusieurs imports", MAX_FILE_BYTES >> 20),
-        )
-    };
+    let too_big = || LineError::new(0, "", too_big());
     let file = std::fs::File::open(path).map_err(unreadable)?;
     if file.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
         return Err(too_big());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use cpts_app::AppError;
 use cpts_app::reports::{NO_REPORT, ReportAct, ReportRef, line_label};
-use cpts_app::values::{ImportValues, VALUE_HEADER, ValuesImported, export_row, value_rows};
+use cpts_app::values::{ReadRow, VALUE_HEADER, ValueColumns, ValuesImported, export_row};
 use cpts_domain::activity::Act;
 use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::Actor;
@@ -18,7 +18,8 @@ use cpts_engine::dates::fr;
 use cpts_store::Provenance;
 use jiff::civil::Date;
 
-use crate::files::{read_table, write_export, write_table};
+use crate::files::{table_rows, write_export, write_table};
+use cpts_render::TableRows;
 use crate::load::{CliError, read};
 use crate::session::{self, Ctx, app_err};
 use crate::table::Table;
@@ -198,7 +199,8 @@ pub fn run(action: Action, db: Option<&Path>, rules_dir: Option<&Path>) -> Resul
     let action = match action {
         Action::Values(ValuesCmd::Import { file, by }) => {
             let provenance = provenance(&by, "import", Some(&file))?;
-            Prepared::Import { rows: file_rows(&file)?, file, provenance }
+            let (rows, columns) = file_rows(&file)?;
+            Prepared::Import { rows, columns, file, provenance }
         }
         Action::Report(ReportCmd::Draft { target, file, by }) => {
             Prepared::Draft { text: read(&file)?, target, file, by }
@@ -207,7 +209,10 @@ pub fn run(action: Action, db: Option<&Path>, rules_dir: Option<&Path>) -> Resul
     };
     session::run(db, rules_dir, |ctx| async move {
         match action {
-            Prepared::Import { rows, file, provenance } => import(&ctx, rows, provenance, &import_refused(&file)).await,
+            Prepared::Import { rows, columns, file, provenance } => {
+                let rows = rows.map(|r| r.map(|(line, cells)| columns.row(line, cells)));
+                import(&ctx, rows, provenance, &import_refused(&file)).await
+            }
             Prepared::Draft { text, target, file, by } => {
                 report_act(&ctx, target, Act::Rediger, Some(text), Some(file), by).await
             }
@@ -220,7 +225,8 @@ pub fn run(action: Action, db: Option<&Path>, rules_dir: Option<&Path>) -> Resul
 
 /// An action with its file read.
 enum Prepared {
-    Import { rows: Vec<RawValue>, file: PathBuf, provenance: Provenance },
+    /// A values file: its header read (its columns), its rows read as the import goes.
+    Import { rows: TableRows<'static>, columns: ValueColumns, file: PathBuf, provenance: Provenance },
     Draft { text: String, target: Target, file: PathBuf, by: By },
     Other(Action),
 }
@@ -255,15 +261,22 @@ fn provenance(by: &By, source: &str, file: Option<&Path>) -> Result<Provenance, 
     })
 }
 
-/// Rows of a values file, cells untouched.
-fn file_rows(file: &Path) -> Result<Vec<RawValue>, CliError> {
-    let table = read_table(file).map_err(|e| usage(format!("{} : {e}", file.display())))?;
-    value_rows(&table).map_err(|e| line_errors(&e, &import_refused(file)))
+/// A values file opened, its header read: its rows, read as they are imported.
+fn file_rows(file: &Path) -> Result<(TableRows<'static>, ValueColumns), CliError> {
+    let rows = table_rows(file).map_err(|e| usage(format!("{} : {e}", file.display())))?;
+    let columns = ValueColumns::of(&rows.header).map_err(|e| line_errors(&e, &import_refused(file)))?;
+    Ok((rows, columns))
 }
 
-/// Enter or import rows; line errors listed under `what`.
-async fn import(ctx: &Ctx, rows: Vec<RawValue>, provenance: Provenance, what: &str) -> Result<String, CliError> {
-    let done = ctx.app.import_values(&ctx.who, ImportValues { rows, provenance }).await.map_err(|e| match e {
+/// Enter or import rows (read as the import goes: a file is never held whole); line errors
+/// listed under `what`.
+async fn import(
+    ctx: &Ctx,
+    rows: impl Iterator<Item = ReadRow>,
+    provenance: Provenance,
+    what: &str,
+) -> Result<String, CliError> {
+    let done = ctx.app.import_values_from(&ctx.who, rows, &provenance, |_| {}).await.map_err(|e| match e {
         AppError::Invalid(errors) => {
             let lines: Vec<LineError> = errors
                 .into_iter()
@@ -305,7 +318,7 @@ async fn values_cmd(ctx: &Ctx, cmd: ValuesCmd) -> Result<String, CliError> {
                 numerator: numerator.unwrap_or_default(),
                 denominator: denominator.unwrap_or_default(),
             };
-            import(ctx, vec![row], p, "Saisie refusée").await
+            import(ctx, std::iter::once(Ok(row)), p, "Saisie refusée").await
         }
         // Read before the session opens (see `run`).
         ValuesCmd::Import { .. } => Err(CliError::Failed("import : fichier non lu".into())),

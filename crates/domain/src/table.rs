@@ -129,7 +129,12 @@ pub type ColumnSpec<'a> = (&'a str, &'a [&'a str], bool);
 /// Find each column (label, accepted headers folded, required) in the header: unknown and
 /// missing required columns are errors. Returns the position of each column found.
 pub fn columns<'a>(table: &RawTable, spec: &[ColumnSpec<'a>]) -> Result<BTreeMap<&'a str, usize>, Vec<LineError>> {
-    let folded: Vec<String> = table.header.iter().map(|h| key(h)).collect();
+    header_columns(&table.header, spec)
+}
+
+/// `columns` of a header alone (a table read as a stream of rows).
+pub fn header_columns<'a>(header: &[String], spec: &[ColumnSpec<'a>]) -> Result<BTreeMap<&'a str, usize>, Vec<LineError>> {
+    let folded: Vec<String> = header.iter().map(|h| key(h)).collect();
     let mut errors = Vec::new();
     let mut index = BTreeMap::new();
     for (label, aliases, required) in spec {
@@ -142,7 +147,7 @@ pub fn columns<'a>(table: &RawTable, spec: &[ColumnSpec<'a>]) -> Result<BTreeMap
         }
     }
     let expected: Vec<&str> = spec.iter().map(|c| c.0).collect();
-    for (i, h) in table.header.iter().enumerate() {
+    for (i, h) in header.iter().enumerate() {
         if !index.values().any(|v| *v == i) && !h.trim().is_empty() {
             errors.push(LineError::new(
                 1,

@@ -428,91 +428,158 @@ pub fn check(
     existing: &BTreeMap<(CptsId, String), Vec<Period>>,
     catalogue: &Catalogue,
 ) -> Result<Vec<Entry>, Vec<LineError>> {
-    let mut errors = Vec::new();
-    let mut entries = Vec::with_capacity(rows.len());
-    let mut lines = Vec::with_capacity(rows.len());
-    let mut seen: BTreeMap<(CptsId, &str, Period), usize> = BTreeMap::new();
-    // An unknown CPTS is said once per distinct cell, with its lines: a file naming the CPTS
-    // the same wrong way on 29 lines gets one error, not 29.
-    let mut unknown: BTreeMap<&str, (String, Vec<usize>)> = BTreeMap::new();
-    for r in rows {
-        let cpts = match resolve_cpts(&r.cpts, scopes) {
-            Ok(id) => Some(id),
-            Err(m) => {
-                unknown.entry(r.cpts.trim()).or_insert_with(|| (m, Vec::new())).1.push(r.line);
-                None
+    let mut checker = Checker::new(catalogue);
+    let entries = checker.rows(rows, scopes);
+    checker.finish(existing).map(|()| entries)
+}
+
+/// Errors a check keeps before it stops reading a file: every one of them is listed or
+/// counted; past that, the file is clearly not the one meant (or not fixed yet).
+pub const MAX_ERRORS_KEPT: usize = 1_000;
+
+/// `check` by chunks of rows, for a file read as a stream: the state kept between chunks is
+/// the periods given per CPTS and indicator (duplicates and overlaps span the whole file)
+/// and the errors, a few bytes per value, never the rows themselves.
+#[derive(Debug)]
+pub struct Checker<'c> {
+    catalogue: &'c Catalogue,
+    errors: Vec<LineError>,
+    rows: usize,
+    /// Per CPTS and indicator, the periods given, sorted, with their line (u32: a file of
+    /// more lines is refused long before, see `limits::MAX_ROWS`).
+    given: BTreeMap<CptsId, BTreeMap<String, Vec<(Period, u32)>>>,
+    /// An unknown CPTS is said once per distinct cell: its message, first line, other lines.
+    unknown: BTreeMap<String, (String, usize, usize)>,
+}
+
+impl<'c> Checker<'c> {
+    pub fn new(catalogue: &'c Catalogue) -> Checker<'c> {
+        Checker { catalogue, errors: Vec::new(), rows: 0, given: BTreeMap::new(), unknown: BTreeMap::new() }
+    }
+
+    /// Check a chunk of rows; `scopes` must hold every CPTS the chunk names that the caller
+    /// knows. Returns the chunk's valid entries, in file order; they are all good only when
+    /// `finish` says so (a later row may duplicate or overlap one).
+    pub fn rows(&mut self, rows: &[RawValue], scopes: &BTreeMap<CptsId, Scope>) -> Vec<Entry> {
+        let mut entries = Vec::with_capacity(rows.len());
+        self.rows += rows.len();
+        for r in rows {
+            let cpts = match resolve_cpts(&r.cpts, scopes) {
+                Ok(id) => Some(id),
+                Err(m) => {
+                    let cell = r.cpts.trim();
+                    match self.unknown.get_mut(cell) {
+                        Some((_, _, others)) => *others += 1,
+                        None => {
+                            self.unknown.insert(cell.to_string(), (m, r.line, 0));
+                        }
+                    }
+                    None
+                }
+            };
+            let Some(e) = check_row(r, cpts, scopes, self.catalogue, &mut self.errors) else { continue };
+            let line = u32::try_from(r.line).unwrap_or(u32::MAX);
+            let list = self.given.entry(e.cpts.clone()).or_default();
+            let list = match list.get_mut(e.indicator.as_str()) {
+                Some(l) => l,
+                None => list.entry(e.indicator.clone()).or_default(),
+            };
+            // Files come sorted by period more often than not: appending is the common case.
+            let at = match list.last() {
+                Some((last, _)) if *last < e.period => Err(list.len()),
+                None => Err(0),
+                Some(_) => list.binary_search_by_key(&e.period, |(p, _)| *p),
+            };
+            match at {
+                Ok(first) => {
+                    let first = list.get(first).map_or(0, |(_, l)| *l);
+                    self.errors.push(LineError::new(
+                        r.line,
+                        "Période",
+                        format!("même CPTS, indicateur et période que la ligne {first}"),
+                    ));
+                }
+                Err(at) => {
+                    list.insert(at, (e.period, line));
+                    entries.push(e);
+                }
             }
-        };
-        if let Some(e) = check_row(r, cpts, scopes, catalogue, &mut errors) {
-            if let Some(first) = seen.insert((e.cpts.clone(), r.indicator.trim(), e.period), r.line) {
-                errors.push(LineError::new(
-                    r.line,
-                    "Période",
-                    format!("même CPTS, indicateur et période que la ligne {first}"),
-                ));
-                continue;
+        }
+        entries
+    }
+
+    /// Errors found so far (an unknown CPTS counted once).
+    pub fn error_count(&self) -> usize {
+        self.errors.len() + self.unknown.len()
+    }
+
+    /// `MAX_ERRORS_KEPT` errors found: reading further would only add to a list nobody reads.
+    pub fn full(&self) -> bool {
+        self.error_count() >= MAX_ERRORS_KEPT
+    }
+
+    /// The end of the file: overlaps between periods (given, or already stored), the unknown
+    /// CPTS, an empty file. Every error, sorted by line.
+    pub fn finish(self, existing: &BTreeMap<(CptsId, String), Vec<Period>>) -> Result<(), Vec<LineError>> {
+        let Checker { mut errors, rows, given, unknown, .. } = self;
+        // Overlaps, per CPTS and indicator: sort every period (stored and new) and sweep.
+        for (cpts, indicators) in &given {
+            for (ind, new) in indicators {
+                let mut list: Vec<(Period, Option<usize>)> =
+                    new.iter().map(|(p, l)| (*p, usize::try_from(*l).ok())).collect();
+                if let Some(old) = existing.get(&(cpts.clone(), ind.clone())) {
+                    list.extend(
+                        old.iter().filter(|p| new.binary_search_by_key(*p, |(q, _)| *q).is_err()).map(|p| (*p, None)),
+                    );
+                }
+                overlaps(&mut list, ind, &mut errors);
             }
-            entries.push(e);
-            lines.push(r.line);
+        }
+        for (message, first, others) in unknown.into_values() {
+            let message = match others {
+                0 => message,
+                1 => format!("{message} (et 1 autre ligne)"),
+                n => format!("{message} (et {n} autres lignes)"),
+            };
+            errors.push(LineError::new(first, "CPTS", message));
+        }
+        if rows == 0 {
+            errors.push(LineError::new(2, "", "aucune valeur"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            errors.sort_by_key(|e| e.line);
+            Err(errors)
         }
     }
-    // Overlaps, per CPTS and indicator: sort every period (stored and new) and sweep.
-    // Per (CPTS, indicator): periods with their line in the file (None: already stored).
-    type Periods = Vec<(Period, Option<usize>)>;
-    let mut by_key: BTreeMap<(&CptsId, &str), Periods> = BTreeMap::new();
-    for (e, line) in entries.iter().zip(&lines) {
-        by_key.entry((&e.cpts, e.indicator.as_str())).or_default().push((e.period, Some(*line)));
-    }
-    for ((cpts, ind), list) in &mut by_key {
-        let new: BTreeSet<Period> = list.iter().map(|(p, _)| *p).collect();
-        if let Some(old) = existing.get(&((*cpts).clone(), (*ind).to_string())) {
-            list.extend(old.iter().filter(|p| !new.contains(p)).map(|p| (*p, None)));
+}
+
+/// Overlapping periods of one CPTS and indicator (with their line in the file, None: already
+/// stored), each said on the later line of the file, naming the other period.
+fn overlaps(list: &mut [(Period, Option<usize>)], ind: &str, errors: &mut Vec<LineError>) {
+    list.sort_by_key(|(p, _)| (p.first_day(), p.end()));
+    let mut reach: Option<(Period, Option<usize>)> = None;
+    for (p, line) in list.iter() {
+        if let Some((q, qline)) = reach
+            && q.end() > p.first_day()
+        {
+            let (at, this, other) = match (*line, qline) {
+                (Some(l), Some(o)) if l > o => (l, *p, format!("{q} (ligne {o})")),
+                (Some(l), Some(o)) => (o, q, format!("{p} (ligne {l})")),
+                (Some(l), None) => (l, *p, format!("{q}, déjà enregistrée")),
+                (None, Some(o)) => (o, q, format!("{p}, déjà enregistrée")),
+                (None, None) => continue,
+            };
+            errors.push(LineError::new(
+                at,
+                "Période",
+                format!("{this} chevauche {other} pour « {ind} » : une période ne se compte qu'une fois"),
+            ));
         }
-        list.sort_by_key(|(p, _)| (p.first_day(), p.end()));
-        let mut reach: Option<(Period, Option<usize>)> = None;
-        for (p, line) in list.iter() {
-            if let Some((q, qline)) = reach
-                && q.end() > p.first_day()
-            {
-                // Said on the later line of the file, naming the other period.
-                let (at, this, other) = match (*line, qline) {
-                    (Some(l), Some(o)) if l > o => (l, *p, format!("{q} (ligne {o})")),
-                    (Some(l), Some(o)) => (o, q, format!("{p} (ligne {l})")),
-                    (Some(l), None) => (l, *p, format!("{q}, déjà enregistrée")),
-                    (None, Some(o)) => (o, q, format!("{p}, déjà enregistrée")),
-                    (None, None) => continue,
-                };
-                errors.push(LineError::new(
-                    at,
-                    "Période",
-                    format!("{this} chevauche {other} pour « {ind} » : une période ne se compte qu'une fois"),
-                ));
-            }
-            if reach.is_none_or(|(q, _)| p.end() > q.end()) {
-                reach = Some((*p, *line));
-            }
+        if reach.is_none_or(|(q, _)| p.end() > q.end()) {
+            reach = Some((*p, *line));
         }
-    }
-    for (message, lines) in unknown.into_values() {
-        let (first, others) = match lines.split_first() {
-            Some((first, others)) => (*first, others.len()),
-            None => continue,
-        };
-        let message = match others {
-            0 => message,
-            1 => format!("{message} (et 1 autre ligne)"),
-            n => format!("{message} (et {n} autres lignes)"),
-        };
-        errors.push(LineError::new(first, "CPTS", message));
-    }
-    if rows.is_empty() {
-        errors.push(LineError::new(2, "", "aucune valeur"));
-    }
-    if errors.is_empty() {
-        Ok(entries)
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
     }
 }
 
@@ -540,16 +607,34 @@ pub fn without_unchanged(entries: Vec<Entry>, current: &[Entry]) -> (Vec<Entry>,
 /// are stored, but the validated report keeps its results and the ledger its amounts.
 /// One line per CPTS, contract and year.
 pub fn validated_warnings(entries: &[Entry], scopes: &BTreeMap<CptsId, Scope>) -> Vec<String> {
-    let mut hits: BTreeMap<(&CptsId, i64, u8), usize> = BTreeMap::new();
+    let mut hits = ValidatedHits::new();
+    validated_hits(entries, scopes, &mut hits);
+    warnings_of(&hits)
+}
+
+/// Entries counting in a validated contract year, per CPTS, contract and year.
+pub type ValidatedHits = BTreeMap<(CptsId, i64, u8), usize>;
+
+/// Count into `hits` the entries counting in a validated contract year (chunk after chunk).
+pub fn validated_hits(entries: &[Entry], scopes: &BTreeMap<CptsId, Scope>, hits: &mut ValidatedHits) {
     for e in entries {
         let Some(scope) = scopes.get(&e.cpts) else { continue };
         if let Ok((seq, _, year)) = scope.place(e.period)
             && scope.validated.contains(&(seq, year))
         {
-            *hits.entry((&e.cpts, seq, year)).or_default() += 1;
+            match hits.get_mut(&(e.cpts.clone(), seq, year)) {
+                Some(n) => *n += 1,
+                None => {
+                    hits.insert((e.cpts.clone(), seq, year), 1);
+                }
+            }
         }
     }
-    hits.into_iter()
+}
+
+/// The warnings of `validated_hits`.
+pub fn warnings_of(hits: &ValidatedHits) -> Vec<String> {
+    hits.iter()
         .map(|((cpts, seq, year), n)| {
             format!(
                 "Attention : {n} valeur(s) de {cpts} comptent dans l'année {year} du contrat n° {seq}, dont le rapport est validé : \

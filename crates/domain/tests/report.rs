@@ -454,3 +454,50 @@ fn the_annex_is_read_as_a_contract_section_or_a_whole_case_file_and_the_examples
     assert_eq!(content.spent().unwrap().to_string(), "63 600,50 €");
     assert!(content.crisis_plan && !content.crisis_declared);
 }
+
+mod chunked {
+    use super::*;
+    use cpts_domain::values::Checker;
+    use proptest::prelude::*;
+
+    /// A row among few choices, so that duplicates, overlaps, unknown CPTS and bad cells
+    /// come often.
+    fn any_row() -> impl Strategy<Value = (usize, usize, usize, usize)> {
+        (0..3usize, 0..3usize, 0..8usize, 0..4usize)
+    }
+
+    fn make(line: usize, (c, i, p, v): (usize, usize, usize, usize)) -> RawValue {
+        let cpts = ["cpts-test", "CPTS test", "cpts-autre"][c];
+        let indicator = ["patients_sans_mt_aides", "snp_taux_reponse", "inconnu"][i];
+        let period = ["2021-01", "2021-02", "2021-03", "2021-T1", "2021-T2", "2022", "2020-12", "x"][p];
+        let (value, num, den) = match (i, v) {
+            (1, 0) => ("", "60", "100"),
+            (1, 1) => ("", "70", "50"),
+            (_, 2) => ("trois", "", ""),
+            (_, 3) => ("", "", ""),
+            _ => ("7", "", ""),
+        };
+        RawValue { cpts: cpts.into(), ..row(line, indicator, period, value, num, den) }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Checking a file chunk by chunk finds the same entries and the same errors as
+        /// checking it whole, wherever the chunks are cut.
+        #[test]
+        fn chunks_check_as_the_whole_file(picks in proptest::collection::vec(any_row(), 0..40), cut in 1usize..12) {
+            let (_, catalogue, _, scopes) = setup();
+            let rows: Vec<RawValue> = picks.into_iter().enumerate().map(|(k, p)| make(k + 2, p)).collect();
+            let existing: BTreeMap<(CptsId, String), Vec<Period>> =
+                [(("cpts-test".parse().unwrap(), "patients_sans_mt_aides".to_string()), vec![Period::Month(2021, 2), Period::Quarter(2021, 2)])].into();
+            let whole = check(&rows, &scopes, &existing, &catalogue);
+            let mut checker = Checker::new(&catalogue);
+            let mut entries = Vec::new();
+            for chunk in rows.chunks(cut) {
+                entries.extend(checker.rows(chunk, &scopes));
+            }
+            let chunked = checker.finish(&existing).map(|()| entries);
+            prop_assert_eq!(whole, chunked);
+        }
+    }
+}

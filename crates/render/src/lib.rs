@@ -8,7 +8,7 @@ mod pdf;
 mod read;
 
 pub use pdf::pdf;
-pub use read::{LIMITS, XlsxLimits, read_table, read_table_with};
+pub use read::{LIMITS, TableRows, XlsxLimits, read_table, read_table_rows, read_table_rows_with, read_table_with};
 
 use std::borrow::Cow;
 

@@ -43,12 +43,95 @@ pub fn read_table_with(bytes: &[u8], limits: &XlsxLimits) -> Result<RawTable, Li
     if bytes.starts_with(b"PK") {
         return read_xlsx(bytes, limits);
     }
-    read_csv(text_of(bytes)?)
+    let mut rows = read_table_rows_with(bytes, limits)?;
+    let header = std::mem::take(&mut rows.header);
+    Ok(RawTable { header, rows: rows.collect::<Result<_, _>>()? })
 }
 
-/// The file as UTF-8 text, or why not, in words a spreadsheet user can act on.
-fn text_of(bytes: &[u8]) -> Result<&str, LineError> {
-    const SAVE_AS: &str = "dans Excel, « Enregistrer sous » → « CSV UTF-8 (délimité par des points-virgules) »";
+/// A row of a table (line, cells), or why the table cannot be read further.
+pub type Row = Result<(usize, Vec<String>), LineError>;
+
+/// A table read row by row: its header, then its non-blank rows on demand (as `RawTable`'s,
+/// with their line). A CSV is parsed from its reader as rows are asked for, so memory holds
+/// the longest row, not the file; an XLSX is read whole first (calamine loads the sheet, and
+/// Excel stops at 1 048 576 rows). A read error ends the rows.
+pub struct TableRows<'a> {
+    pub header: Vec<String>,
+    rows: Box<dyn Iterator<Item = Row> + Send + 'a>,
+    count: usize,
+    done: bool,
+}
+
+impl std::fmt::Debug for TableRows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableRows").field("header", &self.header).field("count", &self.count).finish_non_exhaustive()
+    }
+}
+
+impl Iterator for TableRows<'_> {
+    type Item = Result<(usize, Vec<String>), LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        loop {
+            match self.rows.next()? {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok((line, cells)) => {
+                    let cells = trimmed(cells);
+                    if blank(&cells) {
+                        continue;
+                    }
+                    if self.count >= MAX_ROWS {
+                        self.done = true;
+                        return Some(Err(too_many_rows()));
+                    }
+                    self.count += 1;
+                    return Some(Ok((line, cells)));
+                }
+            }
+        }
+    }
+}
+
+/// Read a CSV (row by row) or XLSX (whole) table from a reader, told apart by content.
+pub fn read_table_rows<'a, R: Read + Send + 'a>(reader: R) -> Result<TableRows<'a>, LineError> {
+    read_table_rows_with(reader, &LIMITS)
+}
+
+/// `read_table_rows` with other XLSX limits.
+pub fn read_table_rows_with<'a, R: Read + Send + 'a>(
+    mut reader: R,
+    limits: &XlsxLimits,
+) -> Result<TableRows<'a>, LineError> {
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut reader).take(HEAD_BYTES).read_to_end(&mut head).map_err(read_failed)?;
+    if head.starts_with(b"PK") {
+        reader.read_to_end(&mut head).map_err(read_failed)?;
+        let t = read_xlsx(&head, limits)?;
+        return Ok(TableRows { header: t.header, rows: Box::new(t.rows.into_iter().map(Ok)), count: 0, done: false });
+    }
+    let delimiter = check_head(&head)?;
+    table_rows(CsvRows::new(Cursor::new(head).chain(reader), delimiter))
+}
+
+/// The bytes looked at before reading a CSV: its encoding, binary content, delimiter.
+const HEAD: usize = 1 << 16;
+const HEAD_BYTES: u64 = 1 << 16;
+
+fn read_failed(e: std::io::Error) -> LineError {
+    fail(format!("lecture impossible : {e}"))
+}
+
+const SAVE_AS: &str = "dans Excel, « Enregistrer sous » → « CSV UTF-8 (délimité par des points-virgules) »";
+
+/// The start of a CSV file: refused when it is UTF-16, an old Excel workbook or binary;
+/// else its delimiter, from its first non-blank line (`;`, or `,` when the line has no `;`).
+fn check_head(bytes: &[u8]) -> Result<u8, LineError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || utf16_without_bom(bytes) {
         return Err(fail(format!("le fichier est en UTF-16 (« Texte Unicode ») et non en UTF-8 : {SAVE_AS}")));
     }
@@ -58,19 +141,20 @@ fn text_of(bytes: &[u8]) -> Result<&str, LineError> {
         ));
     }
     // Text tables hold no control characters but tab and line ends: anything else is binary.
-    let head = bytes.get(..bytes.len().min(1 << 16)).unwrap_or_default();
-    if head.iter().any(|b| matches!(b, 0x00..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F)) {
+    if bytes.iter().any(|b| matches!(b, 0x00..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F)) {
         return Err(fail("ce fichier n'est pas un tableau CSV ou XLSX (contenu binaire)"));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes.get(..e.valid_up_to()).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count() + 1);
-        LineError::new(
-            line,
-            "",
-            format!("le fichier n'est pas en UTF-8 (probablement Windows-1252 / Latin-1) : {SAVE_AS}"),
-        )
-    })?;
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default(),
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    Ok(if first.contains(';') || !first.contains(',') { b';' } else { b',' })
+}
+
+fn not_utf8(line: usize) -> LineError {
+    LineError::new(line, "", format!("le fichier n'est pas en UTF-8 (probablement Windows-1252 / Latin-1) : {SAVE_AS}"))
 }
 
 /// UTF-16 without its byte-order mark: ASCII text with a NUL every other byte.
@@ -117,68 +201,125 @@ fn check_cell(text: &str, line: usize, column: usize) -> Result<(), LineError> {
     Ok(())
 }
 
-/// The header (first non-blank row) and the non-blank rows after it, without their trailing
-/// empty cells (`a;;;;` holds one cell, not a vector of empty ones).
-fn table(rows: impl Iterator<Item = Result<(usize, Vec<String>), LineError>>) -> Result<RawTable, LineError> {
-    let mut rows = rows.map(|r| {
-        r.map(|(line, mut cells)| {
-            let kept = cells.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
-            if kept < cells.len() {
-                cells.truncate(kept);
-                cells.shrink_to_fit();
-            }
-            (line, cells)
-        })
-    });
-    let blank = |cells: &[String]| cells.iter().all(|c| c.trim().is_empty());
+/// Cells without their trailing empty ones (`a;;;;` holds one cell, not a vector of empty ones).
+fn trimmed(mut cells: Vec<String>) -> Vec<String> {
+    let kept = cells.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
+    if kept < cells.len() {
+        cells.truncate(kept);
+        cells.shrink_to_fit();
+    }
+    cells
+}
+
+fn blank(cells: &[String]) -> bool {
+    cells.iter().all(|c| c.trim().is_empty())
+}
+
+/// The header (first non-blank row), then the rows after it (`TableRows`).
+fn table_rows<'a>(
+    mut rows: impl Iterator<Item = Result<(usize, Vec<String>), LineError>> + Send + 'a,
+) -> Result<TableRows<'a>, LineError> {
     let header = loop {
         match rows.next() {
             None => return Err(fail("fichier vide : aucun en-tête")),
             Some(r) => {
-                let (_, cells) = r?;
+                let cells = trimmed(r?.1);
                 if !blank(&cells) {
                     break cells;
                 }
             }
         }
     };
-    let mut out = Vec::new();
-    for r in rows {
-        let (line, cells) = r?;
-        if blank(&cells) {
-            continue;
-        }
-        if out.len() >= MAX_ROWS {
-            return Err(too_many_rows());
-        }
-        out.push((line, cells));
-    }
-    Ok(RawTable { header, rows: out })
+    Ok(TableRows { header, rows: Box::new(rows), count: 0, done: false })
 }
+
+/// Bytes read at a time; a row longer than what is buffered makes the buffer grow (up to
+/// the limits of a row: `MAX_COLUMNS` cells of `MAX_CELL_CHARS`).
+const CHUNK: usize = 1 << 16;
 
 /// CSV as Excel writes it (RFC 4180: `"` quotes a cell, `""` is a quote inside it), read here
 /// rather than by the csv crate so that every row knows its line in the file (blank lines
-/// and CRLF included) and a quote left open is reported where it was opened.
-fn read_csv(text: &str) -> Result<RawTable, LineError> {
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delimiter = if first.contains(';') || !first.contains(',') { b';' } else { b',' };
-    table(CsvRows { bytes: text.as_bytes(), text, at: 0, line: 1, delimiter })
-}
-
-struct CsvRows<'a> {
-    bytes: &'a [u8],
-    text: &'a str,
+/// and CRLF included) and a quote left open is reported where it was opened. Read from a
+/// reader through a window of text: a row that reaches the end of the window is parsed
+/// again once more is read, so memory holds a few rows, not the file.
+struct CsvRows<R> {
+    reader: R,
+    /// Text read, parsed up to `at`.
+    buf: String,
     at: usize,
     line: usize,
     delimiter: u8,
+    /// The reader is exhausted: `buf` holds the rest of the file.
+    eof: bool,
+    /// Bytes read after the text of `buf`: a character cut by the read.
+    pending: Vec<u8>,
+    /// Line ends in all the text read (the line of an encoding error).
+    newlines: usize,
+    started: bool,
+    failed: bool,
+    /// `CHUNK` (tests use tiny windows to cut rows everywhere).
+    chunk: usize,
 }
 
-impl<'a> CsvRows<'a> {
+impl<R: Read> CsvRows<R> {
+    fn new(reader: R, delimiter: u8) -> Self {
+        CsvRows {
+            chunk: CHUNK,
+            reader,
+            buf: String::new(),
+            at: 0,
+            line: 1,
+            delimiter,
+            eof: false,
+            pending: Vec::new(),
+            newlines: 0,
+            started: false,
+            failed: false,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buf.as_bytes()
+    }
+
+    /// Drop the text parsed, read more (at least as much as the window holds): the window
+    /// doubles while one row does not fit.
+    fn refill(&mut self) -> Result<(), LineError> {
+        if self.eof {
+            return Ok(());
+        }
+        self.buf.drain(..self.at);
+        self.at = 0;
+        let want = self.buf.len().max(self.chunk);
+        let mut bytes = std::mem::take(&mut self.pending);
+        let before = bytes.len();
+        (&mut self.reader).take(u64::try_from(want).unwrap_or(u64::MAX)).read_to_end(&mut bytes).map_err(read_failed)?;
+        self.eof = bytes.len() - before < want;
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) if e.error_len().is_none() && !self.eof => e.valid_up_to(),
+            Err(e) => {
+                let before = bytes.get(..e.valid_up_to()).unwrap_or_default();
+                return Err(not_utf8(self.newlines + before.iter().filter(|c| **c == b'\n').count() + 1));
+            }
+        };
+        let (text, rest) = bytes.split_at(valid);
+        let mut text = std::str::from_utf8(text).unwrap_or_default();
+        if !self.started && !text.is_empty() {
+            self.started = true;
+            text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        }
+        self.newlines += text.bytes().filter(|c| *c == b'\n').count();
+        self.buf.push_str(text);
+        self.pending = rest.to_vec();
+        Ok(())
+    }
+
     /// Consume a line end at `at`, if there is one (CRLF, LF or a lone CR).
     fn line_end(&mut self) -> bool {
-        match self.bytes.get(self.at) {
+        match self.bytes().get(self.at) {
             Some(b'\r') => {
-                self.at += if self.bytes.get(self.at + 1) == Some(&b'\n') { 2 } else { 1 };
+                self.at += if self.bytes().get(self.at + 1) == Some(&b'\n') { 2 } else { 1 };
                 self.line += 1;
                 true
             }
@@ -191,12 +332,13 @@ impl<'a> CsvRows<'a> {
         }
     }
 
-    fn slice(&self, from: usize, to: usize) -> &'a str {
+    fn slice(&self, from: usize, to: usize) -> &str {
         // `from` and `to` are at ASCII bytes (delimiters, quotes, line ends) or the ends.
-        self.text.get(from..to).unwrap_or_default()
+        self.buf.get(from..to).unwrap_or_default()
     }
 
-    fn record(&mut self) -> Result<(usize, Vec<String>), LineError> {
+    /// One row from `at`; None when it runs past the window before the end of the file.
+    fn record(&mut self) -> Result<Option<(usize, Vec<String>)>, LineError> {
         let line = self.line;
         let mut cells = Vec::new();
         loop {
@@ -205,11 +347,16 @@ impl<'a> CsvRows<'a> {
             }
             let column = cells.len();
             let mut cell = String::new();
-            if self.bytes.get(self.at) == Some(&b'"') {
+            if self.bytes().get(self.at) == Some(&b'"') {
                 let opened = self.line;
+                let start = self.at;
                 self.at += 1;
                 loop {
-                    let Some(q) = self.bytes.get(self.at..).and_then(|b| b.iter().position(|c| *c == b'"')) else {
+                    let Some(q) = self.bytes().get(self.at..).and_then(|b| b.iter().position(|c| *c == b'"')) else {
+                        // More to read, unless the cell is already longer than any cell can be.
+                        if !self.eof && self.buf.len() - start <= MAX_CELL_CHARS.saturating_mul(8) + 2 {
+                            return Ok(None);
+                        }
                         return Err(LineError::new(
                             opened,
                             &column_name(column),
@@ -217,14 +364,15 @@ impl<'a> CsvRows<'a> {
                         ));
                     };
                     let part = self.slice(self.at, self.at + q);
-                    self.line += part.matches('\n').count() + part.matches('\r').count() - part.matches("\r\n").count();
+                    let ends = part.matches('\n').count() + part.matches('\r').count() - part.matches("\r\n").count();
                     cell.push_str(part);
+                    self.line += ends;
                     self.at += q + 1;
                     // Bytes only here (a cell of `""` quotes loops once per quote); characters below.
                     if cell.len() > MAX_CELL_CHARS.saturating_mul(4) {
                         return Err(too_long(opened, column));
                     }
-                    if self.bytes.get(self.at) == Some(&b'"') {
+                    if self.bytes().get(self.at) == Some(&b'"') {
                         cell.push('"');
                         self.at += 1;
                     } else {
@@ -233,35 +381,65 @@ impl<'a> CsvRows<'a> {
                 }
             }
             // Unquoted text, or what follows a closing quote, up to the delimiter or line end.
-            let rest = self.bytes.get(self.at..).unwrap_or_default();
+            let rest = self.bytes().get(self.at..).unwrap_or_default();
             let n = rest.iter().position(|c| *c == self.delimiter || *c == b'\n' || *c == b'\r').unwrap_or(rest.len());
             cell.push_str(self.slice(self.at, self.at + n));
             self.at += n;
             check_cell(&cell, line, column)?;
             cells.push(cell);
-            if self.bytes.get(self.at) == Some(&self.delimiter) {
+            if self.bytes().get(self.at) == Some(&self.delimiter) {
                 self.at += 1;
                 continue;
             }
             self.line_end();
-            return Ok((line, cells));
+            return Ok(Some((line, cells)));
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<(usize, Vec<String>)>, LineError> {
+        loop {
+            // Blank lines, two bytes ahead in the window so that a CRLF is never cut.
+            loop {
+                if !self.eof && self.buf.len() - self.at < 2 {
+                    self.refill()?;
+                }
+                if !self.line_end() {
+                    break;
+                }
+            }
+            if self.at >= self.buf.len() {
+                if self.eof {
+                    return Ok(None);
+                }
+                self.refill()?;
+                continue;
+            }
+            let (at, line) = (self.at, self.line);
+            match self.record()? {
+                // A row that ends before the window does is whole (its line end included).
+                Some(r) if self.eof || self.at < self.buf.len() => return Ok(Some(r)),
+                _ => {
+                    self.at = at;
+                    self.line = line;
+                    self.refill()?;
+                }
+            }
         }
     }
 }
 
-impl Iterator for CsvRows<'_> {
+impl<R: Read> Iterator for CsvRows<R> {
     type Item = Result<(usize, Vec<String>), LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.line_end() {} // blank lines
-        if self.at >= self.bytes.len() {
+        if self.failed {
             return None;
         }
-        let r = self.record();
+        let r = self.step();
         if r.is_err() {
-            self.at = self.bytes.len();
+            self.failed = true;
         }
-        Some(r)
+        r.transpose()
     }
 }
 
@@ -320,9 +498,11 @@ fn read_xlsx(bytes: &[u8], limits: &XlsxLimits) -> Result<RawTable, LineError> {
             *slot = text;
         }
     }
-    table(
+    let mut rows = table_rows(
         rows.into_iter().map(|(r, cells)| Ok((usize::try_from(r).map_or(usize::MAX, |r| r.saturating_add(1)), cells))),
-    )
+    )?;
+    let header = std::mem::take(&mut rows.header);
+    Ok(RawTable { header, rows: rows.collect::<Result<_, _>>()? })
 }
 
 /// Every part of the zip read once through a bounded reader, before calamine opens it: the
@@ -576,6 +756,40 @@ mod tests {
         assert_eq!(t.rows, [(2, vec!["x\ny".to_string(), "a \"b\"".to_string()]), (5, vec!["z".into(), "3".into()])]);
         let t = csv("A,B\nx,\"1,5\"\n").unwrap();
         assert_eq!(t.rows, [(2, vec!["x".to_string(), "1,5".to_string()])]);
+    }
+
+    #[test]
+    fn a_csv_read_through_any_window_gives_the_same_rows_and_errors() {
+        // Rows cut anywhere: in a CRLF, inside a quoted cell over lines, inside an accent.
+        let mut text = String::from("\u{feff}CPTS;Indicateur;Période;Valeur\r\n\r\n");
+        for i in 0..40 {
+            text.push_str(&format!("cpts-é{i};\"ind\r\n{i}\";2021-{:02};\"1\"\"5\"\r\n\n;;\r", i % 12 + 1));
+        }
+        text.push_str("fin;x;2021-01\n");
+        let whole = read_table(text.as_bytes()).unwrap();
+        assert_eq!(whole.rows.len(), 41);
+        let bad = format!("{text}a;\"b\nc;d\n");
+        let latin = [text.as_bytes(), b"caf\xe9;1\n"].concat();
+        for chunk in [1, 2, 3, 5, 7, 64, 1000] {
+            let rows = |bytes: &[u8]| -> Vec<Result<(usize, Vec<String>), LineError>> {
+                let mut csv = CsvRows::new(bytes, b';');
+                csv.chunk = chunk;
+                csv.filter(|r| r.as_ref().map_or(true, |(_, c)| !blank(&trimmed(c.clone())))).map(|r| r.map(|(l, c)| (l, trimmed(c)))).collect()
+            };
+            let got = rows(text.as_bytes());
+            assert_eq!(got.first().cloned().unwrap().unwrap().1, whole.header, "window {chunk}");
+            let got: Vec<_> = got.into_iter().skip(1).map(Result::unwrap).collect();
+            assert_eq!(got, whole.rows, "window {chunk}");
+            let e = rows(bad.as_bytes()).pop().unwrap().unwrap_err();
+            assert_eq!((e.line, e.column.as_str()), (read_table(bad.as_bytes()).unwrap_err().line, "B"), "window {chunk}");
+            let e = rows(&latin).pop().unwrap().unwrap_err();
+            assert_eq!(e, read_table(&latin).unwrap_err(), "window {chunk}");
+        }
+        // Through the public reader: the header, then the rows one by one.
+        let mut t = read_table_rows(text.as_bytes()).unwrap();
+        assert_eq!(t.header, whole.header);
+        assert_eq!(t.next().unwrap().unwrap(), whole.rows[0]);
+        assert_eq!(t.count(), 40);
     }
 
     #[test]

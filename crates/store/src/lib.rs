@@ -21,7 +21,7 @@ pub use money::MoneyRow;
 pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{CONNECT_TIMEOUT, masked};
 
-pub use reports::{Provenance, StoredValue};
+pub use reports::{Provenance, StoredValue, ValuesTx};
 pub use sessions::SessionRow;
 pub use tokens::TokenRow;
 

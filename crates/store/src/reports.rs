@@ -2,7 +2,7 @@
 //! review. The domain checks values (`values::check`) and decides report acts
 //! (`Report::act`); this persists them, each in one transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cpts_domain::activity::{Act, Content, Report, ReportEvent, Status};
 use cpts_domain::agreement::Agreement;
@@ -94,6 +94,169 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String
     sql
 }
 
+/// Rows per multi-row insert (7 parameters each: within every engine's limit).
+const VALUES_PER_INSERT: usize = 1000;
+
+/// A batch of values being written (`Store::begin_values`).
+pub struct ValuesTx {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+    batch: i64,
+    provenance: Provenance,
+    taken: BTreeSet<CptsId>,
+    /// Per CPTS: values written, of which corrections (for its audit row).
+    counts: BTreeMap<CptsId, (usize, usize)>,
+    written: usize,
+}
+
+impl std::fmt::Debug for ValuesTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValuesTx").field("batch", &self.batch).field("written", &self.written).finish_non_exhaustive()
+    }
+}
+
+impl ValuesTx {
+    /// The batch number (given back if the batch is not committed).
+    pub fn batch(&self) -> i64 {
+        self.batch
+    }
+
+    /// Values written so far.
+    pub fn written(&self) -> usize {
+        self.written
+    }
+
+    /// Take these CPTS for the batch (each must exist; on PostgreSQL its row is locked until
+    /// the end) and read their current periods per indicator, in the transaction: what was
+    /// stored before the batch, which no other writer changes until it ends.
+    pub async fn take(&mut self, ids: &[CptsId]) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
+        let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
+        for id in ids {
+            if self.taken.contains(id) {
+                continue;
+            }
+            Store::lock(&mut self.tx, self.backend, id).await?;
+            for (indicator, period) in current_periods(&mut *self.tx, id).await? {
+                out.entry((id.clone(), indicator)).or_default().push(Period::parse(&period).map_err(invalid)?);
+            }
+            self.taken.insert(id.clone());
+        }
+        Ok(out)
+    }
+
+    /// The current values of these CPTS, read in the transaction (the batch's own included).
+    pub async fn current(&mut self, ids: &[CptsId]) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let rows = sqlx::query("SELECT * FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL")
+                .bind(id.as_str())
+                .fetch_all(&mut *self.tx)
+                .await?;
+            for r in &rows {
+                out.push(entry_of(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write checked values of taken CPTS; `replaces` says which correct a stored value (the
+    /// stored row is then marked replaced by this batch; were it wrong, the unique index on
+    /// current values refuses the batch). Returns the values written so far.
+    pub async fn write(&mut self, entries: &[Entry], replaces: impl Fn(&Entry) -> bool) -> Result<usize> {
+        for e in entries {
+            if !self.taken.contains(&e.cpts) {
+                return Err(invalid(format!("valeurs de {} écrites sans que la CPTS soit prise : rien n'a été enregistré", e.cpts)));
+            }
+            let fix = replaces(e);
+            if fix {
+                sqlx::query("UPDATE indicator_value SET replaced_by = $1 WHERE cpts_id = $2 AND indicator = $3 AND period = $4 AND replaced_by IS NULL")
+                    .bind(self.batch)
+                    .bind(e.cpts.as_str())
+                    .bind(&e.indicator)
+                    .bind(e.period.to_string())
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            match self.counts.get_mut(&e.cpts) {
+                Some((n, fixed)) => {
+                    *n += 1;
+                    *fixed += usize::from(fix);
+                }
+                None => {
+                    self.counts.insert(e.cpts.clone(), (1, usize::from(fix)));
+                }
+            }
+        }
+        for chunk in entries.chunks(VALUES_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO indicator_value (cpts_id, indicator, period, value, numerator, denominator, batch) VALUES {}",
+                placeholders(self.backend, chunk.len(), 7)
+            );
+            // Built only from placeholders: no user text goes into the SQL.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.cpts.as_str())
+                    .bind(&e.indicator)
+                    .bind(e.period.to_string())
+                    .bind(e.reading.value.to_string())
+                    .bind(e.reading.numerator.map(|d| d.to_string()))
+                    .bind(e.reading.denominator.map(|d| d.to_string()))
+                    .bind(self.batch);
+            }
+            q.execute(&mut *self.tx).await.map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => invalid(
+                    "une valeur a été enregistrée entre-temps pour la même période : import refusé, rien n'a été enregistré",
+                ),
+                _ => StoreError::Db(e),
+            })?;
+            self.written += chunk.len();
+        }
+        Ok(self.written)
+    }
+
+    /// Store the batch: its row count, one audit row per CPTS (what each one's scope may
+    /// read; its values read back one CPTS at a time, by indicator and period), then commit.
+    /// Returns the batch number.
+    pub async fn commit(mut self, stamp: &Stamp) -> Result<i64> {
+        let batch = self.batch;
+        sqlx::query("UPDATE value_batch SET rows_count = $1 WHERE id = $2")
+            .bind(i64::try_from(self.written).unwrap_or(i64::MAX))
+            .bind(batch)
+            .execute(&mut *self.tx)
+            .await?;
+        let p = &self.provenance;
+        for (id, (n, corrected)) in &self.counts {
+            // Found by the current-values index (cpts_id first): the batch's values are current.
+            let rows = sqlx::query("SELECT indicator, period, value FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL AND batch = $2 ORDER BY indicator, period")
+                .bind(id.as_str())
+                .bind(batch)
+                .fetch_all(&mut *self.tx)
+                .await?;
+            let mut detail = Vec::with_capacity(rows.len());
+            for r in &rows {
+                detail.push(json!([
+                    r.try_get::<String, _>("indicator")?,
+                    r.try_get::<String, _>("period")?,
+                    r.try_get::<String, _>("value")?
+                ]));
+            }
+            let after = json!({
+                "lot": batch,
+                "source": p.source,
+                "fichier": p.file,
+                "saisi_par": p.by,
+                "valeurs": n,
+                "remplacees": corrected,
+                "detail": detail,
+            });
+            Store::audit(&mut self.tx, stamp, Some(id), None, Some(after)).await?;
+        }
+        self.tx.commit().await?;
+        Ok(batch)
+    }
+}
+
 impl Store {
     /// Store checked values as one batch: all or nothing. Values for a period already stored
     /// replace it (the previous row stays, marked replaced). Returns the batch number.
@@ -109,101 +272,50 @@ impl Store {
         entries: &[Entry],
         mut progress: impl FnMut(usize),
     ) -> Result<i64> {
-        let mut tx = self.write().await?;
-        let mut cpts: Vec<&CptsId> = entries.iter().map(|e| &e.cpts).collect();
+        let mut cpts: Vec<CptsId> = entries.iter().map(|e| e.cpts.clone()).collect();
         cpts.sort();
         cpts.dedup();
-        for id in &cpts {
-            Store::lock(&mut tx, self.backend, id).await?;
+        let mut tx = self.begin_values(stamp.at, p).await?;
+        let stored = tx.take(&cpts).await?;
+        let replaces =
+            |e: &Entry| stored.get(&(e.cpts.clone(), e.indicator.clone())).is_some_and(|ps| ps.contains(&e.period));
+        for chunk in entries.chunks(VALUES_PER_INSERT) {
+            progress(tx.write(chunk, replaces).await?);
         }
+        tx.commit(stamp).await
+    }
+
+    /// A batch of values written in parts, all in one transaction (an import read as a
+    /// stream): `ValuesTx::take` each CPTS before writing its values, `write` them in
+    /// chunks, `commit` at the end; dropped without `commit`, nothing is stored.
+    ///
+    /// The batch number is claimed first (the counter row, locked until the end on
+    /// PostgreSQL; `BEGIN IMMEDIATE` on SQLite): batches are written one at a time, so CPTS
+    /// taken in file order never wait on each other's locks across two imports.
+    pub async fn begin_values(&self, at: jiff::Timestamp, p: &Provenance) -> Result<ValuesTx> {
+        let mut tx = self.write().await?;
         sqlx::query("UPDATE value_batch_counter SET n = n + 1").execute(&mut *tx).await?;
         let row = sqlx::query("SELECT n FROM value_batch_counter").fetch_one(&mut *tx).await?;
         let batch: i64 = row.try_get("n")?;
-        sqlx::query("INSERT INTO value_batch (id, source, file, by_name, role, rows_count, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        // The row count is set at `commit`; the row comes first, the values refer to it.
+        sqlx::query("INSERT INTO value_batch (id, source, file, by_name, role, rows_count, recorded_at) VALUES ($1, $2, $3, $4, $5, 0, $6)")
             .bind(batch)
             .bind(&p.source)
             .bind(p.file.as_deref())
             .bind(&p.by)
             .bind(p.role.code())
-            .bind(i64::try_from(entries.len()).unwrap_or(i64::MAX))
-            .bind(stamp.at.to_string())
+            .bind(at.to_string())
             .execute(&mut *tx)
             .await?;
-        // Corrections: only periods already stored are marked (known from the current values).
-        let current = self.current_keys(&mut tx, &cpts).await?;
-        for e in entries
-            .iter()
-            .filter(|e| current.contains(&(e.cpts.to_string(), e.indicator.clone(), e.period.to_string())))
-        {
-            sqlx::query("UPDATE indicator_value SET replaced_by = $1 WHERE cpts_id = $2 AND indicator = $3 AND period = $4 AND replaced_by IS NULL")
-                .bind(batch)
-                .bind(e.cpts.as_str())
-                .bind(&e.indicator)
-                .bind(e.period.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut written = 0;
-        for chunk in entries.chunks(1000) {
-            let sql = format!(
-                "INSERT INTO indicator_value (cpts_id, indicator, period, value, numerator, denominator, batch) VALUES {}",
-                placeholders(self.backend, chunk.len(), 7)
-            );
-            // Built only from placeholders: no user text goes into the SQL.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for e in chunk {
-                q = q
-                    .bind(e.cpts.as_str())
-                    .bind(&e.indicator)
-                    .bind(e.period.to_string())
-                    .bind(e.reading.value.to_string())
-                    .bind(e.reading.numerator.map(|d| d.to_string()))
-                    .bind(e.reading.denominator.map(|d| d.to_string()))
-                    .bind(batch);
-            }
-            q.execute(&mut *tx).await.map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => invalid(
-                    "une valeur a été enregistrée entre-temps pour la même période : import refusé, rien n'a été enregistré",
-                ),
-                _ => StoreError::Db(e),
-            })?;
-            written += chunk.len();
-            progress(written);
-        }
-        // One audit row per CPTS: what each one's scope may read.
-        for id in &cpts {
-            let mine: Vec<_> = entries.iter().filter(|e| &e.cpts == *id).collect();
-            let corrected = mine
-                .iter()
-                .filter(|e| current.contains(&(e.cpts.to_string(), e.indicator.clone(), e.period.to_string())))
-                .count();
-            let after = json!({
-                "lot": batch,
-                "source": p.source,
-                "fichier": p.file,
-                "saisi_par": p.by,
-                "valeurs": mine.len(),
-                "remplacees": corrected,
-                "detail": mine.iter().map(|e| json!([e.indicator, e.period.to_string(), e.reading.value.to_string()])).collect::<Vec<_>>(),
-            });
-            Store::audit(&mut tx, stamp, Some(id), None, Some(after)).await?;
-        }
-        tx.commit().await?;
-        Ok(batch)
-    }
-
-    async fn current_keys(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        cpts: &[&CptsId],
-    ) -> Result<std::collections::HashSet<(String, String, String)>> {
-        let mut out = std::collections::HashSet::new();
-        for id in cpts {
-            for (indicator, period) in current_periods(&mut **tx, id).await? {
-                out.insert((id.to_string(), indicator, period));
-            }
-        }
-        Ok(out)
+        Ok(ValuesTx {
+            tx,
+            backend: self.backend,
+            batch,
+            provenance: p.clone(),
+            taken: BTreeSet::new(),
+            counts: BTreeMap::new(),
+            written: 0,
+        })
     }
 
     /// Current values of a CPTS, by indicator and period.

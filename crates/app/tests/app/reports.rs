@@ -316,3 +316,125 @@ pub fn probes() -> Vec<Probe> {
         },
     ]
 }
+
+/// Rows numbered as lines of a file (the header on line 1).
+fn numbered(rows: Vec<RawValue>) -> Vec<RawValue> {
+    rows.into_iter().enumerate().map(|(k, r)| RawValue { line: k + 2, ..r }).collect()
+}
+
+async fn nothing_stored(app: &App, ids: &[&CptsId]) {
+    for id in ids {
+        assert!(app.value_history(&admin(), id, None).await.unwrap().is_empty(), "{id}");
+    }
+}
+
+async fn chunked(app: &App, who: &Principal, rows: &[RawValue], chunk: usize) -> Result<cpts_app::values::ValuesImported, AppError> {
+    let p = import(Vec::new()).provenance;
+    let mut written = Vec::new();
+    let done = app.import_values_in_chunks(who, rows.iter().cloned().map(Ok), &p, chunk, |n| written.push(n)).await;
+    // Progress is told after each chunk written, growing.
+    assert!(written.windows(2).all(|w| w[0] < w[1]), "{written:?}");
+    done
+}
+
+#[tokio::test]
+async fn a_streamed_import_with_a_bad_row_or_a_forbidden_cpts_in_a_late_chunk_stores_nothing() {
+    for (engine, app) in apps().await {
+        let brest = signed(&app, "cpts-brest", "29019").await;
+        let quimper = signed(&app, "cpts-quimper", "29232").await;
+        let start = audit_rows(&app).await;
+        let mut rows = year_rows("cpts-brest");
+        rows.extend(year_rows("cpts-quimper"));
+        let good = numbered(rows);
+
+        // A bad cell and a duplicate of line 2 in the last chunk, after 9 chunks written.
+        let mut bad = good.clone();
+        bad.push(RawValue { line: 50, ..row("cpts-quimper", "patients_sans_mt_aides", "2022-01", "trois", "", "") });
+        bad.push(RawValue { line: 51, ..good[0].clone() });
+        let e = chunked(&app, &cpam("29"), &bad, 5).await.unwrap_err();
+        let AppError::Invalid(errors) = &e else { panic!("[{engine}] {e:?}") };
+        let said: Vec<(Option<usize>, &str)> = errors.iter().map(|f| (f.line, f.field.as_str())).collect();
+        assert_eq!(said, [(Some(50), "Valeur"), (Some(51), "Période")], "[{engine}] {errors:?}");
+        assert!(errors[1].message.contains("que la ligne 2"), "[{engine}] {errors:?}");
+        nothing_stored(&app, &[&brest, &quimper]).await;
+        assert_eq!(audit_rows(&app).await, start, "[{engine}]");
+
+        // A CPTS first named late that the principal may read but not import into: refused
+        // whole, brest's chunks already written rolled back; one it cannot read: « introuvable ».
+        let mut two = coord(&brest);
+        two.grants.insert(cpts_app::Grant { role: Role::Membre, scope: Scope::Cpts(quimper.clone()) });
+        let e = chunked(&app, &two, &good, 4).await.unwrap_err();
+        assert!(matches!(e, AppError::Forbidden(_)), "[{engine}] {e:?}");
+        let e = chunked(&app, &coord(&brest), &good, 4).await.unwrap_err();
+        assert!(matches!(&e, AppError::NotFound(m) if m.contains("cpts-quimper")), "[{engine}] {e:?}");
+        nothing_stored(&app, &[&brest, &quimper]).await;
+        assert_eq!(audit_rows(&app).await, start, "[{engine}]");
+
+        // A read error late (a file cut by an unclosed quote): nothing stored, said with
+        // the errors found before it.
+        let mut read = good.iter().cloned().map(Ok).collect::<Vec<_>>();
+        read.insert(30, Err(cpts_domain::table::LineError::new(32, "B", "guillemet ouvert ici et jamais fermé")));
+        read.insert(3, Ok(RawValue { line: 5, period: "2021-13".into(), ..good[3].clone() }));
+        let p = import(Vec::new()).provenance;
+        let e = app.import_values_in_chunks(&cpam("29"), read.into_iter(), &p, 4, |_| {}).await.unwrap_err();
+        let AppError::Invalid(errors) = &e else { panic!("[{engine}] {e:?}") };
+        assert_eq!(errors.iter().map(|f| f.line).collect::<Vec<_>>(), [Some(5), Some(32)], "[{engine}] {errors:?}");
+        nothing_stored(&app, &[&brest, &quimper]).await;
+        assert_eq!(audit_rows(&app).await, start, "[{engine}]");
+
+        // The valid file goes through: one batch, one audit row per CPTS.
+        let done = chunked(&app, &cpam("29"), &good, 4).await.unwrap();
+        assert_eq!((done.stored, done.cpts, done.corrected, done.unchanged), (48, 2, 0, 0), "[{engine}]");
+        assert_eq!(audit_rows(&app).await, start + 2, "[{engine}]");
+        let history = app.value_history(&admin(), &quimper, None).await.unwrap();
+        assert!(history.len() == 24 && history.iter().all(|h| Some(h.batch) == done.batch), "[{engine}]");
+    }
+}
+
+#[tokio::test]
+async fn chunk_boundaries_change_nothing_in_what_an_import_stores_or_says() {
+    for (engine, app) in apps().await {
+        signed(&app, "cpts-brest", "29019").await;
+        let quimper = signed(&app, "cpts-quimper", "29232").await;
+        // Round k: the first half-year of each indicator changes, the rest is as stored.
+        let file = |k: usize| {
+            let mut rows = Vec::new();
+            for cpts in ["cpts-brest", "cpts-quimper"] {
+                for m in 1..=12 {
+                    let p = format!("2021-{m:02}");
+                    let v = if m <= 6 { 10 + k } else { 7 };
+                    rows.push(row(cpts, "patients_sans_mt_aides", &p, &v.to_string(), "", ""));
+                    rows.push(row(cpts, "snp_taux_reponse", &p, "", &(40 + if m <= 6 { k } else { 0 }).to_string(), "100"));
+                }
+            }
+            numbered(rows)
+        };
+        let first = chunked(&app, &admin(), &file(0), 10_000).await.unwrap();
+        assert_eq!((first.stored, first.corrected, first.unchanged), (48, 0, 0), "[{engine}]");
+        // A faulty file: the same errors wherever it is cut, and as the check alone says them.
+        let mut faulty = file(1);
+        faulty[7].value = "-1".into();
+        faulty[20].period = "2021-T1".into();
+        faulty.push(RawValue { line: 50, cpts: "cpts-nulle-part".into(), ..faulty[0].clone() });
+        faulty.push(RawValue { line: 51, cpts: "cpts-nulle-part".into(), ..faulty[1].clone() });
+        let said = match app.check_values(&admin(), &faulty).await.unwrap_err() {
+            AppError::Invalid(errors) => errors,
+            e => panic!("[{engine}] {e:?}"),
+        };
+        assert!(said.len() >= 3, "[{engine}] {said:?}");
+        for (k, chunk) in [1, 2, 3, 7, 24, 25, 48, 10_000].into_iter().enumerate() {
+            match chunked(&app, &admin(), &faulty, chunk).await.unwrap_err() {
+                AppError::Invalid(errors) => assert_eq!(errors, said, "[{engine}] chunk {chunk}"),
+                e => panic!("[{engine}] {e:?}"),
+            }
+            // Then a good round: 12 corrections per CPTS (the first half-year of each
+            // indicator), 12 unchanged, whatever the cut.
+            let done = chunked(&app, &admin(), &file(k + 1), chunk).await.unwrap();
+            assert_eq!((done.stored, done.cpts, done.corrected, done.unchanged), (24, 2, 24, 24), "[{engine}] chunk {chunk}");
+            let again = chunked(&app, &admin(), &file(k + 1), chunk).await.unwrap();
+            assert_eq!((again.batch, again.stored, again.unchanged), (None, 0, 48), "[{engine}] chunk {chunk}");
+        }
+        let history = app.value_history(&admin(), &quimper, None).await.unwrap();
+        assert_eq!(history.len(), 24 + 8 * 12, "[{engine}]");
+    }
+}
