@@ -319,7 +319,7 @@ impl Store {
         let (records, (mut contracts, gates), stored_reports) = tokio::try_join!(
             self.list_cpts_in(visible),
             self.contracts_in(visible, &no_names),
-            self.reports_in(visible),
+            self.report_states_in(visible),
         )?;
         for r in &records {
             for (a, _) in contracts.get_mut(r.id.as_str()).into_iter().flatten() {

@@ -379,12 +379,28 @@ impl Store {
     /// Every version of every report of the visible CPTS, by CPTS, contract, year and
     /// version: three queries whatever the number of CPTS.
     pub async fn reports_in(&self, visible: &Visible) -> Result<Vec<(CptsId, Report)>> {
+        self.reports_read(visible, true).await
+    }
+
+    /// `reports_in` without what the CPTS wrote nor the frozen results (left empty): the states
+    /// and acts that alerts and lists need. Parsing every report's text costs most of a
+    /// national read otherwise.
+    pub async fn report_states_in(&self, visible: &Visible) -> Result<Vec<(CptsId, Report)>> {
+        self.reports_read(visible, false).await
+    }
+
+    async fn reports_read(&self, visible: &Visible, whole: bool) -> Result<Vec<(CptsId, Report)>> {
         let (clause, values) = visible.clause("cpts_id", 1);
         let fetch = |sql: &str| crate::bound(sql.replace("{clause}", &clause), &values).fetch_all(&self.pool);
+        let (columns, results_sql) = if whole {
+            ("*", "SELECT * FROM report_result WHERE {clause}")
+        } else {
+            ("cpts_id, contract_seq, year, version, status, '' AS content", "SELECT * FROM report_result WHERE 1 = 0 AND {clause}")
+        };
         // At once, on separate connections.
         let (rows, results, events) = tokio::try_join!(
-            fetch("SELECT * FROM activity_report WHERE {clause} ORDER BY cpts_id, contract_seq, year, version"),
-            fetch("SELECT * FROM report_result WHERE {clause}"),
+            fetch(&format!("SELECT {columns} FROM activity_report WHERE {{clause}} ORDER BY cpts_id, contract_seq, year, version")),
+            fetch(results_sql),
             fetch("SELECT * FROM report_event WHERE {clause} ORDER BY seq"),
         )?;
         type Key = (String, i64, i64, i64);
@@ -411,7 +427,7 @@ impl Store {
                 version: k.3,
                 status: Status::from_code(&status)
                     .ok_or_else(|| invalid(format!("statut stocké inconnu « {status} »")))?,
-                content: yaml_content(&text)?,
+                content: if whole { yaml_content(&text)? } else { Default::default() },
                 text,
                 results: BTreeMap::new(),
                 events: Vec::new(),
