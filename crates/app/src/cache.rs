@@ -17,6 +17,11 @@ const MAX_ENTRIES: usize = 256;
 #[derive(Default)]
 pub struct ReadCache {
     inner: Mutex<Entries>,
+    /// One lock per key, held while its missing answer is computed: the requests arriving
+    /// meanwhile wait for it instead of computing it again each (a national answer costs
+    /// hundreds of milliseconds; sixteen at once would cost seconds each). Per key, since an
+    /// answer may be made of others (the dashboard of the list and the alerts).
+    computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Default)]
@@ -27,15 +32,15 @@ struct Entries {
 }
 
 impl ReadCache {
-    fn get<T: Clone + 'static>(&self, version: i64, key: &str) -> Option<T> {
+    fn get<T: Send + Sync + 'static>(&self, version: i64, key: &str) -> Option<Arc<T>> {
         let e = self.inner.lock().ok()?;
         if e.version != version {
             return None;
         }
-        e.map.get(key).and_then(|v| v.downcast_ref::<T>()).cloned()
+        e.map.get(key).cloned().and_then(|v| v.downcast::<T>().ok())
     }
 
-    fn put<T: Send + Sync + 'static>(&self, version: i64, key: String, value: T) {
+    fn put<T: Send + Sync + 'static>(&self, version: i64, key: String, value: Arc<T>) {
         let Ok(mut e) = self.inner.lock() else { return };
         // A newer version empties the cache; an answer computed at an older one is not kept.
         if version > e.version {
@@ -46,17 +51,18 @@ impl ReadCache {
             if e.map.len() >= MAX_ENTRIES {
                 e.map.clear();
             }
-            e.map.insert(key, Arc::new(value));
+            e.map.insert(key, value);
         }
     }
 }
 
 impl crate::App {
-    /// `compute()`'s answer for `key`, computed once per data version. The key must hold
-    /// everything the answer depends on besides the data: the scope, the dates, the options.
-    pub(crate) async fn cached<T, F, Fut>(&self, key: String, compute: F) -> Result<T>
+    /// `compute()`'s answer for `key`, computed once per data version and shared (not
+    /// copied). The key must hold everything the answer depends on besides the data: the
+    /// scope, the dates, the options.
+    pub(crate) async fn cached<T, F, Fut>(&self, key: String, compute: F) -> Result<Arc<T>>
     where
-        T: Clone + Send + Sync + 'static,
+        T: Send + Sync + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
@@ -64,7 +70,20 @@ impl crate::App {
         if let Some(hit) = self.reads.get::<T>(version, &key) {
             return Ok(hit);
         }
-        let value = compute().await?;
+        let lock = {
+            let Ok(mut locks) = self.reads.computing.lock() else { return compute().await.map(Arc::new) };
+            if locks.len() >= MAX_ENTRIES {
+                locks.clear();
+            }
+            locks.entry(key.clone()).or_default().clone()
+        };
+        let _computing = lock.lock().await;
+        // Computed by the request this one waited for?
+        let version = self.store.data_version().await?;
+        if let Some(hit) = self.reads.get::<T>(version, &key) {
+            return Ok(hit);
+        }
+        let value = Arc::new(compute().await?);
         self.reads.put(version, key, value.clone());
         Ok(value)
     }

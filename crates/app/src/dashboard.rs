@@ -97,14 +97,14 @@ pub struct AreaCoverage {
 #[derive(Clone, Debug)]
 pub struct Dashboard {
     pub on: Date,
-    pub cpts: Vec<ListEntry>,
+    pub cpts: std::sync::Arc<Vec<ListEntry>>,
     /// CPTS and their population by stage group; `None`: no lifecycle recorded.
     pub by_stage: BTreeMap<Option<StageGroup>, StageCount>,
     pub departements: Vec<AreaCoverage>,
     pub money: MoneyTotals,
     /// The money by funder and by part of the contract.
     pub by_source: Vec<MoneyRow>,
-    pub alerts: Vec<CptsAlerts>,
+    pub alerts: std::sync::Arc<Vec<CptsAlerts>>,
 }
 
 impl Dashboard {
@@ -192,7 +192,7 @@ fn coverage(geo: &Geo, departements: &BTreeSet<String>, cpts: &[ListEntry]) -> V
 
 impl App {
     /// The tableau de bord of everything `p` may read, on `on`, with alerts within `days`.
-    pub async fn dashboard(&self, p: &Principal, on: Date, days: i64) -> Result<Dashboard> {
+    pub async fn dashboard(&self, p: &Principal, on: Date, days: i64) -> Result<std::sync::Arc<Dashboard>> {
         let visible = p.visible(crate::policy::Action::Read);
         self.cached(format!("dashboard|{visible:?}|{on}|{days}"), || self.compute_dashboard(p, on, days)).await
     }
@@ -202,7 +202,7 @@ impl App {
         let alerts = self.alerts(p, None, days, on).await?;
         let mut by_stage: BTreeMap<Option<StageGroup>, StageCount> = BTreeMap::new();
         let mut money = MoneyTotals::default();
-        for e in &cpts {
+        for e in cpts.iter() {
             let s = by_stage.entry(e.stage.map(|(s, _)| StageGroup::of(s))).or_default();
             s.cpts += 1;
             s.population += e.cpts.summary.as_ref().map_or(0, |t| t.population);

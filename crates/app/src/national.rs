@@ -87,7 +87,7 @@ fn by_id(a: &CptsRecord, b: &CptsRecord) -> Ordering {
 impl App {
     /// The CPTS the principal may read, with stage, population, tier and money, by id
     /// (« cpts-paris-9 » before « cpts-paris-10 »).
-    pub async fn list(&self, p: &Principal, on: Date) -> Result<Vec<ListEntry>> {
+    pub async fn list(&self, p: &Principal, on: Date) -> Result<std::sync::Arc<Vec<ListEntry>>> {
         let visible = p.visible(Action::Read);
         self.cached(format!("list|{visible:?}|{on}"), || self.compute_list(visible, on)).await
     }
@@ -108,7 +108,7 @@ impl App {
 
     /// What is late or due within `days` days on `on`: for one CPTS, or every CPTS of the
     /// principal's scope. Only CPTS with alerts are returned, by id.
-    pub async fn alerts(&self, p: &Principal, id: Option<&CptsId>, days: i64, on: Date) -> Result<Vec<CptsAlerts>> {
+    pub async fn alerts(&self, p: &Principal, id: Option<&CptsId>, days: i64, on: Date) -> Result<std::sync::Arc<Vec<CptsAlerts>>> {
         let visible = match id {
             Some(id) => {
                 self.authorize(p, Action::Read, id).await?;
@@ -121,7 +121,7 @@ impl App {
                 return self.cached(format!("alerts|{visible:?}|{days}|{on}"), || self.compute_alerts(visible, days, on)).await;
             }
         };
-        self.compute_alerts(visible, days, on).await
+        self.compute_alerts(visible, days, on).await.map(std::sync::Arc::new)
     }
 
     async fn compute_alerts(&self, visible: Visible, days: i64, on: Date) -> Result<Vec<CptsAlerts>> {

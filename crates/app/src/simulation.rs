@@ -36,7 +36,7 @@ pub fn builtin_reforms(app: &App) -> Vec<(String, String)> {
 }
 
 impl App {
-    pub async fn simulate(&self, p: &Principal, reform: &Reform) -> Result<SimulationView> {
+    pub async fn simulate(&self, p: &Principal, reform: &Reform) -> Result<std::sync::Arc<SimulationView>> {
         let visible = p.visible(Action::Read);
         match reform {
             // A shipped reform is the same text every time: its answer is kept like a read model.
@@ -44,7 +44,7 @@ impl App {
                 let key = format!("simulate|{visible:?}|{id}");
                 self.cached(key, || self.compute_simulation(visible.clone(), reform)).await
             }
-            Reform::Text { .. } => self.compute_simulation(visible, reform).await,
+            Reform::Text { .. } => self.compute_simulation(visible, reform).await.map(std::sync::Arc::new),
         }
     }
 

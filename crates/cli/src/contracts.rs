@@ -997,7 +997,7 @@ async fn alerts(ctx: &Ctx, id: Option<String>, days: i64, on: Option<Date>) -> R
     let id = id.map(|s| cpts_id(&s)).transpose()?;
     let all = ctx.app.alerts(&ctx.who, id.as_ref(), days, on).await.map_err(app_err)?;
     let mut out = format!("Alertes au {} (échéances dans les {days} jours et retards)\n", fr(on));
-    for c in &all {
+    for c in all.iter() {
         out.push_str(&format!("\n{} ({})\n", c.record.identity.name, c.record.id));
         for a in &c.alerts {
             out.push_str(&format!(

@@ -450,7 +450,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
             }
             Action::List { on } => {
                 let on = on.unwrap_or_else(|| app.clock.today());
-                let all: Vec<CptsSummary> = app.list(who, on).await.map_err(said)?.into_iter().map(|e| e.cpts).collect();
+                let all: Vec<CptsSummary> = app.list(who, on).await.map_err(said)?.iter().map(|e| e.cpts.clone()).collect();
                 if all.is_empty() { "Aucune CPTS enregistrée. Essayez `cpts demo`.\n".into() } else { rows_text(geo, &all, on) }
             }
             Action::Show { id: s, on } => show_text(geo, &app.show_cpts(who, &id(&s)?, on).await.map_err(said)?),
@@ -656,7 +656,7 @@ pub fn run(action: Action, db: Option<&std::path::Path>) -> Result<String, CliEr
                 let mut out = crate::demo::load(app, who).await?;
                 out.push('\n');
                 let on = app.clock.today();
-                let all: Vec<CptsSummary> = app.list(who, on).await.map_err(said)?.into_iter().map(|e| e.cpts).collect();
+                let all: Vec<CptsSummary> = app.list(who, on).await.map_err(said)?.iter().map(|e| e.cpts.clone()).collect();
                 out.push_str(&rows_text(geo, &all, on));
                 out
             }

@@ -461,6 +461,44 @@ pub fn translate(msg: &str) -> String {
     msg.to_string()
 }
 
+/// A date as users write it, JJ/MM/AAAA or AAAA-MM-JJ (`crate::dates::parse_french`), for
+/// `#[serde(deserialize_with)]` on the dates of the files people edit (case files, annexes,
+/// report files).
+pub fn date<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::civil::Date, D::Error> {
+    struct V;
+    impl de::Visitor<'_> for V {
+        type Value = jiff::civil::Date;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("une date JJ/MM/AAAA ou AAAA-MM-JJ")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<jiff::civil::Date, E> {
+            crate::dates::parse_french(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V)
+}
+
+/// An optional `date`: absent (with `#[serde(default)]`) or `null` is none.
+pub fn date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<jiff::civil::Date>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<jiff::civil::Date>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("une date JJ/MM/AAAA ou AAAA-MM-JJ")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            date(d).map(Some)
+        }
+    }
+    d.deserialize_option(V)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,40 +555,3 @@ mod tests {
     }
 }
 
-/// A date as users write it, JJ/MM/AAAA or AAAA-MM-JJ (`crate::dates::parse_french`), for
-/// `#[serde(deserialize_with)]` on the dates of the files people edit (case files, annexes,
-/// report files).
-pub fn date<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::civil::Date, D::Error> {
-    struct V;
-    impl de::Visitor<'_> for V {
-        type Value = jiff::civil::Date;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("une date JJ/MM/AAAA ou AAAA-MM-JJ")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<jiff::civil::Date, E> {
-            crate::dates::parse_french(v).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V)
-}
-
-/// An optional `date`: absent (with `#[serde(default)]`) or `null` is none.
-pub fn date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<jiff::civil::Date>, D::Error> {
-    struct V;
-    impl<'de> de::Visitor<'de> for V {
-        type Value = Option<jiff::civil::Date>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("une date JJ/MM/AAAA ou AAAA-MM-JJ")
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            date(d).map(Some)
-        }
-    }
-    d.deserialize_option(V)
-}

@@ -40,7 +40,7 @@ async fn run(name: &'static str) -> (Summary, Fingerprint) {
     assert!(app.overlaps(&who).await.unwrap().is_empty());
     let list = app.list(&who, today).await.unwrap();
     let mut communes = BTreeSet::new();
-    for e in &list {
+    for e in list.iter() {
         assert!(e.cpts.record.identity.name.contains("synthétique"), "{}", e.cpts.record.identity.name);
         for c in &e.cpts.record.territory.communes {
             assert!(communes.insert(c.clone()), "{c} in two CPTS");
@@ -71,7 +71,7 @@ async fn run(name: &'static str) -> (Summary, Fingerprint) {
     // Contracts signed from 2019 (the ACI in force) to 2026; values; payments.
     let mut years = BTreeSet::new();
     let mut lines = Vec::new();
-    for e in &list {
+    for e in list.iter() {
         let id = &e.cpts.record.id;
         let v = app.ledger(&who, id).await.unwrap();
         for a in &v.agreements {

@@ -80,7 +80,7 @@ async fn national_lists_and_alerts_match_full_reads_and_stay_in_scope() {
         // The list: both CPTS nationally, money summed by the database = the ledger's sums.
         let list = app.list(&admin(), TODAY).await.unwrap();
         assert_eq!(list.len(), 2, "[{engine}]");
-        for e in &list {
+        for e in list.iter() {
             let lines = app.store.ledger(&e.cpts.record.id).await.unwrap();
             let live: Vec<_> = lines.iter().filter(|l| l.cancelled.is_none()).collect();
             assert_eq!(e.money.planned, live.iter().map(|l| l.planned.amount.get()).sum::<i64>(), "[{engine}]");

@@ -278,14 +278,14 @@ fn lists() -> Vec<ListProbe> {
             name: "cpts.liste",
             action: Action::Read,
             run: |app, who| {
-                pinned(async move { Ok(ids(app.list(who, TODAY).await?.into_iter().map(|e| e.cpts.record.id))) })
+                pinned(async move { Ok(ids(app.list(who, TODAY).await?.iter().map(|e| e.cpts.record.id.clone()))) })
             },
         },
         ListProbe {
             name: "alertes",
             action: Action::Read,
             run: |app, who| {
-                pinned(async move { Ok(ids(app.alerts(who, None, 60, TODAY).await?.into_iter().map(|a| a.record.id))) })
+                pinned(async move { Ok(ids(app.alerts(who, None, 60, TODAY).await?.iter().map(|a| a.record.id.clone()))) })
             },
         },
         ListProbe {

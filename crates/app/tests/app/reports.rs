@@ -204,10 +204,10 @@ async fn the_report_is_written_by_the_cpts_and_validated_by_the_cpam_with_the_ou
                 .alerts(&admin(), None, days, on)
                 .await
                 .unwrap()
-                .into_iter()
+                .iter()
                 .filter(|c| c.record.id == brest)
-                .flat_map(|c| c.alerts)
-                .map(|a| a.text)
+                .flat_map(|c| c.alerts.iter())
+                .map(|a| a.text.clone())
                 .collect();
             let full: Vec<String> = cpts_domain::alerts::cpts_alerts(&app.rules, &contracts, &reports, &lines, &gates, days, on)
                 .into_iter()

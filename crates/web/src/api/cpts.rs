@@ -90,7 +90,7 @@ pub(super) fn territory(s: &CptsSummary) -> (Option<TerritoryOut>, Option<String
     }
 }
 
-fn item(e: ListEntry) -> CptsItem {
+fn item(e: &ListEntry) -> CptsItem {
     let (territory, territory_error) = territory(&e.cpts);
     let group = e.stage.map(|(s, d)| (StageGroup::of(s), d));
     CptsItem {
@@ -138,8 +138,10 @@ pub async fn list(State(web): State<Web>, Caller(p): Caller, Query(q): Query<Lis
         stage: q.stage.unwrap_or_default(),
         tier: q.tier.unwrap_or_default(),
     };
-    let all: Vec<CptsItem> = web.app.list(&p, on).await?.into_iter().filter(|e| filter.keeps(e)).map(item).collect();
-    Ok(Json(PageQuery { page: q.page, per_page: q.per_page }.of(all)?))
+    let all = web.app.list(&p, on).await?;
+    // Only the page asked for is turned into its JSON items.
+    let kept: Vec<&ListEntry> = all.iter().filter(|e| filter.keeps(e)).collect();
+    Ok(Json(PageQuery { page: q.page, per_page: q.per_page }.of(kept)?.map(item)))
 }
 
 #[derive(Serialize, ToSchema)]

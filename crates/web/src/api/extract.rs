@@ -103,6 +103,12 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), page: self.page, per_page: self.per_page, total: self.total }
+    }
+}
+
 impl PageQuery {
     /// This page of `all`, or a 422 naming the parameter out of bounds.
     pub fn of<T>(&self, all: Vec<T>) -> Result<Page<T>, ApiError> {

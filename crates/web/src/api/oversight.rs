@@ -4,7 +4,7 @@
 use axum::extract::State;
 use cpts_app::audit::AuditQuery;
 use cpts_app::dashboard::{ALERT_HORIZON_DAYS, StageGroup};
-use cpts_app::national::{AlertFilter, CptsAlerts};
+use cpts_app::national::AlertFilter;
 use cpts_domain::calendar::Urgency;
 use cpts_domain::ids::CptsId;
 use jiff::civil::Date;
@@ -49,7 +49,7 @@ async fn alert_page(web: &Web, p: &cpts_app::Principal, id: Option<&CptsId>, q: 
         let codes: Vec<&str> = Urgency::ALL.iter().map(|u| u.code()).collect();
         return Err(ApiError::field("urgency", format!("urgence inconnue : {}", codes.join(", "))));
     }
-    let all: Vec<CptsAlerts> = web.app.alerts(p, id, ALERT_HORIZON_DAYS, web.app.clock.today()).await?;
+    let all = web.app.alerts(p, id, ALERT_HORIZON_DAYS, web.app.clock.today()).await?;
     let filter = AlertFilter { text: q.q.unwrap_or_default(), urgency };
     let items: Vec<AlertOut> = filter
         .apply(&all)

@@ -79,7 +79,7 @@ pub async fn list(State(web): State<Web>, s: Signed, Query(f): Query<Filters>) -
     // The filters offer what the scope holds, not all of France.
     let mut regions = std::collections::BTreeSet::new();
     let mut deps = std::collections::BTreeSet::new();
-    for e in &all {
+    for e in all.iter() {
         if let Ok(t) = &e.cpts.summary {
             regions.extend(t.regions.iter().cloned());
             deps.extend(t.departements.iter().cloned());

@@ -47,7 +47,7 @@ pub struct SimulationPage {
     errors: Errors,
 }
 
-fn outcome(v: SimulationView) -> Outcome {
+fn outcome(v: &SimulationView) -> Outcome {
     let s = &v.simulation;
     let rows = s
         .cases
@@ -95,7 +95,7 @@ async fn run(web: &Web, s: &Signed, chosen: &str, text: String, reform: Option<R
     let page = |outcome, errors| SimulationPage { chrome: Chrome::new(s, urls::SIMULATION), reforms, text: text.clone(), outcome, errors };
     let Some(reform) = reform else { return Ok(page(None, Errors::default()).into_response()) };
     match web.app.simulate(&s.who, &reform).await {
-        Ok(v) => Ok(page(Some(outcome(v)), Errors::default()).into_response()),
+        Ok(v) => Ok(page(Some(outcome(&v)), Errors::default()).into_response()),
         Err(e @ AppError::Invalid(_)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, page(None, Errors::of(&e, &[("réforme", "texte")]))).into_response()),
         Err(e) => Err(e.into()),
     }
