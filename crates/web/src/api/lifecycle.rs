@@ -16,7 +16,7 @@ use super::{cpts_id, date_param};
 use crate::Web;
 
 #[derive(Serialize, ToSchema)]
-pub struct EventOut {
+pub struct StepEventOut {
     /// Step code (`declaration`, `validation-projet`…).
     pub step: String,
     pub step_label: String,
@@ -31,8 +31,8 @@ pub struct EventOut {
     pub signatories: Vec<String>,
 }
 
-fn event_out(e: &Event) -> EventOut {
-    EventOut {
+fn event_out(e: &Event) -> StepEventOut {
+    StepEventOut {
         step: e.step.code().into(),
         step_label: e.step.label().into(),
         date: e.date,
@@ -75,7 +75,7 @@ pub struct LifecycleOut {
     pub contract_end: Option<Date>,
     pub statutes: Option<StatutesOut>,
     /// The steps recorded by `on`, in order.
-    pub history: Vec<EventOut>,
+    pub history: Vec<StepEventOut>,
     /// The steps that may follow.
     pub next: Vec<NextStep>,
     /// The parties (`cpts`, `ars`, `cpam`) the caller may record a step for.
@@ -135,7 +135,7 @@ pub struct StepIn {
 
 #[derive(Serialize, ToSchema)]
 pub struct StepOut {
-    pub event: EventOut,
+    pub event: StepEventOut,
     /// The stage reached (code).
     pub stage: String,
     pub stage_label: String,

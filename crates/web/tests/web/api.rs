@@ -258,3 +258,33 @@ async fn the_openapi_document_is_served_as_generated_and_matches_its_snapshot() 
     }
     assert!(!page.contains("<script"));
 }
+
+/// utoipa names a schema after its type and silently keeps one of two types of the same name:
+/// the document would then describe one answer with the other's fields (schemathesis found it).
+#[test]
+fn every_schema_type_of_the_api_has_its_own_name() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api");
+    let mut seen = std::collections::BTreeMap::new();
+    for f in std::fs::read_dir(dir).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut derives_schema = false;
+        for line in text.lines() {
+            let l = line.trim();
+            if l.starts_with("#[derive(") {
+                derives_schema = l.contains("ToSchema");
+            } else if let Some(rest) = l.strip_prefix("pub struct ").or_else(|| l.strip_prefix("pub enum ")) {
+                if derives_schema {
+                    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    if let Some(other) = seen.insert(name.clone(), path.display().to_string()) {
+                        panic!("schema {name} defined twice: {other} and {}", path.display());
+                    }
+                }
+                derives_schema = false;
+            } else if !l.starts_with("#[") && !l.starts_with("///") {
+                derives_schema = false;
+            }
+        }
+    }
+    assert!(seen.len() > 50, "{seen:?}");
+}
