@@ -364,7 +364,7 @@ const ROLES = [
     steps: () => [
       loginPage(),
       signIn({ keyboard: true }),
-      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal', "Jetons d'API"),
       mainPage('/', { title: 'Tableau de bord', see: ['1 CPTS', 'CPTS par étape'], hide: ['Paris 14'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], hide: ['Paris 14', 'cpts-paris-14'], shot: 'cpts', more: listCount(1) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Territoire', 'Financement'], shot: 'cpts-paris-18' }),
@@ -380,7 +380,7 @@ const ROLES = [
     steps: () => [
       wrongPassword(),
       signIn(),
-      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', "Jetons d'API"),
       mainPage('/', { title: 'Tableau de bord', see: ['1 CPTS'], hide: ['Paris 14'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], hide: ['Paris 14'], shot: 'cpts', more: listCount(1) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Territoire'], shot: 'cpts-paris-18' }),
@@ -395,7 +395,7 @@ const ROLES = [
     grant: 'agent CPAM (département 75)',
     steps: () => [
       signIn(),
-      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal', "Jetons d'API"),
       mainPage('/', { title: 'Tableau de bord', see: ['17 CPTS', '100,0 % de la population couverte', '75 Paris'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18, 'CPTS Paris 14'], shot: 'cpts', more: listCount(PARIS_CPTS) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Financement'], shot: 'cpts-paris-18' }),
@@ -410,7 +410,7 @@ const ROLES = [
     grant: 'agent ARS (région 11)',
     steps: () => [
       signIn(),
-      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal', "Jetons d'API"),
       mainPage('/', { title: 'Tableau de bord', see: ['17 CPTS', '16,9 % de la population couverte', '75 Paris'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], shot: 'cpts', more: listCount(PARIS_CPTS) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité', 'Cycle de vie'], shot: 'cpts-paris-18' }),
@@ -424,7 +424,7 @@ const ROLES = [
     grant: 'admin national (national)',
     steps: () => [
       signIn(),
-      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal', 'Comptes'),
+      navIs('Tableau de bord', 'CPTS', 'Alertes', 'Simulation', 'Journal', 'Comptes', "Jetons d'API"),
       mainPage('/', { title: 'Tableau de bord', see: ['17 CPTS', '3,1 % de la population couverte'], shot: 'tableau-de-bord', phone: true }),
       mainPage('/cpts', { title: 'CPTS', see: [P18], shot: 'cpts', more: listCount(PARIS_CPTS) }),
       mainPage('/cpts/cpts-paris-18', { title: P18, see: ['Identité'], shot: 'cpts-paris-18' }),
