@@ -138,6 +138,12 @@ impl App {
         p.allowed_on(action, id, areas).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))
     }
 
+    /// Ask the policy for an act allowed under any of the principal's grants, wherever it
+    /// applies (one's own tokens, a computation on a contract sent).
+    pub fn authorize_anywhere(&self, p: &Principal, action: Action) -> Result<Stamp> {
+        p.allowed_somewhere(action).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))
+    }
+
     /// Ask the policy for an act that concerns no CPTS in particular (accounts, the whole log).
     pub fn authorize_national(&self, p: &Principal, action: Action) -> Result<Stamp> {
         p.allowed_nationally(action).map(|role| self.stamp(p, role, action)).ok_or_else(|| AppError::forbidden(p, action))

@@ -323,6 +323,14 @@ impl Principal {
         fitting.first().map(|g| g.role)
     }
 
+    /// The role under which `action` is allowed somewhere in this principal's scopes, if any
+    /// (to offer a page at all, or for acts that concern no CPTS: one's own tokens, a
+    /// computation on a contract sent).
+    pub fn allowed_somewhere(&self, action: Action) -> Option<Role> {
+        let allowed = roles(action);
+        self.grants.iter().map(|g| g.role).find(|r| allowed.contains(r))
+    }
+
     /// The role under which a national `action` (not about one CPTS) is allowed, if any.
     pub fn allowed_nationally(&self, action: Action) -> Option<Role> {
         let allowed = roles(action);

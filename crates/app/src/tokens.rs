@@ -52,13 +52,7 @@ impl App {
         if p.login == crate::policy::LOCAL_OPERATOR {
             return Err(AppError::Forbidden("un jeton d'API appartient à un compte : agissez avec un compte (--user ou CPTS_USER)".into()));
         }
-        let allowed = crate::policy::roles(Action::OwnTokens);
-        p.grants
-            .iter()
-            .map(|g| g.role)
-            .find(|r| allowed.contains(r))
-            .map(|role| self.stamp(p, role, Action::OwnTokens))
-            .ok_or_else(|| AppError::forbidden(p, Action::OwnTokens))
+        self.authorize_anywhere(p, Action::OwnTokens)
     }
 
     /// A new token for `p` (256 random bits), named by `label`.

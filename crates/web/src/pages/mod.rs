@@ -132,7 +132,7 @@ impl Chrome {
 
 /// Whether some grant of `p` allows `action` somewhere (to offer a page at all).
 pub fn holds_any(p: &Principal, action: Action) -> bool {
-    p.grants.iter().any(|g| cpts_app::policy::roles(action).contains(&g.role))
+    p.allowed_somewhere(action).is_some()
 }
 
 pub fn may_nationally(p: &Principal, action: Action) -> bool {
