@@ -252,7 +252,7 @@ impl App {
         }
         let outcome = book.decide(&op, &self.rules, today).map_err(AppError::refused)?;
         let step = event.as_ref().map(|e| (e, history.len()));
-        self.store.save_outcome(&stamp, id, version, &book.agreement, &outcome, step, today).await?;
+        self.store.save_outcome(&stamp, id, version, &book.agreement, &outcome, step).await?;
         Ok(Decided { name: r.identity.name, outcome })
     }
 }

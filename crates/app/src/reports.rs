@@ -261,7 +261,7 @@ impl App {
                 .decide(&Op::Release { year: target.year, on, results: next.year_in() }, &self.rules, today)
                 .map_err(AppError::refused)?;
             self.store
-                .save_report(&stamp, &l.cid, prev, &next, Some((version, &book.agreement, &outcome)), today)
+                .save_report(&stamp, &l.cid, prev, &next, Some((version, &book.agreement, &outcome)))
                 .await?;
             let due = outcome
                 .changes
@@ -276,7 +276,7 @@ impl App {
                 due,
             });
         } else {
-            self.store.save_report(&stamp, &l.cid, prev, &next, None, today).await?;
+            self.store.save_report(&stamp, &l.cid, prev, &next, None).await?;
         }
         let incomplete =
             if act == Act::Soumettre { yv.into_iter().filter(|v| !v.missing.is_empty()).collect() } else { Vec::new() };

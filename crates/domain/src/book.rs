@@ -58,6 +58,9 @@ pub struct Outcome {
     pub payment: Option<Payment>,
     /// Summary for the user, in French.
     pub summary: String,
+    /// The day it takes effect: the act's date (a report validated on 01/02/2022 cancels the
+    /// lines it replaces that day, even when entered years later), today for an amendment.
+    pub on: Date,
 }
 
 /// What the user is told once a payment is recorded.
@@ -114,7 +117,8 @@ impl Book {
             }
             let paid = l.pay(p, today, &self.gates)?;
             let summary = paid_summary(l, &paid);
-            return Ok(Outcome { agreement: a.clone(), changes: Changes::default(), payment: Some(paid), summary });
+            let on = paid.on;
+            return Ok(Outcome { agreement: a.clone(), changes: Changes::default(), payment: Some(paid), summary, on });
         }
         let future = |d: Date| {
             if d > today {
@@ -123,42 +127,42 @@ impl Book {
                 Ok(())
             }
         };
-        let (next, c, summary) = match op {
+        let (next, c, summary, effective) = match op {
             Op::Start { mission, on } => {
                 future(*on)?;
                 let (n, c) = a.start_mission(mission, *on, rules).map_err(joined)?;
-                (n, c, format!("Mission « {mission} » démarrée le {}.", fr(*on)))
+                (n, c, format!("Mission « {mission} » démarrée le {}.", fr(*on)), *on)
             }
             Op::Deploy { mission, on } => {
                 future(*on)?;
                 let (n, c) = a.deploy_mission(mission, *on, rules).map_err(joined)?;
-                (n, c, format!("Mission « {mission} » entièrement déployée le {}.", fr(*on)))
+                (n, c, format!("Mission « {mission} » entièrement déployée le {}.", fr(*on)), *on)
             }
             Op::Amend { text } => {
                 let (n, c) = a.amend(text, rules).map_err(joined)?;
-                (n, c, "Avenant enregistré ; l'échéancier est recalculé.".to_string())
+                (n, c, "Avenant enregistré ; l'échéancier est recalculé.".to_string(), today)
             }
             Op::Terminate { on, reason } => {
                 let (n, c) = a.terminate(*on, reason, rules).map_err(joined)?;
-                (n, c, format!("Contrat résilié le {}.", fr(*on)))
+                (n, c, format!("Contrat résilié le {}.", fr(*on)), *on)
             }
             Op::Release { year, on, results } => {
                 future(*on)?;
                 let (n, c) = a.release_year(*year, *on, results.clone(), rules).map_err(joined)?;
-                (n, c, format!("Rapport de l'année {year} validé : ses soldes deviennent exigibles."))
+                (n, c, format!("Rapport de l'année {year} validé : ses soldes deviennent exigibles."), *on)
             }
             Op::Pay(_) => return Err("opération inattendue".into()),
         };
         let plan = aci_plan(rules, &c, next.seq, &next.cpam).map_err(|e| e.to_string())?;
         let changes = reconcile(&self.lines, &plan, c.terminated.is_some(), today)?;
-        Ok(Outcome { agreement: next, changes, payment: None, summary })
+        Ok(Outcome { agreement: next, changes, payment: None, summary, on: effective })
     }
 
     /// Apply an outcome in memory (the store does the same in a transaction).
-    pub fn apply(&mut self, o: Outcome, today: Date) {
+    pub fn apply(&mut self, o: Outcome) {
         for l in &mut self.lines {
             if o.changes.cancel.contains(&l.id) {
-                l.cancelled = Some(today);
+                l.cancelled = Some(o.on);
             }
         }
         let first = self.lines.iter().map(|l| l.id).max().unwrap_or(0) + 1;

@@ -130,7 +130,7 @@ proptest! {
             };
             let before = format!("{:?}", (&book.lines, &book.agreement.progress, &book.agreement.released, &book.agreement.results));
             match book.decide(&op, &rules, today) {
-                Ok(o) => book.apply(o, today),
+                Ok(o) => book.apply(o),
                 Err(msg) => {
                     prop_assert!(!msg.is_empty());
                     let after = format!("{:?}", (&book.lines, &book.agreement.progress, &book.agreement.released, &book.agreement.results));
@@ -165,7 +165,7 @@ fn termination_after_advances_asks_for_repayment() {
     let mut book = Book { agreement, lines, gates: Gates::default() };
     let today = date(2020, 7, 1);
     let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
-    book.apply(o, today);
+    book.apply(o);
     // Pay every due line (operating in full, the access mission's advance).
     let gates = Gates::default();
     let due: Vec<(i64, Cents)> =
@@ -173,7 +173,7 @@ fn termination_after_advances_asks_for_repayment() {
     assert_eq!(due.len(), 2, "{:#?}", book.lines);
     for (id, amount) in due {
         let o = book.decide(&Op::Pay(pay(id, amount, today)), &rules, today).unwrap();
-        book.apply(o, today);
+        book.apply(o);
     }
     // A payment larger than due is refused.
     let first = book.lines[0].id;
@@ -182,7 +182,7 @@ fn termination_after_advances_asks_for_repayment() {
     let o = book
         .decide(&Op::Terminate { on: date(2020, 7, 1), reason: "missions non mises en œuvre".into() }, &rules, today)
         .unwrap();
-    book.apply(o, today);
+    book.apply(o);
     let to_repay: Vec<&Line> = book.lines.iter().filter(|l| l.status(today, &book.gates) == Status::ToRepay).collect();
     // Operating 50 000 paid in full; entitled to 50 000 × 168/366 = 22 950,82 → 27 049,18 to repay.
     let op = to_repay
@@ -223,15 +223,21 @@ fn a_balance_is_paid_only_once_its_report_is_validated_and_not_dated_before() {
     let mut book = open_book(&rules);
     let today = date(2021, 12, 1);
     let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
-    book.apply(o, today);
+    book.apply(o);
     let balance = line_of(&book, 1, "acces_soins.variable", PaymentKind::Balance).id;
     // Before the year-1 report is validated: refused, whatever the payment's date.
     let e = book.decide(&Op::Pay(pay(balance, Cents::new(1), date(2021, 2, 1))), &rules, today).unwrap_err();
     assert!(e.contains("rapport d'activité de l'année 1, pas encore validé"), "{e}");
     let results = YearIn { values: BTreeMap::from([("mt".to_string(), Dec::parse("80").unwrap())]), ..YearIn::default() };
     let o = book.decide(&Op::Release { year: 1, on: date(2021, 11, 29), results }, &rules, today).unwrap();
-    book.apply(o, today);
+    let replaced = o.changes.cancel.clone();
+    assert!(!replaced.is_empty(), "the planned variable balance is replaced by the computed one");
+    book.apply(o);
     assert_eq!(book.gates.released.get(&(1, 1)), Some(&date(2021, 11, 29)));
+    // Cancelled on the validation's date, not on the day it was entered (`today`).
+    for l in book.lines.iter().filter(|l| replaced.contains(&l.id)) {
+        assert_eq!(l.cancelled, Some(date(2021, 11, 29)), "line {}", l.id);
+    }
     let l = line_of(&book, 1, "acces_soins.variable", PaymentKind::Balance).clone();
     // Validated on 29/11/2021: a payment dated 10/12/2020 (before the validation) is refused…
     let e = book.decide(&Op::Pay(pay(l.id, l.remaining(), date(2020, 12, 10))), &rules, today).unwrap_err();
@@ -252,7 +258,7 @@ fn early_and_partial_payments_follow_explicit_rules() {
     let mut book = open_book(&rules);
     let today = date(2021, 3, 1);
     let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
-    book.apply(o, today);
+    book.apply(o);
     // The year-2 operating advance, due at the anniversary of 15/01/2021, paid three days before: accepted.
     let adv = line_of(&book, 2, "operating", PaymentKind::Advance).clone();
     assert_eq!(adv.planned.due, date(2021, 1, 15));
@@ -315,10 +321,10 @@ missions:
     let mut book = Book { agreement, lines, gates: Gates::default() };
     let today = date(2021, 3, 1);
     let o = book.decide(&Op::Start { mission: "acces_soins".into(), on: date(2020, 1, 15) }, &rules, today).unwrap();
-    book.apply(o, today);
+    book.apply(o);
     let results = YearIn { values: [("patients_sans_mt_aides".to_string(), Dec::from_int(80))].into(), ..YearIn::default() };
     let o = book.decide(&Op::Release { year: 1, on: date(2021, 2, 1), results }, &rules, today).unwrap();
-    book.apply(o, today);
+    book.apply(o);
     let explained: Vec<&str> = book.lines.iter().map(|l| l.planned.explanation.as_str()).collect();
     let variable: Vec<&&str> = explained.iter().filter(|e| e.contains("atteinte") || e.contains("patients_sans_mt_aides")).collect();
     assert!(!variable.is_empty(), "{explained:#?}");

@@ -246,7 +246,7 @@ expenses:
     assert_eq!(before.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 1_000_000);
     assert_eq!(before[0].status(today, &book.gates), LineStatus::Planned);
     let o = book.decide(&Op::Release { year: 1, on: date(2022, 2, 1), results: v.year_in() }, &rules, today).unwrap();
-    book.apply(o, today);
+    book.apply(o);
     let after = live(&book.lines, 1, "acces_soins.variable");
     assert_eq!(after.iter().map(|l| l.planned.amount.get()).sum::<i64>(), 704_000);
     assert!(after.iter().all(|l| l.status(today, &book.gates) == LineStatus::Due), "{after:?}");

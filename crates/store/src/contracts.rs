@@ -446,11 +446,10 @@ impl Store {
         before: &Agreement,
         o: &Outcome,
         event: Option<(&Event, usize)>,
-        today: Date,
     ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
-        Store::write_outcome(&mut tx, stamp, id, version, before, o, event, today).await?;
+        Store::write_outcome(&mut tx, stamp, id, version, before, o, event).await?;
         let (b, a) = outcome_json(before, o, event.map(|(e, _)| e));
         Store::audit(&mut tx, stamp, Some(id), Some(b), Some(a)).await?;
         tx.commit().await?;
@@ -467,7 +466,6 @@ impl Store {
         before: &Agreement,
         o: &Outcome,
         event: Option<(&Event, usize)>,
-        today: Date,
     ) -> Result<()> {
         let a = &o.agreement;
         // A payment changes one line, and `insert_payment` guards that line itself (still live,
@@ -548,7 +546,7 @@ impl Store {
         }
         for line in &o.changes.cancel {
             let done = sqlx::query("UPDATE ledger_line SET cancelled_on = $1 WHERE cpts_id = $2 AND id = $3 AND paid = 0 AND cancelled_on IS NULL")
-                .bind(today.to_string())
+                .bind(o.on.to_string())
                 .bind(id.as_str())
                 .bind(*line)
                 .execute(&mut **tx)

@@ -11,7 +11,6 @@ use cpts_domain::ids::CptsId;
 use cpts_domain::lifecycle::Actor;
 use cpts_domain::values::{Entry, Period, Reading};
 use cpts_engine::rate::Dec;
-use jiff::civil::Date;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -462,7 +461,6 @@ impl Store {
         before: Option<&Report>,
         after: &Report,
         outcome: Option<(i64, &Agreement, &Outcome)>,
-        today: Date,
     ) -> Result<()> {
         let mut tx = self.write().await?;
         Store::lock(&mut tx, self.backend, id).await?;
@@ -547,7 +545,7 @@ impl Store {
         };
         let mut after_json = report_json(after);
         if let Some((version, agreement, o)) = outcome {
-            Store::write_outcome(&mut tx, stamp, id, version, agreement, o, None, today).await?;
+            Store::write_outcome(&mut tx, stamp, id, version, agreement, o, None).await?;
             let (_, a) = crate::contracts::outcome_json(agreement, o, None);
             if let Some(m) = after_json.as_object_mut() {
                 m.insert("contrat_apres".into(), a);

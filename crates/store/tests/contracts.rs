@@ -56,7 +56,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
             let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
             assert_eq!(v, version);
             let o = book.decide(&op, &rules, today).unwrap();
-            store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
+            store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None).await.unwrap();
             version += 1;
         };
         apply(Op::Start { mission: "acces_soins".into(), on: date(2020, 3, 1) }).await;
@@ -65,10 +65,10 @@ async fn a_contract_and_its_ledger_live_and_end() {
         let o = book
             .decide(&Op::Pay(pay(first, Cents::new(5_000_000), date(2020, 1, 20))), &rules, today)
             .unwrap();
-        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None).await.unwrap();
         // The same decision saved again: refused by the line (already paid), nothing written. A
         // payment does not take the contract's version (payments on other lines go through).
-        let again = store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await;
+        let again = store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None).await;
         assert!(matches!(again, Err(StoreError::Invalid(_))), "{engine}: {again:?}");
         // Who paid and the transfer's reference are kept with the payment.
         let records = store.payment_records(&id).await.unwrap();
@@ -79,7 +79,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
         let o = book
             .decide(&Op::Amend { text: "effective: 2021-01-15\npopulation: 45000\n".into() }, &rules, today)
             .unwrap();
-        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None).await.unwrap();
         let (book, v) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.agreement.amendments.len(), 1);
         let o = book
@@ -90,7 +90,7 @@ async fn a_contract_and_its_ledger_live_and_end() {
             )
             .unwrap();
         let term = ev(Step::Terminate, date(2021, 3, 1), Actor::Cpam);
-        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, Some((&term, 2)), today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, Some((&term, 2))).await.unwrap();
         let (book, _) = store.book(&id, "CPTS A", Some(1)).await.unwrap();
         assert_eq!(book.agreement.terminated, Some(date(2021, 3, 1)), "{engine}");
         let c = book.agreement.contract(&rules).unwrap();
@@ -176,7 +176,7 @@ async fn lines_held_by_a_report_are_stored_as_the_domain_says_and_filled_in_for_
         let read = store.alerting_lines_in(&Visible::one(&id), until).await.unwrap().remove("cpts-h").unwrap();
         assert!(read.iter().all(|l| l.planned.held_by().is_none()), "{engine}: {read:?}");
         let o = book.decide(&Op::Release { year: 2, on: date(2022, 3, 1), results: YearIn::default() }, &rules, today).unwrap();
-        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None, today).await.unwrap();
+        store.save_outcome(&stamp(), &id, v, &book.agreement, &o, None).await.unwrap();
         let read = store.alerting_lines_in(&Visible::one(&id), until).await.unwrap().remove("cpts-h").unwrap();
         assert!(read.iter().any(|l| l.planned.held_by().is_some_and(|h| h.1 == 2)), "{engine}: {read:?}");
         assert!(read.iter().all(|l| l.planned.held_by().is_none_or(|h| h.1 == 2)), "{engine}: {read:?}");

@@ -266,23 +266,23 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
 
         // Draft: a new version.
         let draft = Report::draft(1, 1, 1, DRAFT, &ctx).unwrap();
-        store.save_report(&stamp(), &id(), None, &draft, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), None, &draft, None).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![draft.clone()], "{engine}");
         // The same version again: refused.
-        let e = store.save_report(&stamp(), &id(), None, &draft, None, today).await;
+        let e = store.save_report(&stamp(), &id(), None, &draft, None).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![draft.clone()], "{engine}");
 
         // Submitted: the results are frozen.
         let submitted = draft.act(Act::Soumettre, Actor::Cpts, "Coordinatrice", date(2022, 1, 20), None, &ctx).unwrap();
-        store.save_report(&stamp(), &id(), Some(&draft), &submitted, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), Some(&draft), &submitted, None).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![submitted.clone()], "{engine}");
 
         // A rewrite decided on the stale draft (another tab): refused, nothing written.
         let rewrite = "summary: Autre texte.\n";
         let stale = draft.act(Act::Rediger, Actor::Cpts, "Coordinatrice", date(2022, 1, 21), Some(rewrite), &ctx);
         let stale = stale.unwrap();
-        let e = store.save_report(&stamp(), &id(), Some(&draft), &stale, None, today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&draft), &stale, None).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![submitted.clone()], "{engine}");
 
@@ -290,11 +290,11 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
         let commented = submitted
             .act(Act::Commenter, Actor::Ars, "Agent ARS", date(2022, 1, 25), Some("Détail des créneaux ?"), &ctx)
             .unwrap();
-        store.save_report(&stamp(), &id(), Some(&submitted), &commented, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), Some(&submitted), &commented, None).await.unwrap();
         let answered = commented
             .act(Act::Repondre, Actor::Cpts, "Coordinatrice", date(2022, 1, 26), Some("Voir annexe."), &ctx)
             .unwrap();
-        store.save_report(&stamp(), &id(), Some(&commented), &answered, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), Some(&commented), &answered, None).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![answered.clone()], "{engine}");
 
         let (book, version) = store.book(&id(), NAME, Some(1)).await.unwrap();
@@ -307,13 +307,13 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
         // neither the report nor the contract moves.
         let late = commented.act(Act::Valider, Actor::Cpam, "Agent CPAM", on, None, &ctx).unwrap();
         let o = book.decide(&Op::Release { year: 1, on, results: late.year_in() }, rules, today).unwrap();
-        let e = store.save_report(&stamp(), &id(), Some(&commented), &late, Some((version, &book.agreement, &o)), today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&commented), &late, Some((version, &book.agreement, &o))).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         // Validation against a contract that moved since it was read: refused, report included.
         let validated = answered.act(Act::Valider, Actor::Cpam, "Agent CPAM", on, None, &ctx).unwrap();
         let o = book.decide(&Op::Release { year: 1, on, results: validated.year_in() }, rules, today).unwrap();
         let e = store
-            .save_report(&stamp(), &id(), Some(&answered), &validated, Some((version + 1, &book.agreement, &o)), today)
+            .save_report(&stamp(), &id(), Some(&answered), &validated, Some((version + 1, &book.agreement, &o)))
             .await;
         assert!(matches!(e, Err(StoreError::Conflict { .. })), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![answered.clone()], "{engine}");
@@ -326,7 +326,7 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
 
         // Validation, with the contract's outcome in the same transaction.
         store
-            .save_report(&stamp(), &id(), Some(&answered), &validated, Some((version, &book.agreement, &o)), today)
+            .save_report(&stamp(), &id(), Some(&answered), &validated, Some((version, &book.agreement, &o)))
             .await
             .unwrap();
         let reports = store.reports(&id()).await.unwrap();
@@ -357,7 +357,7 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
         // The book read back is the one the domain decided.
         let (reloaded, _) = store.book(&id(), NAME, Some(1)).await.unwrap();
         let mut decided = book.clone();
-        decided.apply(o, today);
+        decided.apply(o);
         assert_eq!(total(&live(&reloaded.lines, 1, "acces_soins.variable")), 704_000, "{engine}");
         assert_eq!(reloaded.lines.len(), decided.lines.len(), "{engine}");
 
@@ -374,20 +374,20 @@ async fn a_report_is_reviewed_then_validated_and_releases_the_balance() {
             by: "Agent".into(),
             text: Some("après coup".into()),
         });
-        let e = store.save_report(&stamp(), &id(), Some(&validated), &forged, None, today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&validated), &forged, None).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         // Even keeping the status and the number of steps: a validated report never changes.
         let mut rewritten = validated.clone();
         rewritten.text = "summary: Réécrit.\n".into();
         rewritten.content.summary = "Réécrit.".into();
         rewritten.results.insert("patients_sans_mt_aides".into(), Dec::from_int(100));
-        let e = store.save_report(&stamp(), &id(), Some(&validated), &rewritten, None, today).await;
+        let e = store.save_report(&stamp(), &id(), Some(&validated), &rewritten, None).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))), "{engine}: {e:?}");
         assert_eq!(store.reports(&id()).await.unwrap(), vec![validated.clone()], "{engine}");
 
         // A correction is a new version; the validated one stays.
         let next = validated.next_version(&ctx).unwrap();
-        store.save_report(&stamp(), &id(), None, &next, None, today).await.unwrap();
+        store.save_report(&stamp(), &id(), None, &next, None).await.unwrap();
         assert_eq!(store.reports(&id()).await.unwrap(), vec![validated.clone(), next], "{engine}");
         assert_eq!(store.agreement(&id(), NAME, Some(1)).await.unwrap().0.results[&1], validated.year_in());
     }
