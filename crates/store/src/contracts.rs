@@ -437,7 +437,6 @@ impl Store {
     }
 
     /// Persist a decided outcome: refused (nothing written) if the contract changed since `version`.
-    #[allow(clippy::too_many_arguments, reason = "the outcome, what it was decided from, and who")]
     pub async fn save_outcome(
         &self,
         stamp: &Stamp,
@@ -457,7 +456,6 @@ impl Store {
     }
 
     /// An outcome's writes, inside the caller's transaction (the CPTS already locked).
-    #[expect(clippy::too_many_arguments, reason = "the parts of one write, each used once")]
     pub(crate) async fn write_outcome(
         tx: &mut Transaction<'_, Any>,
         stamp: &Stamp,
