@@ -3,16 +3,36 @@
 //! changes. The store's data version is bumped in the transaction of every write (by any
 //! process sharing the store), so a cached answer is never older than the last commit: one
 //! small query per read decides.
+//!
+//! Answers made of one piece per CPTS (the list, the alerts) are also kept across versions:
+//! when the data moves, only the CPTS written since are computed again (the store records the
+//! version of each CPTS's last write), so a steady flow of writes does not make every reader
+//! wait for all of France to be recomputed.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use cpts_domain::registry::natural_cmp;
+use cpts_store::Visible;
+
 use crate::Result;
+
+/// Past this many CPTS written since, the whole answer is computed again (one query over the
+/// scope costs less than one over a long list of ids).
+const MAX_CHANGED: usize = 200;
+
+/// A piece of a scope-wide answer: it belongs to one CPTS.
+pub(crate) trait PerCpts {
+    fn cpts_id(&self) -> &str;
+}
 
 /// Answers kept at most: scopes × dates × kinds in use at once (each is small beside its cost).
 const MAX_ENTRIES: usize = 256;
+
+/// A kept answer of any type, shared.
+type Shared = Arc<dyn Any + Send + Sync>;
 
 #[derive(Default)]
 pub struct ReadCache {
@@ -22,13 +42,15 @@ pub struct ReadCache {
     /// hundreds of milliseconds; sixteen at once would cost seconds each). Per key, since an
     /// answer may be made of others (the dashboard of the list and the alerts).
     computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per-CPTS answers with the data version they were computed at, kept across versions.
+    pieces: Mutex<HashMap<String, (i64, Shared)>>,
 }
 
 #[derive(Default)]
 struct Entries {
     /// The data version the entries were computed at.
     version: i64,
-    map: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    map: HashMap<String, Shared>,
 }
 
 impl ReadCache {
@@ -56,6 +78,32 @@ impl ReadCache {
     }
 }
 
+impl ReadCache {
+    fn pieces<T: Send + Sync + 'static>(&self, key: &str) -> Option<(i64, Arc<T>)> {
+        let m = self.pieces.lock().ok()?;
+        let (v, any) = m.get(key)?;
+        Some((*v, any.clone().downcast::<T>().ok()?))
+    }
+
+    fn put_pieces<T: Send + Sync + 'static>(&self, version: i64, key: String, value: Arc<T>) {
+        let Ok(mut m) = self.pieces.lock() else { return };
+        if m.len() >= MAX_ENTRIES && !m.contains_key(&key) {
+            m.clear();
+        }
+        if m.get(&key).is_none_or(|(v, _)| *v <= version) {
+            m.insert(key, (version, value));
+        }
+    }
+
+    fn lock_for(&self, key: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let mut locks = self.computing.lock().ok()?;
+        if locks.len() >= MAX_ENTRIES {
+            locks.clear();
+        }
+        Some(locks.entry(key.to_string()).or_default().clone())
+    }
+}
+
 impl crate::App {
     /// `compute()`'s answer for `key`, computed once per data version and shared (not
     /// copied). The key must hold everything the answer depends on besides the data: the
@@ -70,13 +118,7 @@ impl crate::App {
         if let Some(hit) = self.reads.get::<T>(version, &key) {
             return Ok(hit);
         }
-        let lock = {
-            let Ok(mut locks) = self.reads.computing.lock() else { return compute().await.map(Arc::new) };
-            if locks.len() >= MAX_ENTRIES {
-                locks.clear();
-            }
-            locks.entry(key.clone()).or_default().clone()
-        };
+        let Some(lock) = self.reads.lock_for(&key) else { return compute().await.map(Arc::new) };
         let _computing = lock.lock().await;
         // Computed by the request this one waited for?
         let version = self.store.data_version().await?;
@@ -87,4 +129,45 @@ impl crate::App {
         self.reads.put(version, key, value.clone());
         Ok(value)
     }
+
+    /// `compute(scope)`'s answer for `key`, one piece per CPTS sorted by id: computed whole
+    /// once, then brought up to date by computing again only the CPTS of `visible` written
+    /// since (`compute(visible among them)`), their old pieces replaced.
+    pub(crate) async fn cached_per_cpts<T, F, Fut>(&self, key: String, visible: &Visible, compute: F) -> Result<Arc<Vec<T>>>
+    where
+        T: PerCpts + Clone + Send + Sync + 'static,
+        F: Fn(Visible) -> Fut,
+        Fut: Future<Output = Result<Vec<T>>>,
+    {
+        let version = self.store.data_version().await?;
+        let fresh = |at: &Option<(i64, Arc<Vec<T>>)>| at.as_ref().filter(|(v, _)| *v == version).map(|(_, a)| a.clone());
+        if let Some(hit) = fresh(&self.reads.pieces(&key)) {
+            return Ok(hit);
+        }
+        let Some(lock) = self.reads.lock_for(&key) else { return compute(visible.clone()).await.map(Arc::new) };
+        let _computing = lock.lock().await;
+        let version = self.store.data_version().await?;
+        let known = self.reads.pieces::<Vec<T>>(&key);
+        if let Some(hit) = fresh(&known) {
+            return Ok(hit);
+        }
+        let changed = match &known {
+            Some((at, _)) => self.store.changed_since(*at).await?.filter(|ids| ids.len() <= MAX_CHANGED),
+            None => None,
+        };
+        let value = match (known, changed) {
+            (Some((_, old)), Some(ids)) => Arc::new(merged(&old, compute(visible.among(ids.clone())).await?, &ids)),
+            _ => Arc::new(compute(visible.clone()).await?),
+        };
+        self.reads.put_pieces(version, key, value.clone());
+        Ok(value)
+    }
+}
+
+/// `old` with the pieces of the CPTS in `changed` replaced by `new` (sorted by id).
+fn merged<T: PerCpts + Clone>(old: &[T], new: Vec<T>, changed: &BTreeSet<String>) -> Vec<T> {
+    let mut out: Vec<T> = old.iter().filter(|t| !changed.contains(t.cpts_id())).cloned().collect();
+    out.extend(new);
+    out.sort_by(|a, b| natural_cmp(a.cpts_id(), b.cpts_id()));
+    out
 }

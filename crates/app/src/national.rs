@@ -80,6 +80,18 @@ pub struct CptsAlerts {
     pub alerts: Vec<Alert>,
 }
 
+impl crate::cache::PerCpts for ListEntry {
+    fn cpts_id(&self) -> &str {
+        self.cpts.record.id.as_str()
+    }
+}
+
+impl crate::cache::PerCpts for CptsAlerts {
+    fn cpts_id(&self) -> &str {
+        self.record.id.as_str()
+    }
+}
+
 fn by_id(a: &CptsRecord, b: &CptsRecord) -> Ordering {
     natural_cmp(a.id.as_str(), b.id.as_str())
 }
@@ -89,7 +101,7 @@ impl App {
     /// (« cpts-paris-9 » before « cpts-paris-10 »).
     pub async fn list(&self, p: &Principal, on: Date) -> Result<std::sync::Arc<Vec<ListEntry>>> {
         let visible = p.visible(Action::Read);
-        self.cached(format!("list|{visible:?}|{on}"), || self.compute_list(visible, on)).await
+        self.cached_per_cpts(format!("list|{visible:?}|{on}"), &visible, |v| self.compute_list(v, on)).await
     }
 
     async fn compute_list(&self, visible: Visible, on: Date) -> Result<Vec<ListEntry>> {
@@ -118,7 +130,8 @@ impl App {
             }
             None => {
                 let visible = p.visible(Action::Read);
-                return self.cached(format!("alerts|{visible:?}|{days}|{on}"), || self.compute_alerts(visible, days, on)).await;
+                let key = format!("alerts|{visible:?}|{days}|{on}");
+                return self.cached_per_cpts(key, &visible, |v| self.compute_alerts(v, days, on)).await;
             }
         };
         self.compute_alerts(visible, days, on).await.map(std::sync::Arc::new)

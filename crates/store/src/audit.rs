@@ -67,9 +67,35 @@ impl Store {
             .bind(&stamp.batch)
             .execute(&mut **tx)
             .await?;
-        // Every business write is audited: the data version moves with it, in its transaction.
-        sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1").execute(&mut **tx).await?;
+        // Every business write is audited: the data version moves with it, in its transaction,
+        // and the CPTS written records it.
+        let row = sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version")
+            .fetch_one(&mut **tx)
+            .await?;
+        let version: i64 = row.try_get("version")?;
+        sqlx::query(
+            "INSERT INTO cpts_change (cpts_id, version) VALUES ($1, $2) ON CONFLICT (cpts_id) DO UPDATE SET version = excluded.version",
+        )
+        .bind(cpts.map_or("", CptsId::as_str))
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
+    }
+
+    /// The CPTS written after data version `since` (up to now), or None when something outside
+    /// any CPTS was written too (then nothing scope-wide can be trusted piecewise).
+    pub async fn changed_since(&self, since: i64) -> Result<Option<std::collections::BTreeSet<String>>> {
+        let rows = sqlx::query("SELECT cpts_id FROM cpts_change WHERE version > $1").bind(since).fetch_all(&self.pool).await?;
+        let mut ids = std::collections::BTreeSet::new();
+        for r in &rows {
+            let id: String = r.try_get("cpts_id")?;
+            if id.is_empty() {
+                return Ok(None);
+            }
+            ids.insert(id);
+        }
+        Ok(Some(ids))
     }
 
     /// The data's version: it changes with every committed write (read models are cached on it).

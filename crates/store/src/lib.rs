@@ -117,9 +117,16 @@ pub struct Visible {
     pub cpts: BTreeSet<String>,
     pub departements: BTreeSet<String>,
     pub regions: BTreeSet<String>,
+    /// And among these CPTS only (those written since an answer was computed).
+    pub among: Option<BTreeSet<String>>,
 }
 
 impl Visible {
+    /// The same scope, restricted to `ids`.
+    pub fn among(&self, ids: BTreeSet<String>) -> Visible {
+        Visible { among: Some(ids), ..self.clone() }
+    }
+
     pub fn everything() -> Visible {
         Visible { all: true, ..Visible::default() }
     }
@@ -132,6 +139,18 @@ impl Visible {
     /// A SQL condition on `column` (a CPTS id), its placeholders numbered from `first`, and the
     /// values to bind in order.
     pub(crate) fn clause(&self, column: &str, first: usize) -> (String, Vec<String>) {
+        let (scope, mut values) = self.scope_clause(column, first);
+        let Some(among) = &self.among else { return (scope, values) };
+        if among.is_empty() {
+            return ("1 = 0".into(), Vec::new());
+        }
+        let start = first + values.len();
+        let marks = (start..start + among.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        values.extend(among.iter().cloned());
+        (format!("({scope} AND {column} IN ({marks}))"), values)
+    }
+
+    fn scope_clause(&self, column: &str, first: usize) -> (String, Vec<String>) {
         if self.all {
             return ("1 = 1".into(), Vec::new());
         }

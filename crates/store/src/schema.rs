@@ -436,6 +436,16 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "INSERT INTO data_version (id, version) VALUES (1, 0)",
         ],
     ),
+    (
+        14,
+        "changes per CPTS",
+        &[
+            // The data version of each CPTS's last write ('' for writes outside any CPTS):
+            // scope-wide answers are brought up to date by recomputing only the CPTS written since.
+            "CREATE TABLE cpts_change (cpts_id TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+            "CREATE INDEX cpts_change_by_version ON cpts_change (version)",
+        ],
+    ),
 ];
 
 /// What a migration computes in Rust after its statements, in its transaction: values only

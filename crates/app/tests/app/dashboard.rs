@@ -98,3 +98,49 @@ async fn cached_read_models_follow_every_write_even_from_another_process() {
         assert!(app.list(&brest, TODAY).await.unwrap().is_empty());
     }
 }
+
+/// The list and the alerts are brought up to date CPTS by CPTS (only those written since are
+/// computed again): after each kind of write, they equal the answers computed whole by an
+/// application with nothing cached, in a national and a departmental scope — a CPTS created,
+/// paid, moved out of the département, and a write outside any CPTS (an account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_brought_up_to_date_piecewise_equal_answers_computed_whole() {
+    use cpts_app::registry::SetTerritory;
+    for (engine, app) in apps().await {
+        let paris18 = signed_cpts(&app, "cpts-paris-18", "75118", &["75118"]).await;
+        signed_cpts(&app, "cpts-brest", "29019", &["29019"]).await;
+        let cpam = as_role(Role::AgentCpam, Scope::Departement("75".into()));
+        let check = |step: &'static str| {
+            let app = &app;
+            let cpam = &cpam;
+            async move {
+                let whole = App::new(app.store.clone(), app.rules.clone(), app.geo.clone(), Clock::on(TODAY));
+                for p in [admin(), cpam.clone()] {
+                    let (a, b) = (app.list(&p, TODAY).await.unwrap(), whole.list(&p, TODAY).await.unwrap());
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{engine}, {step}: list");
+                    let (a, b) = (app.alerts(&p, None, 365, TODAY).await.unwrap(), whole.alerts(&p, None, 365, TODAY).await.unwrap());
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{engine}, {step}: alerts");
+                    let (a, b) = (app.dashboard(&p, TODAY, 30).await.unwrap(), whole.dashboard(&p, TODAY, 30).await.unwrap());
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{engine}, {step}: dashboard");
+                }
+            }
+        };
+        check("first").await;
+        let paris19 = plain_cpts(&app, "cpts-paris-19", &["75119"]).await;
+        check("created").await;
+        assert_eq!(app.list(&cpam, TODAY).await.unwrap().len(), 2);
+        let book = app.book(&admin(), &paris18, None).await.unwrap();
+        let due = book.lines.iter().find(|l| l.planned.amount.get() > 0 && l.planned.due <= TODAY && l.waiting_for(&book.gates, TODAY).is_none()).unwrap();
+        let pay = cpts_app::ledger::Pay { id: paris18.clone(), line: due.id, on: due.planned.due, amount: Some(due.planned.amount), by: "CPAM".into(), reference: None };
+        app.pay(&admin(), pay).await.unwrap();
+        check("paid").await;
+        let r = app.store.get_cpts(&paris19).await.unwrap();
+        let territory = app.parse_territory(&["29075".to_string()]).unwrap();
+        app.set_territory(&admin(), SetTerritory { id: paris19.clone(), version: r.territory_version, territory }).await.unwrap();
+        check("moved to Finistère").await;
+        assert_eq!(app.list(&cpam, TODAY).await.unwrap().len(), 1, "{engine}: no longer the CPAM of Paris's");
+        let new = cpts_app::accounts::NewAccount { login: "agent.cpam".into(), name: "Agent".into(), password: Some("un mot de passe assez long".into()), grants: vec![] };
+        app.add_account(&admin(), new).await.unwrap();
+        check("account").await;
+    }
+}
