@@ -130,6 +130,30 @@ impl crate::App {
         Ok(value)
     }
 
+    /// `compute()`'s answer for `key`, about the CPTS `id` only: kept until that CPTS (or
+    /// something outside any CPTS) is written.
+    pub(crate) async fn cached_for_cpts<T, F, Fut>(&self, id: &cpts_domain::ids::CptsId, key: String, compute: F) -> Result<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let version = self.store.cpts_version(id).await?;
+        let fresh = |at: Option<(i64, Arc<T>)>| at.filter(|(v, _)| *v == version).map(|(_, a)| a);
+        if let Some(hit) = fresh(self.reads.pieces(&key)) {
+            return Ok(hit);
+        }
+        let Some(lock) = self.reads.lock_for(&key) else { return compute().await.map(Arc::new) };
+        let _computing = lock.lock().await;
+        let version = self.store.cpts_version(id).await?;
+        if let Some(hit) = fresh(self.reads.pieces(&key)) {
+            return Ok(hit);
+        }
+        let value = Arc::new(compute().await?);
+        self.reads.put_pieces(version, key, value.clone());
+        Ok(value)
+    }
+
     /// `compute(scope)`'s answer for `key`, one piece per CPTS sorted by id: computed whole
     /// once, then brought up to date by computing again only the CPTS of `visible` written
     /// since (`compute(visible among them)`), their old pieces replaced.

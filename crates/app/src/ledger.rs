@@ -109,6 +109,11 @@ impl App {
     pub async fn ledger(&self, p: &Principal, id: &CptsId) -> Result<LedgerView> {
         self.authorize(p, Action::Read, id).await?;
         let r = self.store.get_cpts(id).await?;
+        self.ledger_of(id, r).await
+    }
+
+    /// The ledger of the CPTS read as `r`.
+    pub(crate) async fn ledger_of(&self, id: &CptsId, r: cpts_store::CptsRecord) -> Result<LedgerView> {
         Ok(LedgerView {
             id: id.clone(),
             lines: self.store.ledger(id).await?,

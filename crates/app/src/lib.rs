@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod members;
 pub mod national;
+pub mod overview;
 pub mod policy;
 pub mod registry;
 pub mod reports;
@@ -117,10 +118,15 @@ impl App {
     /// exist (no leak of its existence); in scope but not allowed, « non autorisé ».
     pub async fn authorize(&self, p: &Principal, action: Action, id: &CptsId) -> Result<Stamp> {
         let areas = self.store.areas(id).await?;
-        if let Some(role) = p.allowed_on(action, id, &areas) {
+        self.authorize_in(p, action, id, &areas)
+    }
+
+    /// `authorize` with the CPTS's areas already read.
+    pub(crate) fn authorize_in(&self, p: &Principal, action: Action, id: &CptsId, areas: &Areas) -> Result<Stamp> {
+        if let Some(role) = p.allowed_on(action, id, areas) {
             return Ok(self.stamp(p, role, action));
         }
-        if p.allowed_on(Action::Read, id, &areas).is_none() {
+        if p.allowed_on(Action::Read, id, areas).is_none() {
             // The same answer as for an unknown CPTS.
             return Err(AppError::NotFound(format!("CPTS « {id} » introuvable")));
         }

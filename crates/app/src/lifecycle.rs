@@ -143,8 +143,13 @@ impl App {
     /// The lifecycle of a CPTS as of `on` (default: today).
     pub async fn lifecycle(&self, p: &Principal, id: &CptsId, on: Option<Date>) -> Result<LifecycleView> {
         self.authorize(p, Action::Read, id).await?;
-        let on = on.unwrap_or_else(|| self.clock.today());
         let r = self.store.get_cpts(id).await?;
+        self.lifecycle_of(&r, on.unwrap_or_else(|| self.clock.today())).await
+    }
+
+    /// The lifecycle of the CPTS read as `r`, as of `on`.
+    pub(crate) async fn lifecycle_of(&self, r: &CptsRecord, on: Date) -> Result<LifecycleView> {
+        let id = &r.id;
         let all = self.store.lifecycle(id).await?;
         // What was recorded by `on`; the term of the last contract signed by then.
         let history: Vec<Event> = all.into_iter().take_while(|e| e.date <= on).collect();
@@ -157,7 +162,7 @@ impl App {
         let stage = lifecycle::stage(&history);
         Ok(LifecycleView {
             id: id.clone(),
-            name: r.identity.name,
+            name: r.identity.name.clone(),
             on,
             now: lifecycle::stage_on(&history, contract_end, on),
             stage,

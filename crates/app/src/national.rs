@@ -137,7 +137,7 @@ impl App {
         self.compute_alerts(visible, days, on).await.map(std::sync::Arc::new)
     }
 
-    async fn compute_alerts(&self, visible: Visible, days: i64, on: Date) -> Result<Vec<CptsAlerts>> {
+    pub(crate) async fn compute_alerts(&self, visible: Visible, days: i64, on: Date) -> Result<Vec<CptsAlerts>> {
         // Lines due after the horizon cannot alert: the database leaves them out.
         let until = on.checked_add(jiff::Span::new().days(days.clamp(0, 36_500))).unwrap_or(jiff::civil::date(9999, 12, 31));
         // The ledger lines are the longest read: the contracts' and reports' alerts are

@@ -243,7 +243,12 @@ impl App {
     pub async fn show_cpts(&self, p: &Principal, id: &CptsId, on: Option<Date>) -> Result<CptsView> {
         self.authorize(p, Action::Read, id).await?;
         let record = self.store.get_cpts(id).await?;
-        let cpts = self.summary(record, on.unwrap_or_else(|| self.clock.today()));
+        Ok(self.cpts_view(record, on.unwrap_or_else(|| self.clock.today())))
+    }
+
+    /// A CPTS read, with its summary on `on` and its CPAM.
+    pub(crate) fn cpts_view(&self, record: CptsRecord, on: Date) -> CptsView {
+        let cpts = self.summary(record, on);
         let seat = cpts.record.identity.seat.as_ref().and_then(|s| self.geo.commune(s));
         let cpam = match (seat, &cpts.summary) {
             (Some(c), _) => CpamOf::Seat(c.departement.clone()),
@@ -252,7 +257,7 @@ impl App {
             }
             _ => CpamOf::Unknown,
         };
-        Ok(CptsView { cpts, cpam })
+        CptsView { cpts, cpam }
     }
 
     /// The CPTS's identity and territory as they were recorded at the end of `day` (None: it

@@ -83,6 +83,16 @@ impl Store {
         Ok(())
     }
 
+    /// The data version of the last write to the CPTS `id` or outside any CPTS (0: none since
+    /// versions were recorded).
+    pub async fn cpts_version(&self, id: &CptsId) -> Result<i64> {
+        let row = sqlx::query("SELECT MAX(version) AS v FROM cpts_change WHERE cpts_id IN ($1, '')")
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("v")?.unwrap_or(0))
+    }
+
     /// The CPTS written after data version `since` (up to now), or None when something outside
     /// any CPTS was written too (then nothing scope-wide can be trusted piecewise).
     pub async fn changed_since(&self, since: i64) -> Result<Option<std::collections::BTreeSet<String>>> {

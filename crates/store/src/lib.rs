@@ -179,6 +179,14 @@ impl Visible {
     }
 }
 
+/// SQLite reads through a memory map of up to 256 MiB of the file (see `Store::open`); a batch
+/// of values turns it off on its connection while it writes (`MMAP_OFF`).
+pub(crate) const MMAP_ON: &str = "PRAGMA mmap_size = 268435456";
+/// The pages a long write batch reads through the map would count in the process's memory
+/// (its RSS) as if they were its own: 100 MB of a 2.4 M-value import. Read with read(), they
+/// stay in the system's file cache instead, released by it.
+pub(crate) const MMAP_OFF: &str = "PRAGMA mmap_size = 0";
+
 /// A handle on the database: clones share its connection pool (closing one closes it for all).
 #[derive(Clone)]
 pub struct Store {
@@ -249,7 +257,7 @@ impl Store {
                         // Reads through a memory map of the file rather than a read() call per
                         // page (a national read scans tens of thousands of ledger lines: 15–20 ms
                         // less); an address range of up to 256 MiB, the pages the OS's cache.
-                        sqlx::query("PRAGMA mmap_size = 268435456").execute(&mut *conn).await?;
+                        sqlx::query(MMAP_ON).execute(&mut *conn).await?;
                     } else {
                         // No JIT compilation: on a national read (tens of thousands of ledger
                         // lines aggregated as JSON) PostgreSQL judged it worth compiling and

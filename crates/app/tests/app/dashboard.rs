@@ -144,3 +144,27 @@ async fn answers_brought_up_to_date_piecewise_equal_answers_computed_whole() {
         check("account").await;
     }
 }
+
+/// A CPTS's overview is kept until that CPTS is written: a write to another CPTS leaves it as
+/// it was (the same answer, not recomputed); a payment on it shows at once; out of scope, it
+/// is « introuvable » even when kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpts_overview_is_kept_until_that_cpts_is_written() {
+    for (engine, app) in apps().await {
+        let paris18 = signed_cpts(&app, "cpts-paris-18", "75118", &["75118"]).await;
+        let cpam = as_role(Role::AgentCpam, Scope::Departement("75".into()));
+        let (first, rights) = app.overview(&cpam, &paris18).await.unwrap();
+        assert!(rights.may(cpts_app::Action::Read));
+        assert_eq!(first.ledger.payments.len(), 0, "{engine}");
+        plain_cpts(&app, "cpts-paris-19", &["75119"]).await;
+        let (again, _) = app.overview(&cpam, &paris18).await.unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "{engine}: another CPTS's write recomputes nothing");
+        let due = first.ledger.lines.iter().find(|l| l.planned.amount.get() > 0 && l.planned.due <= TODAY && l.waiting_for(&first.ledger.gates, TODAY).is_none()).unwrap();
+        let pay = cpts_app::ledger::Pay { id: paris18.clone(), line: due.id, on: due.planned.due, amount: Some(due.planned.amount), by: "CPAM".into(), reference: None };
+        app.pay(&admin(), pay).await.unwrap();
+        let (after, _) = app.overview(&cpam, &paris18).await.unwrap();
+        assert_eq!(after.ledger.payments.len(), 1, "{engine}");
+        let brest = as_role(Role::AgentCpam, Scope::Departement("29".into()));
+        assert!(matches!(app.overview(&brest, &paris18).await, Err(cpts_app::AppError::NotFound(_))), "{engine}");
+    }
+}

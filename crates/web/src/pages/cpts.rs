@@ -194,12 +194,8 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
     let app = &web.app;
     let id = cpts_id(&id)?;
     let on = app.clock.today();
-    let view = app.show_cpts(&s.who, &id, None).await?;
-    let life = app.lifecycle(&s.who, &id, None).await?;
-    let alerts = app.alerts(&s.who, Some(&id), 30, on).await?;
-    let ledger = app.ledger(&s.who, &id).await?;
-    let reports = app.reports(&s.who, Some(&id)).await?;
-    let rights = app.rights(&s.who, &id).await?;
+    let (overview, rights) = app.overview(&s.who, &id).await?;
+    let cpts_app::overview::Overview { view, life, alerts, ledger, reports } = &*overview;
     let rec = &view.cpts.record;
     let opt = |o: Option<String>| o.unwrap_or_else(|| "—".into());
     let identity = vec![
@@ -241,13 +237,13 @@ pub async fn page(State(web): State<Web>, s: Signed, Path(id): Path<String>, Que
         .flat_map(|c| &c.alerts)
         .map(|a| AlertRow { date: format::date(a.date), urgency: a.urgency.label(), class: urgency_class(a.urgency), text: a.text.clone() })
         .collect();
-    let (funders, lines) = super::ledger::rows(app, &id, &ledger, on, false, false);
+    let (funders, lines) = super::ledger::rows(app, &id, ledger, on, false, false);
     let open: Vec<super::ledger::LineRow> = lines.into_iter().filter(|l| l.open).collect();
     let open_lines = open.len();
     let next = open.into_iter().take(NEXT_LINES).collect();
     let reports = reports
         .iter()
-        .map(|(_, r)| ReportRow {
+        .map(|r| ReportRow {
             what: format!("contrat n° {}, année {}", r.contract, r.year),
             status: r.status.label(),
             version: r.version,
