@@ -210,7 +210,29 @@ impl App {
             money.paid += e.money.paid;
         }
         let departements = coverage(&self.geo, &scope_departements(p, &self.geo, &cpts), &cpts);
-        let by_source = self.store.money_by_source(&p.visible(crate::Action::Read), on).await?;
+        let visible = p.visible(crate::Action::Read);
+        let per_cpts = self
+            .cached_per_cpts(format!("money|{visible:?}|{on}"), &visible, |v| async move { Ok(self.store.money_by_source(&v, on).await?) })
+            .await?;
+        let by_source = summed(&per_cpts);
         Ok(Dashboard { on, cpts, by_stage, departements, money, by_source, alerts })
+    }
+}
+
+/// The money of every CPTS, summed by funder and part of the contract (in that order).
+fn summed(per_cpts: &[cpts_store::CptsMoney]) -> Vec<MoneyRow> {
+    let mut sums: BTreeMap<(String, Option<String>), MoneyRow> = BTreeMap::new();
+    for r in per_cpts.iter().flat_map(|c| &c.rows) {
+        let s = sums.entry((r.funder.clone(), r.component.clone())).or_insert_with(|| MoneyRow { planned: 0, past_due: 0, paid: 0, ..r.clone() });
+        s.planned += r.planned;
+        s.past_due += r.past_due;
+        s.paid += r.paid;
+    }
+    sums.into_values().collect()
+}
+
+impl crate::cache::PerCpts for cpts_store::CptsMoney {
+    fn cpts_id(&self) -> &str {
+        &self.cpts_id
     }
 }

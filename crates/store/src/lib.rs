@@ -17,7 +17,7 @@ pub mod testkit;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
-pub use money::MoneyRow;
+pub use money::{CptsMoney, MoneyRow};
 pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{CONNECT_TIMEOUT, masked};
 
