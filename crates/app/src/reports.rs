@@ -303,11 +303,28 @@ impl App {
         l.check_year(target.year)?;
         let report = l.version(target.year, version)?.clone();
         let catalogue = self.catalogue()?;
-        let yv = year_values(&l.contract, target.year, &catalogue, &l.values);
+        // A validated version is frozen: its values and the CPTS's identity as they stood when
+        // it was validated, whatever was corrected since.
+        let validated = match report.status {
+            Status::Valide => self.store.report_validated_at(&l.cid, report.contract, report.year, report.version).await?,
+            _ => None,
+        };
+        let values = match validated {
+            Some(at) => self.store.values_as_of(&l.cid, at).await?,
+            None => l.values.clone(),
+        };
+        let yv = year_values(&l.contract, target.year, &catalogue, &values);
         let ledger = self.store.ledger(&l.cid).await?;
         let payments = self.store.payment_records(&l.cid).await?;
         let received = self.received(&l.cid, &ledger, &payments).await?;
-        let record = self.store.get_cpts(&l.cid).await?;
+        let record = match validated {
+            Some(at) => self.store.cpts_as_of(&l.cid, at).await?,
+            None => None,
+        };
+        let record = match record {
+            Some(r) => r,
+            None => self.store.get_cpts(&l.cid).await?,
+        };
         let identity = activity::Identity {
             siret: record.identity.siret.as_ref().map(ToString::to_string),
             finess: record.identity.finess.as_ref().map(ToString::to_string),

@@ -347,6 +347,56 @@ impl Store {
         Ok(out)
     }
 
+    /// The values of a CPTS as they stood at the instant `at`: each (indicator, period)'s last
+    /// value recorded by then, unless a batch recorded by then removed it. What a validated
+    /// report was judged on, whatever was corrected since.
+    pub async fn values_as_of(&self, id: &CptsId, at: jiff::Timestamp) -> Result<Vec<Entry>> {
+        let instant = |s: &str| s.parse::<jiff::Timestamp>().map_err(|e| invalid(format!("instant stocké illisible « {s} » : {e}")));
+        let batches = sqlx::query(
+            "SELECT id, recorded_at FROM value_batch WHERE id IN (SELECT replaced_by FROM indicator_value WHERE cpts_id = $1)",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut replaced_at = BTreeMap::new();
+        for r in &batches {
+            replaced_at.insert(r.try_get::<i64, _>("id")?, instant(&r.try_get::<String, _>("recorded_at")?)?);
+        }
+        // By batch within each (indicator, period): a value, then what replaced or removed it.
+        let mut current: BTreeMap<(String, Period), Entry> = BTreeMap::new();
+        for v in self.value_history(id, None).await? {
+            if instant(&v.recorded_at)? > at {
+                continue;
+            }
+            let key = (v.entry.indicator.clone(), v.entry.period);
+            if v.replaced_by.and_then(|b| replaced_at.get(&b)).is_some_and(|t| *t <= at) {
+                current.remove(&key);
+            } else {
+                current.insert(key, v.entry);
+            }
+        }
+        Ok(current.into_values().collect())
+    }
+
+    /// When the CPAM's validation of this report version was recorded (None: not validated).
+    pub async fn report_validated_at(&self, id: &CptsId, contract: i64, year: u8, version: i64) -> Result<Option<jiff::Timestamp>> {
+        let row = sqlx::query(
+            "SELECT recorded_at FROM report_event WHERE cpts_id = $1 AND contract_seq = $2 AND year = $3 AND version = $4 AND act = $5 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(id.as_str())
+        .bind(contract)
+        .bind(i64::from(year))
+        .bind(version)
+        .bind(Act::Valider.code())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let s: String = r.try_get("recorded_at")?;
+            s.parse().map_err(|e| invalid(format!("instant stocké illisible « {s} » : {e}")))
+        })
+        .transpose()
+    }
+
     /// Every value ever stored for a CPTS (corrected ones included) with its provenance, oldest first.
     pub async fn value_history(&self, id: &CptsId, indicator: Option<&str>) -> Result<Vec<StoredValue>> {
         let rows = sqlx::query(

@@ -223,8 +223,33 @@ async fn the_report_is_written_by_the_cpts_and_validated_by_the_cpam_with_the_ou
         let target = ReportRef { cpts: brest.clone(), year: 1, contract: None };
         assert_eq!(app.report_document(&c, &target, None).await.unwrap().report.status, Status::Valide, "[{engine}]");
         assert!(matches!(app.report_document(&coord(&paris), &target, None).await, Err(AppError::NotFound(_))), "[{engine}]");
-        let e = app.report_document(&c, &ReportRef { year: 2, ..target }, None).await.unwrap_err();
+        let e = app.report_document(&c, &ReportRef { year: 2, ..target.clone() }, None).await.unwrap_err();
         assert!(matches!(&e, AppError::NotFound(m) if m.starts_with(cpts_app::reports::NO_REPORT)), "[{engine}] {e:?}");
+
+        // A validated version is frozen: two weeks later, the year's values corrected and the
+        // SIRET changed leave its document as it was when validated, but for the edition date
+        // (issue 12, item 1); the values as of the validation are those it was judged on.
+        let edited = |d: cpts_domain::document::Document| cpts_domain::document::Document { subtitle: d.subtitle.into_iter().filter(|l| !l.starts_with("Édité le")).collect(), ..d };
+        let frozen = edited(app.report_document(&c, &target, None).await.unwrap().document);
+        let before_values = app.store.values(&brest).await.unwrap();
+        let later = App::new(app.store.clone(), app.rules.clone(), app.geo.clone(), cpts_app::Clock::on(date(2026, 12, 15)));
+        let corrected: Vec<RawValue> =
+            year_rows("cpts-brest").into_iter().filter(|r| r.indicator == "patients_sans_mt_aides").map(|r| RawValue { value: "2".into(), ..r }).collect();
+        assert_eq!(later.import_values(&admin(), import(corrected)).await.unwrap().corrected, 12, "[{engine}]");
+        let version = later.store.get_cpts(&brest).await.unwrap().version;
+        let ids = later.parse_ids(&cpts_app::registry::IdsInput { siret: Some("73282932000074".into()), ..Default::default() }).unwrap();
+        later.edit_identity(&admin(), cpts_app::registry::EditIdentity { id: brest.clone(), version, name: None, ids }).await.unwrap();
+        let now = edited(later.report_document(&c, &target, None).await.unwrap().document);
+        assert_eq!(now, frozen, "[{engine}]");
+        assert!(format!("{now:?}").contains("SIRET : non renseigné"), "[{engine}]");
+        let validated_at = later.store.report_validated_at(&brest, 1, 1, 1).await.unwrap().unwrap();
+        assert_eq!(later.store.values_as_of(&brest, validated_at).await.unwrap(), before_values, "[{engine}]");
+        assert_ne!(later.store.values(&brest).await.unwrap(), before_values, "[{engine}]");
+        // A new draft (version 2) is judged on today's identity and values.
+        later.report_act(&c, act(&brest, Act::Rediger, Actor::Cpts, date(2026, 12, 15), Some(DRAFT))).await.unwrap();
+        let v2 = later.report_document(&c, &target, None).await.unwrap().document;
+        assert!(format!("{v2:?}").contains("SIRET : 73282932000074"), "[{engine}]");
+        assert_eq!(edited(later.report_document(&c, &target, Some(1)).await.unwrap().document), frozen, "[{engine}]");
     }
 }
 
