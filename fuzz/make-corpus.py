@@ -9,6 +9,7 @@ Needs PyYAML (Debian: python3-yaml) to cut the test files' cases into case files
 
 import hashlib
 import io
+import json
 import pathlib
 import shutil
 import zipfile
@@ -327,12 +328,112 @@ def seed_tables() -> None:
     put("table", bytes(range(256)), "random-bytes")
 
 
+def field_value(name: str) -> str:
+    """A plausible value for a form field or JSON property, by its name."""
+    dates = {"on", "from", "until", "joined", "depart", "start", "end", "depuis", "signed", "date"}
+    if name in dates or name.endswith("_on") or name.endswith("date"):
+        return "01/02/2021"
+    numbers = {"amount": "1000", "line": "1", "seq": "1", "version": "1", "installments": "2", "taille": "1", "year": "1"}
+    if name in numbers:
+        return numbers[name]
+    others = {"commune": "75118", "communes": "75118 75119", "seat": "75118", "member_commune": "75118", "rpps": "10000000009",
+              "indicateur": "acces_soins.mt", "period": "2021-03", "value": "84", "role": "coordinateur", "scope": "cpts-paris-18",
+              "login": "agent.test", "password": "un mot de passe assez long", "funder": "ars", "kind": "fir", "actor": "cpts",
+              "step": "declare", "etape": "declare", "mission": "acces_soins", "mode": "ajout", "profession": "Infirmière",
+              "siret": "12345678200010", "rna": "W751234567", "finess": "750000000", "departement": "75", "region": "11"}
+    return others.get(name, "texte")
+
+
+def seed_server_targets() -> None:
+    """web_forms: each template form's fields with plausible values, on its route; api_bodies:
+    each operation's body built from its schema (required properties), under each content type.
+    The first bytes choose the route (index in the target's list) and the CPTS (0: Paris 18)."""
+    import re
+    import urllib.parse
+
+    rust = (ROOT / "fuzz" / "fuzz_targets" / "web_forms.rs").read_text()
+    routes = re.findall(r'\("([^"]+)", Kind::(\w+)\)', rust)
+    fields = {}
+    for t in sorted((ROOT / "crates" / "web" / "templates").glob("*.html")):
+        for form in re.findall(r"<form(.*?)</form>", t.read_text(), re.S):
+            m = re.search(r'action="([^"]*)"', form)
+            if not m:
+                continue
+            action = re.sub(r"\{\{\s*[a-z_.]*id\s*\}\}", "{id}", m.group(1)).split("?")[0]
+            names = [n for n in re.findall(r'name="([a-z_]+)"', form) if n != "_csrf"]
+            fields.setdefault(action, set()).update(names)
+    for i, (route, kind) in enumerate(routes):
+        for pick in (0, 1, 2):
+            head = bytes([i, pick])
+            if kind == "Form":
+                names = sorted(fields.get(route, set()))
+                body = urllib.parse.urlencode([(n, field_value(n)) for n in names]).encode()
+                put("web_forms", head + body, f"{i:02}-{pick}-form")
+            elif kind == "Upload":
+                csv_text = (csv(VALUE_HEADER, VALUES[:3]) if "indicateurs" in route else csv(MEMBER_HEADER, MEMBERS[:3])).encode()
+                body = (b"--cptsfuzz\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\najout\r\n"
+                        b"--cptsfuzz\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"f.csv\"\r\n"
+                        b"Content-Type: text/csv\r\n\r\n" + csv_text + b"\r\n--cptsfuzz--\r\n")
+                put("web_forms", head + body, f"{i:02}-{pick}-upload")
+            else:
+                put("web_forms", head + b"q=paris&page=2&urgence=retard&region=11", f"{i:02}-{pick}-query")
+
+    doc = json.loads((ROOT / "crates" / "web" / "tests" / "openapi.json").read_text())
+    schemas = doc.get("components", {}).get("schemas", {})
+
+    def example(schema, name="", depth=0):
+        if depth > 6:
+            return None
+        if "$ref" in schema:
+            return example(schemas.get(schema["$ref"].split("/")[-1], {}), name, depth + 1)
+        for key in ("oneOf", "anyOf", "allOf"):
+            if key in schema:
+                return example(schema[key][0], name, depth + 1)
+        t = schema.get("type")
+        if isinstance(t, list):
+            t = next((x for x in t if x != "null"), "string")
+        if t == "object" or "properties" in schema:
+            props = schema.get("properties", {})
+            return {k: example(v, k, depth + 1) for k, v in props.items() if k in schema.get("required", props)}
+        if t == "array":
+            return [example(schema.get("items", {}), name, depth + 1)]
+        if t == "integer":
+            return 1
+        if t == "number":
+            return 1.5
+        if t == "boolean":
+            return False
+        if "enum" in schema:
+            return schema["enum"][0]
+        if schema.get("format") == "date":
+            return "2021-02-01"
+        return field_value(name)
+
+    ops = sorted((path, method, op) for path, item in doc["paths"].items() for method, op in item.items()
+                 if method in ("get", "post", "put", "patch", "delete"))
+    for i, (path, method, op) in enumerate(ops):
+        content = op.get("requestBody", {}).get("content", {})
+        types = sorted(content)
+        if not types:
+            put("api_bodies", bytes([i, 0, 0]) + b"page=1&per_page=5", f"{i:02}-query")
+            continue
+        for k, t in enumerate(types):
+            if t == "application/json":
+                body = json.dumps(example(content[t].get("schema", {}))).encode()
+            elif t == "text/csv":
+                body = (csv(VALUE_HEADER, VALUES[:3]) if "valeurs" in path or "values" in path else csv(MEMBER_HEADER, MEMBERS[:3])).encode()
+            else:
+                body = xlsx([VALUE_HEADER] + VALUES[:3])
+            put("api_bodies", bytes([i, 0, k]) + body, f"{i:02}-{k}-body")
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
     seed_yaml_targets()
     seed_text_targets()
     seed_tables()
+    seed_server_targets()
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
     print(f"{sum(1 for f in OUT.rglob('*') if f.is_file())} seeds, {total} bytes in {OUT}")
 

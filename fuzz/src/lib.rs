@@ -62,3 +62,5 @@ pub fn example() -> &'static Contract {
     static E: OnceLock<Contract> = OnceLock::new();
     fixture(&E, || load_case(EXAMPLE_CASE, rules()).map_err(|e| format!("{e:?}")))
 }
+
+pub mod server;

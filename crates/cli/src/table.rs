@@ -88,8 +88,8 @@ impl Table {
         self.render_within(terminal_width())
     }
 
-    /// The table; with `max` columns, its widest text columns wrapped (down to `WRAP_MIN`)
-    /// until the rows fit.
+    /// The table; with `max` columns, its widest text columns narrowed in turn (down to
+    /// `WRAP_MIN`) and their cells wrapped until the rows fit.
     pub fn render_within(&self, max: Option<usize>) -> String {
         let n = self.header.len();
         let mut widths = vec![0usize; n];
@@ -105,12 +105,12 @@ impl Table {
             let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
             while total(&widths) > max {
                 let widest = (0..n).filter(|&i| !self.right.get(i).copied().unwrap_or(true)).max_by_key(|&i| widths.get(i).copied().unwrap_or(0));
-                let over = total(&widths) - max;
+                // One character at a time off the widest: the text columns end up balanced.
                 let Some(w) = widest.and_then(|i| widths.get_mut(i)) else { break };
                 if *w <= WRAP_MIN {
                     break;
                 }
-                *w = w.saturating_sub(over).max(WRAP_MIN);
+                *w -= 1;
             }
         }
         let line = |r: &Vec<String>| {
