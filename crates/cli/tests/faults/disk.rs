@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Engine, LOGIN, PASSWORD, Server, big_import, block_on, count, demo_store, scratch, snapshot};
+use super::{Engine, LOGIN, PASSWORD, Server, big_import, block_on, clean, count, demo_store, scratch, snapshot};
 
 /// Free space left when the disk is « full »: a few pages, less than any import needs.
 const KEEP: u64 = 16 << 10;
@@ -70,8 +70,9 @@ fn integrity(db: &str) -> String {
 
 #[test]
 fn disk_full_under_sqlite_says_so_and_keeps_the_store() {
-    let dir = scratch().join("disque");
-    let _mount = match mount_tmpfs(&dir, "8m") {
+    let work = scratch("disque");
+    let dir = work.join("tmpfs");
+    let mount = match mount_tmpfs(&dir, "8m") {
         Ok(m) => m,
         Err(why) => {
             let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
@@ -83,7 +84,7 @@ fn disk_full_under_sqlite_says_so_and_keeps_the_store() {
     let engine = Engine::Sqlite(dir.clone());
     let db = engine.create("plein");
     let token = demo_store(&db);
-    let server = Server::start(&db, &scratch().join("disque-plein.log"));
+    let server = Server::start(&db, &work.join("serveur.log"));
     let api = server.api(&token);
     let mut browser = server.browser();
     assert_eq!(browser.sign_in(LOGIN, PASSWORD).unwrap().status, 303);
@@ -130,4 +131,6 @@ fn disk_full_under_sqlite_says_so_and_keeps_the_store() {
     assert_eq!(count(&after, "audit valeurs") - count(&before, "audit valeurs"), 6 + 8);
     server.kill();
     assert_eq!(integrity(&db), "ok");
+    drop(mount);
+    clean(&work);
 }

@@ -27,6 +27,9 @@ use crate::common::{root, text};
 /// No answer within this is a hang: the test fails (the pool waits 5 s at most for a connection).
 pub const LIMIT: Duration = Duration::from_secs(30);
 
+/// How long PostgreSQL stays stopped under load: past the store's ACQUIRE_TIMEOUT.
+pub const OUTAGE: Duration = Duration::from_secs(6);
+
 /// The account every fault test acts with: the CPAM agent of Paris validates reports, pays ACI
 /// lines and imports values in the demo's CPTS.
 pub const LOGIN: &str = "cpam.paris";
@@ -35,10 +38,19 @@ pub const PASSWORD: &str = "mot de passe des tests de pannes";
 /// The demo's day when Paris 14's year-1 report is in review and Paris 20's advance is due.
 pub const TODAY: &str = "2022-01-15";
 
-pub fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cpts-cli-faults-{}", std::process::id()));
+/// A test's own folder (logs, SQLite files), removed by `clean` when it passes.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cpts-cli-faults-{}", std::process::id())).join(test);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+pub fn clean(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(parent) = dir.parent() {
+        // The last test out removes the process's folder.
+        let _ = std::fs::remove_dir(parent);
+    }
 }
 
 /// `cpts` on a database, or the test fails with what it said.
@@ -97,6 +109,7 @@ impl Server {
         loop {
             let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("cpts serve n'a pas donné son adresse :\n{}", std::fs::read_to_string(log).unwrap_or_default());
             };
             if let Some(rest) = line.strip_prefix("cpts sert sur http://") {
@@ -298,7 +311,8 @@ enum Channel {
 /// their contracts (835 rows; the stored periods corrected, the others new).
 pub fn big_import() -> String {
     // (CPTS, month of signature, its indicators in the demo with their periodicity)
-    const SIGNED: &[(&str, i32, i32, &[(&str, char)])] = &[
+    type Signed = (&'static str, i32, i32, &'static [(&'static str, char)]);
+    const SIGNED: &[Signed] = &[
         ("cpts-paris-18", 2019, 12, &[("patients_sans_mt_aides", 'M'), ("snp_taux_reponse", 'R'), ("campagnes_prevention", 'Q'), ("protocoles_pluripro", 'Y')]),
         ("cpts-paris-14", 2020, 1, &[("patients_sans_mt_aides", 'M'), ("snp_taux_reponse", 'R'), ("campagnes_prevention", 'Q'), ("protocoles_pluripro", 'Y')]),
         ("cpts-paris-13", 2020, 1, &[("patients_sans_mt_aides", 'M'), ("snp_taux_reponse", 'R'), ("campagnes_prevention", 'Q'), ("protocoles_pluripro", 'Y')]),
@@ -406,7 +420,7 @@ impl Draw {
 const KILLS: usize = 2;
 
 /// One engine: every write through both channels, killed at random points.
-fn sigkill_rounds(engine: &Engine) -> Vec<Duration> {
+fn sigkill_rounds(engine: &Engine, dir: &Path) -> Vec<Duration> {
     let e = engine.name();
     let base = engine.create("base");
     let token = demo_store(&base);
@@ -419,7 +433,7 @@ fn sigkill_rounds(engine: &Engine) -> Vec<Duration> {
             // Round 0: the write completes, then the kill: its effect must survive, and it gives
             // the write's duration, around which the other rounds kill.
             let db = engine.copy("base", &tag);
-            let server = Server::start(&db, &scratch().join(format!("{tag}-0.log")));
+            let server = Server::start(&db, &dir.join(format!("{tag}-0.log")));
             let browser = prepare(op, channel, &server);
             let before = snapshot(&db);
             let sent = Instant::now();
@@ -427,7 +441,7 @@ fn sigkill_rounds(engine: &Engine) -> Vec<Duration> {
             let took = sent.elapsed();
             assert!(succeeded(channel, &r), "[{tag}] {} {}", r.status, r.body);
             server.kill();
-            let (server, recovery) = start_and_answer(&db, &scratch().join(format!("{tag}-0r.log")), &token);
+            let (server, recovery) = start_and_answer(&db, &dir.join(format!("{tag}-0r.log")), &token);
             recoveries.push(recovery);
             let after = snapshot(&db);
             for (what, delta) in expected_change(op) {
@@ -445,7 +459,7 @@ fn sigkill_rounds(engine: &Engine) -> Vec<Duration> {
             for round in 1..=KILLS {
                 let name = format!("{tag}-{round}");
                 let db = engine.copy("base", &name);
-                let server = Server::start(&db, &scratch().join(format!("{name}.log")));
+                let server = Server::start(&db, &dir.join(format!("{name}.log")));
                 let browser = prepare(op, channel, &server);
                 let api = server.api(&token);
                 // Anywhere from the request's start to a little past its usual end.
@@ -454,7 +468,7 @@ fn sigkill_rounds(engine: &Engine) -> Vec<Duration> {
                 std::thread::sleep(delay);
                 server.kill();
                 let answered = sender.join().unwrap().ok().filter(|r| succeeded(channel, r));
-                let (server, recovery) = start_and_answer(&db, &scratch().join(format!("{name}r.log")), &token);
+                let (server, recovery) = start_and_answer(&db, &dir.join(format!("{name}r.log")), &token);
                 recoveries.push(recovery);
                 let now = snapshot(&db);
                 server.kill();
@@ -494,21 +508,23 @@ fn millis(d: &[Duration]) -> String {
     format!("{n} redémarrages : min {} ms, médiane {} ms, max {} ms", ms[0], ms[n / 2], ms[n - 1])
 }
 
-fn sigkill_on(engine: &Engine) {
-    let recoveries = sigkill_rounds(engine);
+fn sigkill_on(engine: &Engine, dir: &Path) {
+    let recoveries = sigkill_rounds(engine, dir);
     // A figure for docs/benchmarks.md (restart of the debug binary, store opened, first answer).
     println!("[{}] temps de reprise après SIGKILL (lancement → première réponse) : {}", engine.name(), millis(&recoveries));
+    clean(dir);
 }
 
 #[test]
 fn sigkill_mid_write_sqlite() {
-    sigkill_on(&Engine::Sqlite(scratch()));
+    let dir = scratch("sigkill-sqlite");
+    sigkill_on(&Engine::Sqlite(dir.clone()), &dir);
 }
 
 #[test]
 fn sigkill_mid_write_postgres() {
     match postgres_engine() {
-        Some(engine) => sigkill_on(&engine),
+        Some(engine) => sigkill_on(&engine, &scratch("sigkill-postgres")),
         None => {
             let _ = writeln!(std::io::stderr(), "skipped: SIGKILL sur PostgreSQL — sans CPTS_TEST_POSTGRES_URL (scripts/with-postgres.sh)");
         }

@@ -1,6 +1,6 @@
 //! PostgreSQL stopped and restarted under load, on a cluster of the test's own (the shared test
 //! server is not stopped under the other tests): while clients read and write through the API and
-//! the pages, `pg_ctl stop -m immediate`; every answer is a 200 or a clean 503 with a French
+//! the pages, `pg_ctl stop -m immediate`, for 6 s; every answer is a 200 or a clean 503 with a French
 //! message (the API's JSON error shape, code `unavailable`; the error page), none hangs past
 //! the bound, the server never panics; PostgreSQL started again, the same server answers again
 //! by itself, and every write it acknowledged is there.
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::http::{Api, Browser, Reply};
-use super::{LIMIT, LOGIN, PASSWORD, Server, block_on, demo_store, scratch};
+use super::{LIMIT, LOGIN, PASSWORD, Server, block_on, clean, demo_store, scratch};
 
 /// A throwaway PostgreSQL cluster, stopped and removed when dropped.
 struct Cluster {
@@ -126,10 +126,11 @@ fn postgres_stopped_under_load_then_back() {
         return;
     }
     let bin = pg_bin().expect("PostgreSQL installé (scripts/with-postgres.sh l'installe)");
-    let cluster = Cluster::start(bin, &scratch().join("pg-arret"));
+    let work = scratch("pg-arret");
+    let cluster = Cluster::start(bin, &work);
     let url = cluster.url();
     let token = demo_store(&url);
-    let mut server = Server::start(&url, &scratch().join("pg-arret.log"));
+    let mut server = Server::start(&url, &work.join("serveur.log"));
     let mut browser = server.browser();
     assert_eq!(browser.sign_in(LOGIN, PASSWORD).unwrap().status, 303);
 
@@ -186,7 +187,9 @@ fn postgres_stopped_under_load_then_back() {
     std::thread::sleep(Duration::from_secs(1));
     let down = Instant::now();
     cluster.crash();
-    std::thread::sleep(Duration::from_secs(3));
+    // Longer than the pool's wait for a connection (5 s): requests that wait it out are answered
+    // 503, not only those whose connection broke.
+    std::thread::sleep(super::OUTAGE);
     cluster.up();
     let back = Instant::now();
     // Until every client has been answered 200 again, then a second more.
@@ -250,4 +253,6 @@ fn postgres_stopped_under_load_then_back() {
         acked.len(),
         recovered.as_millis()
     );
+    drop(cluster);
+    clean(&work);
 }

@@ -15,8 +15,9 @@ pub struct ErrorBody {
     #[schema(example = 422)]
     pub status: u16,
     /// Stable code: `unauthenticated`, `forbidden`, `not_found`, `bad_request`, `invalid`,
-    /// `refused`, `conflict`, `too_large`, `unavailable` (503: the database cannot answer now,
-    /// nothing was written; try again after `Retry-After` seconds), `internal`.
+    /// `refused`, `conflict`, `too_large`, `unavailable` (503: the database cannot answer now;
+    /// the message says whether anything may have been recorded; try again after
+    /// `Retry-After` seconds), `internal`.
     #[schema(example = "invalid")]
     pub code: String,
     /// What went wrong, in French.
