@@ -40,6 +40,9 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     /// Someone changed the same thing in between: reload and start again.
     Conflict(String),
+    /// The database cannot answer now (server down or restarting, connection lost, disk full):
+    /// nothing was written, the same request may succeed later. The message, in French.
+    Unavailable(String),
     /// The database cannot be used or failed.
     Store(StoreError),
     Internal(String),
@@ -67,7 +70,11 @@ impl AppError {
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppError::NotFound(m) | AppError::Forbidden(m) | AppError::Conflict(m) | AppError::Internal(m) => {
+            AppError::NotFound(m)
+            | AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::Unavailable(m)
+            | AppError::Internal(m) => {
                 f.write_str(m)
             }
             AppError::Refused(reasons) => f.write_str(&reasons.join(" ; ")),
@@ -88,6 +95,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(id) => AppError::NotFound(format!("CPTS « {id} » introuvable")),
             StoreError::AlreadyExists(_) | StoreError::Conflict { .. } => AppError::Conflict(e.to_string()),
             StoreError::Invalid(m) => AppError::Refused(vec![m]),
+            StoreError::Unavailable(m) => AppError::Unavailable(m),
             StoreError::Open(_) | StoreError::Db(_) => AppError::Store(e),
         }
     }

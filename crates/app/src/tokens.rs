@@ -89,7 +89,7 @@ impl App {
         let stamp = self.own(p)?;
         self.store.revoke_token(&stamp, &p.login, prefix.trim()).await.map_err(|e| match e {
             cpts_store::StoreError::Invalid(m) => AppError::NotFound(m),
-            e => AppError::Store(e),
+            e => AppError::from(e),
         })
     }
 
@@ -101,7 +101,12 @@ impl App {
         }
         let digest = hash(secret);
         let Some(t) = self.store.live_token(&digest).await? else { return Err(unauthenticated()) };
-        let who = self.principal(&t.login, request).await.map_err(|_| unauthenticated())?;
+        // A disabled or deleted owner is « unknown token »; a database that cannot answer is said
+        // as such, not as a bad token.
+        let who = self.principal(&t.login, request).await.map_err(|e| match e {
+            AppError::Forbidden(_) | AppError::NotFound(_) => unauthenticated(),
+            e => e,
+        })?;
         let now = self.clock.now();
         let stale = t
             .last_used_at
@@ -109,7 +114,12 @@ impl App {
             .and_then(|s| s.parse::<jiff::Timestamp>().ok())
             .is_none_or(|last| now.as_second() - last.as_second() >= TOUCH_EVERY);
         if stale {
-            self.store.touch_token(&digest, &now.to_string()).await?;
+            // The last use is a hint for the owner, not the request's purpose: a database that
+            // cannot write now (disk full) must not refuse a read.
+            match self.store.touch_token(&digest, &now.to_string()).await.map_err(AppError::from) {
+                Ok(()) | Err(AppError::Unavailable(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(who)
     }

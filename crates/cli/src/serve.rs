@@ -40,6 +40,13 @@ fn failed(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(s: Serve<'_>) -> Result<(), CliError> {
+    // The server's warnings (database unavailable) and errors (the cause of a 500, which the
+    // page says is « consignée ») on standard error; without a subscriber they went nowhere.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(false)
+        .try_init();
     let rules = crate::load::rules(s.rules_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(failed)?;
     runtime.block_on(async {

@@ -83,6 +83,6 @@ pub fn app_err(e: AppError) -> CliError {
             CliError::Usage(e.to_string())
         }
         AppError::Store(cpts_store::StoreError::Open(_)) => CliError::Usage(e.to_string()),
-        AppError::Store(_) | AppError::Internal(_) => CliError::Failed(e.to_string()),
+        AppError::Unavailable(_) | AppError::Store(_) | AppError::Internal(_) => CliError::Failed(e.to_string()),
     }
 }

@@ -4,6 +4,7 @@
 
 mod browser;
 mod common;
+mod faults;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -43,7 +43,7 @@ impl Store {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
                     StoreError::Invalid(format!("le compte « {} » existe déjà", a.login))
                 }
-                _ => StoreError::Db(e),
+                _ => StoreError::from(e),
             })?;
         for g in &a.grants {
             Store::insert_grant(&mut tx, stamp, &a.login, g).await?;
@@ -66,7 +66,7 @@ impl Store {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
                     StoreError::Invalid(format!("le compte « {login} » a déjà ce rôle sur ce périmètre"))
                 }
-                _ => StoreError::Db(e),
+                _ => StoreError::from(e),
             })?;
         Ok(())
     }

@@ -19,7 +19,7 @@ pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
 pub use money::{CptsMoney, MoneyRow};
 pub use national::{ListRow, MoneyTotals, ScopeData};
-pub use open::{CONNECT_TIMEOUT, masked};
+pub use open::{ACQUIRE_TIMEOUT, CONNECT_TIMEOUT, masked};
 
 pub use reports::{Provenance, StoredValue, ValuesTx};
 pub use sessions::SessionRow;
@@ -59,6 +59,10 @@ pub enum StoreError {
     /// The database cannot be used: not a SQLite file, corrupted, unreachable server, another
     /// application's database, a newer schema. Said at once, nothing written.
     Open(String),
+    /// The database cannot answer now, though it is ours: the server is down or restarting, the
+    /// connection was lost, the pool waited too long, the disk is full. Nothing was written (the
+    /// transaction is rolled back); the same request may succeed later. Said in French.
+    Unavailable(String),
     Db(sqlx::Error),
 }
 
@@ -71,7 +75,7 @@ impl fmt::Display for StoreError {
                 f,
                 "la CPTS « {id} » a été modifiée par quelqu'un d'autre entre-temps (version {actual}, vous éditiez la version {expected}) : rien n'a été enregistré ; rechargez puis recommencez"
             ),
-            StoreError::Invalid(m) | StoreError::Open(m) => write!(f, "{m}"),
+            StoreError::Invalid(m) | StoreError::Open(m) | StoreError::Unavailable(m) => write!(f, "{m}"),
             StoreError::Db(e) => write!(f, "base de données : {e}"),
         }
     }
@@ -81,7 +85,10 @@ impl std::error::Error for StoreError {}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Db(e)
+        match open::unavailable(&e) {
+            Some(m) => StoreError::Unavailable(m),
+            None => StoreError::Db(e),
+        }
     }
 }
 
@@ -247,7 +254,16 @@ impl Store {
         first.close().await?;
         checked.map_err(StoreError::Open)?;
         let options = |max: u32| {
-            AnyPoolOptions::new().max_connections(max).after_connect(move |conn, _| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(open::ACQUIRE_TIMEOUT)
+                // A connection back in the pool still inside a transaction is spent: when a write
+                // fails with SQLITE_FULL, SQLite has already rolled the transaction back, sqlx's
+                // ROLLBACK then fails and its count of open transactions stays at 1, so every
+                // later write on that connection failed with « begin_with at non-zero
+                // transaction depth » (seen once the disk had room again). Closed, and replaced.
+                .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+                .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL for concurrent readers; foreign keys on; wait rather than fail on a busy file.
@@ -319,7 +335,7 @@ impl Store {
             .map_err(|e| match &e {
                 // Two creations at once: the second finds the first's row at insert time.
                 sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::AlreadyExists(id.to_string()),
-                _ => StoreError::Db(e),
+                _ => StoreError::from(e),
             })?;
         let record = CptsRecord {
             id: id.clone(),
@@ -663,7 +679,7 @@ impl Store {
                 sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(
                     "RPPS déjà présent parmi les membres de cette CPTS : import refusé, rien n'a été enregistré".into(),
                 ),
-                _ => StoreError::Db(e),
+                _ => StoreError::from(e),
             })?;
             written += chunk.len();
             progress(written);
@@ -748,7 +764,7 @@ impl Store {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Invalid(format!(
                 "RPPS déjà porté par un autre membre de cette CPTS : membre n° {seq} non modifié"
             )),
-            _ => StoreError::Db(e),
+            _ => StoreError::from(e),
         })?;
         Ok(())
     }

@@ -14,6 +14,12 @@ use crate::StoreError;
 /// well within this on any network the platform runs on; beyond it, the user waits for nothing.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a request may wait for a connection of the pool (a free one, or a new one to a
+/// server that refuses or does not answer): past it the request fails « indisponible » (HTTP
+/// 503) instead of hanging, and the next one tries again. sqlx's default is 30 s; a request
+/// that waited 5 s for the database is better answered than kept.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The first 16 bytes of every SQLite 3 database file (sqlite.org/fileformat.html, 1.3).
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -182,6 +188,55 @@ fn connect_error(url: &str, sqlite_file: Option<&Path>, e: sqlx::Error) -> Store
         }
         sqlx::Error::Configuration(c) => refuse(format!("adresse PostgreSQL invalide ({c})")),
         _ => refuse(format!("connexion au serveur PostgreSQL à {server} impossible ({e})")),
+    }
+}
+
+/// The error means the database cannot answer now (down, restarting, unreachable, connection
+/// lost, pool exhausted, disk full), not that the request is wrong: what to tell the user, in
+/// French. The transaction, if any, did not commit.
+pub fn unavailable(e: &sqlx::Error) -> Option<String> {
+    // Said only when sure: no connection was had, or SQLite rolled the transaction back.
+    const NOTHING: &str = "rien n'a été enregistré ; réessayez dans un instant";
+    // A connection lost mid-request may have lost it during COMMIT: the outcome is unknown.
+    const UNSURE: &str = "ce qui était en cours n'a peut-être pas été enregistré : vérifiez avant de recommencer";
+    let full = || Some("disque plein sous la base de données : rien n'a été enregistré ; libérez de la place puis réessayez".to_string());
+    match e {
+        sqlx::Error::PoolTimedOut => Some(format!(
+            "la base de données ne répond pas (aucune connexion obtenue en {} s) : {NOTHING}",
+            ACQUIRE_TIMEOUT.as_secs()
+        )),
+        sqlx::Error::PoolClosed => Some(format!("la base de données est fermée : {NOTHING}")),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
+            Some(format!("la connexion à la base de données a été perdue : {UNSURE}"))
+        }
+        sqlx::Error::Database(d) => {
+            if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                let state = pg.code();
+                // Class 08: connection exception; 57P01-03: server shutting down, crashed,
+                // starting up; class 53: insufficient resources (53100 disk full, 53300 too
+                // many connections).
+                return match state {
+                    "53100" => full(),
+                    "57P03" => Some(format!("le serveur PostgreSQL démarre ou s'arrête : {NOTHING}")),
+                    s if s.starts_with("53") => Some(format!("le serveur PostgreSQL manque de ressources ({}) : {NOTHING}", pg.message())),
+                    s if s.starts_with("08") || s.starts_with("57P") => {
+                        Some(format!("le serveur PostgreSQL s'est arrêté ou a coupé la connexion : {UNSURE}"))
+                    }
+                    _ => None,
+                };
+            }
+            // SQLite: the primary result code is the low byte of the extended one.
+            match d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) {
+                // SQLITE_FULL: the statement failed, the transaction is rolled back.
+                Some(13) => full(),
+                // SQLITE_BUSY, past the busy timeout.
+                Some(5) => Some(format!("la base de données est occupée par une autre écriture : {NOTHING}")),
+                // SQLITE_IOERR, SQLITE_CANTOPEN.
+                Some(10 | 14) => Some(format!("erreur d'entrée-sortie sur le fichier de la base de données ({}) : {UNSURE}", d.message())),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

@@ -207,7 +207,7 @@ impl ValuesTx {
                 sqlx::Error::Database(d) if d.is_unique_violation() => invalid(
                     "une valeur a été enregistrée entre-temps pour la même période : import refusé, rien n'a été enregistré",
                 ),
-                _ => StoreError::Db(e),
+                _ => StoreError::from(e),
             })?;
             self.written += chunk.len();
         }
@@ -539,7 +539,7 @@ impl Store {
                             "la version {} du rapport de l'année {} existe déjà : rien n'a été enregistré",
                             after.version, after.year
                         )),
-                        _ => StoreError::Db(e),
+                        _ => StoreError::from(e),
                     })?;
             }
             Some(b) => {

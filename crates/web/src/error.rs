@@ -67,6 +67,33 @@ fn page(status: StatusCode, title: &'static str, message: String, details: Vec<S
     res
 }
 
+/// Seconds a client is told to wait before trying again when the database cannot answer.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// 503 with the reason, and when to try again.
+pub fn unavailable(message: String) -> Response {
+    let mut res = page(StatusCode::SERVICE_UNAVAILABLE, "Service momentanément indisponible", message, vec![]);
+    res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(RETRY_AFTER_SECONDS));
+    res
+}
+
+/// Outside the session layer: tower-sessions answers a bare, empty 500 when it cannot save the
+/// session after the handler ran (the database went away in between). Said as what it is: the
+/// database is unavailable; what the request did may have been recorded before.
+pub async fn session_unsaved(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let bare = res.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && res.extensions().get::<ErrorView>().is_none()
+        && !res.headers().contains_key(axum::http::header::CONTENT_TYPE);
+    if !bare {
+        return res;
+    }
+    tracing::warn!("session non enregistrée : base de données indisponible");
+    unavailable(
+        "la session n'a pas pu être enregistrée : la base de données ne répond pas. Rechargez la page dans un instant ; ce que vous venez d'envoyer a pu être enregistré, vérifiez-le avant de recommencer".into(),
+    )
+}
+
 /// An error page for a signed-in user, in the layout of every other page.
 pub async fn dress(
     axum::extract::State(web): axum::extract::State<crate::Web>,
@@ -110,6 +137,12 @@ impl IntoResponse for WebError {
                     "Les données envoyées sont invalides :".into(),
                     errors.iter().map(ToString::to_string).collect(),
                 ),
+                // The database cannot answer now (down, restarting, disk full): nothing was
+                // written, the same request may succeed in a moment.
+                AppError::Unavailable(m) => {
+                    tracing::warn!("{m}");
+                    unavailable(m)
+                }
                 e @ (AppError::Store(_) | AppError::Internal(_)) => {
                     tracing::error!("{e}");
                     page(StatusCode::INTERNAL_SERVER_ERROR, "Erreur", "Une erreur est survenue ; elle a été consignée.".into(), vec![])

@@ -93,7 +93,7 @@ pub async fn csrf(session: Session, req: Request, next: Next) -> Response {
     let expected = match session.get::<String>(CSRF).await {
         Ok(Some(t)) => t,
         Ok(None) => return WebError::Csrf("session expirée : rechargez la page et recommencez").into_response(),
-        Err(e) => return WebError::internal(e).into_response(),
+        Err(e) => return crate::sessions::session_error(e).into_response(),
     };
     let from_query: Vec<(String, String)> =
         req.uri().query().map(|q| form_urlencoded_pairs(q.as_bytes())).unwrap_or_default();

@@ -71,6 +71,7 @@ pub fn router(app: Arc<App>, config: Config) -> Router {
         .layer(axum::middleware::from_fn_with_state(web.clone(), error::dress))
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard::csrf))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(error::session_unsaved))
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard::origin));
     pages.merge(api::routes()).layer(axum::middleware::from_fn_with_state(web.clone(), guard::headers)).with_state(web)
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use blake2::{Blake2s256, Digest};
-use cpts_app::Principal;
+use cpts_app::{AppError, Principal};
 use cpts_store::{SessionRow, Store};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -38,8 +38,24 @@ fn key(id: &Id) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn backend(e: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
+/// Marks a store error that means « the database cannot answer now » through tower-sessions,
+/// whose errors carry only text: `WebError::session` turns it back into a 503.
+const UNAVAILABLE: &str = "[indisponible] ";
+
+fn backend(e: cpts_store::StoreError) -> session_store::Error {
+    match e {
+        cpts_store::StoreError::Unavailable(m) => session_store::Error::Backend(format!("{UNAVAILABLE}{m}")),
+        e => session_store::Error::Backend(e.to_string()),
+    }
+}
+
+/// A session read or write that failed: 503 when the database cannot answer now, else 500.
+pub fn session_error(e: tower_sessions::session::Error) -> WebError {
+    let text = e.to_string();
+    match text.split_once(UNAVAILABLE) {
+        Some((_, m)) => WebError::App(cpts_app::AppError::Unavailable(m.to_owned())),
+        None => WebError::Internal(text),
+    }
 }
 
 fn row(r: &Record) -> session_store::Result<SessionRow> {
@@ -72,7 +88,8 @@ impl SessionStore for DbSessions {
         let Some(s) = self.0.session(&key(id), now()).await.map_err(backend)? else { return Ok(None) };
         let data: HashMap<String, serde_json::Value> =
             serde_json::from_str(&s.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp(s.expires_at).map_err(backend)?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(s.expires_at)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record { id: *id, data, expiry_date }))
     }
 
@@ -98,11 +115,11 @@ pub fn purge_task(store: Store, window_seconds: i64) -> tokio::task::JoinHandle<
 
 /// The session's CSRF token, created on first use.
 pub async fn csrf_token(session: &Session) -> Result<String, WebError> {
-    if let Some(t) = session.get::<String>(CSRF).await.map_err(WebError::internal)? {
+    if let Some(t) = session.get::<String>(CSRF).await.map_err(session_error)? {
         return Ok(t);
     }
     let t = random_token();
-    session.insert(CSRF, &t).await.map_err(WebError::internal)?;
+    session.insert(CSRF, &t).await.map_err(session_error)?;
     Ok(t)
 }
 
@@ -126,25 +143,27 @@ impl FromRequestParts<Web> for Signed {
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Signed, WebError> {
         let session = Session::from_request_parts(parts, web).await.map_err(|(_, m)| WebError::internal(m))?;
         let next = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        let Some(login) = session.get::<String>(LOGIN).await.map_err(WebError::internal)? else {
+        let Some(login) = session.get::<String>(LOGIN).await.map_err(session_error)? else {
             return Err(WebError::SignIn { next });
         };
         let request = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let who = match web.app.principal(&login, &request).await {
             Ok(p) => p,
-            Err(_) => {
+            Err(AppError::Forbidden(_) | AppError::NotFound(_)) => {
                 // Disabled or deleted since: the session ends.
-                session.flush().await.map_err(WebError::internal)?;
+                session.flush().await.map_err(session_error)?;
                 return Err(WebError::SignIn { next });
             }
+            // The database cannot answer: the session stays, the error is said.
+            Err(e) => return Err(e.into()),
         };
         let csrf = csrf_token(&session).await?;
         // Keep an active session alive: the store only learns a new expiry when the session
         // is written, and tower-sessions writes only a modified one.
         let every = (web.config.idle.whole_seconds() / 4).clamp(1, 60);
-        let seen = session.get::<i64>(SEEN).await.map_err(WebError::internal)?.unwrap_or(0);
+        let seen = session.get::<i64>(SEEN).await.map_err(session_error)?.unwrap_or(0);
         if now() - seen >= every {
-            session.insert(SEEN, now()).await.map_err(WebError::internal)?;
+            session.insert(SEEN, now()).await.map_err(session_error)?;
         }
         Ok(Signed { who, csrf })
     }

@@ -15,7 +15,9 @@ pub struct ErrorBody {
     #[schema(example = 422)]
     pub status: u16,
     /// Stable code: `unauthenticated`, `forbidden`, `not_found`, `bad_request`, `invalid`,
-    /// `refused`, `conflict`, `too_large`, `internal`.
+    /// `refused`, `conflict`, `too_large`, `unavailable` (503: the database cannot answer now;
+    /// the message says whether anything may have been recorded; try again after
+    /// `Retry-After` seconds), `internal`.
     #[schema(example = "invalid")]
     pub code: String,
     /// What went wrong, in French.
@@ -91,6 +93,10 @@ impl From<AppError> for ApiError {
                     })
                     .collect(),
             },
+            AppError::Unavailable(m) => {
+                tracing::warn!("{m}");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
             e @ (AppError::Store(_) | AppError::Internal(_)) => {
                 tracing::error!("{e}");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "une erreur est survenue ; elle a été consignée (voir l'en-tête x-request-id)")
@@ -105,6 +111,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"cpts\""));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::error::RETRY_AFTER_SECONDS));
         }
         res
     }

@@ -37,7 +37,7 @@ fn next_or_home(n: Option<String>) -> String {
 }
 
 pub async fn form(session: Session, Query(q): Query<Next>) -> Result<Response, WebError> {
-    if session.get::<String>(LOGIN).await.map_err(WebError::internal)?.is_some() {
+    if session.get::<String>(LOGIN).await.map_err(crate::sessions::session_error)?.is_some() {
         return Ok(Redirect::to(&next_or_home(q.suite)).into_response());
     }
     let csrf = csrf_token(&session).await?;
@@ -73,9 +73,9 @@ pub async fn submit(
     let (error, status) = match outcome {
         SignIn::Accepted(p) => {
             // A new id at sign-in: a session id planted before cannot be ridden after.
-            session.cycle_id().await.map_err(WebError::internal)?;
-            session.insert(LOGIN, &p.login).await.map_err(WebError::internal)?;
-            session.insert(crate::sessions::CSRF, crate::sessions::random_token()).await.map_err(WebError::internal)?;
+            session.cycle_id().await.map_err(crate::sessions::session_error)?;
+            session.insert(LOGIN, &p.login).await.map_err(crate::sessions::session_error)?;
+            session.insert(crate::sessions::CSRF, crate::sessions::random_token()).await.map_err(crate::sessions::session_error)?;
             return Ok(Redirect::to(&next).into_response());
         }
         SignIn::Refused(m) => (format!("Connexion refusée : {m}."), StatusCode::UNAUTHORIZED),
@@ -92,6 +92,6 @@ pub async fn submit(
 }
 
 pub async fn sign_out(session: Session) -> Result<Response, WebError> {
-    session.flush().await.map_err(WebError::internal)?;
+    session.flush().await.map_err(crate::sessions::session_error)?;
     Ok(Redirect::to(urls::SIGN_IN).into_response())
 }
