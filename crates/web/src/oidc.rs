@@ -300,8 +300,8 @@ impl Identity {
     }
 
     /// A JWT's claims once its signature (a key of the provider), issuer, audience and expiry
-    /// are checked; `exp` is required unless `require_exp` is false (then checked if present).
-    async fn verify(&self, c: &Client, meta: &Metadata, jwt: &str, require_exp: bool) -> Result<serde_json::Map<String, Value>, OidcError> {
+    /// are checked: those of `required` must be present, the others are checked when present.
+    async fn verify(&self, c: &Client, meta: &Metadata, jwt: &str, required: &[&str]) -> Result<serde_json::Map<String, Value>, OidcError> {
         let header = jsonwebtoken::decode_header(jwt).map_err(|e| refused(format!("jeton illisible : {e}")))?;
         if !ALGORITHMS.contains(&header.alg) {
             return Err(refused(format!("jeton signé avec un algorithme refusé ({:?})", header.alg)));
@@ -312,7 +312,6 @@ impl Identity {
         v.set_audience(&[&c.config.client_id]);
         v.leeway = c.config.clock_skew_seconds;
         v.validate_exp = true;
-        let required: &[&str] = if require_exp { &["exp", "iss", "aud", "sub"] } else { &["iss", "aud"] };
         v.set_required_spec_claims(required);
         let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(jwt, &key, &v).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => refused(format!("{} : jeton expiré", c.provider)),
@@ -395,7 +394,7 @@ impl Identity {
         }
         let tokens: HashMap<String, Value> = r.json().await.map_err(|e| unavailable(p, e))?;
         let id_token = tokens.get("id_token").and_then(Value::as_str).ok_or_else(|| refused(format!("{p} n'a pas donné de jeton d'identité")))?;
-        let claims = self.verify(c, &meta, id_token, true).await?;
+        let claims = self.verify(c, &meta, id_token, &["exp", "iss", "aud", "sub"]).await?;
         if claims.get("nonce").and_then(Value::as_str) != Some(flow.nonce.as_str()) {
             return Err(refused(format!("{p} : jeton d'identité d'une autre demande (nonce)")));
         }
@@ -434,7 +433,8 @@ impl Identity {
             .is_some_and(|v| v.starts_with("application/jwt"));
         if jwt {
             let text = r.text().await.map_err(|e| unavailable(p, e))?;
-            self.verify(c, meta, text.trim(), false).await
+            // OpenID Connect Core §5.3.2: iss and aud SHOULD be there; checked when they are.
+            self.verify(c, meta, text.trim(), &["sub"]).await
         } else {
             r.json().await.map_err(|e| unavailable(p, e))
         }
@@ -460,7 +460,7 @@ impl Identity {
     pub async fn logout_token(&self, p: Provider, jwt: &str) -> Result<(Option<String>, Option<String>), OidcError> {
         let c = self.client(p).ok_or_else(|| refused(format!("{p} n'est pas configuré")))?;
         let meta = self.meta(c).await?;
-        let claims = self.verify(c, &meta, jwt, false).await?;
+        let claims = self.verify(c, &meta, jwt, &["iss", "aud"]).await?;
         if claims.get("iat").and_then(Value::as_i64).is_none() {
             return Err(refused("jeton de déconnexion sans date d'émission"));
         }
