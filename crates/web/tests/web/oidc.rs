@@ -42,13 +42,15 @@ impl Drop for Op {
     }
 }
 
-fn start_provider(base: &str, clock_offset: i64) -> Op {
+fn start_provider(base: &str, provider: Provider, clock_offset: i64) -> Op {
+    let code = provider.code();
     let mut child = Command::new("node")
         .arg("oidc-provider.mjs")
         .current_dir(scripts())
-        .env("REDIRECT_URI", format!("{base}/connexion/psc/retour"))
+        .env("PROFILE", code)
+        .env("REDIRECT_URI", format!("{base}/connexion/{code}/retour"))
         .env("POST_LOGOUT_REDIRECT_URI", format!("{base}/connexion"))
-        .env("BACKCHANNEL_LOGOUT_URI", format!("{base}/oidc/psc/backchannel-logout"))
+        .env("BACKCHANNEL_LOGOUT_URI", format!("{base}/oidc/{code}/backchannel-logout"))
         .env("CLIENT_ID", "cpts")
         .env("CLIENT_SECRET", CLIENT_SECRET)
         .env("CLOCK_OFFSET_SECONDS", clock_offset.to_string())
@@ -81,12 +83,21 @@ impl Drop for Rig {
 }
 
 async fn rig(app: Arc<cpts_app::App>, clock_offset: i64) -> Rig {
+    rig_for(app, Provider::Psc, clock_offset).await
+}
+
+async fn rig_for(app: Arc<cpts_app::App>, provider: Provider, clock_offset: i64) -> Rig {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let op = start_provider(&base, clock_offset);
+    let op = start_provider(&base, provider, clock_offset);
+    let code = provider.code();
+    let (scopes, auth) = match provider {
+        Provider::Psc => ("openid scope_all", "client_secret_basic"),
+        Provider::ProConnect => ("openid email given_name usual_name uid siret", "client_secret_post"),
+    };
     let yaml = format!(
-        "psc:\n  issuer: {}\n  client_id: cpts\n  client_secret: {CLIENT_SECRET}\n  scopes: openid scope_all\n  acr_values: eidas1\n  \
-         redirect_uri: {base}/connexion/psc/retour\n  post_logout_redirect_uri: {base}/connexion\n  clock_skew_seconds: 5\n",
+        "{code}:\n  issuer: {}\n  client_id: cpts\n  client_secret: {CLIENT_SECRET}\n  token_auth: {auth}\n  scopes: {scopes}\n  acr_values: eidas1\n  \
+         redirect_uri: {base}/connexion/{code}/retour\n  post_logout_redirect_uri: {base}/connexion\n  clock_skew_seconds: 5\n",
         op.issuer
     );
     let identity = Identity::new(&IdentityConfig::from_yaml(&yaml).unwrap()).unwrap().unwrap();
@@ -343,4 +354,31 @@ async fn pro_sante_connect_end_to_end() {
 
 async fn rig_late(app: Arc<cpts_app::App>) -> Rig {
     rig(app, -600).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proconnect_end_to_end() {
+    if !ready() {
+        return;
+    }
+    for w in worlds().await {
+        let engine = w.engine;
+        // The ARS agent's account, linked by the e-mail the administrator typed.
+        w.app.link_identity(&admin(), "ars", Provider::ProConnect, "Agent.ARS@ars.sante.fr").await.unwrap();
+        let rig = rig_for(w.app.clone(), Provider::ProConnect, 0).await;
+        let b = Browser::new();
+        let login = b.go(&format!("{}/connexion", rig.base), None).await;
+        assert!(login.body.contains("Se connecter avec ProConnect") && !login.body.contains("Pro Santé Connect</a>"), "{engine}: {}", login.body);
+        let at_provider = b.go(&format!("{}/connexion/proconnect?suite=/cpts/{MINE}", rig.base), None).await;
+        let page = b.card(&at_provider, "agent.ars@ars.sante.fr").await;
+        assert_eq!(page.status, 200, "{engine}: {}", page.body);
+        assert!(page.body.contains("Compte ars"), "{engine}: signed in as the linked account");
+        // An agent whose e-mail is linked to no account.
+        let b = Browser::new();
+        let at_provider = b.go(&format!("{}/connexion/proconnect", rig.base), None).await;
+        let refused = b.card(&at_provider, "inconnu@cpam.fr").await;
+        assert_eq!(refused.status, 403, "{engine}: {}", refused.body);
+        assert!(refused.body.contains("inconnu@cpam.fr") && refused.body.contains("adresse électronique"), "{engine}: {}", refused.body);
+        assert!(!b.signed_in(&rig).await, "{engine}");
+    }
 }
