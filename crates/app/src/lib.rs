@@ -16,6 +16,7 @@ pub mod contracts;
 pub mod dashboard;
 mod error;
 pub mod funding;
+pub mod identities;
 pub mod ledger;
 pub mod lifecycle;
 pub mod members;

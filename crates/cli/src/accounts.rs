@@ -6,6 +6,7 @@ use std::io::BufRead;
 use clap::Subcommand;
 use cpts_app::accounts::NewAccount;
 use cpts_app::audit::AuditQuery;
+use cpts_app::identities::Provider;
 
 use crate::load::CliError;
 use crate::session::{self, app_err};
@@ -65,6 +66,24 @@ pub enum UserCmd {
         /// Identifiant du compte
         login: String,
     },
+    /// Rattacher une identité Pro Santé Connect (RPPS) ou ProConnect (sub ou adresse électronique) à un compte
+    Link {
+        /// Identifiant du compte
+        login: String,
+        /// Fournisseur d'identité : psc ou proconnect
+        provider: String,
+        /// RPPS (psc) ; identifiant « sub » ou adresse électronique de l'agent (proconnect)
+        identity: String,
+    },
+    /// Détacher une identité (elle n'ouvre plus le compte ; ses sessions se ferment)
+    Unlink {
+        /// Fournisseur d'identité : psc ou proconnect
+        provider: String,
+        /// RPPS (psc) ; identifiant « sub » ou adresse électronique (proconnect)
+        identity: String,
+    },
+    /// Lister les identités rattachées aux comptes
+    Links,
 }
 
 #[derive(Subcommand)]
@@ -182,6 +201,25 @@ pub fn user(cmd: UserCmd, db: Option<&std::path::Path>, rules: Option<&std::path
             UserCmd::Enable { login } => {
                 app.set_active(who, &login, true).await.map_err(app_err)?;
                 Ok(format!("Compte « {login} » réactivé.\n"))
+            }
+            UserCmd::Link { login, provider, identity } => {
+                let p = Provider::parse(&provider).map_err(app_err)?;
+                let l = app.link_identity(who, &login, p, &identity).await.map_err(app_err)?;
+                Ok(format!("Identité {p} « {} » rattachée au compte « {login} » : elle ouvre ce compte, avec ses rôles.\n", l.subject))
+            }
+            UserCmd::Unlink { provider, identity } => {
+                let p = Provider::parse(&provider).map_err(app_err)?;
+                app.unlink_identity(who, p, &identity).await.map_err(app_err)?;
+                Ok(format!("Identité {p} « {} » détachée.\n", identity.trim()))
+            }
+            UserCmd::Links => {
+                let all = app.identity_links(who).await.map_err(app_err)?;
+                let mut t = Table::new(&[("Compte", false), ("Fournisseur", false), ("Identité", false), ("Rattachée le", false)]);
+                for l in &all {
+                    let label = Provider::parse(&l.provider).map(Provider::label).unwrap_or("?");
+                    t.row(vec![l.login.clone(), label.into(), l.subject.clone(), l.linked_at.get(..10).unwrap_or(&l.linked_at).into()]);
+                }
+                Ok(format!("{} identité(s) rattachée(s)\n{}", all.len(), t.render()))
             }
         }
     })

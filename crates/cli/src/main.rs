@@ -183,6 +183,9 @@ enum Command {
         /// Date du jour de l'application (par défaut aujourd'hui ; 15/01/2022 avec --demo)
         #[arg(long)]
         on: Option<jiff::civil::Date>,
+        /// Fichier YAML des fournisseurs d'identité (Pro Santé Connect, ProConnect), par défaut $CPTS_IDENTITY_FILE ; voir docs/identity.md
+        #[arg(long)]
+        identity: Option<std::path::PathBuf>,
     },
     /// Ce qui est en retard ou arrive à échéance (une CPTS ou toutes)
     Alerts {
@@ -443,8 +446,8 @@ fn main() -> ExitCode {
             Err(e) => Err(load::CliError::Usage(e)),
         },
         Command::Alerts { id, days, on } => money(contracts::Action::Alerts { id, days, on }),
-        Command::Serve { bind, origin, secure, demo, on } => {
-            serve::run(serve::Serve { db, rules_dir, bind, origin, secure, demo, on })
+        Command::Serve { bind, origin, secure, demo, on, identity } => {
+            serve::run(serve::Serve { db, rules_dir, bind, origin, secure, demo, on, identity: identity.or_else(|| std::env::var_os("CPTS_IDENTITY_FILE").map(Into::into)).as_deref() })
         }
     };
     match result {

@@ -21,6 +21,8 @@ pub struct Serve<'a> {
     pub secure: bool,
     pub demo: bool,
     pub on: Option<jiff::civil::Date>,
+    /// The identity providers' file (YAML).
+    pub identity: Option<&'a Path>,
 }
 
 /// The demo accounts: (login, name, role, scope).
@@ -94,6 +96,15 @@ pub fn run(s: Serve<'_>) -> Result<(), CliError> {
         config.secure = s.secure;
         if let Some(o) = s.origin {
             config.origin = o.trim_end_matches('/').to_owned();
+        }
+        if let Some(file) = s.identity {
+            let text = std::fs::read_to_string(file).map_err(|e| CliError::Usage(format!("{} : lecture impossible ({e})", file.display())))?;
+            let c = cpts_web::oidc::IdentityConfig::from_yaml(&text).map_err(|e| CliError::Usage(format!("{} : {e}", file.display())))?;
+            config.identity = cpts_web::oidc::Identity::new(&c).map_err(failed)?.map(Arc::new);
+            if let Some(i) = &config.identity {
+                let names: Vec<&str> = i.providers().iter().map(|p| p.label()).collect();
+                said.push_str(&format!("Connexion aussi avec : {}.\n", names.join(", ")));
+            }
         }
         println!("{said}cpts sert sur {} (base : {}) — Ctrl-C pour arrêter.", config.origin, cpts_store::masked(&url));
         let app = Arc::new(app);

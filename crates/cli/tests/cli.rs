@@ -1117,3 +1117,33 @@ fn an_account_acts_within_its_role_and_scope_and_the_audit_says_who_did_what() {
     // Without an account: the local operator, recorded as such.
     assert!(ok(&d, &["audit", "--login", "operateur-local", "--limit", "1"]).contains("operateur-local"));
 }
+
+#[test]
+fn identities_are_linked_listed_and_unlinked_by_the_national_admin_only() {
+    let d = db("identities.sqlite");
+    ok(&d, &["user", "add", "marie", "--name", "Marie Durand"]);
+    let linked = ok(&d, &["user", "link", "marie", "psc", "100 0000 0017"]);
+    assert!(linked.contains("« 10000000017 » rattachée au compte « marie »"), "{linked}");
+    ok(&d, &["user", "link", "marie", "proconnect", "Marie.Durand@ARS.sante.fr"]);
+    let list = ok(&d, &["user", "links"]);
+    assert!(list.starts_with("2 identité(s)"), "{list}");
+    assert!(list.contains("Pro Santé Connect") && list.contains("10000000017") && list.contains("marie.durand@ars.sante.fr"), "{list}");
+    // A bad RPPS key, an unknown provider: refused, nothing linked.
+    let e = refused(&d, &["user", "link", "marie", "psc", "10000000018"]);
+    assert!(e.contains("clé de contrôle"), "{e}");
+    let e = refused(&d, &["user", "link", "marie", "franceconnect", "x"]);
+    assert!(e.contains("fournisseur d'identité inconnu"), "{e}");
+    // Only the national level links: marie has no role.
+    let o = on_db(&d, &["--user", "marie", "user", "link", "marie", "psc", "10000000025"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o).1);
+    ok(&d, &["user", "unlink", "psc", "10000000017"]);
+    assert!(ok(&d, &["user", "links"]).starts_with("1 identité(s)"));
+    // Each link and unlink is in the audit.
+    let audit = ok(&d, &["audit", "--json"]);
+    assert_eq!(audit.matches("10000000017").count(), 2, "{audit}");
+    // A bad identity file stops `serve` with a French message.
+    let f = temp("identite.yaml", b"psc:\n  issuer: https://exemple.fr\n  inconnu: 1\n");
+    let o = on_db(&d, &["serve", "--bind", "127.0.0.1:0", "--identity", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o).1);
+    assert!(text(&o).1.contains("fichier d'identité illisible"), "{}", text(&o).1);
+}

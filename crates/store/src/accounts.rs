@@ -171,7 +171,7 @@ impl Store {
     }
 
     /// Whether the account is active, inside a write (it must exist).
-    async fn account_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, login: &str) -> Result<bool> {
+    pub(crate) async fn account_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, login: &str) -> Result<bool> {
         let row = sqlx::query("SELECT active FROM account WHERE login = $1")
             .bind(login)
             .fetch_optional(&mut **tx)

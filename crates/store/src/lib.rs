@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod contracts;
+mod identities;
 mod money;
 mod national;
 mod open;
@@ -17,6 +18,7 @@ pub mod testkit;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
+pub use identities::IdentityLink;
 pub use money::{CptsMoney, MoneyRow};
 pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{ACQUIRE_TIMEOUT, CONNECT_TIMEOUT, masked};

@@ -437,6 +437,29 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         ],
     ),
     (
+        13,
+        "external identities",
+        &[
+            // An identity from an OpenID Connect provider (Pro Santé Connect: the RPPS;
+            // ProConnect: the subject or the e-mail) linked to an account by an administrator.
+            // The link opens the account; it carries no right of its own.
+            "CREATE TABLE identity_link (
+            provider TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            login TEXT NOT NULL REFERENCES account (login),
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (provider, subject)
+        )",
+            "CREATE INDEX identity_link_by_login ON identity_link (login)",
+            // A session opened through a provider: its session id (`sid`) and subject, each
+            // prefixed by the provider, so its back-channel logout ends it.
+            "ALTER TABLE web_session ADD COLUMN oidc_sid TEXT",
+            "ALTER TABLE web_session ADD COLUMN oidc_sub TEXT",
+            "CREATE INDEX web_session_by_oidc_sid ON web_session (oidc_sid)",
+            "CREATE INDEX web_session_by_oidc_sub ON web_session (oidc_sub)",
+        ],
+    ),
+    (
         14,
         "changes per CPTS",
         &[

@@ -11,18 +11,30 @@ pub struct SessionRow {
     pub login: Option<String>,
     pub data: String,
     pub expires_at: i64,
+    /// Opened through an OpenID Connect provider: « provider sid » and « provider sub », which
+    /// its back-channel logout names.
+    pub oidc_sid: Option<String>,
+    pub oidc_sub: Option<String>,
 }
 
 impl Store {
     /// The session `id` if it has not expired at `now`.
     pub async fn session(&self, id: &str, now: i64) -> Result<Option<SessionRow>> {
-        let row = sqlx::query("SELECT login, data, expires_at FROM web_session WHERE id = $1 AND expires_at > $2")
+        let row = sqlx::query("SELECT login, data, expires_at, oidc_sid, oidc_sub FROM web_session WHERE id = $1 AND expires_at > $2")
             .bind(id)
             .bind(now)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok(SessionRow { login: r.try_get("login")?, data: r.try_get("data")?, expires_at: r.try_get("expires_at")? }))
-            .transpose()
+        row.map(|r| {
+            Ok(SessionRow {
+                login: r.try_get("login")?,
+                data: r.try_get("data")?,
+                expires_at: r.try_get("expires_at")?,
+                oidc_sid: r.try_get("oidc_sid")?,
+                oidc_sub: r.try_get("oidc_sub")?,
+            })
+        })
+        .transpose()
     }
 
     /// One statement in its own write transaction; the rows it touched.
@@ -37,12 +49,21 @@ impl Store {
     /// caller draws another) or created or replaced.
     async fn put_session(&self, id: &str, s: &SessionRow, replace: bool) -> Result<bool> {
         let on_conflict = if replace {
-            "DO UPDATE SET login = excluded.login, data = excluded.data, expires_at = excluded.expires_at"
+            "DO UPDATE SET login = excluded.login, data = excluded.data, expires_at = excluded.expires_at, \
+             oidc_sid = excluded.oidc_sid, oidc_sub = excluded.oidc_sub"
         } else {
             "DO NOTHING"
         };
-        let sql = format!("INSERT INTO web_session (id, login, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) {on_conflict}");
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(s.login.as_deref()).bind(&s.data).bind(s.expires_at);
+        let sql = format!(
+            "INSERT INTO web_session (id, login, data, expires_at, oidc_sid, oidc_sub) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) {on_conflict}"
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(s.login.as_deref())
+            .bind(&s.data)
+            .bind(s.expires_at)
+            .bind(s.oidc_sid.as_deref())
+            .bind(s.oidc_sub.as_deref());
         Ok(self.write_one(q).await? == 1)
     }
 
@@ -58,6 +79,17 @@ impl Store {
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
         self.write_one(sqlx::query("DELETE FROM web_session WHERE id = $1").bind(id)).await.map(|_| ())
+    }
+
+    /// End the sessions a provider's back-channel logout names: by its session id (`sid`, when
+    /// given) else by its subject; the number ended.
+    pub async fn end_external_sessions(&self, sid: Option<&str>, sub: Option<&str>) -> Result<u64> {
+        let q = match (sid, sub) {
+            (Some(sid), _) => sqlx::query("DELETE FROM web_session WHERE oidc_sid = $1").bind(sid.to_owned()),
+            (None, Some(sub)) => sqlx::query("DELETE FROM web_session WHERE oidc_sub = $1").bind(sub.to_owned()),
+            (None, None) => return Ok(0),
+        };
+        self.write_one(q).await
     }
 
     /// End every session of an account, inside the write that makes them invalid.

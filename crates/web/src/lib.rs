@@ -14,6 +14,7 @@ mod format;
 mod forms;
 mod guard;
 mod map;
+pub mod oidc;
 pub(crate) mod pages;
 mod sessions;
 mod upload;
@@ -41,11 +42,13 @@ pub struct Config {
     /// A session ends after this long without a request.
     pub idle: time::Duration,
     pub login: LoginLimits,
+    /// OpenID Connect providers offered beside passwords (Pro Santé Connect, ProConnect).
+    pub identity: Option<Arc<oidc::Identity>>,
 }
 
 impl Config {
     pub fn local(bind: SocketAddr) -> Config {
-        Config { origin: format!("http://{bind}"), secure: false, idle: time::Duration::minutes(30), login: LoginLimits::default() }
+        Config { origin: format!("http://{bind}"), secure: false, idle: time::Duration::minutes(30), login: LoginLimits::default(), identity: None }
     }
 }
 
@@ -73,7 +76,10 @@ pub fn router(app: Arc<App>, config: Config) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn(error::session_unsaved))
         .layer(axum::middleware::from_fn_with_state(web.clone(), guard::origin));
-    pages.merge(api::routes()).layer(axum::middleware::from_fn_with_state(web.clone(), guard::headers)).with_state(web)
+    // A provider's back-channel logout is a server-to-server POST: no cookie, no Origin; the
+    // logout token's signature is its proof.
+    let backchannel = Router::new().route("/oidc/{provider}/backchannel-logout", axum::routing::post(pages::backchannel_logout));
+    pages.merge(api::routes()).merge(backchannel).layer(axum::middleware::from_fn_with_state(web.clone(), guard::headers)).with_state(web)
 }
 
 /// Serve on `listener` until Ctrl-C or SIGTERM. Expired sessions and old failed logins are purged every

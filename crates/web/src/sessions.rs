@@ -23,6 +23,10 @@ pub const CSRF: &str = "csrf";
 /// When the session was last written (Unix seconds): it is written again, with a new expiry,
 /// once it is older than a quarter of the idle delay (a minute at most).
 pub const SEEN: &str = "seen";
+/// A sign-in through an OpenID Connect provider under way (`oidc::Flow`).
+pub const FLOW: &str = "oidc_flow";
+/// The session was opened through a provider (`oidc::Opened`).
+pub const OPENED: &str = "oidc";
 
 #[derive(Clone)]
 pub struct DbSessions(pub Store);
@@ -59,7 +63,16 @@ pub fn session_error(e: tower_sessions::session::Error) -> WebError {
 }
 
 fn row(r: &Record) -> session_store::Result<SessionRow> {
+    // A provider's back-channel logout names the session by its sid or subject: kept in
+    // columns, prefixed by the provider.
+    let opened = r.data.get(OPENED);
+    let tagged = |k: &str| {
+        let o = opened?;
+        Some(format!("{} {}", o.get("provider")?.as_str()?, o.get(k)?.as_str()?))
+    };
     Ok(SessionRow {
+        oidc_sid: tagged("sid"),
+        oidc_sub: tagged("sub"),
         login: r.data.get(LOGIN).and_then(|v| v.as_str()).map(str::to_owned),
         data: serde_json::to_string(&r.data).map_err(|e| session_store::Error::Encode(e.to_string()))?,
         expires_at: r.expiry_date.unix_timestamp(),

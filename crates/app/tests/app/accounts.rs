@@ -65,3 +65,50 @@ async fn the_audit_log_refuses_update_and_delete_on_both_engines() {
         assert_eq!(audit_rows(&app).await, 1, "[{engine}]");
     }
 }
+
+#[tokio::test]
+async fn external_identities_open_only_the_account_an_admin_linked_them_to() {
+    use cpts_app::identities::{ExternalSignIn, Provider};
+    for (engine, app) in apps().await {
+        let grants = vec![app.parse_grant("agent-ars", Some("53")).await.unwrap()];
+        app.add_account(&admin(), NewAccount { login: "lea".into(), name: "Léa Martin".into(), password: None, grants }).await.unwrap();
+        let before = audit_rows(&app).await;
+        // Nobody but the national admin links; nothing written when refused.
+        let coord = as_role(Role::Coordinateur, Scope::Departement("29".into()));
+        assert!(matches!(app.link_identity(&coord, "lea", Provider::Psc, "10000000017").await, Err(AppError::Forbidden(_))), "[{engine}]");
+        // An RPPS is checked (its Luhn key); an unknown account is refused.
+        assert!(matches!(app.link_identity(&admin(), "lea", Provider::Psc, "10000000018").await, Err(AppError::Invalid(_))), "[{engine}]");
+        assert!(app.link_identity(&admin(), "personne", Provider::Psc, "10000000017").await.is_err(), "[{engine}]");
+        assert_eq!(audit_rows(&app).await, before, "[{engine}]");
+        // Unlinked: a genuine identity opens nothing.
+        let keys = vec!["10000000017".to_string()];
+        assert!(matches!(app.external_sign_in(Provider::Psc, &keys, "r").await.unwrap(), ExternalSignIn::Unlinked), "[{engine}]");
+        app.link_identity(&admin(), "lea", Provider::Psc, "100 0000 0017").await.unwrap();
+        app.link_identity(&admin(), "lea", Provider::ProConnect, "Lea.Martin@ARS.sante.fr").await.unwrap();
+        assert_eq!(audit_rows(&app).await, before + 2, "[{engine}]: each link audited");
+        // One identity, one account.
+        let other = NewAccount { login: "autre".into(), name: "Autre".into(), password: None, grants: vec![] };
+        app.add_account(&admin(), other).await.unwrap();
+        assert!(app.link_identity(&admin(), "autre", Provider::Psc, "10000000017").await.is_err(), "[{engine}]");
+        // The linked account's principal, with its grants: the link gives no right of its own.
+        let ExternalSignIn::Accepted(p) = app.external_sign_in(Provider::Psc, &keys, "r").await.unwrap() else { panic!("[{engine}]") };
+        assert_eq!(p.login, "lea", "[{engine}]");
+        assert_eq!(p.grants.len(), 1, "[{engine}]");
+        // ProConnect: by subject, else by e-mail (lower-cased by the caller and the link).
+        let pc = vec!["sub-inconnu".to_string(), "lea.martin@ars.sante.fr".to_string()];
+        assert!(matches!(app.external_sign_in(Provider::ProConnect, &pc, "r").await.unwrap(), ExternalSignIn::Accepted(_)), "[{engine}]");
+        // The same RPPS at the other provider is another identity.
+        assert!(matches!(app.external_sign_in(Provider::ProConnect, &keys, "r").await.unwrap(), ExternalSignIn::Unlinked), "[{engine}]");
+        let links = app.identity_links(&admin()).await.unwrap();
+        assert_eq!(links.iter().map(|l| (l.provider.as_str(), l.subject.as_str())).collect::<Vec<_>>(), [("proconnect", "lea.martin@ars.sante.fr"), ("psc", "10000000017")], "[{engine}]");
+        // A disabled account is not opened; unlinking closes the door for good.
+        app.set_active(&admin(), "lea", false).await.unwrap();
+        assert!(matches!(app.external_sign_in(Provider::Psc, &keys, "r").await.unwrap(), ExternalSignIn::Unlinked), "[{engine}]");
+        app.set_active(&admin(), "lea", true).await.unwrap();
+        app.unlink_identity(&admin(), Provider::Psc, "10000000017").await.unwrap();
+        assert!(matches!(app.external_sign_in(Provider::Psc, &keys, "r").await.unwrap(), ExternalSignIn::Unlinked), "[{engine}]");
+        assert!(matches!(app.unlink_identity(&admin(), Provider::Psc, "10000000017").await, Err(AppError::NotFound(_))), "[{engine}]");
+        let log = app.audit(&admin(), &Default::default()).await.unwrap();
+        assert!(log.iter().any(|r| r.before.as_deref().is_some_and(|b| b.contains("10000000017")) && r.after.is_none()), "[{engine}]: the unlink audited");
+    }
+}

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cpts_app::accounts::{AccountView, NewAccount};
+use cpts_app::identities::Provider;
 use cpts_app::{AppError, Role};
 use serde::Deserialize;
 
@@ -23,6 +24,8 @@ pub struct Row {
     pub active: bool,
     pub has_password: bool,
     pub grants: Vec<(String, String, String)>,
+    /// Linked identities: (provider code, provider label, key).
+    pub identities: Vec<(String, &'static str, String)>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -50,8 +53,13 @@ pub struct AccountsPage {
     done: Option<String>,
 }
 
-fn row(a: AccountView) -> Row {
+fn row(a: AccountView, links: &[cpts_store::IdentityLink]) -> Row {
     Row {
+        identities: links
+            .iter()
+            .filter(|l| l.login == a.login)
+            .map(|l| (l.provider.clone(), Provider::parse(&l.provider).map(Provider::label).unwrap_or("?"), l.subject.clone()))
+            .collect(),
         grants: a.grants.iter().map(|g| (g.role.label().to_owned(), g.role.code().to_owned(), g.scope.code().to_owned())).collect(),
         login: a.login,
         name: a.name,
@@ -61,7 +69,8 @@ fn row(a: AccountView) -> Row {
 }
 
 async fn view(web: &Web, s: &Signed, form: NewForm, errors: Errors, done: Option<String>) -> Result<AccountsPage, WebError> {
-    let rows = web.app.accounts(&s.who).await?.into_iter().map(row).collect();
+    let links = web.app.identity_links(&s.who).await?;
+    let rows = web.app.accounts(&s.who).await?.into_iter().map(|a| row(a, &links)).collect();
     let roles = Role::ALL.into_iter().map(|r| Choice::new(r.code(), r.label(), form.role == r.code())).collect();
     Ok(AccountsPage { chrome: Chrome::new(s, urls::ACCOUNTS), rows, roles, form, errors, done })
 }
@@ -121,9 +130,14 @@ pub struct Act {
     scope: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    identity: String,
 }
 
-/// One act on an account: `grant`, `revoke`, `password`, `disable`, `enable`.
+/// One act on an account: `role`, `retrait`, `mot-de-passe`, `desactiver`, `activer`,
+/// `identite` (link a Pro Santé Connect or ProConnect identity), `identite-retrait`.
 pub async fn act(State(web): State<Web>, s: Signed, Path((login, act)): Path<(String, String)>, Form(f): Form<Act>) -> Result<Response, WebError> {
     let app = &web.app;
     let done = match act.as_str() {
@@ -135,6 +149,14 @@ pub async fn act(State(web): State<Web>, s: Signed, Path((login, act)): Path<(St
         "mot-de-passe" => app.set_password(&s.who, &login, &f.password).await,
         "desactiver" => app.set_active(&s.who, &login, false).await,
         "activer" => app.set_active(&s.who, &login, true).await,
+        "identite" => match Provider::parse(&f.provider) {
+            Ok(p) => app.link_identity(&s.who, &login, p, &f.identity).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
+        "identite-retrait" => match Provider::parse(&f.provider) {
+            Ok(p) => app.unlink_identity(&s.who, p, &f.identity).await,
+            Err(e) => Err(e),
+        },
         _ => return Err(WebError::NotFound),
     };
     match done {

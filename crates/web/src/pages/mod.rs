@@ -31,11 +31,15 @@ use crate::error::WebError;
 use crate::sessions::Signed;
 use crate::{Web, urls};
 
+pub use login::backchannel_logout;
+
 pub fn routes() -> Router<Web> {
     Router::new()
         .route(urls::HOME, get(dashboard::page))
         .route(urls::SIGN_IN, get(login::form).post(login::submit))
         .route(urls::SIGN_OUT, axum::routing::post(login::sign_out))
+        .route("/connexion/{provider}", get(login::provider_start))
+        .route("/connexion/{provider}/retour", get(login::provider_callback))
         .route(urls::CPTS_LIST, get(cpts::list))
         .route(urls::ALERTS, get(alerts::page))
         .route(urls::AUDIT, get(audit::page))

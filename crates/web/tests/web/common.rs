@@ -52,6 +52,7 @@ pub fn config() -> cpts_web::Config {
         secure: false,
         idle: time::Duration::minutes(30),
         login: cpts_web::LoginLimits::default(),
+        identity: None,
     }
 }
 

@@ -13,3 +13,4 @@ mod values;
 mod api;
 mod api_contracts;
 mod api_registry;
+mod oidc;
