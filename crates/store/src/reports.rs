@@ -46,6 +46,11 @@ pub struct StoredValue {
     pub replaced_by: Option<i64>,
 }
 
+/// An instant stored as RFC 3339 text (a `Stamp`'s).
+fn instant(s: &str) -> Result<jiff::Timestamp> {
+    s.parse().map_err(|e| invalid(format!("instant stocké illisible « {s} » : {e}")))
+}
+
 fn entry_of(r: &AnyRow) -> Result<Entry> {
     let opt = |c: &str| -> Result<Option<Dec>> { r.try_get::<Option<String>, _>(c)?.map(|s| dec(&s)).transpose() };
     Ok(Entry {
@@ -351,7 +356,6 @@ impl Store {
     /// value recorded by then, unless a batch recorded by then removed it. What a validated
     /// report was judged on, whatever was corrected since.
     pub async fn values_as_of(&self, id: &CptsId, at: jiff::Timestamp) -> Result<Vec<Entry>> {
-        let instant = |s: &str| s.parse::<jiff::Timestamp>().map_err(|e| invalid(format!("instant stocké illisible « {s} » : {e}")));
         let batches = sqlx::query(
             "SELECT id, recorded_at FROM value_batch WHERE id IN (SELECT replaced_by FROM indicator_value WHERE cpts_id = $1)",
         )
@@ -390,11 +394,7 @@ impl Store {
         .bind(Act::Valider.code())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            let s: String = r.try_get("recorded_at")?;
-            s.parse().map_err(|e| invalid(format!("instant stocké illisible « {s} » : {e}")))
-        })
-        .transpose()
+        row.map(|r| instant(&r.try_get::<String, _>("recorded_at")?)).transpose()
     }
 
     /// Every value ever stored for a CPTS (corrected ones included) with its provenance, oldest first.
