@@ -56,7 +56,8 @@ struct Entries {
 impl ReadCache {
     fn get<T: Send + Sync + 'static>(&self, version: i64, key: &str) -> Option<Arc<T>> {
         let e = self.inner.lock().ok()?;
-        if e.version != version {
+        // Computed at this version or a later one: it holds every write the caller can know of.
+        if e.version < version {
             return None;
         }
         e.map.get(key).cloned().and_then(|v| v.downcast::<T>().ok())
@@ -114,17 +115,19 @@ impl crate::App {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let version = self.store.data_version().await?;
-        if let Some(hit) = self.reads.get::<T>(version, &key) {
+        let arrived = self.store.data_version().await?;
+        if let Some(hit) = self.reads.get::<T>(arrived, &key) {
             return Ok(hit);
         }
         let Some(lock) = self.reads.lock_for(&key) else { return compute().await.map(Arc::new) };
         let _computing = lock.lock().await;
-        // Computed by the request this one waited for?
-        let version = self.store.data_version().await?;
-        if let Some(hit) = self.reads.get::<T>(version, &key) {
+        // Computed by the request this one waited for, at a version no older than this one's
+        // arrival? Then it is this one's answer too, even if writes came meanwhile: waiting
+        // readers must not each compute again, one after the other, under a flow of writes.
+        if let Some(hit) = self.reads.get::<T>(arrived, &key) {
             return Ok(hit);
         }
+        let version = self.store.data_version().await?;
         let value = Arc::new(compute().await?);
         self.reads.put(version, key, value.clone());
         Ok(value)
@@ -138,17 +141,17 @@ impl crate::App {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let version = self.store.cpts_version(id).await?;
-        let fresh = |at: Option<(i64, Arc<T>)>| at.filter(|(v, _)| *v == version).map(|(_, a)| a);
+        let arrived = self.store.cpts_version(id).await?;
+        let fresh = |at: Option<(i64, Arc<T>)>| at.filter(|(v, _)| *v >= arrived).map(|(_, a)| a);
         if let Some(hit) = fresh(self.reads.pieces(&key)) {
             return Ok(hit);
         }
         let Some(lock) = self.reads.lock_for(&key) else { return compute().await.map(Arc::new) };
         let _computing = lock.lock().await;
-        let version = self.store.cpts_version(id).await?;
         if let Some(hit) = fresh(self.reads.pieces(&key)) {
             return Ok(hit);
         }
+        let version = self.store.cpts_version(id).await?;
         let value = Arc::new(compute().await?);
         self.reads.put_pieces(version, key, value.clone());
         Ok(value)
@@ -163,18 +166,18 @@ impl crate::App {
         F: Fn(Visible) -> Fut,
         Fut: Future<Output = Result<Vec<T>>>,
     {
-        let version = self.store.data_version().await?;
-        let fresh = |at: &Option<(i64, Arc<Vec<T>>)>| at.as_ref().filter(|(v, _)| *v == version).map(|(_, a)| a.clone());
+        let arrived = self.store.data_version().await?;
+        let fresh = |at: &Option<(i64, Arc<Vec<T>>)>| at.as_ref().filter(|(v, _)| *v >= arrived).map(|(_, a)| a.clone());
         if let Some(hit) = fresh(&self.reads.pieces(&key)) {
             return Ok(hit);
         }
         let Some(lock) = self.reads.lock_for(&key) else { return compute(visible.clone()).await.map(Arc::new) };
         let _computing = lock.lock().await;
-        let version = self.store.data_version().await?;
         let known = self.reads.pieces::<Vec<T>>(&key);
         if let Some(hit) = fresh(&known) {
             return Ok(hit);
         }
+        let version = self.store.data_version().await?;
         let changed = match &known {
             Some((at, _)) => self.store.changed_since(*at).await?.filter(|ids| ids.len() <= MAX_CHANGED),
             None => None,

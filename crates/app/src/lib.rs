@@ -61,7 +61,12 @@ impl App {
 
     /// Open the store at `url` with the built-in geographic reference and the system clock.
     pub async fn open(url: &str, rules: RuleSet) -> Result<App> {
-        let store = Store::open(url).await?;
+        App::open_with(url, rules, cpts_store::Reads::Repeated).await
+    }
+
+    /// `open`, for a process that reads the store as `reads` says (a one-shot command: `Once`).
+    pub async fn open_with(url: &str, rules: RuleSet, reads: cpts_store::Reads) -> Result<App> {
+        let store = Store::open_with(url, reads).await?;
         let geo = Geo::builtin().map_err(AppError::Internal)?;
         let app = App::new(store, rules, geo, Clock::system());
         app.backfill_areas().await?;

@@ -48,7 +48,8 @@ where
     let url = crate::registry::store_url(db);
     let rules = crate::load::rules(rules_dir)?;
     runtime()?.block_on(async {
-        let app = App::open(&url, rules).await.map_err(|e| match e {
+        // One command: each page read about once (no memory map; `serve` keeps it).
+        let app = App::open_with(&url, rules, cpts_store::Reads::Once).await.map_err(|e| match e {
             AppError::Store(cpts_store::StoreError::Open(_)) => {
                 CliError::Usage(format!("ouverture de la base « {} » impossible : {e}", cpts_store::masked(&url)))
             }

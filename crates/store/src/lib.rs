@@ -188,13 +188,16 @@ impl Visible {
     }
 }
 
-/// SQLite reads through a memory map of up to 256 MiB of the file (see `Store::open`); a batch
-/// of values turns it off on its connection while it writes (`MMAP_OFF`).
-pub(crate) const MMAP_ON: &str = "PRAGMA mmap_size = 268435456";
-/// The pages a long write batch reads through the map would count in the process's memory
-/// (its RSS) as if they were its own: 100 MB of a 2.4 M-value import. Read with read(), they
-/// stay in the system's file cache instead, released by it.
-pub(crate) const MMAP_OFF: &str = "PRAGMA mmap_size = 0";
+/// How a process reads the store. A server reads the same pages again and again: SQLite maps
+/// the file into memory (below). A one-shot command reads each page about once: the map would
+/// gain it nothing, and its pages would count in the command's memory (RSS) as its own — 100
+/// MB of a 2.4 M-value import, shared with the system's file cache and released by it, but
+/// reported; read with read(), they stay in that cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    Repeated,
+    Once,
+}
 
 /// A handle on the database: clones share its connection pool (closing one closes it for all).
 #[derive(Clone)]
@@ -239,6 +242,11 @@ impl Store {
     /// Refused at once (`StoreError::Open`, nothing written) when the database cannot be ours:
     /// see `open`.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, Reads::Repeated).await
+    }
+
+    /// `open`, for a process that reads as `reads` says.
+    pub async fn open_with(url: &str, reads: Reads) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (url, backend, file) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (url.to_string(), Backend::Postgres, None)
@@ -275,7 +283,9 @@ impl Store {
                         // Reads through a memory map of the file rather than a read() call per
                         // page (a national read scans tens of thousands of ledger lines: 15–20 ms
                         // less); an address range of up to 256 MiB, the pages the OS's cache.
-                        sqlx::query(MMAP_ON).execute(&mut *conn).await?;
+                        if reads == Reads::Repeated {
+                            sqlx::query("PRAGMA mmap_size = 268435456").execute(&mut *conn).await?;
+                        }
                     } else {
                         // No JIT compilation: on a national read (tens of thousands of ledger
                         // lines aggregated as JSON) PostgreSQL judged it worth compiling and

@@ -256,9 +256,6 @@ impl ValuesTx {
             });
             Store::audit(&mut self.tx, stamp, Some(id), None, Some(after)).await?;
         }
-        if self.backend == Backend::Sqlite {
-            sqlx::query(crate::MMAP_ON).execute(&mut *self.tx).await?;
-        }
         self.tx.commit().await?;
         Ok(batch)
     }
@@ -301,11 +298,6 @@ impl Store {
     /// taken in file order never wait on each other's locks across two imports.
     pub async fn begin_values(&self, at: jiff::Timestamp, p: &Provenance) -> Result<ValuesTx> {
         let mut tx = self.write().await?;
-        if self.backend == Backend::Sqlite {
-            // Set back at commit; a batch rolled back leaves its connection unmapped (slower
-            // reads on it, nothing else).
-            sqlx::query(crate::MMAP_OFF).execute(&mut *tx).await?;
-        }
         sqlx::query("UPDATE value_batch_counter SET n = n + 1").execute(&mut *tx).await?;
         let row = sqlx::query("SELECT n FROM value_batch_counter").fetch_one(&mut *tx).await?;
         let batch: i64 = row.try_get("n")?;
