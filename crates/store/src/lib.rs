@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod contracts;
 mod money;
 mod national;
@@ -17,6 +18,7 @@ pub mod testkit;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
+pub use backup::{NOT_SAVED, Restored, TABLES};
 pub use money::MoneyRow;
 pub use national::{ListRow, MoneyTotals, ScopeData};
 pub use open::{CONNECT_TIMEOUT, masked};
