@@ -170,6 +170,12 @@ impl Store {
             .collect()
     }
 
+    /// The database's own tables (cpts's, and any other).
+    pub async fn table_names(&self) -> Result<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(crate::open::user_tables(&mut conn, self.backend == Backend::Sqlite).await?)
+    }
+
     /// Whether the store holds any data (a fresh store's counters aside).
     pub async fn is_empty(&self) -> Result<bool> {
         for table in TABLES.iter().filter(|t| !SINGLETONS.contains(t)) {
@@ -204,7 +210,10 @@ impl Store {
             }
             Err(e) => {
                 tx.rollback().await?;
-                Err(e)
+                Err(match e {
+                    StoreError::Invalid(m) if m.contains("n'a pas été modifiée") => StoreError::Invalid(m),
+                    other => StoreError::Invalid(format!("restauration impossible : {other} ; la base n'a pas été modifiée")),
+                })
             }
         }
     }
