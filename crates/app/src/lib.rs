@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 mod cache;
 pub mod clock;
 pub mod contracts;

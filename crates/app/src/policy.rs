@@ -168,10 +168,16 @@ pub enum Action {
     ManageAccounts,
     /// Create, list and revoke one's own API tokens (a token carries its owner's rights).
     OwnTokens,
+    /// Walk the whole audit log's hash chain (national: the chain is one for the store).
+    VerifyAudit,
+    /// Write a backup of the whole store.
+    Backup,
+    /// Replace the store's content by a backup's.
+    Restore,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 26] = [
         Action::Read,
         Action::ReadAudit,
         Action::CreateCpts,
@@ -195,6 +201,9 @@ impl Action {
         Action::ReviewReport,
         Action::ManageAccounts,
         Action::OwnTokens,
+        Action::VerifyAudit,
+        Action::Backup,
+        Action::Restore,
     ];
 
     pub fn code(self) -> &'static str {
@@ -222,6 +231,9 @@ impl Action {
             Action::ReviewReport => "rapport.instruction",
             Action::ManageAccounts => "comptes",
             Action::OwnTokens => "jetons",
+            Action::VerifyAudit => "audit.verification",
+            Action::Backup => "sauvegarde",
+            Action::Restore => "restauration",
         }
     }
 
@@ -251,6 +263,9 @@ impl Action {
             Action::ReviewReport => "instruire ou valider le rapport d'activité",
             Action::ManageAccounts => "gérer les comptes",
             Action::OwnTokens => "gérer ses jetons d'API",
+            Action::VerifyAudit => "vérifier l'intégrité du journal d'audit",
+            Action::Backup => "sauvegarder toute la base",
+            Action::Restore => "restaurer une sauvegarde",
         }
     }
 }
@@ -282,6 +297,9 @@ pub const POLICY: &[(Action, &[Role])] = &[
     (Action::ReviewReport, &[CPAM, ADM]),
     (Action::ManageAccounts, &[ADM]),
     (Action::OwnTokens, &[COORD, MEMB, CPAM, ARS, ADM]),
+    (Action::VerifyAudit, &[ADM]),
+    (Action::Backup, &[ADM]),
+    (Action::Restore, &[ADM]),
 ];
 
 /// The roles allowed to take `action`.

@@ -1,6 +1,7 @@
 //! `cpts`: the command line of the cpts platform. Messages for users are in French.
 
 mod accounts;
+mod backup;
 mod contracts;
 mod demo;
 mod files;
@@ -148,8 +149,12 @@ enum Command {
     /// Jetons de l'API JSON du compte --user : création, liste, révocation
     #[command(subcommand)]
     Token(accounts::TokenCmd),
-    /// Journal d'audit : qui a écrit quoi, quand, avant et après (dans votre périmètre)
+    /// Journal d'audit : qui a écrit quoi, quand, avant et après (dans votre périmètre) ;
+    /// `audit verify` : vérifier que personne ne l'a modifié dans la base
+    #[command(args_conflicts_with_subcommands = true)]
     Audit {
+        #[command(subcommand)]
+        check: Option<AuditCmd>,
         /// Seulement cette CPTS
         #[arg(long)]
         cpts: Option<String>,
@@ -165,6 +170,20 @@ enum Command {
         /// Sortie JSON, avec l'avant et l'après de chaque écriture
         #[arg(long)]
         json: bool,
+    },
+    /// Sauvegarder toute la base : FICHIER.jsonl (ou tout autre nom) : export logique, SQLite
+    /// comme PostgreSQL ; FICHIER.sqlite : copie de la base SQLite, pendant que le serveur tourne
+    Backup {
+        /// Fichier à écrire (jamais écrasé)
+        file: PathBuf,
+    },
+    /// Restaurer une sauvegarde logique (tout ou rien) ; une base non vide est refusée sans --remplacer
+    Restore {
+        /// Sauvegarde logique écrite par `cpts backup`
+        file: PathBuf,
+        /// Remplacer toutes les données d'une base qui n'est pas vide
+        #[arg(long)]
+        remplacer: bool,
     },
     /// Application web : sert les pages (tableau de bord, CPTS, formulaires) sur la base
     Serve {
@@ -198,6 +217,12 @@ enum Command {
         #[arg(long)]
         on: Option<jiff::civil::Date>,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Vérifier la chaîne d'empreintes du journal : chaque ligne, dans l'ordre, jusqu'à la dernière
+    Verify,
 }
 
 /// The national indicator catalogue, one line each.
@@ -440,7 +465,10 @@ fn main() -> ExitCode {
         Command::Indicators => indicators(cli.rules.as_deref()).map(|out| show(&out)),
         Command::User(cmd) => accounts::user(cmd, db, rules_dir).map(|out| show(&out)),
         Command::Token(cmd) => accounts::token(cmd, db, rules_dir).map(|out| show(&out)),
-        Command::Audit { cpts, login, since, limit, json } => match cpts.map(|c| c.parse()).transpose() {
+        Command::Audit { check: Some(AuditCmd::Verify), .. } => backup::verify(db, rules_dir).map(|out| show(&out)),
+        Command::Backup { file } => backup::backup(file, db, rules_dir).map(|out| show(&out)),
+        Command::Restore { file, remplacer } => backup::restore(file, remplacer, db, rules_dir).map(|out| show(&out)),
+        Command::Audit { check: None, cpts, login, since, limit, json } => match cpts.map(|c| c.parse()).transpose() {
             Ok(cpts) => accounts::audit(cpts_app::audit::AuditQuery { cpts, login, since, limit, offset: None }, json, db, rules_dir)
                 .map(|out| show(&out)),
             Err(e) => Err(load::CliError::Usage(e)),

@@ -1147,3 +1147,48 @@ fn identities_are_linked_listed_and_unlinked_by_the_national_admin_only() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o).1);
     assert!(text(&o).1.contains("fichier d'identité illisible"), "{}", text(&o).1);
 }
+
+/// `cpts audit verify`, `cpts backup` (logical and SQLite copy) and `cpts restore`: a round
+/// trip gives the same CPTS, ledgers and audit chain; a non-empty store is refused unless
+/// --remplacer; a tampered log is named at its row, exit 1.
+#[test]
+fn backup_restore_and_audit_verify_from_the_command_line() {
+    let (a, b) = (db("sauve-a.sqlite"), db("sauve-b.sqlite"));
+    assert!(cpts(&["demo", "--national", "--cpts", "3", "--store", &a]).status.success());
+    let intact = ok(&a, &["audit", "verify"]);
+    assert!(intact.starts_with("Journal d'audit intact : ") && intact.contains(" lignes, empreinte finale "), "{intact}");
+    let rows: u64 = intact.split_whitespace().nth(4).unwrap().parse().unwrap();
+    let hash = intact.split_whitespace().last().unwrap().to_string();
+    let (file, copy) = (db("sauve.jsonl"), db("sauve-copie.sqlite"));
+    assert!(ok(&a, &["backup", &file]).contains("Sauvegarde écrite"));
+    assert!(ok(&a, &["backup", &copy]).contains("Copie de la base SQLite"));
+    assert!(refused(&a, &["backup", &file]).contains("existe déjà"));
+    // The copy is a store as is.
+    assert_eq!(ok(&copy, &["audit", "verify"]), intact);
+    // Restored elsewhere: same lists and ledgers, the chain on, one row more (the restore's).
+    assert!(ok(&b, &["restore", &file]).contains("Sauvegarde restaurée"));
+    for args in [&["list", "--on", "2026-11-30"][..], &["ledger", "check"][..]] {
+        assert_eq!(ok(&b, args), ok(&a, args), "{args:?}");
+    }
+    let again = ok(&b, &["audit", "verify"]);
+    assert!(again.starts_with(&format!("Journal d'audit intact : {} lignes", rows + 1)), "{again}");
+    let last = ok(&b, &["audit", "--limit", "2", "--json"]);
+    assert!(last.contains("\"action\": \"restauration\""), "{last}");
+    assert!(refused(&b, &["restore", &file]).contains("--remplacer"));
+    assert!(ok(&b, &["restore", &file, "--remplacer"]).contains("Sauvegarde restaurée"));
+    assert!(refused(&b, &["restore", &copy]).contains("copie de base SQLite"));
+    // Only the national admin (or the local operator) may: a coordinator is refused (exit 3).
+    let o = on_db(&b, &["--user", "personne", "audit", "verify"]);
+    assert_ne!(o.status.code(), Some(0));
+    // A row edited in the file, behind cpts's back: named, exit 1.
+    let conn = std::process::Command::new("sqlite3")
+        .args([&a, "DROP TRIGGER audit_no_update; UPDATE audit SET login = 'x' WHERE id = 2;"])
+        .status();
+    if conn.is_ok_and(|s| s.success()) {
+        let o = on_db(&a, &["audit", "verify"]);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("ligne n° 2 modifiée"), "{err}");
+    }
+    assert!(!hash.is_empty());
+}

@@ -1,6 +1,7 @@
 pub mod activity;
 pub mod agreement;
 pub mod alerts;
+pub mod audit;
 pub mod book;
 pub mod calendar;
 pub mod document;

@@ -48,7 +48,10 @@ pub struct AuditFilter {
 }
 
 impl Store {
-    /// Append the audit row of a write, inside its transaction.
+    /// Append the audit row of a write, inside its transaction, chained onto the previous
+    /// row. The head row (`data_version`) is updated first: on PostgreSQL that locks it until
+    /// commit, so two writers never chain onto the same row (SQLite's writer is alone); the
+    /// row's id is drawn after the lock, so ids grow in chain order.
     pub(crate) async fn audit(
         tx: &mut Transaction<'_, Any>,
         stamp: &Stamp,
@@ -56,27 +59,57 @@ impl Store {
         before: Option<Value>,
         after: Option<Value>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO audit (at, login, role, action, cpts_id, before_json, after_json, batch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(stamp.at.to_string())
+        // Every business write is audited: the data version moves with it, in its transaction.
+        let head = sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version, audit_last_hash")
+            .fetch_one(&mut **tx)
+            .await?;
+        let prev: String = head.try_get("audit_last_hash")?;
+        let version: i64 = head.try_get("version")?;
+        let id = Self::next_audit_id(tx).await?;
+        let at = stamp.at.to_string();
+        let before = before.map(|v| v.to_string());
+        let after = after.map(|v| v.to_string());
+        let cpts = cpts.map(CptsId::as_str);
+        let hash = cpts_domain::audit::row_hash(
+            &prev,
+            id,
+            &at,
+            &stamp.login,
+            &stamp.role,
+            &stamp.action,
+            cpts,
+            before.as_deref(),
+            after.as_deref(),
+            &stamp.batch,
+        );
+        let insert = match tx.backend_name() {
+            "PostgreSQL" => "INSERT INTO audit (id, at, login, role, action, cpts_id, before_json, after_json, batch, prev_hash, hash) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            _ => "INSERT INTO audit (id, at, login, role, action, cpts_id, before_json, after_json, batch, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        };
+        sqlx::query(insert)
+            .bind(id)
+            .bind(&at)
             .bind(&stamp.login)
             .bind(&stamp.role)
             .bind(&stamp.action)
-            .bind(cpts.map(CptsId::as_str))
-            .bind(before.map(|v| v.to_string()))
-            .bind(after.map(|v| v.to_string()))
+            .bind(cpts)
+            .bind(before)
+            .bind(after)
             .bind(&stamp.batch)
+            .bind(&prev)
+            .bind(&hash)
             .execute(&mut **tx)
             .await?;
-        // Every business write is audited: the data version moves with it, in its transaction,
-        // and the CPTS written records it.
-        let row = sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version")
-            .fetch_one(&mut **tx)
+        sqlx::query("UPDATE data_version SET audit_last_id = $1, audit_last_hash = $2 WHERE id = 1")
+            .bind(id)
+            .bind(&hash)
+            .execute(&mut **tx)
             .await?;
-        let version: i64 = row.try_get("version")?;
+        // The CPTS written records the version ('' for a write outside any CPTS).
         sqlx::query(
             "INSERT INTO cpts_change (cpts_id, version) VALUES ($1, $2) ON CONFLICT (cpts_id) DO UPDATE SET version = excluded.version",
         )
-        .bind(cpts.map_or("", CptsId::as_str))
+        .bind(cpts.unwrap_or(""))
         .bind(version)
         .execute(&mut **tx)
         .await?;
@@ -106,6 +139,33 @@ impl Store {
             ids.insert(id);
         }
         Ok(Some(ids))
+    }
+
+    /// The id the next audit row takes: from the identity's sequence on PostgreSQL (a
+    /// rolled-back write leaves a gap, as before), after the highest ever given on SQLite.
+    async fn next_audit_id(tx: &mut Transaction<'_, Any>) -> Result<i64> {
+        let sql = match tx.backend_name() {
+            "PostgreSQL" => "SELECT nextval(pg_get_serial_sequence('audit', 'id')) AS id",
+            _ => "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0), COALESCE((SELECT MAX(id) FROM audit), 0)) + 1 AS id",
+        };
+        Ok(sqlx::query(sql).fetch_one(&mut **tx).await?.try_get("id")?)
+    }
+
+    /// The head of the audit chain: the last row's id and hash, as the last write left them.
+    pub async fn audit_head(&self) -> Result<cpts_domain::audit::Head> {
+        let row = sqlx::query("SELECT audit_last_id, audit_last_hash FROM data_version WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(cpts_domain::audit::Head { last_id: row.try_get("audit_last_id")?, last_hash: row.try_get("audit_last_hash")? })
+    }
+
+    /// Up to `limit` audit rows after `after_id`, in id order, with their hashes: a page of
+    /// the chain's walk.
+    pub async fn audit_chain_page(&self, after_id: i64, limit: i64) -> Result<Vec<cpts_domain::audit::ChainRow>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(chain_row).collect()
     }
 
     /// The data's version: it changes with every committed write (read models are cached on it).
@@ -193,4 +253,21 @@ impl Store {
         }
         (sql, args)
     }
+}
+
+/// An audit row with its hashes, as stored.
+pub(crate) fn chain_row(r: &sqlx::any::AnyRow) -> Result<cpts_domain::audit::ChainRow> {
+    Ok(cpts_domain::audit::ChainRow {
+        id: r.try_get("id")?,
+        at: r.try_get("at")?,
+        login: r.try_get("login")?,
+        role: r.try_get("role")?,
+        action: r.try_get("action")?,
+        cpts: r.try_get("cpts_id")?,
+        before: r.try_get("before_json")?,
+        after: r.try_get("after_json")?,
+        batch: r.try_get("batch")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
 }

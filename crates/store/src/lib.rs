@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod contracts;
 mod identities;
 mod money;
@@ -18,6 +19,7 @@ pub mod testkit;
 
 pub use accounts::{Account, GrantRow};
 pub use audit::{AuditEntry, AuditFilter, Stamp};
+pub use backup::{NOT_SAVED, Restored, TABLES};
 pub use identities::IdentityLink;
 pub use money::{CptsMoney, MoneyRow};
 pub use national::{ListRow, MoneyTotals, ScopeData};

@@ -437,6 +437,22 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         ],
     ),
     (
+        12,
+        "tamper-evident audit chain",
+        &[
+            // Each audit row: a hash of its columns and of the previous row's hash (see
+            // cpts_domain::audit); the head (last id and hash) beside the data version, updated
+            // in the same transaction. Rows already stored are chained by `backfill`, in id
+            // order, the append-only triggers lifted for that time only.
+            "ALTER TABLE audit ADD COLUMN prev_hash TEXT",
+            "ALTER TABLE audit ADD COLUMN hash TEXT",
+            "ALTER TABLE data_version ADD COLUMN audit_last_id BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE data_version ADD COLUMN audit_last_hash TEXT NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000'",
+            "-- sqlite\nDROP TRIGGER audit_no_update",
+            "-- postgres\nALTER TABLE audit DISABLE TRIGGER audit_no_change",
+        ],
+    ),
+    (
         13,
         "external identities",
         &[
@@ -488,6 +504,51 @@ async fn backfill(version: i64, tx: &mut sqlx::Transaction<'static, sqlx::Any>) 
                 .await?;
         }
     }
+    if version == 12 {
+        chain_existing(tx).await?;
+    }
+    Ok(())
+}
+
+/// The append-only trigger on UPDATE, as migration 7 wrote it (SQLite: dropped to chain the
+/// rows already there, then written again).
+/// The append-only trigger on DELETE, as migration 7 wrote it (SQLite: dropped and written
+/// again inside a restore's transaction, which empties the log it replaces).
+pub(crate) const SQLITE_NO_DELETE: &str = "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'journal d''audit : une ligne écrite ne se supprime pas'); END";
+
+const SQLITE_NO_UPDATE: &str = "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'journal d''audit : une ligne écrite ne se modifie pas'); END";
+
+/// Migration 12: the rows already in the log chained in id order, a page at a time, then the
+/// head set and the triggers back.
+async fn chain_existing(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> crate::Result<()> {
+    let postgres = tx.backend_name() == "PostgreSQL";
+    let mut prev = cpts_domain::audit::GENESIS.to_string();
+    let mut last = 0i64;
+    loop {
+        let rows = sqlx::query("SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT 5000").bind(last).fetch_all(&mut **tx).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let row = crate::audit::chain_row(r)?;
+            let hash = cpts_domain::audit::ChainRow { prev_hash: Some(prev.clone()), ..row.clone() }.computed();
+            sqlx::query("UPDATE audit SET prev_hash = $1, hash = $2 WHERE id = $3")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(row.id)
+                .execute(&mut **tx)
+                .await?;
+            prev = hash;
+            last = row.id;
+        }
+    }
+    sqlx::query("UPDATE data_version SET audit_last_id = $1, audit_last_hash = $2 WHERE id = 1")
+        .bind(last)
+        .bind(&prev)
+        .execute(&mut **tx)
+        .await?;
+    let again = if postgres { "ALTER TABLE audit ENABLE TRIGGER audit_no_change" } else { SQLITE_NO_UPDATE };
+    sqlx::query(again).execute(&mut **tx).await?;
     Ok(())
 }
 

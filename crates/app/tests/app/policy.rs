@@ -166,7 +166,8 @@ enum Expect {
 /// an existing CPTS: out of scope they are « non autorisé » (nothing to hide).
 fn expect(role: Role, action: Action, in_scope: bool) -> Expect {
     let in_scope = in_scope || role == Role::AdminNational;
-    let bound_to_target = !matches!(action, Action::CreateCpts | Action::ManageAccounts);
+    let bound_to_target =
+        !matches!(action, Action::CreateCpts | Action::ManageAccounts | Action::VerifyAudit | Action::Backup | Action::Restore);
     if !in_scope && bound_to_target {
         Expect::Hidden
     } else if in_scope && cpts_app::policy::roles(action).contains(&role) {
@@ -228,6 +229,22 @@ pub fn probes() -> Vec<Probe> {
                     app.add_account(who, new).await.map(|_| ())
                 })
             },
+        },
+        Probe {
+            name: "audit.verification",
+            action: Action::VerifyAudit,
+            run: |app, who, _| pinned(async move { app.verify_audit(who).await.map(|_| ()) }),
+        },
+        Probe {
+            name: "sauvegarde",
+            action: Action::Backup,
+            run: |app, who, _| pinned(async move { app.backup(who, std::io::sink()).await.map(|_| ()) }),
+        },
+        Probe {
+            // An empty file: allowed, then refused by the store, nothing written.
+            name: "restauration",
+            action: Action::Restore,
+            run: |app, who, _| pinned(async move { app.restore(who, &b""[..], true).await.map(|_| ()) }),
         },
         Probe {
             name: "comptes.liste",
