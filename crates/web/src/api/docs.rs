@@ -51,6 +51,21 @@ fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
+/// A description as HTML: escaped, its `code` spans (as the doc comments write them) shown as
+/// code. Rendered unescaped by the template (`|safe`): nothing else of the text is markup.
+fn rich(v: &Value, key: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text(v, key).split('`').enumerate() {
+        let escaped = askama::filters::escape(part, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default();
+        if i % 2 == 1 {
+            out.push_str(&format!("<code>{escaped}</code>"));
+        } else {
+            out.push_str(&escaped);
+        }
+    }
+    out
+}
+
 /// A schema's type as a reader says it: a named schema, an array of..., a scalar with its format.
 fn kind(s: &Value) -> String {
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
@@ -94,7 +109,7 @@ fn operations(doc: &Value) -> Vec<(String, Operation)> {
                             place: text(p, "in"),
                             kind: p.get("schema").map(kind).unwrap_or_default(),
                             required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
-                            description: text(p, "description"),
+                            description: rich(p, "description"),
                         })
                         .collect()
                 })
@@ -112,14 +127,14 @@ fn operations(doc: &Value) -> Vec<(String, Operation)> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let summary = text(op, "summary");
+            let summary = rich(op, "summary");
             out.push((
                 tag,
                 Operation {
                     anchor: format!("{method}-{}", path.replace(['/', '{', '}'], "-")),
                     method: method.to_uppercase(),
                     path: path.clone(),
-                    description: text(op, "description"),
+                    description: rich(op, "description"),
                     summary,
                     params,
                     body,
@@ -148,13 +163,13 @@ fn schemas(doc: &Value) -> Vec<Schema> {
                             place: String::new(),
                             kind: kind(p),
                             required: required.contains(&field.as_str()),
-                            description: text(p, "description"),
+                            description: rich(p, "description"),
                         })
                         .collect()
                 })
                 .unwrap_or_default();
             let raw = fields.is_empty().then(|| serde_json::to_string_pretty(s).unwrap_or_default());
-            Schema { name: name.clone(), description: text(s, "description"), fields, raw }
+            Schema { name: name.clone(), description: rich(s, "description"), fields, raw }
         })
         .collect()
 }
@@ -165,7 +180,7 @@ pub fn page(doc: &utoipa::openapi::OpenApi) -> String {
     let mut tags: Vec<Tag> = v
         .get("tags")
         .and_then(Value::as_array)
-        .map(|ts| ts.iter().map(|t| Tag { name: text(t, "name"), description: text(t, "description"), operations: vec![] }).collect())
+        .map(|ts| ts.iter().map(|t| Tag { name: text(t, "name"), description: rich(t, "description"), operations: vec![] }).collect())
         .unwrap_or_default();
     for (tag, op) in operations(&v) {
         match tags.iter_mut().find(|t| t.name == tag) {
@@ -176,7 +191,7 @@ pub fn page(doc: &utoipa::openapi::OpenApi) -> String {
     DocsPage {
         title: v.pointer("/info/title").and_then(Value::as_str).unwrap_or("API").to_owned(),
         version: v.pointer("/info/version").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        description: v.pointer("/info/description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        description: v.pointer("/info").map_or_else(String::new, |i| rich(i, "description")),
         tags,
         schemas: schemas(&v),
     }
