@@ -178,13 +178,15 @@ async fn a_truncated_corrupted_or_newer_backup_is_refused_and_the_store_left_as_
         signed_cpts(&src, "cpts-source", "29019", &["29019"]).await;
         let file = backup(&src).await;
         let text = String::from_utf8(file.clone()).unwrap();
+        let schema = format!("\"schema\":{}", src.store.schema_version().await.unwrap());
+        assert!(text.contains(&schema), "[{engine}] {schema}");
         let mut bad: Vec<(&str, Vec<u8>)> = vec![
             ("tronquée au milieu", file[..file.len() / 2].to_vec()),
             ("sans sa fin", text.lines().take(text.lines().count() - 1).collect::<Vec<_>>().join("\n").into_bytes()),
             ("un montant changé", text.replacen("\"29019\"", "\"29020\"", 1).into_bytes()),
             ("vide", Vec::new()),
             ("autre fichier", b"bonjour\n".to_vec()),
-            ("schéma futur", text.replacen("\"schema\":12", "\"schema\":99", 1).into_bytes()),
+            ("schéma futur", text.replacen(&schema, "\"schema\":99", 1).into_bytes()),
         ];
         bad.push(("ligne en trop", [file.clone(), b"[1]\n".to_vec()].concat()));
         for (_, dst) in apps().await {
