@@ -497,12 +497,13 @@ fn the_validated_report_exports_to_pdf_csv_and_xlsx() {
         let tag = format!("{engine}-export");
         signed(&d, &tag);
         review_until_answer(&d, &tag);
-        ok(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
-        // The registry's identifiers are printed on the report.
+        // The registry's identifiers are printed on the report, as they stood when it was
+        // validated (a validated version is frozen).
         let shown = ok(&d, &["show", ID]);
         let version = shown.split("— version ").nth(1).and_then(|v| v.split_whitespace().next()).unwrap().to_string();
         let edit = ["edit", ID, "--version", &version, "--siret", "123 456 789 00015", "--finess", "750012345"];
         ok(&d, &[&edit[..], &["--seat", "75118"]].concat());
+        ok(&d, &step("validate", "cpam", "Agent CPAM", "2022-02-01"));
         let pdf = dir().join(format!("{tag}-rapport.pdf"));
         let out = ok(&d, &["report", "export", ID, "--year", "1", path(&pdf)]);
         assert!(out.contains("Rapport de l'année 1 (version 1, validé) exporté dans"), "{out}");
