@@ -37,10 +37,8 @@ type Shared = Arc<dyn Any + Send + Sync>;
 #[derive(Default)]
 pub struct ReadCache {
     inner: Mutex<Entries>,
-    /// One lock per key, held while its missing answer is computed: the requests arriving
-    /// meanwhile wait for it instead of computing it again each (a national answer costs
-    /// hundreds of milliseconds; sixteen at once would cost seconds each). Per key, since an
-    /// answer may be made of others (the dashboard of the list and the alerts).
+    /// One lock per key, held while its missing answer is computed (`once_per_key`). Per key,
+    /// since an answer may be made of others (the dashboard of the list and the alerts).
     computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Per-CPTS answers with the data version they were computed at, kept across versions.
     pieces: Mutex<HashMap<String, (i64, Shared)>>,
@@ -106,6 +104,24 @@ impl ReadCache {
 }
 
 impl crate::App {
+    /// The answer for `key`: `fresh()` when it has one, else `compute()`'s, computed by one
+    /// request at a time per key: those arriving meanwhile wait for it, then take it if fresh
+    /// for them (a national answer costs hundreds of milliseconds; sixteen computed at once
+    /// would cost seconds each). Fresh means computed at a version no older than the reader's
+    /// arrival, even if writes came meanwhile: waiting readers must not each compute again,
+    /// one after the other, under a flow of writes.
+    async fn once_per_key<T>(&self, key: &str, fresh: impl Fn() -> Option<Arc<T>>, compute: impl AsyncFnOnce() -> Result<Arc<T>>) -> Result<Arc<T>> {
+        if let Some(hit) = fresh() {
+            return Ok(hit);
+        }
+        let Some(lock) = self.reads.lock_for(key) else { return compute().await };
+        let _computing = lock.lock().await;
+        if let Some(hit) = fresh() {
+            return Ok(hit);
+        }
+        compute().await
+    }
+
     /// `compute()`'s answer for `key`, computed once per data version and shared (not
     /// copied). The key must hold everything the answer depends on besides the data: the
     /// scope, the dates, the options.
@@ -116,21 +132,14 @@ impl crate::App {
         Fut: Future<Output = Result<T>>,
     {
         let arrived = self.store.data_version().await?;
-        if let Some(hit) = self.reads.get::<T>(arrived, &key) {
-            return Ok(hit);
-        }
-        let Some(lock) = self.reads.lock_for(&key) else { return compute().await.map(Arc::new) };
-        let _computing = lock.lock().await;
-        // Computed by the request this one waited for, at a version no older than this one's
-        // arrival? Then it is this one's answer too, even if writes came meanwhile: waiting
-        // readers must not each compute again, one after the other, under a flow of writes.
-        if let Some(hit) = self.reads.get::<T>(arrived, &key) {
-            return Ok(hit);
-        }
-        let version = self.store.data_version().await?;
-        let value = Arc::new(compute().await?);
-        self.reads.put(version, key, value.clone());
-        Ok(value)
+        let fresh = || self.reads.get::<T>(arrived, &key);
+        self.once_per_key(&key, fresh, async || {
+            let version = self.store.data_version().await?;
+            let value = Arc::new(compute().await?);
+            self.reads.put(version, key.clone(), value.clone());
+            Ok(value)
+        })
+        .await
     }
 
     /// `compute()`'s answer for `key`, about the CPTS `id` only: kept until that CPTS (or
@@ -142,19 +151,14 @@ impl crate::App {
         Fut: Future<Output = Result<T>>,
     {
         let arrived = self.store.cpts_version(id).await?;
-        let fresh = |at: Option<(i64, Arc<T>)>| at.filter(|(v, _)| *v >= arrived).map(|(_, a)| a);
-        if let Some(hit) = fresh(self.reads.pieces(&key)) {
-            return Ok(hit);
-        }
-        let Some(lock) = self.reads.lock_for(&key) else { return compute().await.map(Arc::new) };
-        let _computing = lock.lock().await;
-        if let Some(hit) = fresh(self.reads.pieces(&key)) {
-            return Ok(hit);
-        }
-        let version = self.store.cpts_version(id).await?;
-        let value = Arc::new(compute().await?);
-        self.reads.put_pieces(version, key, value.clone());
-        Ok(value)
+        let fresh = || self.reads.pieces::<T>(&key).filter(|(v, _)| *v >= arrived).map(|(_, a)| a);
+        self.once_per_key(&key, fresh, async || {
+            let version = self.store.cpts_version(id).await?;
+            let value = Arc::new(compute().await?);
+            self.reads.put_pieces(version, key.clone(), value.clone());
+            Ok(value)
+        })
+        .await
     }
 
     /// `compute(scope)`'s answer for `key`, one piece per CPTS sorted by id: computed whole
@@ -167,27 +171,22 @@ impl crate::App {
         Fut: Future<Output = Result<Vec<T>>>,
     {
         let arrived = self.store.data_version().await?;
-        let fresh = |at: &Option<(i64, Arc<Vec<T>>)>| at.as_ref().filter(|(v, _)| *v >= arrived).map(|(_, a)| a.clone());
-        if let Some(hit) = fresh(&self.reads.pieces(&key)) {
-            return Ok(hit);
-        }
-        let Some(lock) = self.reads.lock_for(&key) else { return compute(visible.clone()).await.map(Arc::new) };
-        let _computing = lock.lock().await;
-        let known = self.reads.pieces::<Vec<T>>(&key);
-        if let Some(hit) = fresh(&known) {
-            return Ok(hit);
-        }
-        let version = self.store.data_version().await?;
-        let changed = match &known {
-            Some((at, _)) => self.store.changed_since(*at).await?.filter(|ids| ids.len() <= MAX_CHANGED),
-            None => None,
-        };
-        let value = match (known, changed) {
-            (Some((_, old)), Some(ids)) => Arc::new(merged(&old, compute(visible.among(ids.clone())).await?, &ids)),
-            _ => Arc::new(compute(visible.clone()).await?),
-        };
-        self.reads.put_pieces(version, key, value.clone());
-        Ok(value)
+        let fresh = || self.reads.pieces::<Vec<T>>(&key).filter(|(v, _)| *v >= arrived).map(|(_, a)| a);
+        self.once_per_key(&key, fresh, async || {
+            let known = self.reads.pieces::<Vec<T>>(&key);
+            let version = self.store.data_version().await?;
+            let changed = match &known {
+                Some((at, _)) => self.store.changed_since(*at).await?.filter(|ids| ids.len() <= MAX_CHANGED),
+                None => None,
+            };
+            let value = match (known, changed) {
+                (Some((_, old)), Some(ids)) => Arc::new(merged(&old, compute(visible.among(ids.clone())).await?, &ids)),
+                _ => Arc::new(compute(visible.clone()).await?),
+            };
+            self.reads.put_pieces(version, key.clone(), value.clone());
+            Ok(value)
+        })
+        .await
     }
 }
 
