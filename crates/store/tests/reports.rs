@@ -187,6 +187,33 @@ async fn values_round_trip_and_a_correction_keeps_the_previous_value() {
         assert_eq!(snp_june[1].entry.reading, june, "{engine}");
         // Still one current value per period.
         assert_eq!(store.value_periods(&[id()]).await.unwrap(), periods, "{engine}");
+
+        // Each batch's audit row holds what it wrote, as the database read it back: every
+        // (indicator, period, value), sorted, the corrections counted.
+        let filter = cpts_store::AuditFilter { cpts: Some(id().to_string()), limit: 100, ..Default::default() };
+        let log = store.audit_log(&filter).await.unwrap();
+        let detail_of = |batch: i64| {
+            let after = log.iter().filter_map(|e| e.after.as_deref()).map(|a| serde_json::from_str::<serde_json::Value>(a).unwrap());
+            after.into_iter().find(|a| a["lot"] == batch).unwrap_or_else(|| panic!("{engine}: no audit row for batch {batch}"))
+        };
+        let first = detail_of(b1);
+        assert_eq!((first["valeurs"].as_u64(), first["remplacees"].as_u64()), (Some(24), Some(0)), "{engine}");
+        let triples: Vec<(String, String)> = first["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t[0].as_str().unwrap().to_owned(), t[1].as_str().unwrap().to_owned()))
+            .collect();
+        let mut keys: Vec<(String, String)> = entries.iter().map(|e| (e.indicator.clone(), e.period.to_string())).collect();
+        keys.sort();
+        assert_eq!(triples, keys, "{engine}");
+        let second = detail_of(b2);
+        assert_eq!((second["valeurs"].as_u64(), second["remplacees"].as_u64()), (Some(2), Some(2)), "{engine}");
+        let fixed = second["detail"].as_array().unwrap();
+        assert_eq!(fixed.len(), 2, "{engine}");
+        assert_eq!((fixed[0][0].as_str(), fixed[0][1].as_str()), (Some("patients_sans_mt_aides"), Some("2021-03")), "{engine}");
+        assert!(fixed[0][2].as_str().is_some_and(|v| v.starts_with('9')), "{engine}: {fixed:?}");
+        assert_eq!((fixed[1][0].as_str(), fixed[1][1].as_str()), (Some("snp_taux_reponse"), Some("2021-06")), "{engine}");
     }
 }
 
