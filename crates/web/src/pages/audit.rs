@@ -75,6 +75,7 @@ fn leaves<'a>(v: &'a serde_json::Value, path: String, out: &mut Vec<(String, &'a
 fn shown(v: Option<&serde_json::Value>) -> String {
     let text = match v {
         None => return "—".into(),
+        Some(serde_json::Value::String(s)) if s.is_empty() => return "(vide)".into(),
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
     };
@@ -183,6 +184,7 @@ mod tests {
         // A creation lists what was written; a removal what was there; an unchanged write nothing.
         assert_eq!(changes(None, Some(r#"{"a":[],"b":{"c":1}}"#)), vec![c("a", "—", "[]"), c("b.c", "—", "1")]);
         assert_eq!(changes(Some(r#"{"a":1}"#), None), vec![c("a", "1", "—")]);
+        assert_eq!(changes(Some(r#"{"a":"x"}"#), Some(r#"{"a":""}"#)), vec![c("a", "x", "(vide)")]);
         assert_eq!(changes(Some(before), Some(before)), vec![]);
         // Not JSON: one value. Long values are cut at a character boundary.
         assert_eq!(changes(None, Some("brut")), vec![c("(valeur)", "—", "brut")]);
