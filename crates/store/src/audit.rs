@@ -18,20 +18,9 @@ pub struct Stamp {
     pub at: jiff::Timestamp,
 }
 
-/// One row of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub login: String,
-    pub role: String,
-    pub action: String,
-    pub cpts: Option<String>,
-    /// JSON, as written.
-    pub before: Option<String>,
-    pub after: Option<String>,
-    pub batch: String,
-}
+/// One row of the audit log: every column as stored (JSON as written), its hashes included.
+/// The chain's row type, so that the log is read in one place (`chain_row`).
+pub type AuditEntry = cpts_domain::audit::ChainRow;
 
 /// Which rows to read, newest first.
 #[derive(Clone, Debug, Default)]
@@ -211,22 +200,7 @@ impl Store {
         let (mut sql, args) = Self::audit_where(f, "SELECT * FROM audit");
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {} OFFSET {}", f.limit.max(0), f.offset.max(0)));
         let rows = crate::bound(sql, &args).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    login: r.try_get("login")?,
-                    role: r.try_get("role")?,
-                    action: r.try_get("action")?,
-                    cpts: r.try_get("cpts_id")?,
-                    before: r.try_get("before_json")?,
-                    after: r.try_get("after_json")?,
-                    batch: r.try_get("batch")?,
-                })
-            })
-            .collect::<std::result::Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        rows.iter().map(chain_row).collect()
     }
 
     /// `select` with the filter's conditions, and their values.
