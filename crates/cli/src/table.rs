@@ -22,8 +22,11 @@ fn display(cell: &str) -> String {
     cut
 }
 
-/// A text column is never wrapped narrower than this.
+/// Text columns are first narrowed down to this, then down to their longest word (no word
+/// cut), then, on a terminal still too narrow, down to `WRAP_FLOOR`, cutting words.
 const WRAP_MIN: usize = 14;
+/// A text column is never wrapped narrower than this.
+const WRAP_FLOOR: usize = 8;
 
 /// The terminal's width in columns when standard output is one; None when it is a pipe or a
 /// file (or the width is unknown).
@@ -89,7 +92,8 @@ impl Table {
     }
 
     /// The table; with `max` columns, its widest text columns narrowed in turn (down to
-    /// `WRAP_MIN`) and their cells wrapped until the rows fit.
+    /// `WRAP_MIN`, then their longest word, then `WRAP_FLOOR`) and their cells wrapped until
+    /// the rows fit.
     pub fn render_within(&self, max: Option<usize>) -> String {
         let n = self.header.len();
         let mut widths = vec![0usize; n];
@@ -103,14 +107,30 @@ impl Table {
         }
         if let Some(max) = max {
             let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
-            while total(&widths) > max {
-                let widest = (0..n).filter(|&i| !self.right.get(i).copied().unwrap_or(true)).max_by_key(|&i| widths.get(i).copied().unwrap_or(0));
-                // One character at a time off the widest: the text columns end up balanced.
-                let Some(w) = widest.and_then(|i| widths.get_mut(i)) else { break };
-                if *w <= WRAP_MIN {
-                    break;
+            let text = |i: usize| !self.right.get(i).copied().unwrap_or(true);
+            let longest_word = |i: usize| {
+                std::iter::once(&header)
+                    .chain(&rows)
+                    .filter_map(|r| r.get(i))
+                    .flat_map(|c| c.split(' '))
+                    .map(|w| w.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .clamp(WRAP_FLOOR, WRAP_MIN)
+            };
+            let words: Vec<usize> = (0..n).map(longest_word).collect();
+            // Each stage narrows the text columns down to its floor before the next one starts.
+            let stages: [&dyn Fn(usize) -> usize; 3] =
+                [&|_| WRAP_MIN, &|i| words.get(i).copied().unwrap_or(WRAP_MIN), &|_| WRAP_FLOOR];
+            for floor in stages {
+                while total(&widths) > max {
+                    // One character at a time off the widest: the text columns end up balanced.
+                    let widest = (0..n)
+                        .filter(|&i| text(i) && widths.get(i).is_some_and(|w| *w > floor(i)))
+                        .max_by_key(|&i| widths.get(i).copied().unwrap_or(0));
+                    let Some(w) = widest.and_then(|i| widths.get_mut(i)) else { break };
+                    *w -= 1;
                 }
-                *w -= 1;
             }
         }
         let line = |r: &Vec<String>| {
@@ -183,9 +203,42 @@ mod tests {
             c
         };
         assert_eq!(chars(&fitted), chars(&flat));
-        // Too narrow to fit: columns stop shrinking at WRAP_MIN rather than vanish.
+        // Too narrow to fit: columns stop shrinking at WRAP_FLOOR rather than vanish.
         let tight = t.render_within(Some(20));
         assert!(tight.contains("3 750,00 €"), "{tight}");
+        assert!(tight.lines().nth(1).is_some_and(|l| l.starts_with("──  ────────  ")), "{tight}");
+    }
+
+    #[test]
+    fn a_ledger_fits_eighty_columns_with_its_words_whole() {
+        // Seven columns, three of them amounts or dates that are never cut (`cpts ledger show`).
+        let mut t = Table::new(&[
+            ("N°", true),
+            ("Échéance", false),
+            ("Financeur", false),
+            ("Objet", false),
+            ("Montant", true),
+            ("Payé", true),
+            ("Statut", false),
+        ]);
+        t.row(
+            [
+                "12",
+                "30/04/2022",
+                "Assurance Maladie (CPAM 75)",
+                "ACI n° 1, année 1 — fonctionnement — solde",
+                "148 000,00 €",
+                "0,00 €",
+                "prévu (rapport de l'année 1 à valider)",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let fitted = t.render_within(Some(80));
+        assert!(fitted.lines().all(|l| l.chars().count() <= 80), "{fitted}");
+        for word in ["30/04/2022", "Assurance", "fonctionnement", "148 000,00 €", "valider)"] {
+            assert!(fitted.contains(word), "{word} cut:\n{fitted}");
+        }
     }
 
     #[test]

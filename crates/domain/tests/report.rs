@@ -200,6 +200,13 @@ expenses:
     let ctx = Context { rules: &rules, contract: &c, values: &none, today };
     let r = Report::draft(1, 1, 1, draft, &ctx).unwrap();
     assert_eq!(r.content.spent(), Ok(Cents::new(4_500_000)));
+    // Dates as French users write them read the same; an impossible one is named.
+    let french = draft.replace("from: 2021-02-01", "from: 01/02/2021, to: \"30/06/2021\"");
+    let fr = Report::draft(1, 1, 1, &french, &ctx).unwrap();
+    assert_eq!(fr.content.actions[0].from, r.content.actions[0].from);
+    assert_eq!(fr.content.actions[0].to, Some(date(2021, 6, 30)));
+    let e = Report::draft(1, 1, 1, &draft.replace("from: 2021-02-01", "from: 31/02/2021"), &ctx).unwrap_err();
+    assert!(e.0.iter().any(|m| m.contains("actions[0].from") && m.contains("date impossible")), "{e:?}");
     // An action on a mission outside the contract, and one after the year, are refused.
     let bad = "actions:\n  - {title: X, mission: qualite, from: 2021-02-01}\n  - {title: Y, mission: parcours, from: 2022-03-01}\n";
     let e = Report::draft(1, 1, 1, bad, &ctx).unwrap_err();
