@@ -5,7 +5,7 @@
 //! An import may touch several CPTS: the principal needs the right to import on EACH of them,
 //! else nothing is stored. A CPTS the principal cannot read is unknown to it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use cpts_domain::agreement::Agreement;
 use cpts_domain::ids::CptsId;
@@ -14,6 +14,8 @@ use cpts_domain::table::{ColumnSpec, LineError, RawTable, columns, header_column
 use cpts_domain::text::Kind;
 use cpts_domain::values::{self, Checker, Entry, MAX_ERRORS_KEPT, Period, RawValue, Scope, ValidatedHits};
 use cpts_store::{Areas, CptsRecord, Provenance, Stamp, StoredValue, ValuesTx, Visible};
+
+use tracing::{Instrument, debug_span};
 
 use crate::policy::{Action, Principal, Role};
 use crate::{App, AppError, FieldError, Result};
@@ -230,7 +232,11 @@ impl App {
             // Every value unchanged: nothing stored, no batch (its number given back).
             (None, _) => None,
             (Some(_), _) if stored == 0 => None,
-            (Some(tx), Some(role)) => Some(tx.commit(&Stamp { at, ..self.stamp(p, role, Action::ImportValues) }).await?),
+            (Some(tx), Some(role)) => Some(
+                tx.commit(&Stamp { at, ..self.stamp(p, role, Action::ImportValues) })
+                    .instrument(debug_span!("values.commit"))
+                    .await?,
+            ),
             (Some(_), None) => return Err(AppError::Internal("valeurs contrôlées sans CPTS autorisée".into())),
         };
         Ok(ValuesImported {
@@ -265,6 +271,7 @@ impl App {
             let chunk_rows = chunk_rows.max(1);
             let mut chunk = Vec::with_capacity(chunk_rows);
             let mut failed = None;
+            let read = debug_span!("values.read").entered();
             for r in rows.by_ref() {
                 match r {
                     Ok(r) => chunk.push(r),
@@ -277,22 +284,29 @@ impl App {
                     break;
                 }
             }
+            drop(read);
             let end = chunk.len() < chunk_rows || failed.is_some();
             if !chunk.is_empty() {
                 last = chunk.last().map_or(last, |r| r.line);
-                known.learn(self, &chunk, batch.as_deref_mut().and_then(|b| b.tx.as_mut())).await?;
-                let entries = checker.rows(&chunk, &known.scopes);
+                known
+                    .learn(self, &chunk, batch.as_deref_mut().and_then(|b| b.tx.as_mut()))
+                    .instrument(debug_span!("values.learn"))
+                    .await?;
+                let entries = debug_span!("values.check").in_scope(|| checker.rows(&chunk, &known.scopes));
                 drop(chunk);
                 // Once a row is faulty nothing will be stored: the rest is only checked.
                 if checker.error_count() == 0 {
                     let tx = batch.as_deref_mut().and_then(|b| b.tx.as_mut());
-                    let entries = self.changed(entries, &known, tx, &mut done).await?;
-                    values::validated_hits(&entries, &known.scopes, &mut done.hits);
-                    for e in &entries {
-                        if !done.cpts.contains(&e.cpts) {
-                            done.cpts.insert(e.cpts.clone());
+                    let entries =
+                        self.changed(entries, &known, tx, &mut done).instrument(debug_span!("values.changed")).await?;
+                    debug_span!("values.hits").in_scope(|| {
+                        values::validated_hits(&entries, &known.scopes, &mut done.hits);
+                        for e in &entries {
+                            if !done.cpts.contains(&e.cpts) {
+                                done.cpts.insert(e.cpts.clone());
+                            }
                         }
-                    }
+                    });
                     if let Some(b) = batch.as_deref_mut()
                         && !entries.is_empty()
                     {
@@ -307,7 +321,9 @@ impl App {
                                 b.tx.insert(tx)
                             }
                         };
-                        progress(tx.write(&entries, |e| known.stored(e)).await?);
+                        progress(
+                            tx.write(&entries, |e| known.stored(e)).instrument(debug_span!("values.write")).await?,
+                        );
                     }
                     if let Some(keep) = keep.as_deref_mut() {
                         keep.extend(entries);
@@ -336,7 +352,7 @@ impl App {
                 break;
             }
         }
-        checker.finish(&known.existing).map_err(line_errors)?;
+        debug_span!("values.finish").in_scope(|| checker.finish(&known.existing)).map_err(line_errors)?;
         done.role = known.role;
         Ok(done)
     }
@@ -524,11 +540,19 @@ impl<'p> Known<'p> {
         {
             return Err(AppError::NotFound(format!("CPTS « {id} » introuvable")));
         }
-        for (id, name) in &names {
-            let agreements: Vec<Agreement> =
-                app.store.contracts(id, name).await?.into_iter().map(|(a, _)| a).collect();
-            let scope = Scope { name: name.clone(), ..Scope::of(&agreements, &app.rules).map_err(AppError::Internal)? };
-            self.scopes.insert(id.clone(), scope);
+        // Their contracts, a few queries for up to `CHUNK` CPTS.
+        let by_id: HashMap<String, String> = names.iter().map(|(id, name)| (id.to_string(), name.clone())).collect();
+        let listed: Vec<&CptsId> = names.keys().collect();
+        for chunk in listed.chunks(CHUNK) {
+            let v = Visible { cpts: chunk.iter().map(ToString::to_string).collect(), ..Visible::default() };
+            let (mut contracts, _) = app.store.contracts_in(&v, &by_id).await?;
+            for id in chunk {
+                let agreements: Vec<Agreement> =
+                    contracts.remove(id.as_str()).unwrap_or_default().into_iter().map(|(a, _)| a).collect();
+                let name = names.get(*id).cloned().unwrap_or_default();
+                let scope = Scope { name, ..Scope::of(&agreements, &app.rules).map_err(AppError::Internal)? };
+                self.scopes.insert((*id).clone(), scope);
+            }
         }
         let new: Vec<CptsId> = names.into_keys().collect();
         let stored = match tx {

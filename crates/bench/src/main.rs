@@ -8,6 +8,7 @@
 
 mod import;
 mod national;
+mod spans;
 mod values;
 
 use std::hint::black_box;

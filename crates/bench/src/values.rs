@@ -325,7 +325,8 @@ pub fn run(cpts: usize, full: bool) {
     }
 
     // 2. The same pipeline in process, step by step.
-    let steps = match rt.block_on(pipeline(&db, &file, &rules)) {
+    let (done, phases) = crate::spans::timed(|| rt.block_on(pipeline(&db, &file, &rules)));
+    let steps = match done {
         Ok((s, stored)) if stored == n => s,
         Ok((_, stored)) => fail(&format!("{stored} valeurs enregistrées au lieu de {n}")),
         Err(e) => fail(&format!("import refusé : {e}")),
@@ -340,6 +341,15 @@ pub fn run(cpts: usize, full: bool) {
         steps.first_chunk.as_secs_f64(),
         peak_rss().map_or_else(String::new, |kb| format!(", pic de mémoire du banc {:.0} Mo", kb as f64 / 1024.0))
     );
+
+    println!("  phases de (c), temps réel de chaque étape (attentes de la base comprises), sommé sur les tranches :");
+    for (name, (d, count)) in &phases {
+        println!(
+            "    {name:<28} {:>7.2} s  {:>5.1} %  ({count} fois)",
+            d.as_secs_f64(),
+            100.0 * d.as_secs_f64() / steps.import.as_secs_f64()
+        );
+    }
 
     // 3. Raw SQLite bulk insert of the same rows.
     let raw = python_seconds(

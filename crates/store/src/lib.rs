@@ -230,6 +230,9 @@ fn bind_identity<'q>(
 
 /// A query built by cpts from its own SQL and numbered placeholders (never user text), with
 /// its values bound in order.
+/// Identifiers bound per query (far within every engine's limit on parameters).
+pub(crate) const IDS_PER_QUERY: usize = 500;
+
 fn bound(sql: String, values: &[String]) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
     values.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, v| q.bind(v))
 }
@@ -523,6 +526,25 @@ impl Store {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        Ok(())
+    }
+
+    /// `lock` for many CPTS, one query per `IDS_PER_QUERY` of them; each must exist.
+    async fn lock_many(tx: &mut Transaction<'_, Any>, backend: Backend, ids: &[CptsId]) -> Result<()> {
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let (clause, values) =
+                Visible { cpts: chunk.iter().map(ToString::to_string).collect(), ..Visible::default() }.clause("id", 1);
+            let sql = match backend {
+                Backend::Sqlite => format!("SELECT id FROM cpts WHERE {clause}"),
+                // In one order, so that two writers locking overlapping sets never wait on each other in a cycle.
+                Backend::Postgres => format!("SELECT id FROM cpts WHERE {clause} ORDER BY id FOR UPDATE"),
+            };
+            let found: BTreeSet<String> =
+                bound(sql, &values).fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
+            if let Some(missing) = chunk.iter().find(|id| !found.contains(id.as_str())) {
+                return Err(StoreError::NotFound(missing.to_string()));
+            }
+        }
         Ok(())
     }
 

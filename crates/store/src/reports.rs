@@ -13,6 +13,7 @@ use cpts_domain::values::{Entry, Period, Reading};
 use cpts_engine::rate::Dec;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use tracing::Instrument;
 
 use serde_json::{Value, json};
 
@@ -66,15 +67,26 @@ fn entry_of(r: &AnyRow) -> Result<Entry> {
 }
 
 /// (indicator, period) of a CPTS's current values, read by the pool or inside a transaction.
-async fn current_periods<'e, E>(db: E, id: &CptsId) -> Result<Vec<(String, String)>>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let rows = sqlx::query("SELECT indicator, period FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL")
-        .bind(id.as_str())
-        .fetch_all(db)
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("indicator")?, r.try_get("period")?))).collect()
+/// The current periods per (CPTS, indicator) of these CPTS: one query per
+/// `IDS_PER_QUERY` of them.
+async fn current_periods(
+    db: &mut sqlx::AnyConnection,
+    ids: &[CptsId],
+) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
+    let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
+    for chunk in ids.chunks(crate::IDS_PER_QUERY) {
+        let (clause, values) = Visible { cpts: chunk.iter().map(ToString::to_string).collect(), ..Visible::default() }
+            .clause("cpts_id", 1);
+        let sql = format!("SELECT cpts_id, indicator, period FROM indicator_value WHERE {clause} AND replaced_by IS NULL");
+        for r in crate::bound(sql, &values).fetch_all(&mut *db).await? {
+            let id: String = r.try_get("cpts_id")?;
+            let period: String = r.try_get("period")?;
+            out.entry((id.parse().map_err(invalid)?, r.try_get("indicator")?))
+                .or_default()
+                .push(Period::parse(&period).map_err(invalid)?);
+        }
+    }
+    Ok(out)
 }
 
 /// `(?, ?, …), (…)` or `($1, $2, …)` for a multi-row insert of `rows` × `cols`.
@@ -134,17 +146,10 @@ impl ValuesTx {
     /// the end) and read their current periods per indicator, in the transaction: what was
     /// stored before the batch, which no other writer changes until it ends.
     pub async fn take(&mut self, ids: &[CptsId]) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
-        let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
-        for id in ids {
-            if self.taken.contains(id) {
-                continue;
-            }
-            Store::lock(&mut self.tx, self.backend, id).await?;
-            for (indicator, period) in current_periods(&mut *self.tx, id).await? {
-                out.entry((id.clone(), indicator)).or_default().push(Period::parse(&period).map_err(invalid)?);
-            }
-            self.taken.insert(id.clone());
-        }
+        let new: Vec<CptsId> = ids.iter().filter(|id| !self.taken.contains(*id)).cloned().collect();
+        Store::lock_many(&mut self.tx, self.backend, &new).await?;
+        let out = current_periods(&mut self.tx, &new).await?;
+        self.taken.extend(new);
         Ok(out)
     }
 
@@ -196,6 +201,7 @@ impl ValuesTx {
                 "INSERT INTO indicator_value (cpts_id, indicator, period, value, numerator, denominator, batch) VALUES {}",
                 placeholders(self.backend, chunk.len(), 7)
             );
+            let bind = tracing::debug_span!(parent: None, "store.values.bind").entered();
             // Built only from placeholders: no user text goes into the SQL.
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
@@ -208,7 +214,8 @@ impl ValuesTx {
                     .bind(e.reading.denominator.map(|d| d.to_string()))
                     .bind(self.batch);
             }
-            q.execute(&mut *self.tx).await.map_err(|e| match &e {
+            drop(bind);
+            q.execute(&mut *self.tx).instrument(tracing::debug_span!(parent: None, "store.values.insert")).await.map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => invalid(
                     "une valeur a été enregistrée entre-temps pour la même période : import refusé, rien n'a été enregistré",
                 ),
@@ -220,7 +227,8 @@ impl ValuesTx {
     }
 
     /// Store the batch: its row count, one audit row per CPTS (what each one's scope may
-    /// read; its values read back one CPTS at a time, by indicator and period), then commit.
+    /// read; its values listed by indicator and period, as one JSON array the database
+    /// builds per CPTS: a second copy kept in memory would double the import's), then commit.
     /// Returns the batch number.
     pub async fn commit(mut self, stamp: &Stamp) -> Result<i64> {
         let batch = self.batch;
@@ -230,33 +238,36 @@ impl ValuesTx {
             .execute(&mut *self.tx)
             .await?;
         let p = &self.provenance;
+        // What each CPTS got, as the database writes it: one JSON array per CPTS, by indicator
+        // and period, found by the current-values index (cpts_id first).
+        let detail = match self.backend {
+            Backend::Sqlite => "SELECT json_group_array(json_array(indicator, period, value) ORDER BY indicator, period) AS detail FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL AND batch = $2",
+            Backend::Postgres => "SELECT COALESCE(json_agg(json_build_array(indicator, period, value) ORDER BY indicator, period), '[]')::text AS detail FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL AND batch = $2",
+        };
         for (id, (n, corrected)) in &self.counts {
-            // Found by the current-values index (cpts_id first): the batch's values are current.
-            let rows = sqlx::query("SELECT indicator, period, value FROM indicator_value WHERE cpts_id = $1 AND replaced_by IS NULL AND batch = $2 ORDER BY indicator, period")
+            let row = sqlx::query(detail)
                 .bind(id.as_str())
                 .bind(batch)
-                .fetch_all(&mut *self.tx)
+                .fetch_one(&mut *self.tx)
+                .instrument(tracing::debug_span!(parent: None, "store.values.read_back"))
                 .await?;
-            let mut detail = Vec::with_capacity(rows.len());
-            for r in &rows {
-                detail.push(json!([
-                    r.try_get::<String, _>("indicator")?,
-                    r.try_get::<String, _>("period")?,
-                    r.try_get::<String, _>("value")?
-                ]));
-            }
-            let after = json!({
+            let values: String = row.try_get("detail")?;
+            let rest = json!({
                 "lot": batch,
                 "source": p.source,
                 "fichier": p.file,
                 "saisi_par": p.by,
                 "valeurs": n,
                 "remplacees": corrected,
-                "detail": detail,
-            });
-            Store::audit(&mut self.tx, stamp, Some(id), None, Some(after)).await?;
+            })
+            .to_string();
+            // The detail last, where `json!` put it when it was built here.
+            let after = format!("{},\"detail\":{values}}}", rest.strip_suffix('}').unwrap_or(&rest));
+            Store::audit_json(&mut self.tx, stamp, Some(id), None, Some(after))
+                .instrument(tracing::debug_span!(parent: None, "store.values.audit"))
+                .await?;
         }
-        self.tx.commit().await?;
+        self.tx.commit().instrument(tracing::debug_span!(parent: None, "store.values.sql_commit")).await?;
         Ok(batch)
     }
 }
@@ -335,13 +346,7 @@ impl Store {
 
     /// Current periods per (CPTS, indicator), to check new values against.
     pub async fn value_periods(&self, ids: &[CptsId]) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
-        let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
-        for id in ids {
-            for (indicator, period) in current_periods(&self.pool, id).await? {
-                out.entry((id.clone(), indicator)).or_default().push(Period::parse(&period).map_err(invalid)?);
-            }
-        }
-        Ok(out)
+        current_periods(&mut *self.pool.acquire().await?, ids).await
     }
 
     /// The values of a CPTS as they stood at the instant `at`: each (indicator, period)'s last
