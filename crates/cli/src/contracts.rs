@@ -671,16 +671,19 @@ fn contract_text(
     out
 }
 
+/// The columns of `cpts ledger show` (title, right-aligned).
+pub(crate) const LEDGER_COLUMNS: &[(&str, bool)] = &[
+    ("N°", true),
+    ("Échéance", false),
+    ("Financeur", false),
+    ("Objet", false),
+    ("Montant", true),
+    ("Payé", true),
+    ("Statut", false),
+];
+
 fn ledger_text(rules: &RuleSet, lines: &[Line], payments: &[Payment], gates: &Gates, on: Date, all: bool) -> String {
-    let mut t = Table::new(&[
-        ("N°", true),
-        ("Échéance", false),
-        ("Financeur", false),
-        ("Objet", false),
-        ("Montant", true),
-        ("Payé", true),
-        ("Statut", false),
-    ]);
+    let mut t = Table::new(LEDGER_COLUMNS);
     let mut by_funder: std::collections::BTreeMap<(String, Status), i64> = std::collections::BTreeMap::new();
     for (l, s, status) in shown_lines(lines, gates, on, all) {
         let mut row = line_cells(rules, l);

@@ -211,16 +211,8 @@ mod tests {
 
     #[test]
     fn a_ledger_fits_eighty_columns_with_its_words_whole() {
-        // Seven columns, three of them amounts or dates that are never cut (`cpts ledger show`).
-        let mut t = Table::new(&[
-            ("N°", true),
-            ("Échéance", false),
-            ("Financeur", false),
-            ("Objet", false),
-            ("Montant", true),
-            ("Payé", true),
-            ("Statut", false),
-        ]);
+        // Seven columns, three of them amounts or dates that are never cut.
+        let mut t = Table::new(crate::contracts::LEDGER_COLUMNS);
         t.row(
             [
                 "12",
