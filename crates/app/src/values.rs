@@ -13,7 +13,7 @@ use cpts_domain::indicators::Catalogue;
 use cpts_domain::table::{ColumnSpec, LineError, RawTable, columns, header_columns};
 use cpts_domain::text::Kind;
 use cpts_domain::values::{self, Checker, Entry, MAX_ERRORS_KEPT, Period, RawValue, Scope, ValidatedHits};
-use cpts_store::{Areas, CptsRecord, Provenance, Stamp, StoredValue, ValuesTx, Visible};
+use cpts_store::{Areas, CptsRecord, IDS_PER_QUERY, Provenance, Stamp, StoredValue, ValuesTx, Visible};
 
 use tracing::{Instrument, debug_span};
 
@@ -35,8 +35,6 @@ pub const VALUE_HEADER: [&str; 6] = ["CPTS", "Indicateur", "Période", "Valeur",
 
 /// Above this many CPTS named, they are found by one listing rather than one by one.
 const FEW: usize = 16;
-/// Identifiers bound per query.
-const CHUNK: usize = 500;
 
 /// Rows of a values table (CSV or XLSX read by `cpts_render::read_table`), cells untouched;
 /// the line errors of its header otherwise.
@@ -147,11 +145,10 @@ impl App {
 
     /// The areas of these CPTS, a few queries whatever their number.
     async fn areas_of_many(&self, ids: &BTreeSet<CptsId>) -> Result<BTreeMap<String, Areas>> {
-        let all: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let all: Vec<&CptsId> = ids.iter().collect();
         let mut out = BTreeMap::new();
-        for chunk in all.chunks(CHUNK) {
-            let v = Visible { cpts: chunk.iter().cloned().collect(), ..Visible::default() };
-            out.extend(self.store.areas_in(&v).await?);
+        for chunk in all.chunks(IDS_PER_QUERY) {
+            out.extend(self.store.areas_in(&Visible::of(chunk.iter().copied())).await?);
         }
         Ok(out)
     }
@@ -540,12 +537,11 @@ impl<'p> Known<'p> {
         {
             return Err(AppError::NotFound(format!("CPTS « {id} » introuvable")));
         }
-        // Their contracts, a few queries for up to `CHUNK` CPTS.
+        // Their contracts, a few queries for up to `IDS_PER_QUERY` CPTS.
         let by_id: HashMap<String, String> = names.iter().map(|(id, name)| (id.to_string(), name.clone())).collect();
         let listed: Vec<&CptsId> = names.keys().collect();
-        for chunk in listed.chunks(CHUNK) {
-            let v = Visible { cpts: chunk.iter().map(ToString::to_string).collect(), ..Visible::default() };
-            let (mut contracts, _) = app.store.contracts_in(&v, &by_id).await?;
+        for chunk in listed.chunks(IDS_PER_QUERY) {
+            let (mut contracts, _) = app.store.contracts_in(&Visible::of(chunk.iter().copied()), &by_id).await?;
             for id in chunk {
                 let agreements: Vec<Agreement> =
                     contracts.remove(id.as_str()).unwrap_or_default().into_iter().map(|(a, _)| a).collect();

@@ -144,7 +144,12 @@ impl Visible {
 
     /// Just this CPTS.
     pub fn one(id: &CptsId) -> Visible {
-        Visible { cpts: BTreeSet::from([id.to_string()]), ..Visible::default() }
+        Visible::of([id])
+    }
+
+    /// Just these CPTS.
+    pub fn of<'a>(ids: impl IntoIterator<Item = &'a CptsId>) -> Visible {
+        Visible { cpts: ids.into_iter().map(ToString::to_string).collect(), ..Visible::default() }
     }
 
     /// A SQL condition on `column` (a CPTS id), its placeholders numbered from `first`, and the
@@ -228,11 +233,11 @@ fn bind_identity<'q>(
         .bind(identity.seat.as_ref().map(ToString::to_string))
 }
 
+/// Identifiers bound per query (far within every engine's limit on parameters).
+pub const IDS_PER_QUERY: usize = 500;
+
 /// A query built by cpts from its own SQL and numbered placeholders (never user text), with
 /// its values bound in order.
-/// Identifiers bound per query (far within every engine's limit on parameters).
-pub(crate) const IDS_PER_QUERY: usize = 500;
-
 fn bound(sql: String, values: &[String]) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
     values.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, v| q.bind(v))
 }
@@ -517,23 +522,14 @@ impl Store {
     /// of the transaction, so two writes to one CPTS wait for each other instead of conflicting
     /// (on SQLite, `BEGIN IMMEDIATE` already serializes writers).
     async fn lock(tx: &mut Transaction<'_, Any>, backend: Backend, id: &CptsId) -> Result<()> {
-        let sql = match backend {
-            Backend::Sqlite => "SELECT id FROM cpts WHERE id = $1",
-            Backend::Postgres => "SELECT id FROM cpts WHERE id = $1 FOR UPDATE",
-        };
-        sqlx::query(sql)
-            .bind(id.as_str())
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        Ok(())
+        Store::lock_many(tx, backend, std::slice::from_ref(id)).await
     }
 
-    /// `lock` for many CPTS, one query per `IDS_PER_QUERY` of them; each must exist.
+    /// `lock` for many CPTS, one query per `IDS_PER_QUERY` of them; each must exist (else
+    /// « introuvable », the first missing one named).
     async fn lock_many(tx: &mut Transaction<'_, Any>, backend: Backend, ids: &[CptsId]) -> Result<()> {
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let (clause, values) =
-                Visible { cpts: chunk.iter().map(ToString::to_string).collect(), ..Visible::default() }.clause("id", 1);
+            let (clause, values) = Visible::of(chunk).clause("id", 1);
             let sql = match backend {
                 Backend::Sqlite => format!("SELECT id FROM cpts WHERE {clause}"),
                 // In one order, so that two writers locking overlapping sets never wait on each other in a cycle.

@@ -66,17 +66,15 @@ fn entry_of(r: &AnyRow) -> Result<Entry> {
     })
 }
 
-/// (indicator, period) of a CPTS's current values, read by the pool or inside a transaction.
-/// The current periods per (CPTS, indicator) of these CPTS: one query per
-/// `IDS_PER_QUERY` of them.
+/// The current periods per (CPTS, indicator) of these CPTS, read by the pool or inside a
+/// transaction: one query per `IDS_PER_QUERY` of them.
 async fn current_periods(
     db: &mut sqlx::AnyConnection,
     ids: &[CptsId],
 ) -> Result<BTreeMap<(CptsId, String), Vec<Period>>> {
     let mut out: BTreeMap<(CptsId, String), Vec<Period>> = BTreeMap::new();
     for chunk in ids.chunks(crate::IDS_PER_QUERY) {
-        let (clause, values) = Visible { cpts: chunk.iter().map(ToString::to_string).collect(), ..Visible::default() }
-            .clause("cpts_id", 1);
+        let (clause, values) = Visible::of(chunk).clause("cpts_id", 1);
         let sql = format!("SELECT cpts_id, indicator, period FROM indicator_value WHERE {clause} AND replaced_by IS NULL");
         for r in crate::bound(sql, &values).fetch_all(&mut *db).await? {
             let id: String = r.try_get("cpts_id")?;
